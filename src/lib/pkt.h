@@ -1,0 +1,106 @@
+/*
+ * Queries in, messages out.
+ *
+ * rw_query_parse() is the first stage of the query path: it validates a
+ * received message and extracts what later stages need (question, EDNS),
+ * without allocating. It never trusts a length field: every read is bounded
+ * by the received size.
+ *
+ * struct rw_msgbuilder writes a message with RFC 1035 4.1.4 name compression.
+ * It is used off the query path (to precompute answers at zone load, and by
+ * the tools), so it favours simplicity over speed. It also records where it
+ * wrote compression pointers, so a precomputed section can be moved behind a
+ * question of another length (see rw_msgbuilder.relocs).
+ */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "lib/wire.h"
+
+/* What the caller should do with a received message. */
+enum rw_parse {
+	RW_PARSE_OK = 0,     /* a well-formed query */
+	RW_PARSE_DROP,       /* not worth an answer: too short for a header, or QR=1 */
+	RW_PARSE_FORMERR,    /* answer FORMERR (header only, RFC 1035 4.1.1) */
+	RW_PARSE_NOTIMP,     /* opcode we do not implement */
+	RW_PARSE_BADVERS,    /* EDNS version > 0 (RFC 6891 6.1.3) */
+};
+
+struct rw_edns {
+	bool present;
+	bool do_bit;         /* DNSSEC OK, copied to the answer (RFC 3225) */
+	bool nsid;           /* NSID option present (RFC 5001) */
+	uint8_t version;
+	uint16_t udp_size;   /* the requestor's payload size, at least 512 */
+};
+
+struct rw_query {
+	uint16_t id;
+	uint8_t flags1;          /* header byte 2: QR|opcode|AA|TC|RD */
+	uint8_t flags2;          /* header byte 3: RA|Z|AD|CD|rcode */
+	uint8_t opcode;
+	uint16_t qtype, qclass;
+	uint16_t qname_len;      /* flat length, 1..255 */
+	uint16_t question_len;   /* qname_len + 4: the question is copied verbatim */
+	uint8_t qname[RW_DNAME_MAXLEN]; /* lowercased copy: the lookup key */
+	struct rw_edns edns;
+};
+
+/*
+ * Parse msg as a query. Fills q as far as it got: on FORMERR/NOTIMP/BADVERS
+ * q->id, flags1 and opcode are valid (enough for an error reply); on BADVERS
+ * and NOTIMP the question is valid too when question_len > 0.
+ * Pre: msg, q != NULL.
+ */
+enum rw_parse rw_query_parse(const uint8_t *msg, size_t len, struct rw_query *q);
+
+/*
+ * Skip one resource record at msg[*pos] (owner, fixed fields, rdata).
+ * On success *pos is past it and type/rdlen (optional, may be NULL) are set.
+ * Returns 0 or RW_EMALFORMED.
+ */
+int rw_rr_skip(const uint8_t *msg, size_t len, size_t *pos, uint16_t *type, uint16_t *rdlen);
+
+#define RW_MSGB_MAX_DICT   128
+#define RW_MSGB_MAX_RELOCS 512
+
+struct rw_msgbuilder {
+	uint8_t *buf;
+	size_t len, cap;
+	uint16_t dict[RW_MSGB_MAX_DICT];   /* offsets of names written so far */
+	unsigned n_dict;
+	/*
+	 * Offsets of every compression pointer written whose target is not the
+	 * whole question name (offset 12). When a precomputed section built
+	 * behind a question name of length L is sent behind one of length L',
+	 * these pointers move by L' - L; a pointer to offset 12 stays put. This
+	 * is exact because the question names share their suffixes, aligned
+	 * from the end, and everything after the question shifts together.
+	 */
+	uint16_t relocs[RW_MSGB_MAX_RELOCS];
+	unsigned n_relocs;
+	bool overflow;                     /* a write did not fit; len unchanged */
+};
+
+/*
+ * Start a message in buf: header (all zero but id) and one question.
+ * qname_matchable: whether names equal to the whole qname may be compressed
+ * to it. Say false when the question name is a stand-in (a wildcard owner, a
+ * placeholder for "any name in the zone"); its suffixes stay matchable.
+ * Returns 0 or RW_ESPACE.
+ */
+int rw_msgb_init(struct rw_msgbuilder *b, uint8_t *buf, size_t cap, uint16_t id,
+                 const uint8_t *qname, uint16_t qtype, uint16_t qclass, bool qname_matchable);
+/* Append raw bytes / integers. On overflow sets b->overflow and writes nothing. */
+void rw_msgb_put(struct rw_msgbuilder *b, const void *data, size_t n);
+void rw_msgb_put16(struct rw_msgbuilder *b, uint16_t v);
+void rw_msgb_put32(struct rw_msgbuilder *b, uint32_t v);
+/* Append a flat name, compressed against earlier names when compress is true. */
+void rw_msgb_put_dname(struct rw_msgbuilder *b, const uint8_t *dn, bool compress);
+/* Append a pointer to the question name (offset 12). */
+void rw_msgb_put_qname_ptr(struct rw_msgbuilder *b);
+
+/* Write the OPT pseudo-RR (RFC 6891 6.1.2), without options; returns the
+ * offset of its RDLENGTH so options can be appended by the caller. */
+size_t rw_msgb_put_opt(struct rw_msgbuilder *b, uint16_t udp_size, uint8_t ext_rcode, bool do_bit);

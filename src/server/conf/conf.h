@@ -1,0 +1,59 @@
+/*
+ * runwayd configuration: one YAML file (libyaml), described by one schema
+ * table in conf.c that drives parsing, defaults, validation and the
+ * reference in docs/configuration.md.
+ *
+ * Every error is reported as "FILE:LINE: message" (LINE 1-based, of the
+ * offending YAML node), in the caller's buffer; a config with an error is
+ * never half-applied: rwd_conf_load() either returns a complete config or
+ * nothing.
+ */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define RWD_CONF_ERRLEN 512
+
+struct rwd_conf_listen {
+	struct sockaddr_storage addr;  /* AF_INET or AF_INET6, port set */
+	socklen_t addr_len;
+	char text[64];                 /* as written, for logs: "127.0.0.1:5353" */
+};
+
+struct rwd_conf_zone {
+	char *name;                    /* absolute, as written ("example.com.") */
+	uint8_t dname[255];            /* flat wire form, lowercased */
+	char *file;                    /* path, resolved against the config's folder */
+	int line;                      /* line of this zone's entry in the config */
+};
+
+struct rwd_conf {
+	char *path;                    /* the config file as given */
+	struct rwd_conf_listen *listen;
+	size_t n_listen;               /* >= 1 */
+	unsigned workers;              /* UDP workers; 0 in the file = one per core */
+	uint16_t edns_udp_size;        /* largest UDP answer with EDNS; default 1232, 512..4096 */
+	uint8_t *nsid;                 /* NSID payload (RFC 5001), NULL if unset */
+	size_t nsid_len;
+	unsigned tcp_idle_timeout_ms;  /* default 10000 */
+	unsigned tcp_max_clients;      /* default 1000 */
+	struct rwd_conf_zone *zones;
+	size_t n_zones;
+};
+
+/*
+ * Load and validate path. On success *out is a new config (free with
+ * rwd_conf_free) and 0 is returned; on failure a negative RW_E* code is
+ * returned and err holds "FILE:LINE: message".
+ * Pre: path, out, err != NULL.
+ */
+int rwd_conf_load(const char *path, struct rwd_conf **out, char err[RWD_CONF_ERRLEN]);
+void rwd_conf_free(struct rwd_conf *conf);
+
+/*
+ * Parse "ADDR:PORT" / "[ADDR6]:PORT" / "ADDR" (port defaults to default_port).
+ * Returns 0 or RW_EINVAL. Shared with the tools.
+ */
+int rwd_conf_parse_addr(const char *text, uint16_t default_port, struct rwd_conf_listen *out);
