@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 #define RWD_CONF_ERRLEN 512
@@ -19,7 +20,7 @@
 struct rwd_conf_listen {
 	struct sockaddr_storage addr;  /* AF_INET or AF_INET6, port set */
 	socklen_t addr_len;
-	char text[64];                 /* as written, for logs: "127.0.0.1:5353" */
+	char text[64];                 /* canonical, for logs: "127.0.0.1:5353", "[::1]:53" */
 };
 
 struct rwd_conf_zone {
@@ -46,11 +47,33 @@ struct rwd_conf {
 /*
  * Load and validate path. On success *out is a new config (free with
  * rwd_conf_free) and 0 is returned; on failure a negative RW_E* code is
- * returned and err holds "FILE:LINE: message".
+ * returned, *out is NULL and err holds "FILE:LINE: message" (or
+ * "FILE: message" when no line applies: cannot open/read, out of memory).
+ * Codes: RW_ECONF bad content, RW_EIO cannot open/read, RW_ENOMEM.
+ * Relative zone file paths are resolved against the folder of path.
  * Pre: path, out, err != NULL.
  */
 int rwd_conf_load(const char *path, struct rwd_conf **out, char err[RWD_CONF_ERRLEN]);
+
+/*
+ * The same from memory (len bytes of data, need not be NUL-terminated):
+ * name is used as FILE in messages and as conf->path; relative zone file
+ * paths are joined to base_dir, or kept as written if base_dir is NULL or "".
+ * rwd_conf_load reads the file and calls this. Pre: data (if len > 0),
+ * name, out, err != NULL.
+ */
+int rwd_conf_load_buf(const char *data, size_t len, const char *name, const char *base_dir,
+                      struct rwd_conf **out, char err[RWD_CONF_ERRLEN]);
+
+/* NULL is allowed. */
 void rwd_conf_free(struct rwd_conf *conf);
+
+/*
+ * Write the option reference (a Markdown table generated from the schema
+ * table) to out. docs/configuration.md embeds it verbatim; a unit test
+ * keeps the two in step.
+ */
+void rwd_conf_doc(FILE *out);
 
 /*
  * Parse "ADDR:PORT" / "[ADDR6]:PORT" / "ADDR" (port defaults to default_port).
