@@ -348,10 +348,13 @@ static int set_scalar(struct ctx *c, const struct opt *o, const char *s, int lin
 		if (!(o->kind == K_UINT ? digits(&p, &v) && !*p : parse_duration(s, &v)) ||
 		    v < o->min || v > o->max)
 			return expected(c, o, line);
-		if (o->size == sizeof(uint16_t))
-			*(uint16_t *)at(base, o->off) = (uint16_t)v;
-		else
-			*(unsigned *)at(base, o->off) = (unsigned)v;
+		/* max fits the field: the schema rows are written that way. */
+		switch (o->size) {
+		case 1: *(uint8_t *)at(base, o->off) = (uint8_t)v; break;
+		case 2: *(uint16_t *)at(base, o->off) = (uint16_t)v; break;
+		case 4: *(uint32_t *)at(base, o->off) = (uint32_t)v; break;
+		default: *(uint64_t *)at(base, o->off) = v; break;
+		}
 		return 0;
 	case K_LISTEN:
 		if (!(*(void **)at(base, o->off) = calloc(1, sizeof(struct rwd_conf_listen))))
