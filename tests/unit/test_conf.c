@@ -174,6 +174,38 @@ static void test_values(void **state)
 	rwd_conf_free(c);
 }
 
+/* Limits that need long inputs: 1024 listen addresses, 128 NSID bytes. */
+static void test_limits(void **state)
+{
+	char *yaml = malloc(64 * 1100);
+	size_t n = (size_t)sprintf(yaml, "server:\n  nsid: 0x");
+	for (int i = 0; i < 128; i++)
+		n += (size_t)sprintf(yaml + n, "%02x", i);
+	n += (size_t)sprintf(yaml + n, "\n  listen:\n");
+	for (int i = 0; i < 1024; i++)
+		n += (size_t)sprintf(yaml + n, "    - 10.0.%d.%d\n", i / 256, i % 256);
+	struct rwd_conf *c = load_ok(yaml);
+	assert_int_equal(c->n_listen, 1024);
+	assert_int_equal(c->nsid_len, 128);
+	assert_int_equal(c->nsid[127], 127);
+	rwd_conf_free(c);
+
+	char err[RWD_CONF_ERRLEN];
+	sprintf(yaml + n, "    - 10.0.4.0\n");
+	assert_int_equal(rwd_conf_load_buf(yaml, strlen(yaml), "x", NULL, &c, err), RW_ECONF);
+	assert_string_equal(err, "x:4: server.listen: more than 1024 addresses");
+	n = (size_t)sprintf(yaml, "server:\n  nsid: 0x");
+	for (int i = 0; i < 129; i++)
+		n += (size_t)sprintf(yaml + n, "00");
+	assert_int_equal(rwd_conf_load_buf(yaml, n, "x", NULL, &c, err), RW_ECONF);
+	assert_string_equal(err, "x:2: server.nsid: expected a string or 0x-hex, 1..128 bytes");
+	free(yaml);
+
+	c = load_ok("zones: []\n");
+	assert_int_equal(c->n_zones, 0);
+	rwd_conf_free(c);
+}
+
 static void test_load_buf(void **state)
 {
 	static const char yaml[] = "zones:\n  - name: example.com\n    file: z/example.com.zone\n";
@@ -402,6 +434,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_every_option),
 		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_load_buf),
 		cmocka_unit_test(test_relative_path),
 		cmocka_unit_test(test_cannot_open),
