@@ -1,0 +1,88 @@
+"""Fixtures for runway's integration suite.
+
+Target: env RUNWAY_TARGET=runway (default) runs every test against
+$RUNWAY_BUILD/runwayd; RUNWAY_TARGET=knot runs the behaviour tests against
+Knot DNS (knotd) instead, which is how the tests themselves are validated.
+Tests marked `runway_only` (runway check / runway query / runway's log
+lines) are skipped for knot.
+
+Fixtures:
+  srv          one server for the whole session, standard zones
+               (tests/integration/zones + examples/quickstart), nsid
+               "runway-test", edns_udp_size 1232, tcp idle_timeout 2s.
+  make_server  factory for a private server (own folder, own zones, own
+               config), stopped at teardown: make_server(zones=..., kind=...)
+"""
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import dnsharness as h  # noqa: E402
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "runway_only: needs runwayd/runway itself; skipped with RUNWAY_TARGET=knot")
+    config.addinivalue_line("markers", "needs_knot: needs knotd installed")
+
+
+def pytest_report_header(config):
+    exe = h.RUNWAYD if h.TARGET == "runway" else h.KNOTD
+    return f"runway integration: target={h.TARGET} ({exe}), knotd={h.KNOTD}"
+
+
+def pytest_collection_modifyitems(config, items):
+    if h.TARGET not in ("runway", "knot"):
+        raise pytest.UsageError(f"RUNWAY_TARGET must be runway or knot, not {h.TARGET!r}")
+    skip_rw = pytest.mark.skip(reason="runway-only test (RUNWAY_TARGET=knot)")
+    skip_knot = pytest.mark.skip(reason="knotd not installed")
+    for item in items:
+        if h.TARGET == "knot" and "runway_only" in item.keywords:
+            item.add_marker(skip_rw)
+        if h.KNOTD is None and ("needs_knot" in item.keywords or h.TARGET == "knot"):
+            item.add_marker(skip_knot)
+
+
+@pytest.fixture(scope="session")
+def target():
+    return h.TARGET
+
+
+@pytest.fixture(scope="session")
+def srv(tmp_path_factory):
+    s = h.DnsServer(h.TARGET, tmp_path_factory.mktemp(f"srv-{h.TARGET}"))
+    try:
+        s.start()
+    except BaseException:
+        s.stop()
+        raise
+    yield s
+    s.stop()
+    # A server that crashed during the session must not pass silently.
+    assert s.proc.returncode in (0, -15), f"{s.kind} exited with {s.proc.returncode}:\n{s.log_tail()}"
+
+
+@pytest.fixture
+def make_server(tmp_path):
+    started = []
+
+    def factory(zones=None, kind=None, start=True, name=None, **kw):
+        kind = kind or h.TARGET
+        s = h.DnsServer(kind, tmp_path / (name or f"{kind}{len(started)}"), zones, **kw)
+        started.append(s)
+        if start:
+            s.start()
+        return s
+
+    yield factory
+    for s in started:
+        s.stop()
+
+
+@pytest.fixture
+def check_alive(srv):
+    """Use in tests that throw odd packets: the server must still be up after."""
+    yield srv
+    assert srv.alive(), f"{srv.kind} died:\n{srv.log_tail()}"
