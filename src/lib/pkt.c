@@ -1,0 +1,288 @@
+#include <string.h>
+
+#include "lib/dname.h"
+#include "lib/error.h"
+#include "lib/pkt.h"
+
+/* Skip a (possibly compressed) name without reading pointer targets. */
+static int skip_dname(const uint8_t *msg, size_t len, size_t *pos)
+{
+	size_t p = *pos;
+	for (unsigned total = 0;;) {
+		if (p >= len)
+			return RW_EMALFORMED;
+		uint8_t l = msg[p];
+		if ((l & 0xc0) == 0xc0) {
+			if (p + 2 > len)
+				return RW_EMALFORMED;
+			*pos = p + 2;
+			return 0;
+		}
+		if (l & 0xc0)
+			return RW_EMALFORMED;
+		total += l + 1u;
+		if (total > RW_DNAME_MAXLEN)
+			return RW_EMALFORMED;
+		p += l + 1u;
+		if (l == 0) {
+			*pos = p;
+			return 0;
+		}
+	}
+}
+
+int rw_rr_skip(const uint8_t *msg, size_t len, size_t *pos, uint16_t *type, uint16_t *rdlen)
+{
+	size_t p = *pos;
+	if (skip_dname(msg, len, &p) < 0 || p + 10 > len)
+		return RW_EMALFORMED;
+	uint16_t rl = rw_get16(msg + p + 8);
+	if (p + 10 + rl > len)
+		return RW_EMALFORMED;
+	if (type)
+		*type = rw_get16(msg + p);
+	if (rdlen)
+		*rdlen = rl;
+	*pos = p + 10 + rl;
+	return 0;
+}
+
+/* The OPT RR starts at msg[start]; its fixed part is at msg[p..p+10). */
+static enum rw_parse parse_opt(const uint8_t *msg, size_t start, size_t p, struct rw_edns *e)
+{
+	if (msg[start] != 0 || p != start + 1)   /* owner must be the root */
+		return RW_PARSE_FORMERR;
+	uint16_t size = rw_get16(msg + p + 2);
+	e->present = true;
+	e->udp_size = size < 512 ? 512 : size;
+	e->version = msg[p + 5];
+	e->do_bit = msg[p + 6] & 0x80;
+	uint16_t rdlen = rw_get16(msg + p + 8);
+	const uint8_t *o = msg + p + 10, *end = o + rdlen;
+	while (o < end) {
+		if (end - o < 4)
+			return RW_PARSE_FORMERR;
+		uint16_t code = rw_get16(o), olen = rw_get16(o + 2);
+		if (olen > end - o - 4)
+			return RW_PARSE_FORMERR;
+		if (code == RW_EDNS_NSID)
+			e->nsid = true;
+		o += 4 + olen;
+	}
+	return RW_PARSE_OK;
+}
+
+/* Copy the question name, lowercased, as the lookup key. Compression in the
+ * question makes no sense (nothing precedes it) and is refused. */
+static int parse_qname(const uint8_t *msg, size_t len, struct rw_query *q)
+{
+	size_t p = RW_HDR_LEN, n = 0;
+	for (;;) {
+		if (p >= len)
+			return RW_EMALFORMED;
+		uint8_t l = msg[p];
+		if (l > RW_LABEL_MAXLEN || p + 1 + l > len || n + 1 + l > RW_DNAME_MAXLEN)
+			return RW_EMALFORMED;
+		q->qname[n++] = l;
+		for (uint8_t i = 1; i <= l; i++) {
+			uint8_t c = msg[p + i];
+			q->qname[n++] = (c >= 'A' && c <= 'Z') ? c + 32 : c;
+		}
+		p += 1 + l;
+		if (l == 0)
+			break;
+	}
+	q->qname_len = (uint16_t)n;
+	return 0;
+}
+
+enum rw_parse rw_query_parse(const uint8_t *msg, size_t len, struct rw_query *q)
+{
+	q->question_len = 0;
+	q->qname_len = 0;
+	memset(&q->edns, 0, sizeof(q->edns));
+	if (len < RW_HDR_LEN)
+		return RW_PARSE_DROP;
+	q->id = rw_get16(msg);
+	q->flags1 = msg[2];
+	q->flags2 = msg[3];
+	q->opcode = RW_OPCODE(msg[2]);
+	if (q->flags1 & RW_FLAG_QR)
+		return RW_PARSE_DROP;      /* never answer an answer: reflection loops */
+
+	uint16_t qd = rw_get16(msg + 4), an = rw_get16(msg + 6);
+	uint16_t ns = rw_get16(msg + 8), ar = rw_get16(msg + 10);
+	/* As Knot DNS: no question is FORMERR; several questions or a question
+	 * cut short is not worth a reply (nothing sensible to echo). */
+	if (qd == 0)
+		return RW_PARSE_FORMERR;
+	if (qd > 1 || parse_qname(msg, len, q) < 0 || RW_HDR_LEN + q->qname_len + 4u > len)
+		return RW_PARSE_DROP;
+	size_t p = RW_HDR_LEN + q->qname_len;
+	q->qtype = rw_get16(msg + p);
+	q->qclass = rw_get16(msg + p + 2);
+	q->question_len = q->qname_len + 4;
+	p += 4;
+
+	/* Walk every record: an OPT anywhere but once in additional is FORMERR. */
+	unsigned total = (unsigned)an + ns + ar;
+	for (unsigned i = 0; i < total; i++) {
+		size_t start = p;
+		uint16_t type;
+		if (rw_rr_skip(msg, len, &p, &type, NULL) < 0)
+			return RW_PARSE_FORMERR;
+		if (type != RW_TYPE_OPT)
+			continue;
+		if (i < (unsigned)an + ns || q->edns.present)
+			return RW_PARSE_FORMERR;
+		size_t fixed = p - 10 - rw_get16(msg + p - 2);
+		enum rw_parse r = parse_opt(msg, start, fixed, &q->edns);
+		if (r != RW_PARSE_OK)
+			return r;
+	}
+	if (p != len)
+		return RW_PARSE_FORMERR;   /* trailing garbage */
+	if (q->edns.present && q->edns.version > 0)
+		return RW_PARSE_BADVERS;
+	if (q->opcode != RW_OPCODE_QUERY)
+		return RW_PARSE_NOTIMP;
+	return RW_PARSE_OK;
+}
+
+/* ---- message builder ---- */
+
+/* Pointer targets must stay addressable after relocation by up to 255. */
+#define DICT_MAX_OFFSET (0x3fff - RW_DNAME_MAXLEN)
+
+static void dict_add(struct rw_msgbuilder *b, size_t off)
+{
+	if (off <= DICT_MAX_OFFSET && b->n_dict < RW_MSGB_MAX_DICT)
+		b->dict[b->n_dict++] = (uint16_t)off;
+}
+
+/* Does the name at buf[off] (possibly compressed) equal flat name dn? */
+static bool name_at_eq(const struct rw_msgbuilder *b, size_t off, const uint8_t *dn)
+{
+	for (;;) {
+		uint8_t l = b->buf[off];
+		if ((l & 0xc0) == 0xc0) {
+			off = (size_t)(l & 0x3f) << 8 | b->buf[off + 1];
+			continue;
+		}
+		if (l != *dn)
+			return false;
+		if (l == 0)
+			return true;
+		for (uint8_t i = 1; i <= l; i++) {
+			uint8_t x = b->buf[off + i], y = dn[i];
+			if (x >= 'A' && x <= 'Z') x += 32;
+			if (y >= 'A' && y <= 'Z') y += 32;
+			if (x != y)
+				return false;
+		}
+		off += l + 1u;
+		dn += l + 1u;
+	}
+}
+
+int rw_msgb_init(struct rw_msgbuilder *b, uint8_t *buf, size_t cap, uint16_t id,
+                 const uint8_t *qname, uint16_t qtype, uint16_t qclass, bool qname_matchable)
+{
+	size_t ql = rw_dname_len(qname);
+	memset(b, 0, sizeof(*b));
+	b->buf = buf;
+	b->cap = cap;
+	if (cap < RW_HDR_LEN + ql + 4)
+		return RW_ESPACE;
+	memset(buf, 0, RW_HDR_LEN);
+	rw_put16(buf, id);
+	rw_put16(buf + RW_HDR_QDCOUNT, 1);
+	memcpy(buf + RW_HDR_LEN, qname, ql);
+	for (size_t o = RW_HDR_LEN; buf[o] != 0; o += buf[o] + 1u)
+		if (o != RW_HDR_LEN || qname_matchable)
+			dict_add(b, o);
+	rw_put16(buf + RW_HDR_LEN + ql, qtype);
+	rw_put16(buf + RW_HDR_LEN + ql + 2, qclass);
+	b->len = RW_HDR_LEN + ql + 4;
+	return 0;
+}
+
+void rw_msgb_put(struct rw_msgbuilder *b, const void *data, size_t n)
+{
+	if (b->overflow || b->len + n > b->cap) {
+		b->overflow = true;
+		return;
+	}
+	memcpy(b->buf + b->len, data, n);
+	b->len += n;
+}
+
+void rw_msgb_put16(struct rw_msgbuilder *b, uint16_t v)
+{
+	uint8_t x[2];
+	rw_put16(x, v);
+	rw_msgb_put(b, x, 2);
+}
+
+void rw_msgb_put32(struct rw_msgbuilder *b, uint32_t v)
+{
+	uint8_t x[4];
+	rw_put32(x, v);
+	rw_msgb_put(b, x, 4);
+}
+
+static void put_ptr(struct rw_msgbuilder *b, uint16_t target)
+{
+	size_t at = b->len;
+	rw_msgb_put16(b, 0xc000 | target);
+	if (!b->overflow && target != RW_HDR_LEN) {
+		if (b->n_relocs < RW_MSGB_MAX_RELOCS)
+			b->relocs[b->n_relocs++] = (uint16_t)at;
+		else
+			b->overflow = true;   /* cannot describe it: refuse rather than mislead */
+	}
+}
+
+void rw_msgb_put_qname_ptr(struct rw_msgbuilder *b)
+{
+	rw_msgb_put16(b, 0xc000 | RW_HDR_LEN);
+}
+
+void rw_msgb_put_dname(struct rw_msgbuilder *b, const uint8_t *dn, bool compress)
+{
+	size_t start = b->len;
+	unsigned n_dict = b->n_dict;
+	const uint8_t *s = dn;
+	for (;;) {
+		if (compress && *s != 0) {
+			for (unsigned i = 0; i < n_dict; i++) {
+				if (name_at_eq(b, b->dict[i], s)) {
+					put_ptr(b, b->dict[i]);
+					goto done;
+				}
+			}
+		}
+		rw_msgb_put(b, s, (size_t)*s + 1);
+		if (b->overflow || *s == 0)
+			break;
+		dict_add(b, b->len - *s - 1);
+		s += *s + 1;
+	}
+done:
+	if (b->overflow) {     /* all or nothing */
+		b->len = start;
+		b->n_dict = n_dict;
+	}
+}
+
+size_t rw_msgb_put_opt(struct rw_msgbuilder *b, uint16_t udp_size, uint8_t ext_rcode, bool do_bit)
+{
+	static const uint8_t root = 0;
+	rw_msgb_put(b, &root, 1);
+	rw_msgb_put16(b, RW_TYPE_OPT);
+	rw_msgb_put16(b, udp_size);
+	rw_msgb_put32(b, (uint32_t)ext_rcode << 24 | (do_bit ? 0x8000u : 0));
+	size_t at = b->len;
+	rw_msgb_put16(b, 0);
+	return at;
+}

@@ -1,0 +1,30 @@
+#include <stdlib.h>
+#include <urcu-qsbr.h>
+
+#include "server/core/snapshot.h"
+
+static struct rwd_snapshot *current;
+
+const struct rwd_snapshot *rwd_snapshot_get(void)
+{
+	return rcu_dereference(current);
+}
+
+void rwd_snapshot_free(struct rwd_snapshot *s)
+{
+	if (s == NULL)
+		return;
+	rwd_zonedb_free(s->zones);
+	free(s);
+}
+
+void rwd_snapshot_publish(struct rwd_snapshot *s)
+{
+	struct rwd_snapshot *old = current;
+	s->generation = old ? old->generation + 1 : 1;
+	rcu_xchg_pointer(&current, s);
+	if (old) {
+		synchronize_rcu();   /* every worker has passed a quiescent state */
+		rwd_snapshot_free(old);
+	}
+}

@@ -1,0 +1,23 @@
+/*
+ * UDP transport: per listen address, one SO_REUSEPORT socket per worker
+ * thread, so the kernel spreads queries over the workers with no shared
+ * queue and no lock. Each worker reads a batch with recvmmsg(), answers it
+ * through rwd_query_process() under RCU and sends the batch with sendmmsg().
+ */
+#pragma once
+#include <stddef.h>
+
+#include "server/conf/conf.h"
+
+struct rwd_udp;
+
+/*
+ * Bind workers sockets on each address and start workers x n threads.
+ * Returns 0, or a negative RW_E* code after logging why (nothing is left
+ * running then).
+ */
+int rwd_udp_start(const struct rwd_conf_listen *addrs, size_t n, unsigned workers,
+                  struct rwd_udp **out);
+
+/* Stop and join every worker, close the sockets, free. */
+void rwd_udp_stop(struct rwd_udp *u);

@@ -1,0 +1,208 @@
+/*
+ * The query pipeline (stages in query.h). Behaviour follows RFC 1034/1035,
+ * and where the RFCs leave a choice, Knot DNS (docs/knot-differences.md).
+ */
+#include <string.h>
+
+#include "lib/wire.h"
+#include "server/query/query.h"
+
+#define EDE_NOT_AUTHORITATIVE 20   /* RFC 8914 4.21 */
+
+static void set_rcode(struct rwd_query *qr, uint8_t rcode)
+{
+	qr->rcode = rcode;
+	qr->answer = NULL;
+	qr->aa = false;
+}
+
+/* Stage "class/type": what we never answer from a zone. Returns true when decided. */
+static bool stage_filter(struct rwd_query *qr)
+{
+	const struct rw_query *q = &qr->q;
+	if (q->qclass != RW_CLASS_IN && q->qclass != RW_CLASS_ANY) {
+		set_rcode(qr, RW_RCODE_REFUSED);
+		return true;
+	}
+	if (q->qtype == 0 || (q->qtype == RW_TYPE_AXFR && qr->transport == RWD_UDP)) {
+		set_rcode(qr, RW_RCODE_NOTIMP);
+		return true;
+	}
+	return false;
+}
+
+/* Stage "zone": the most specific served zone. */
+static bool stage_zone(const struct rwd_snapshot *s, struct rwd_query *qr)
+{
+	const struct rw_query *q = &qr->q;
+	qr->zone = rwd_zonedb_find(s->zones, q->qname, q->qname_len, q->qtype);
+	if (qr->zone == NULL) {
+		set_rcode(qr, RW_RCODE_REFUSED);
+		qr->ede = EDE_NOT_AUTHORITATIVE + 1;
+		return true;
+	}
+	if (q->qtype == RW_TYPE_AXFR || q->qtype == RW_TYPE_IXFR) {
+		set_rcode(qr, RW_RCODE_NOTAUTH);   /* no transfer ACL allows it (yet) */
+		return true;
+	}
+	return false;
+}
+
+/* Stage "lookup": closest encloser, then cut, exact, wildcard or nothing. */
+static void stage_lookup(struct rwd_query *qr)
+{
+	const struct rwd_zone *z = qr->zone;
+	const struct rw_query *q = &qr->q;
+	const struct rwd_node *n = rwd_zone_encloser(z, q->qname, q->qname_len);
+	bool exact = n->name_len == q->qname_len;
+	const struct rwd_answer *a;
+
+	if (n->cut && !(exact && n->cut == n && q->qtype == RW_TYPE_DS)) {
+		a = n->cut->referral;
+	} else if (!exact && n->wildcard == NULL) {
+		a = z->nxdomain;
+	} else {
+		if (!exact)
+			n = n->wildcard;          /* RFC 4592 synthesis: owner is the qname */
+		if (q->qtype == RW_TYPE_ANY)  /* RFC 8482: one RRset, the lowest type */
+			a = n->n_answers ? n->answers[0].answer : n->other;
+		else
+			a = rwd_node_answer(n, q->qtype);
+	}
+	qr->answer = a;
+	qr->rcode = a->rcode;
+	qr->aa = a->aa;
+}
+
+/* Copy the precomputed body behind the question; returns bytes written. */
+static size_t put_body(struct rwd_query *qr, uint8_t *p, size_t room)
+{
+	const struct rwd_answer *a = qr->answer;
+	size_t n = a->len;
+	uint16_t ar = a->arcount;
+	if (n > room) {
+		if (a->required > room) {
+			qr->tc = true;            /* as Knot DNS: header, question, OPT only */
+			return 0;
+		}
+		/* Drop whole additional RRsets from the end (RFC 2181 9): every
+		 * record of an RRset carries the RRset's end, so stepping down stops
+		 * on an RRset boundary. */
+		const uint16_t *ar_end = rwd_answer_ar_end(a);
+		while (ar > 0 && ar_end[ar - 1] > room)
+			ar--;
+		n = ar ? ar_end[ar - 1] : a->required;
+	}
+	memcpy(p, rwd_answer_data(a), n);
+	int delta = (int)qr->q.qname_len - (int)a->qname_len;
+	if (delta != 0) {
+		const uint16_t *r = rwd_answer_relocs(a);
+		for (unsigned i = 0; i < a->n_relocs && r[i] < n; i++) {
+			uint16_t v = rw_get16(p + r[i]);
+			rw_put16(p + r[i], (uint16_t)(0xc000 | ((v & 0x3fff) + delta)));
+		}
+	}
+	rw_put16(qr->out + RW_HDR_ANCOUNT, a->ancount);
+	rw_put16(qr->out + RW_HDR_NSCOUNT, a->nscount);
+	rw_put16(qr->out + RW_HDR_ARCOUNT, ar);
+	return n;
+}
+
+static size_t opt_size(const struct rwd_snapshot *s, const struct rwd_query *qr)
+{
+	size_t n = 11;
+	if (qr->q.edns.nsid && s->nsid_len)
+		n += 4u + s->nsid_len;
+	if (qr->ede)
+		n += 6;
+	return n;
+}
+
+static size_t put_opt(const struct rwd_snapshot *s, const struct rwd_query *qr, uint8_t *p)
+{
+	uint8_t *o = p + 11;
+	p[0] = 0;
+	rw_put16(p + 1, RW_TYPE_OPT);
+	rw_put16(p + 3, s->edns_udp_size);
+	p[5] = qr->rcode >> 4;             /* extended rcode, upper 8 bits */
+	p[6] = 0;                          /* version */
+	p[7] = qr->q.edns.do_bit ? 0x80 : 0;
+	p[8] = 0;
+	if (qr->q.edns.nsid && s->nsid_len) {
+		rw_put16(o, RW_EDNS_NSID);
+		rw_put16(o + 2, s->nsid_len);
+		memcpy(o + 4, s->nsid, s->nsid_len);
+		o += 4u + s->nsid_len;
+	}
+	if (qr->ede) {
+		rw_put16(o, RW_EDNS_EDE);
+		rw_put16(o + 2, 2);
+		rw_put16(o + 4, (uint16_t)(qr->ede - 1));
+		o += 6;
+	}
+	rw_put16(p + 9, (uint16_t)(o - p - 11));
+	return (size_t)(o - p);
+}
+
+/* Stage "encode": header, question as received, body, OPT. */
+static size_t stage_encode(const struct rwd_snapshot *s, struct rwd_query *qr, bool with_opt)
+{
+	const struct rw_query *q = &qr->q;
+	uint8_t *o = qr->out;
+	size_t max = RW_MSG_MAXLEN;
+	if (qr->transport == RWD_UDP) {
+		max = RW_UDP_DEFAULT_MAX;
+		if (q->edns.present)
+			max = q->edns.udp_size < s->edns_udp_size ? q->edns.udp_size : s->edns_udp_size;
+	}
+	if (max > qr->out_cap)
+		max = qr->out_cap;
+	with_opt = with_opt && q->edns.present;
+	size_t opt = with_opt ? opt_size(s, qr) : 0;
+
+	rw_put16(o, q->id);
+	o[2] = RW_FLAG_QR | (q->flags1 & (0x78 | RW_FLAG_RD));   /* opcode, RD */
+	o[3] = q->flags2 & RW_FLAG_CD;
+	memset(o + 4, 0, 8);
+	rw_put16(o + RW_HDR_QDCOUNT, q->question_len ? 1 : 0);
+	memcpy(o + RW_HDR_LEN, qr->wire + RW_HDR_LEN, q->question_len);
+	size_t pos = RW_HDR_LEN + q->question_len;
+	if (qr->answer != NULL && pos + opt <= max)
+		pos += put_body(qr, o + pos, max - pos - opt);
+	o[2] |= (qr->aa ? RW_FLAG_AA : 0) | (qr->tc ? RW_FLAG_TC : 0);
+	o[3] |= qr->rcode & 0x0f;
+	if (with_opt) {
+		pos += put_opt(s, qr, o + pos);
+		rw_put16(o + RW_HDR_ARCOUNT, rw_get16(o + RW_HDR_ARCOUNT) + 1);
+	}
+	return pos;
+}
+
+size_t rwd_query_process(const struct rwd_snapshot *s, struct rwd_query *qr)
+{
+	qr->zone = NULL;
+	qr->answer = NULL;
+	qr->rcode = RW_RCODE_NOERROR;
+	qr->ede = 0;
+	qr->aa = false;
+	qr->tc = false;
+
+	switch (rw_query_parse(qr->wire, qr->wire_len, &qr->q)) {
+	case RW_PARSE_DROP:
+		return 0;
+	case RW_PARSE_FORMERR:
+		set_rcode(qr, RW_RCODE_FORMERR);
+		return stage_encode(s, qr, false);
+	case RW_PARSE_NOTIMP:
+		set_rcode(qr, RW_RCODE_NOTIMP);
+		return stage_encode(s, qr, false);
+	case RW_PARSE_BADVERS:
+		set_rcode(qr, RW_RCODE_BADVERS);
+		return stage_encode(s, qr, true);
+	case RW_PARSE_OK:
+		break;
+	}
+	if (!stage_filter(qr) && !stage_zone(s, qr))
+		stage_lookup(qr);
+	return stage_encode(s, qr, true);
+}

@@ -1,0 +1,399 @@
+/*
+ * Precomputed answers. For every node and query type the zone can answer
+ * authoritatively, encode the response body once (see zone.h): positive
+ * answers with their additional addresses, CNAME chains followed inside the
+ * zone, referrals with glue, and the zone's shared negative answers.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/dname.h"
+#include "lib/error.h"
+#include "lib/pkt.h"
+#include "lib/rdata.h"
+#include "lib/wire.h"
+#include "server/zone/build.h"
+
+#define MAX_CHAIN 16        /* CNAME hops followed; longer chains stop there */
+#define MAX_ADDITIONAL 64   /* additional RRsets considered per answer */
+/* Leave room for the largest question and OPT record behind the body. */
+#define BODY_CAP (RW_MSG_MAXLEN - RW_HDR_LEN - RW_DNAME_MAXLEN - 4 - 64)
+
+enum section { ANSWER, AUTHORITY, ADDITIONAL };
+
+struct abuild {
+	struct rw_msgbuilder b;
+	struct rwd_zone *z;
+	size_t body;                 /* offset where the sections start */
+	uint16_t count[3];
+	uint16_t ar_end[MAX_ADDITIONAL * 8];
+	const uint8_t *targets[MAX_ADDITIONAL];  /* names whose addresses to add */
+	unsigned n_targets;
+	bool glue;                   /* targets may be below a cut (referral) */
+	uint8_t rcode;
+	bool aa;
+	uint8_t buf[RW_MSG_MAXLEN];
+};
+
+/* Start a body behind question name qname. A name built behind a stand-in
+ * (base_only) may only be compressed against its suffixes: the real question
+ * is longer or shorter, and only the suffixes line up (zone.h). */
+static void ab_start(struct abuild *a, const uint8_t *qname, bool base_only)
+{
+	uint8_t stand_in[RW_DNAME_MAXLEN];
+	size_t len = rw_dname_len(qname);
+	if (base_only && len + 2 <= RW_DNAME_MAXLEN) {
+		/* "x.<base>": the base itself becomes a matchable suffix. */
+		stand_in[0] = 1;
+		stand_in[1] = 'x';
+		memcpy(stand_in + 2, qname, len);
+		qname = stand_in;
+	}
+	rw_msgb_init(&a->b, a->buf, BODY_CAP, 0, qname, 0, RW_CLASS_IN, !base_only);
+	a->body = a->b.len;
+	memset(a->count, 0, sizeof(a->count));
+	a->n_targets = 0;
+	a->glue = false;
+	a->rcode = RW_RCODE_NOERROR;
+	a->aa = true;
+}
+
+static void note_target(struct abuild *a, uint16_t type, const uint8_t *rd, uint16_t len)
+{
+	const uint8_t *t = rw_rdata_target(type, rd, len);
+	if (t == NULL || type == RW_TYPE_CNAME || a->n_targets == MAX_ADDITIONAL)
+		return;
+	for (unsigned i = 0; i < a->n_targets; i++)
+		if (rw_dname_eq(a->targets[i], t))
+			return;
+	a->targets[a->n_targets++] = t;
+}
+
+/*
+ * Append an RRset. owner NULL means "the question name" (a pointer to it).
+ * ttl_cap limits the TTL (negative answers, RFC 2308 3). Returns false if it
+ * did not fit; the body is then as before the call.
+ */
+static bool ab_rrset(struct abuild *a, enum section sec, const uint8_t *owner,
+                     const struct rwd_rrset *rs, uint32_t ttl_cap)
+{
+	size_t len0 = a->b.len;
+	unsigned relocs0 = a->b.n_relocs, dict0 = a->b.n_dict;
+	uint16_t count0 = a->count[sec];
+	uint32_t ttl = rs->ttl < ttl_cap ? rs->ttl : ttl_cap;
+	RWD_RRSET_FOREACH(rs, rd, i) {
+		if (owner)
+			rw_msgb_put_dname(&a->b, owner, true);
+		else
+			rw_msgb_put_qname_ptr(&a->b);
+		rw_msgb_put16(&a->b, rs->type);
+		rw_msgb_put16(&a->b, RW_CLASS_IN);
+		rw_msgb_put32(&a->b, ttl);
+		rw_rdata_put(&a->b, rs->type, rd + 2, rw_get16(rd));
+		if (a->b.overflow)
+			break;
+		if (sec == ADDITIONAL) {
+			if (a->count[sec] == sizeof(a->ar_end) / sizeof(a->ar_end[0])) {
+				a->b.overflow = true;
+				break;
+			}
+			a->ar_end[a->count[sec]] = (uint16_t)(a->b.len - a->body);
+		}
+		a->count[sec]++;
+	}
+	if (sec == ADDITIONAL)   /* each record carries its RRset's end: see put_body() */
+		for (unsigned k = count0; k < a->count[sec]; k++)
+			a->ar_end[k] = (uint16_t)(a->b.len - a->body);
+	if (a->b.overflow) {
+		a->b.len = len0;
+		a->b.n_relocs = relocs0;
+		a->b.n_dict = dict0;
+		a->b.overflow = false;
+		a->count[sec] = count0;
+		return false;
+	}
+	if (sec != ADDITIONAL)
+		RWD_RRSET_FOREACH(rs, rd, i)
+			note_target(a, rs->type, rd + 2, rw_get16(rd));
+	return true;
+}
+
+/* The SOA that proves a negative answer, with the RFC 2308 TTL. */
+static void ab_negative(struct abuild *a)
+{
+	const struct rwd_rrset *soa = rwd_node_rrset(a->z->apex, RW_TYPE_SOA);
+	uint32_t minimum = rw_get32(rwd_soa_serial(soa) + 16);
+	ab_rrset(a, AUTHORITY, a->z->apex_name, soa, minimum);
+}
+
+/* Addresses of the names noted while writing answer/authority. */
+static void ab_additional(struct abuild *a)
+{
+	for (unsigned i = 0; i < a->n_targets; i++) {
+		uint8_t lc[RW_DNAME_MAXLEN];
+		size_t len = rw_dname_len(a->targets[i]);
+		memcpy(lc, a->targets[i], len);
+		rw_dname_lower(lc);
+		if (!rw_dname_is_sub(lc, a->z->apex_name))
+			continue;
+		const struct rwd_node *n = rwd_zone_find(a->z, lc, len);
+		if (n == NULL || (n->cut && !a->glue))
+			continue;
+		static const uint16_t types[] = { RW_TYPE_A, RW_TYPE_AAAA };
+		for (unsigned t = 0; t < 2; t++) {
+			const struct rwd_rrset *rs = rwd_node_rrset(n, types[t]);
+			if (rs && !ab_rrset(a, ADDITIONAL, a->targets[i], rs, UINT32_MAX))
+				return;
+		}
+	}
+}
+
+static const struct rwd_answer *ab_finish(struct abuild *a, size_t required)
+{
+	size_t len = a->b.len - a->body;
+	unsigned nr = a->b.n_relocs, ar = a->count[ADDITIONAL];
+	struct rwd_answer *ans = rw_arena_alloc(&a->z->arena,
+	                                        sizeof(*ans) + 2u * (nr + ar) + len);
+	if (ans == NULL)
+		return NULL;
+	ans->rcode = a->rcode;
+	ans->aa = a->aa;
+	ans->ancount = a->count[ANSWER];
+	ans->nscount = a->count[AUTHORITY];
+	ans->arcount = (uint16_t)ar;
+	ans->qname_len = (uint16_t)(a->body - RW_HDR_LEN - 4);
+	ans->len = (uint16_t)len;
+	ans->required = (uint16_t)required;
+	ans->n_relocs = (uint16_t)nr;
+	for (unsigned i = 0; i < nr; i++)
+		ans->tail[i] = (uint16_t)(a->b.relocs[i] - a->body);
+	memcpy(ans->tail + nr, a->ar_end, 2u * ar);
+	memcpy(ans->tail + nr + ar, a->buf + a->body, len);
+	return ans;
+}
+
+/* Body length so far: what must fit before additional records. */
+static size_t ab_len(const struct abuild *a) { return a->b.len - a->body; }
+
+/* ---- CNAME chains ---- */
+
+/* Where a name inside the zone leads: exact node, wildcard, cut or nothing. */
+struct target {
+	const struct rwd_node *node;   /* answering node (exact or wildcard), or NULL */
+	const struct rwd_node *cut;    /* set when the name is at/below a delegation */
+};
+
+static struct target resolve(const struct rwd_zone *z, const uint8_t *name)
+{
+	struct target t = { 0 };
+	uint8_t lc[RW_DNAME_MAXLEN];
+	size_t len = rw_dname_len(name);
+	memcpy(lc, name, len);
+	rw_dname_lower(lc);
+	const struct rwd_node *enc = rwd_zone_encloser(z, lc, len);
+	if (enc->cut) {
+		t.cut = enc->cut;
+		return t;
+	}
+	t.node = enc->name_len == len ? enc : enc->wildcard;
+	return t;
+}
+
+static const uint8_t *cname_target(const struct rwd_node *n)
+{
+	const struct rwd_rrset *rs = rwd_node_rrset(n, RW_TYPE_CNAME);
+	return rs->rdata + 2;
+}
+
+/*
+ * Follow the chain from CNAME node start for qtype. With a != NULL, write
+ * it (the first CNAME owned by the question name). Returns the node where
+ * the chain ends with data or NODATA, or NULL (NXDOMAIN, out of zone, cut,
+ * loop).
+ */
+static const struct rwd_node *chain(struct abuild *a, const struct rwd_zone *z,
+                                    const struct rwd_node *start, uint16_t qtype)
+{
+	const struct rwd_node *seen[MAX_CHAIN + 1] = { start };
+	unsigned n_seen = 1;
+	const uint8_t *owner = NULL;             /* NULL: the question name */
+	const struct rwd_node *n = start;
+	for (;;) {
+		if (a)
+			ab_rrset(a, ANSWER, owner, rwd_node_rrset(n, RW_TYPE_CNAME), UINT32_MAX);
+		owner = cname_target(n);
+		if (!rw_dname_is_sub(owner, z->apex_name) || n_seen > MAX_CHAIN)
+			return NULL;                     /* resolvers continue from here */
+		struct target t = resolve(z, owner);
+		if (t.cut) {
+			/* Into a delegation: append the referral (as Knot DNS does),
+			 * the resolver continues at the child. */
+			if (a) {
+				a->glue = true;
+				ab_rrset(a, AUTHORITY, t.cut->name, rwd_node_rrset(t.cut, RW_TYPE_NS),
+				         UINT32_MAX);
+			}
+			return NULL;
+		}
+		if (t.node == NULL) {
+			if (a) {
+				a->rcode = RW_RCODE_NXDOMAIN;   /* of the last name, RFC 6604 */
+				ab_negative(a);
+			}
+			return NULL;
+		}
+		n = t.node;
+		if (!(n->flags & RWD_NODE_CNAME)) {
+			const struct rwd_rrset *rs = rwd_node_rrset(n, qtype);
+			if (a && rs)
+				ab_rrset(a, ANSWER, owner, rs, UINT32_MAX);
+			else if (a)
+				ab_negative(a);
+			return n;
+		}
+		for (unsigned i = 0; i < n_seen; i++)
+			if (seen[i] == n)
+				return NULL;             /* loop: stop after one turn */
+		seen[n_seen++] = n;
+	}
+}
+
+/* ---- per node ---- */
+
+static int add_typed(struct rwd_zone *z, struct rwd_node *n, unsigned i,
+                     uint16_t qtype, const struct rwd_answer *ans)
+{
+	if (ans == NULL)
+		return RW_ENOMEM;
+	n->answers[i].qtype = qtype;
+	n->answers[i].answer = ans;
+	return 0;
+}
+
+static const struct rwd_answer *build_positive(struct abuild *a, const struct rwd_node *n,
+                                               const struct rwd_rrset *rs, bool wild)
+{
+	ab_start(a, n->name, wild);
+	if (!ab_rrset(a, ANSWER, NULL, rs, UINT32_MAX))
+		return NULL;
+	size_t required = ab_len(a);
+	ab_additional(a);
+	return ab_finish(a, required);
+}
+
+static const struct rwd_answer *build_chain(struct abuild *a, const struct rwd_node *n,
+                                            uint16_t qtype, bool wild)
+{
+	ab_start(a, n->name, wild);
+	chain(a, a->z, n, qtype);
+	size_t required = ab_len(a);
+	ab_additional(a);
+	return ab_finish(a, required);
+}
+
+static int build_cname_node(struct abuild *a, struct rwd_node *n, bool wild)
+{
+	struct rwd_zone *z = a->z;
+	const struct rwd_node *end = chain(NULL, z, n, 0);
+	unsigned n_types = 1 + (end ? end->n_rrsets : 0);
+	n->answers = rw_arena_alloc(&z->arena, n_types * sizeof(*n->answers));
+	if (n->answers == NULL)
+		return RW_ENOMEM;
+	n->n_answers = 0;
+	/* qtype CNAME: the CNAME itself, no chasing (RFC 1034 4.3.2 step 3a). */
+	const struct rwd_rrset *cname = rwd_node_rrset(n, RW_TYPE_CNAME);
+	if (add_typed(z, n, n->n_answers++, RW_TYPE_CNAME, build_positive(a, n, cname, wild)) < 0)
+		return RW_ENOMEM;
+	for (unsigned i = 0; end && i < end->n_rrsets; i++) {
+		uint16_t t = end->rrsets[i].type;
+		if (t == RW_TYPE_CNAME)
+			continue;
+		if (add_typed(z, n, n->n_answers++, t, build_chain(a, n, t, wild)) < 0)
+			return RW_ENOMEM;
+	}
+	/* Any other type: the chain, ending in NODATA, NXDOMAIN or outside. */
+	n->other = build_chain(a, n, 0, wild);
+	return n->other ? 0 : RW_ENOMEM;
+}
+
+static int build_referral(struct abuild *a, struct rwd_node *n)
+{
+	ab_start(a, n->name, true);
+	a->aa = false;
+	a->glue = true;
+	if (!ab_rrset(a, AUTHORITY, n->name, rwd_node_rrset(n, RW_TYPE_NS), UINT32_MAX))
+		return RW_ELIMIT;
+	ab_additional(a);
+	/* Glue is what lets the resolver continue: all of it must fit (RFC 9471). */
+	n->referral = ab_finish(a, ab_len(a));
+	if (n->referral == NULL)
+		return RW_ENOMEM;
+	/* At the cut itself only DS is ours (RFC 4035 3.1.4.1); else NODATA. */
+	const struct rwd_rrset *ds = rwd_node_rrset(n, RW_TYPE_DS);
+	n->other = a->z->nodata;
+	if (ds == NULL)
+		return 0;
+	n->answers = rw_arena_alloc(&a->z->arena, sizeof(*n->answers));
+	if (n->answers == NULL)
+		return RW_ENOMEM;
+	n->n_answers = 1;
+	return add_typed(a->z, n, 0, RW_TYPE_DS, build_positive(a, n, ds, false));
+}
+
+static int build_node(struct abuild *a, struct rwd_node *n)
+{
+	bool wild = n->name[0] == 1 && n->name[1] == '*';
+	if (n->flags & RWD_NODE_DELEG)
+		return n->cut == n ? build_referral(a, n) : 0;
+	if (n->cut)
+		return 0;                     /* occluded: only the referral answers */
+	if (n->flags & RWD_NODE_CNAME)
+		return build_cname_node(a, n, wild);
+	n->other = a->z->nodata;
+	if (n->n_rrsets == 0)
+		return 0;                     /* empty non-terminal: NODATA */
+	n->answers = rw_arena_alloc(&a->z->arena, n->n_rrsets * sizeof(*n->answers));
+	if (n->answers == NULL)
+		return RW_ENOMEM;
+	n->n_answers = n->n_rrsets;
+	for (unsigned i = 0; i < n->n_rrsets; i++) {
+		const struct rwd_answer *ans = build_positive(a, n, &n->rrsets[i], wild);
+		if (ans == NULL)
+			return RW_ELIMIT;
+		add_typed(a->z, n, i, n->rrsets[i].type, ans);
+	}
+	return 0;
+}
+
+int rwd_zone_build_answers(struct rwd_zone_ctx *c)
+{
+	struct rwd_zone *z = c->z;
+	struct abuild *a = malloc(sizeof(*a));
+	if (a == NULL)
+		return RW_ENOMEM;
+	a->z = z;
+
+	/* The zone's negative answers, valid behind any name in the zone. */
+	ab_start(a, z->apex_name, true);
+	ab_negative(a);
+	z->nodata = ab_finish(a, ab_len(a));
+	ab_start(a, z->apex_name, true);
+	a->rcode = RW_RCODE_NXDOMAIN;
+	ab_negative(a);
+	z->nxdomain = ab_finish(a, ab_len(a));
+	int ret = (z->nodata && z->nxdomain) ? 0 : RW_ENOMEM;
+
+	for (size_t id = 0; id < z->n_nodes && ret == 0; id++) {
+		struct rwd_node *n = c->nodes[id];
+		ret = build_node(a, n);
+		if (ret == RW_ELIMIT) {
+			char name[RW_DNAME_MAXLEN * 4 + 1];
+			rw_dname_to_str(n->name, name, sizeof(name));
+			rwd_zone_report(c, false, c->path, 0,
+			                "the answer for %s does not fit in a DNS message", name);
+			ret = 0;
+		}
+	}
+	free(a);
+	return ret;
+}

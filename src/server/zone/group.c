@@ -1,0 +1,161 @@
+/*
+ * Records -> RRsets, and the checks that need a whole node: one SOA at the
+ * apex, NS at the apex, CNAME alone at its name (RFC 1034 3.6.2, RFC 2181
+ * 10.1), one TTL per RRset (RFC 2181 5.2), duplicates dropped (RFC 2181 5).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/dname.h"
+#include "lib/error.h"
+#include "lib/wire.h"
+#include "server/zone/build.h"
+
+static int cmp_rec(const void *a, const void *b)
+{
+	const struct rwd_zone_rec *x = *(const struct rwd_zone_rec *const *)a;
+	const struct rwd_zone_rec *y = *(const struct rwd_zone_rec *const *)b;
+	if (x->type != y->type)
+		return x->type < y->type ? -1 : 1;
+	/* Stable within a type: file order. */
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+static bool same_rdata(const struct rwd_zone_rec *a, const struct rwd_zone_rec *b)
+{
+	return a->rdlen == b->rdlen && memcmp(a->rdata, b->rdata, a->rdlen) == 0;
+}
+
+/* Build the RRsets of one node from recs[0..n), sorted by type. */
+static int make_rrsets(struct rwd_zone_ctx *c, struct rwd_node *node,
+                       struct rwd_zone_rec **recs, size_t n)
+{
+	struct rwd_zone *z = c->z;
+	unsigned n_sets = 0;
+	for (size_t i = 0; i < n; i++)
+		if (i == 0 || recs[i]->type != recs[i - 1]->type)
+			n_sets++;
+	node->rrsets = rw_arena_alloc(&z->arena, n_sets * sizeof(*node->rrsets));
+	if (node->rrsets == NULL)
+		return RW_ENOMEM;
+	node->n_rrsets = (uint16_t)n_sets;
+
+	char name[RW_DNAME_MAXLEN * 4 + 1];
+	rw_dname_to_str(node->name, name, sizeof(name));
+	size_t i = 0;
+	for (unsigned s = 0; s < n_sets; s++) {
+		size_t j = i, bytes = 0;
+		unsigned count = 0;
+		for (; j < n && recs[j]->type == recs[i]->type; j++) {
+			bool dup = false;
+			for (size_t k = i; k < j && !dup; k++)
+				dup = same_rdata(recs[k], recs[j]);
+			if (dup) {
+				recs[j]->rdlen = UINT16_MAX;   /* mark: skip below */
+				continue;
+			}
+			if (recs[j]->ttl != recs[i]->ttl)
+				rwd_zone_report(c, true, c->path, recs[j]->line,
+				                "TTL %u differs from %u in the same RRset at %s, using %u",
+				                recs[j]->ttl, recs[i]->ttl, name, recs[i]->ttl);
+			bytes += 2u + recs[j]->rdlen;
+			count++;
+		}
+		if (count > UINT16_MAX / 2)
+			return RW_ELIMIT;
+		struct rwd_rrset *rs = &node->rrsets[s];
+		rs->type = recs[i]->type;
+		rs->ttl = recs[i]->ttl;
+		rs->count = (uint16_t)count;
+		rs->rdata = rw_arena_alloc(&z->arena, bytes);
+		if (rs->rdata == NULL)
+			return RW_ENOMEM;
+		uint8_t *p = rs->rdata;
+		for (size_t k = i; k < j; k++) {
+			if (recs[k]->rdlen == UINT16_MAX)
+				continue;
+			rw_put16(p, recs[k]->rdlen);
+			memcpy(p + 2, recs[k]->rdata, recs[k]->rdlen);
+			p += 2u + recs[k]->rdlen;
+		}
+		i = j;
+	}
+	return 0;
+}
+
+static void check_node(struct rwd_zone_ctx *c, struct rwd_node *node,
+                       struct rwd_zone_rec **recs, size_t n)
+{
+	bool apex = node == c->z->apex;
+	char name[RW_DNAME_MAXLEN * 4 + 1];
+	rw_dname_to_str(node->name, name, sizeof(name));
+	unsigned soa = 0, cname = 0, other = 0;
+	uint32_t cname_line = 0, other_line = 0;
+	for (size_t i = 0; i < n; i++) {
+		switch (recs[i]->type) {
+		case RW_TYPE_SOA:
+			if (!apex)
+				rwd_zone_report(c, false, c->path, recs[i]->line,
+				                "SOA record at %s, which is not the zone apex", name);
+			else if (++soa > 1)
+				rwd_zone_report(c, false, c->path, recs[i]->line,
+				                "more than one SOA record at the zone apex");
+			other++;
+			break;
+		case RW_TYPE_CNAME:
+			if (++cname > 1 && !same_rdata(recs[i], recs[i - 1]))
+				rwd_zone_report(c, false, c->path, recs[i]->line,
+				                "more than one CNAME record at %s", name);
+			cname_line = recs[i]->line;
+			break;
+		case RW_TYPE_RRSIG: case RW_TYPE_NSEC:
+			break;   /* may accompany a CNAME (RFC 4035 2.5) */
+		default:
+			other++;
+			other_line = recs[i]->line;
+		}
+	}
+	if (cname && other)
+		rwd_zone_report(c, false, c->path, cname_line > other_line ? cname_line : other_line,
+		                "CNAME and other data at %s", name);
+}
+
+int rwd_zone_group(struct rwd_zone_ctx *c)
+{
+	struct rwd_zone *z = c->z;
+	struct rwd_zone_rec **recs = NULL;
+	size_t cap = 0;
+	int ret = 0;
+
+	for (size_t id = 0; id < z->n_nodes && ret == 0; id++) {
+		struct rwd_node *node = c->nodes[id];
+		size_t n = 0;
+		for (struct rwd_zone_rec *r = c->heads[id]; r; r = r->next) {
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				struct rwd_zone_rec **nr = realloc(recs, cap * sizeof(*nr));
+				if (nr == NULL) { ret = RW_ENOMEM; break; }
+				recs = nr;
+			}
+			recs[n++] = r;
+		}
+		if (ret < 0 || n == 0)
+			continue;
+		if (n > 1)
+			qsort(recs, n, sizeof(*recs), cmp_rec);
+		check_node(c, node, recs, n);
+		ret = make_rrsets(c, node, recs, n);
+	}
+	free(recs);
+	if (ret < 0)
+		return ret;
+
+	const struct rwd_rrset *soa = rwd_node_rrset(z->apex, RW_TYPE_SOA);
+	if (soa == NULL)
+		rwd_zone_report(c, false, c->path, 0, "no SOA record at the zone apex");
+	else
+		z->serial = rw_get32(rwd_soa_serial(soa));
+	if (rwd_node_rrset(z->apex, RW_TYPE_NS) == NULL)
+		rwd_zone_report(c, false, c->path, 0, "no NS records at the zone apex");
+	return 0;
+}

@@ -1,0 +1,264 @@
+/*
+ * Zone loading: libzscanner parses the master file (RFC 1035 5, $INCLUDE,
+ * RFC 3597 generic data); records are attached to their node as they come
+ * (one hash lookup each, no global sort), then grouped into RRsets, checked,
+ * linked (ENTs, cuts, wildcards) and handed to answers.c.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <libzscanner/scanner.h>
+#include <libknot/descriptor.h>
+
+#include "lib/dname.h"
+#include "lib/error.h"
+#include "lib/rdata.h"
+#include "lib/wire.h"
+#include "server/zone/build.h"
+
+void rwd_zone_report(struct rwd_zone_ctx *c, bool warning, const char *file,
+                     unsigned long line, const char *fmt, ...)
+{
+	char msg[RWD_ZONE_ERRLEN];
+	int n = line ? snprintf(msg, sizeof(msg), "%s:%lu: %s", file, line, warning ? "warning: " : "")
+	             : snprintf(msg, sizeof(msg), "%s: %s", file, warning ? "warning: " : "");
+	va_list ap;
+	va_start(ap, fmt);
+	if (n > 0 && (size_t)n < sizeof(msg))
+		vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (!warning)
+		c->errors++;
+	if (c->report)
+		c->report(c->ctx, msg);
+}
+
+uint32_t rwd_name_hash(const uint8_t *name, size_t len)
+{
+	/* Multiply-rotate over 8-byte words: names are short, this is a few cycles. */
+	const uint64_t k = 0x517cc1b727220a95ULL;
+	uint64_t h = len * 0x9e3779b97f4a7c15ULL;
+	while (len >= 8) {
+		uint64_t w;
+		memcpy(&w, name, 8);
+		h = ((h << 5 | h >> 59) ^ w) * k;
+		name += 8;
+		len -= 8;
+	}
+	if (len) {
+		uint64_t w = 0;
+		memcpy(&w, name, len);
+		h = ((h << 5 | h >> 59) ^ w) * k;
+	}
+	h ^= h >> 32;
+	return (uint32_t)h;
+}
+
+static int table_grow(struct rwd_zone *z)
+{
+	size_t cap = z->table ? (z->table_mask + 1) * 2 : 64;
+	struct rwd_node **t = calloc(cap, sizeof(*t));
+	if (t == NULL)
+		return RW_ENOMEM;
+	for (size_t i = 0; z->table && i <= z->table_mask; i++) {
+		struct rwd_node *n = z->table[i];
+		if (n == NULL)
+			continue;
+		size_t j = n->hash & (cap - 1);
+		while (t[j])
+			j = (j + 1) & (cap - 1);
+		t[j] = n;
+	}
+	free(z->table);
+	z->table = t;
+	z->table_mask = cap - 1;
+	return 0;
+}
+
+struct rwd_node *rwd_zone_get_node(struct rwd_zone_ctx *c, const uint8_t *name, size_t len)
+{
+	struct rwd_zone *z = c->z;
+	uint32_t h = rwd_name_hash(name, len);
+	size_t i = h & z->table_mask;
+	for (struct rwd_node *n; (n = z->table[i]) != NULL; i = (i + 1) & z->table_mask)
+		if (n->hash == h && n->name_len == len && memcmp(n->name, name, len) == 0)
+			return n;
+
+	/* Keep the load factor under 1/2: misses then probe ~1.5 slots. */
+	if ((z->n_nodes + 1) * 2 > z->table_mask + 1) {
+		if (table_grow(z) < 0)
+			return NULL;
+		i = h & z->table_mask;
+		while (z->table[i])
+			i = (i + 1) & z->table_mask;
+	}
+	if (z->n_nodes == c->cap_nodes) {
+		size_t cap = c->cap_nodes ? c->cap_nodes * 2 : 1024;
+		struct rwd_node **nn = realloc(c->nodes, cap * sizeof(*nn));
+		if (nn == NULL)
+			return NULL;
+		c->nodes = nn;
+		struct rwd_zone_rec **nh = realloc(c->heads, cap * sizeof(*nh));
+		if (nh == NULL)
+			return NULL;
+		c->heads = nh;
+		c->cap_nodes = cap;
+	}
+	struct rwd_node *n = rw_arena_alloc(&z->arena, sizeof(*n) + len);
+	if (n == NULL)
+		return NULL;
+	memset(n, 0, sizeof(*n));
+	memcpy(n->name, name, len);
+	n->name_len = (uint8_t)len;
+	n->hash = h;
+	n->id = (uint32_t)z->n_nodes;
+	c->nodes[n->id] = n;
+	c->heads[n->id] = NULL;
+	z->table[i] = n;
+	z->n_nodes++;
+	return n;
+}
+
+static bool is_meta_type(uint16_t t)
+{
+	return t == RW_TYPE_OPT || (t >= 128 && t <= 255) /* TKEY, TSIG, IXFR, AXFR, ANY, ... */;
+}
+
+static void on_record(zs_scanner_t *s)
+{
+	struct rwd_zone_ctx *c = s->process.data;
+	struct rwd_zone *z = c->z;
+	const char *file = s->file.name ? s->file.name : c->path;
+	unsigned long line = (unsigned long)s->line_counter;
+
+	uint8_t owner[RW_DNAME_MAXLEN];
+	memcpy(owner, s->r_owner, s->r_owner_length);
+	rw_dname_lower(owner);
+	char txt[RW_DNAME_MAXLEN * 4 + 1];
+
+	if (s->r_class != RW_CLASS_IN) {
+		rwd_zone_report(c, false, file, line, "class %u not supported (only IN)", s->r_class);
+		return;
+	}
+	if (!rw_dname_is_sub(owner, z->apex_name)) {
+		rw_dname_to_str(owner, txt, sizeof(txt));
+		rwd_zone_report(c, false, file, line, "%s is outside the zone", txt);
+		return;
+	}
+	if (is_meta_type(s->r_type)) {
+		rwd_zone_report(c, false, file, line, "type %u cannot appear in a zone", s->r_type);
+		return;
+	}
+	if (rw_rdata_check(s->r_type, s->r_data, (uint16_t)s->r_data_length) < 0) {
+		rwd_zone_report(c, false, file, line, "malformed data for type %u", s->r_type);
+		return;
+	}
+	struct rwd_node *n = rwd_zone_get_node(c, owner, s->r_owner_length);
+	struct rwd_zone_rec *r = rw_arena_alloc(&c->scratch, sizeof(*r) + s->r_data_length);
+	if (n == NULL || r == NULL) {
+		c->oom = true;
+		s->state = ZS_STATE_STOP;
+		return;
+	}
+	r->type = s->r_type;
+	r->ttl = s->r_ttl;
+	r->line = (uint32_t)line;
+	r->rdlen = (uint16_t)s->r_data_length;
+	memcpy(r->rdata, s->r_data, s->r_data_length);
+	r->next = c->heads[n->id];
+	c->heads[n->id] = r;
+	z->n_records++;
+}
+
+static void on_error(zs_scanner_t *s)
+{
+	struct rwd_zone_ctx *c = s->process.data;
+	const char *file = s->file.name ? s->file.name : c->path;
+	rwd_zone_report(c, false, file, (unsigned long)s->line_counter, "%s",
+	                zs_strerror(s->error.code));
+	if (c->errors >= 20)   /* enough to fix; stop wasting time on a broken file */
+		s->state = ZS_STATE_STOP;
+}
+
+static int parse_file(struct rwd_zone_ctx *c)
+{
+	char origin[RW_DNAME_MAXLEN * 4 + 1];
+	rw_dname_to_str(c->z->apex_name, origin, sizeof(origin));
+
+	zs_scanner_t *s = malloc(sizeof(*s));
+	if (s == NULL)
+		return RW_ENOMEM;
+	if (zs_init(s, origin, RW_CLASS_IN, 3600) != 0) {
+		free(s);
+		return RW_ENOMEM;
+	}
+	if (zs_set_input_file(s, c->path) != 0) {
+		rwd_zone_report(c, false, c->path, 0, "cannot open: %s", zs_strerror(s->error.code));
+		zs_deinit(s);
+		free(s);
+		return RW_EZONE;
+	}
+	zs_set_processing(s, on_record, on_error, c);
+	zs_parse_all(s);
+	zs_deinit(s);
+	free(s);
+	return c->oom ? RW_ENOMEM : 0;
+}
+
+struct rwd_zone *rwd_zone_load(const uint8_t *origin, const char *path,
+                               rwd_report_fn report, void *ctx)
+{
+	struct rwd_zone *z = calloc(1, sizeof(*z));
+	struct rwd_zone_ctx c = { .z = z, .path = path, .report = report, .ctx = ctx };
+	if (z == NULL)
+		return NULL;
+	z->refs = 1;
+	rw_arena_init(&z->arena, 256 * 1024);
+	rw_arena_init(&c.scratch, 256 * 1024);
+	z->apex_len = (uint8_t)rw_dname_len(origin);
+	z->apex_labels = (uint8_t)rw_dname_labels(origin);
+	memcpy(z->apex_name, origin, z->apex_len);
+	z->file = strdup(path);
+
+	int ret = z->file ? table_grow(z) : RW_ENOMEM;
+	if (ret == 0 && (z->apex = rwd_zone_get_node(&c, origin, z->apex_len)) == NULL)
+		ret = RW_ENOMEM;
+	if (ret == 0)
+		ret = parse_file(&c);
+	if (ret == 0 && c.errors == 0)
+		ret = rwd_zone_group(&c);
+	if (ret == 0 && c.errors == 0)
+		ret = rwd_zone_link(&c);
+	if (ret == 0 && c.errors == 0)
+		ret = rwd_zone_build_answers(&c);
+
+	if (ret == RW_ENOMEM)
+		rwd_zone_report(&c, false, path, 0, "out of memory");
+	rw_arena_free(&c.scratch);
+	free(c.heads);
+	free(c.nodes);
+	if (ret < 0 || c.errors > 0) {
+		rwd_zone_free(z);
+		return NULL;
+	}
+	return z;
+}
+
+void rwd_zone_ref(struct rwd_zone *z)
+{
+	__atomic_add_fetch(&z->refs, 1, __ATOMIC_RELAXED);
+}
+
+void rwd_zone_free(struct rwd_zone *z)
+{
+	if (z == NULL || __atomic_sub_fetch(&z->refs, 1, __ATOMIC_ACQ_REL) > 0)
+		return;
+	rw_arena_free(&z->arena);
+	free(z->table);
+	free(z->file);
+	free(z);
+}

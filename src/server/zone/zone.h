@@ -1,0 +1,196 @@
+/*
+ * The zone store: an immutable, precomputed image of one zone.
+ *
+ * Why it is shaped so. An authoritative server answers the same few
+ * questions millions of times, and the zone changes only at reload. So all
+ * the work that does not depend on the client is done once, at load time:
+ * every answer a name can give (records, CNAME chain, additional addresses,
+ * referral, negative answer with its SOA) is encoded in wire format, name
+ * compression included, into a struct rwd_answer. Answering a query is then a
+ * hash lookup, a memcpy of the question and one of the answer, and at most a
+ * handful of 16-bit additions (see "relocation" below). Nothing is allocated
+ * and nothing is locked on the query path.
+ *
+ * Names. Every name in the zone, and every empty non-terminal (ENT) between
+ * the apex and a name, is a node in one open-addressing hash table keyed by
+ * the lowercased wire name. The query path looks up the query name, then
+ * strips labels until a node exists: that node is the closest encloser
+ * (RFC 4592 3.3.1), and everything else follows from links computed at load:
+ *   node->cut       the delegation at or above the node (NULL: authoritative)
+ *   node->wildcard  the "*" child, source of synthesis below this node
+ * Because ENTs are nodes, they block wildcards and answer NODATA for free.
+ *
+ * Relocation. A precomputed answer is built behind a question name of some
+ * length L and holds compression pointers into that name's suffixes and into
+ * itself. Sent behind a question name of length L' that shares those suffixes
+ * (the same name in another case, a name matched by a wildcard, any name below
+ * a delegation or inside the zone), every pointer except those to offset 12
+ * (the whole question name) moves by L' - L: the relocs list names them.
+ *
+ * Lifetime. A zone is built by rwd_zone_load() into its own arena and never
+ * changes afterwards; it is freed as a whole by rwd_zone_free() once no reader
+ * can see it (RCU, see zonedb.h).
+ */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "lib/arena.h"
+#include "lib/wire.h"
+
+/* One precomputed response body: everything after the question. */
+struct rwd_answer {
+	uint8_t rcode;          /* RW_RCODE_* (4-bit) */
+	uint8_t aa;             /* authoritative: 0 for referrals */
+	uint16_t ancount, nscount, arcount;
+	uint16_t qname_len;     /* the question name length it was built behind */
+	uint16_t len;           /* bytes of data[] */
+	uint16_t required;      /* bytes that must fit or the reply is truncated (TC) */
+	uint16_t n_relocs;
+	/*
+	 * Followed by uint16_t relocs[n_relocs] (offsets within data[] of
+	 * pointers to relocate), uint16_t ar_end[arcount] (end of each additional
+	 * record within data[], so additional records that do not fit are dropped
+	 * one by one, RFC 2181 9), then data[len].
+	 */
+	uint16_t tail[];
+};
+
+static inline const uint16_t *rwd_answer_relocs(const struct rwd_answer *a) { return a->tail; }
+static inline const uint16_t *rwd_answer_ar_end(const struct rwd_answer *a) { return a->tail + a->n_relocs; }
+static inline const uint8_t *rwd_answer_data(const struct rwd_answer *a)
+{
+	return (const uint8_t *)(a->tail + a->n_relocs + a->arcount);
+}
+
+/* A record set: records of one type at one name, rdata uncompressed. */
+struct rwd_rrset {
+	uint16_t type;
+	uint16_t count;
+	uint32_t ttl;
+	uint8_t *rdata;         /* count x (uint16 length, bytes), in zone-file order */
+};
+
+/* The answer a node gives for one query type. */
+struct rwd_typed_answer {
+	uint16_t qtype;
+	const struct rwd_answer *answer;
+};
+
+enum rwd_node_flags {
+	RWD_NODE_DELEG = 1 << 0,    /* a zone cut: NS here, not at the apex */
+	RWD_NODE_CNAME = 1 << 1,    /* owns a CNAME */
+	RWD_NODE_APEX  = 1 << 2,
+	RWD_NODE_LINKED = 1 << 3,   /* internal to loading */
+};
+
+struct rwd_node {
+	struct rwd_node *parent;     /* next node towards the apex; NULL at the apex */
+	struct rwd_node *wildcard;   /* child "*" node, NULL if none */
+	struct rwd_node *cut;        /* delegation at or above, NULL if authoritative */
+	struct rwd_rrset *rrsets;    /* sorted by type; NULL for an ENT */
+	struct rwd_typed_answer *answers; /* [0] is the lowest type (ANY, RFC 8482) */
+	const struct rwd_answer *other;   /* any qtype not in answers[] (NODATA, CNAME chain) */
+	const struct rwd_answer *referral;/* set on delegation nodes */
+	uint32_t hash;
+	uint32_t id;                 /* creation order, 0 = apex */
+	uint16_t n_rrsets, n_answers;
+	uint8_t flags;
+	uint8_t name_len;
+	uint8_t name[];              /* lowercased flat wire name */
+};
+
+struct rwd_zone {
+	struct rw_arena arena;       /* everything below lives here */
+	int refs;                    /* snapshots holding it: a reload keeps a zone
+	                                that failed to load again (atomic) */
+	char *file;                  /* zone file path */
+	uint8_t apex_len;
+	uint8_t apex_labels;
+	uint32_t serial;
+	struct rwd_node *apex;
+	struct rwd_node **table;     /* open addressing, linear probing */
+	size_t table_mask;
+	size_t n_nodes;
+	size_t n_records;
+	const struct rwd_answer *nxdomain;   /* SOA in authority, any name in the zone */
+	const struct rwd_answer *nodata;     /* likewise, NOERROR */
+	uint8_t apex_name[255];
+};
+
+#define RWD_ZONE_ERRLEN 512
+
+/*
+ * Load origin (flat, lowercase) from zone file path and build every answer.
+ * Errors and warnings are reported through report(ctx, "FILE:LINE: message")
+ * (a warning starts "FILE:LINE: warning: "); report may be NULL. Returns a
+ * new zone or NULL after reporting at least one error.
+ */
+typedef void (*rwd_report_fn)(void *ctx, const char *msg);
+struct rwd_zone *rwd_zone_load(const uint8_t *origin, const char *path,
+                               rwd_report_fn report, void *ctx);
+/* Take / drop a reference (a new zone has one); the last drop frees it. */
+void rwd_zone_ref(struct rwd_zone *zone);
+void rwd_zone_free(struct rwd_zone *zone);
+
+/* Hash of a flat lowercased name, as used by the node table. */
+uint32_t rwd_name_hash(const uint8_t *name, size_t len);
+
+/* Exact lookup of a flat lowercased name. NULL if absent. */
+static inline const struct rwd_node *rwd_zone_find(const struct rwd_zone *z,
+                                                   const uint8_t *name, size_t len)
+{
+	uint32_t h = rwd_name_hash(name, len);
+	for (size_t i = h & z->table_mask;; i = (i + 1) & z->table_mask) {
+		const struct rwd_node *n = z->table[i];
+		if (n == NULL)
+			return NULL;
+		if (n->hash == h && n->name_len == len && memcmp(n->name, name, len) == 0)
+			return n;
+	}
+}
+
+/*
+ * Closest encloser of name (RFC 4592 3.3.1): the node of name itself or of
+ * its nearest existing ancestor. Pre: name is at or below the apex, so the
+ * search ends at the apex at the latest.
+ */
+static inline const struct rwd_node *rwd_zone_encloser(const struct rwd_zone *z,
+                                                       const uint8_t *name, size_t len)
+{
+	for (;;) {
+		const struct rwd_node *n = rwd_zone_find(z, name, len);
+		if (n != NULL)
+			return n;
+		len -= name[0] + 1u;
+		name += name[0] + 1u;
+	}
+}
+
+/* The answer node n gives for qtype (never NULL for a built zone). */
+static inline const struct rwd_answer *rwd_node_answer(const struct rwd_node *n, uint16_t qtype)
+{
+	for (unsigned i = 0; i < n->n_answers; i++)
+		if (n->answers[i].qtype == qtype)
+			return n->answers[i].answer;
+	return n->other;
+}
+
+/* The RRset of a type at a node, or NULL. */
+static inline const struct rwd_rrset *rwd_node_rrset(const struct rwd_node *n, uint16_t type)
+{
+	for (unsigned i = 0; i < n->n_rrsets; i++)
+		if (n->rrsets[i].type == type)
+			return &n->rrsets[i];
+	return NULL;
+}
+
+/* Iterate the records of an RRset: rd points at (uint16 len, data). */
+#define RWD_RRSET_FOREACH(rs, rd, i) \
+	for (const uint8_t *rd = (rs)->rdata; rd != NULL; rd = NULL) \
+		for (unsigned i = 0; i < (rs)->count; rd += 2u + rw_get16(rd), i++)
+
+/* Pointer to the SERIAL field of the first SOA record (5 x uint32 follow). */
+const uint8_t *rwd_soa_serial(const struct rwd_rrset *soa);
