@@ -1,0 +1,781 @@
+#!/usr/bin/python3
+"""runway benchmark: runwayd against Knot DNS, NSD, gdnsd and BIND 9.
+
+See bench/README.md. Everything talks to 127.0.0.1 only, and every load run
+is bounded (dnsperf -l DURATION, plus a subprocess timeout).
+
+  /usr/bin/python3 bench/run.py [--servers runway,knot,nsd,gdnsd,bind]
+      [--zones small,100k,1m] [--rounds 3] [--duration 10] [--port-base 15300]
+  /usr/bin/python3 bench/run.py --startup-only [--zones 100k,1m] [--rounds 3]
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import random
+import re
+import resource
+import select
+import signal
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+OUT = os.path.join(HERE, "out")
+sys.path.insert(0, HERE)
+
+import servers as S  # noqa: E402
+import zones as Z     # noqa: E402
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+# ---------------------------------------------------------------- DNS probes
+
+QTYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "MX": 15, "TXT": 16, "AAAA": 28}
+RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
+
+
+def build_query(qid, name, qtype):
+    wire = b"".join(bytes([len(l)]) + l.encode() for l in name.rstrip(".").split(".") if l)
+    return struct.pack("!HHHHHH", qid, 0, 1, 0, 0, 0) + wire + b"\0" + \
+        struct.pack("!HH", QTYPES[qtype], 1)
+
+
+def _skip_name(msg, off):
+    while True:
+        n = msg[off]
+        if n == 0:
+            return off + 1
+        if n & 0xC0 == 0xC0:
+            return off + 2
+        off += n + 1
+
+
+def parse_response(msg):
+    """Return dict(id, qr, aa, tc, rcode, an, ns, ar, size, an_types) or None."""
+    if len(msg) < 12:
+        return None
+    qid, flags, qd, an, ns, ar = struct.unpack("!HHHHHH", msg[:12])
+    r = {"id": qid, "qr": bool(flags & 0x8000), "aa": bool(flags & 0x0400),
+         "tc": bool(flags & 0x0200), "rcode": flags & 0xF, "an": an, "ns": ns, "ar": ar,
+         "size": len(msg), "an_types": []}
+    try:
+        off = 12
+        for _ in range(qd):
+            off = _skip_name(msg, off) + 4
+        for _ in range(an):
+            off = _skip_name(msg, off)
+            rtype, _cls, _ttl, rdlen = struct.unpack("!HHIH", msg[off:off + 10])
+            r["an_types"].append(rtype)
+            off += 10 + rdlen
+    except (IndexError, struct.error):
+        r["malformed"] = True
+    return r
+
+
+def ask(port, name, qtype, timeout=1.0):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.connect(("127.0.0.1", port))
+        qid = random.randrange(65536)
+        s.send(build_query(qid, name, qtype))
+        s.settimeout(timeout)
+        try:
+            while True:
+                r = parse_response(s.recv(65535))
+                if r and r["id"] == qid:
+                    return r
+        except (socket.timeout, ConnectionRefusedError):
+            return None
+
+
+def soa_ok(r):
+    return bool(r and r["qr"] and r["aa"] and r["rcode"] == 0 and r["an"] >= 1
+                and QTYPES["SOA"] in r["an_types"])
+
+
+def wait_first_answer(proc, port, deadline):
+    """Tight SOA poll (10 ms reply timeout). Return seconds from `t0`, or raise."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect(("127.0.0.1", port))
+    s.setblocking(False)
+    q = random.randrange(65536)
+    try:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError("exited with status %s before answering" % proc.returncode)
+            q = (q + 1) & 0xFFFF
+            try:
+                s.send(build_query(q, Z.ORIGIN, "SOA"))
+            except ConnectionRefusedError:
+                time.sleep(0.002)
+                continue
+            end = time.monotonic() + 0.010
+            while True:
+                left = end - time.monotonic()
+                if left <= 0 or not select.select([s], [], [], left)[0]:
+                    break
+                try:
+                    r = parse_response(s.recv(65535))
+                except ConnectionRefusedError:   # nothing bound to the port yet
+                    time.sleep(0.002)
+                    break
+                if r and r["id"] == q:
+                    if soa_ok(r):
+                        return time.monotonic()
+                    time.sleep(0.002)            # e.g. REFUSED while the zone loads
+                    break
+        raise RuntimeError("no correct SOA answer before the startup timeout")
+    finally:
+        s.close()
+
+
+# ---------------------------------------------------------------- /proc
+
+def proc_tree(root):
+    """root pid and all its descendants."""
+    children = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                rest = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(rest[1]), []).append(int(d))
+    out, todo = [], [root]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def cpu_ticks(pids):
+    """{pid: utime+stime} (all threads of each process)."""
+    t = {}
+    for p in pids:
+        try:
+            with open("/proc/%d/stat" % p) as f:
+                rest = f.read().rsplit(")", 1)[1].split()
+            t[p] = int(rest[11]) + int(rest[12])
+        except (OSError, IndexError):
+            pass
+    return t
+
+
+def _status_kib(pid, key):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _pss_kib(pid):
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def memory(root):
+    """Memory of the server's process tree (NSD runs 4 processes, the rest 1).
+    rss_kib: VmRSS summed (a single process: its VmRSS; several: pages they
+    share are counted in each); pss_kib: proportional set size summed (shared
+    pages split among sharers: the fair total for several processes);
+    hwm_kib: peak VmRSS (VmHWM) summed."""
+    pids = proc_tree(root)
+    return {
+        "rss_kib": sum(_status_kib(p, "VmRSS") for p in pids),
+        "pss_kib": sum(_pss_kib(p) for p in pids),
+        "hwm_kib": sum(_status_kib(p, "VmHWM") for p in pids),
+        "rss_root_kib": _status_kib(root, "VmRSS"),
+        "processes": len(pids),
+    }
+
+
+# ---------------------------------------------------------------- servers
+
+class Running:
+    def __init__(self, srv, proc, port, workdir, log):
+        self.srv, self.proc, self.port, self.workdir, self.log = srv, proc, port, workdir, log
+
+    def stop(self):
+        if self.proc.poll() is None:
+            try:
+                os.kill(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)   # its own session/group
+                self.proc.wait(timeout=10)
+            except ProcessLookupError:
+                pass
+        # leftover children of a multi-process server (same process group)
+        try:
+            os.killpg(self.proc.pid, 0)
+            time.sleep(0.5)
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.log.close()
+
+
+LIVE = []
+
+
+def port_free(port):
+    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+        with socket.socket(socket.AF_INET, kind) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
+
+
+def log_tail(path, n=8):
+    try:
+        with open(path, errors="replace") as f:
+            return " | ".join(l.rstrip() for l in f.readlines()[-n:])
+    except OSError:
+        return ""
+
+
+def start_server(srv, zone, zonefile, port, timeout):
+    """Start srv; wait for its first correct SOA answer. Return (Running, info)."""
+    workdir = os.path.join(OUT, "run", zone, srv.name)
+    subprocess.run(["rm", "-rf", workdir], check=True)
+    os.makedirs(workdir)
+    if not srv.available(REPO):
+        raise RuntimeError("%s not found" % srv.binary_path(REPO))
+    if not port_free(port):
+        raise RuntimeError("port %d is already in use" % port)
+    argv = srv.setup(REPO, workdir, zonefile, port)
+    logpath = os.path.join(workdir, "server.log")
+    log = open(logpath, "w")
+    t0 = time.monotonic()
+    proc = subprocess.Popen(argv, cwd=workdir, stdin=subprocess.DEVNULL, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    run = Running(srv, proc, port, workdir, log)
+    LIVE.append(run)
+    try:
+        t1 = wait_first_answer(proc, port, t0 + timeout)
+    except Exception as e:
+        stop(run)
+        raise RuntimeError("%s (log: %s)" % (e, log_tail(logpath)))
+    mem_ready = memory(proc.pid)
+    time.sleep(1.0)
+    mem = memory(proc.pid)
+    return run, {"startup_s": t1 - t0, "mem_at_first_answer": mem_ready, "mem": mem,
+                 "argv": argv}
+
+
+def stop(run):
+    run.stop()
+    if run in LIVE:
+        LIVE.remove(run)
+
+
+def probes(port, info):
+    """A few answers per server, to see that all give the same kind of answer."""
+    pick = lambda lst: lst[len(lst) // 2] if lst else Z.ORIGIN  # noqa: E731
+    cases = [("A", pick(info.a), "A"), ("AAAA", pick(info.aaaa), "AAAA"),
+             ("MX", pick(info.mx), "MX"), ("TXT", pick(info.txt), "TXT"),
+             ("CNAME", pick(info.cname), "A"), ("NX", "nx-probe-none." + Z.ORIGIN, "A")]
+    out = {}
+    for label, name, qtype in cases:
+        r = ask(port, name, qtype)
+        out[label] = None if r is None else {
+            "rcode": RCODES.get(r["rcode"], r["rcode"]), "aa": r["aa"], "an": r["an"],
+            "ns": r["ns"], "ar": r["ar"], "size": r["size"]}
+    return out
+
+
+def probe_summary(pr):
+    """e.g. 'A NOERROR 1/0/0 56B' per probe: rcode, answer/authority/additional counts."""
+    out = []
+    for k, v in pr.items():
+        out.append("%s:-" % k if v is None else "%s:%s %d/%d/%d %dB" % (
+            k, str(v["rcode"])[:4], v["an"], v["ns"], v["ar"], v["size"]))
+    return ", ".join(out)
+
+
+def version_of(srv):
+    cmds = {"knot": ["/usr/sbin/knotd", "--version"], "nsd": ["/usr/sbin/nsd", "-v"],
+            "gdnsd": ["/usr/sbin/gdnsd", "-h"], "bind": ["/usr/sbin/named", "-v"]}
+    if srv.name == "runway":
+        try:
+            return subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"],
+                                  capture_output=True, text=True, timeout=10).stdout.strip()
+        except Exception:
+            return ""
+    try:
+        p = subprocess.run(cmds[srv.name], capture_output=True, text=True, timeout=10)
+    except Exception:
+        return ""
+    m = re.search(r"version\s+(\S+)|BIND\s+(\S+)|NSD version (\S+)", p.stdout + p.stderr)
+    return next((g for g in m.groups() if g), "") if m else ""
+
+
+# ---------------------------------------------------------------- dnsperf
+
+def dnsperf_argv(args, port, qfile, duration):
+    argv = ["dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", qfile, "-l", str(duration),
+            "-c", str(args.clients), "-T", str(args.threads), "-q", str(args.outstanding),
+            "-t", str(args.timeout)]
+    if args.edns:
+        argv.append("-e")
+    return argv
+
+
+def parse_dnsperf(text):
+    def num(pat, cast=float):
+        m = re.search(pat, text)
+        return cast(m.group(1)) if m else None
+    r = {
+        "sent": num(r"Queries sent:\s+(\d+)", int),
+        "completed": num(r"Queries completed:\s+(\d+)", int),
+        "lost": num(r"Queries lost:\s+(\d+)", int),
+        "qps": num(r"Queries per second:\s+([\d.]+)"),
+        "runtime_s": num(r"Run time \(s\):\s+([\d.]+)"),
+        "lat_avg_s": num(r"Average Latency \(s\):\s+([\d.]+)"),
+        "lat_min_s": num(r"Average Latency \(s\):\s+[\d.]+ \(min ([\d.]+)"),
+        "lat_max_s": num(r"Average Latency \(s\):.*max ([\d.]+)\)"),
+        "lat_sd_s": num(r"Latency StdDev \(s\):\s+([\d.]+)"),
+        "resp_bytes": num(r"Average packet size:.*response (\d+)", int),
+    }
+    m = re.search(r"Response codes:\s+(.*)", text)
+    if m:
+        r["rcodes"] = {k: int(v) for k, v in re.findall(r"([A-Z]+) (\d+)", m.group(1))}
+    return r
+
+
+def system_ticks():
+    """(busy, steal) ticks of all CPUs together, from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    user, nice, system, idle, iowait, irq, softirq, steal = (v + [0] * 8)[:8]
+    return user + nice + system + irq + softirq, steal
+
+
+def run_dnsperf(args, run, qfile, duration):
+    """One bounded dnsperf run. Besides dnsperf's figures, account CPU time:
+    the server's own (its process tree, all threads), dnsperf's, and whatever
+    else ran on the machine meanwhile ("other"), which spoils a run."""
+    argv = dnsperf_argv(args, run.port, qfile, duration)
+    sys0, steal0 = system_ticks()
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before = cpu_ticks(proc_tree(run.proc.pid))
+    t0 = time.monotonic()
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=duration + args.timeout + 30)
+    wall = time.monotonic() - t0
+    after = cpu_ticks(proc_tree(run.proc.pid))
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    sys1, steal1 = system_ticks()
+    r = parse_dnsperf(p.stdout)
+    if p.returncode != 0 or not r["completed"]:
+        raise RuntimeError("dnsperf failed (%d): %s" % (p.returncode, (p.stderr or p.stdout)[-300:]))
+    ticks = sum(v - before.get(pid, 0) for pid, v in after.items())
+    r["server_cpu_s"] = ticks / CLK_TCK
+    r["cpu_us_per_q"] = r["server_cpu_s"] * 1e6 / r["completed"]
+    r["dnsperf_cpu_s"] = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    cap = wall * (os.cpu_count() or 1)
+    busy = (sys1 - sys0) / CLK_TCK
+    r["wall_s"] = wall
+    r["machine_busy_pct"] = 100.0 * busy / cap
+    r["other_cpu_pct"] = max(0.0, 100.0 * (busy - r["server_cpu_s"] - r["dnsperf_cpu_s"]) / cap)
+    r["steal_pct"] = 100.0 * (steal1 - steal0) / CLK_TCK / cap
+    return r
+
+
+# ---------------------------------------------------------------- reporting
+
+def fmt(v, spec, none="-"):
+    return none if v is None else format(v, spec)
+
+
+def mib(kib):
+    return None if kib is None else kib / 1024.0
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def summarize(runs):
+    if not runs:
+        return {}
+    done = sum(r["completed"] for r in runs)
+    cpu = sum(r["server_cpu_s"] for r in runs)
+    return {
+        "qps_median": statistics.median(r["qps"] for r in runs),
+        "qps_all": [r["qps"] for r in runs],
+        "lat_avg_ms": statistics.mean(r["lat_avg_s"] for r in runs) * 1e3,
+        "lat_sd_ms": statistics.mean(r["lat_sd_s"] for r in runs) * 1e3,
+        "cpu_us_per_q": cpu * 1e6 / done if done else None,
+        "cpu_us_per_q_all": [r["cpu_us_per_q"] for r in runs],
+        "lost": sum(r["lost"] for r in runs),
+        "completed": done,
+        "resp_bytes": runs[-1].get("resp_bytes"),
+        "other_cpu_pct_max": max(r["other_cpu_pct"] for r in runs),
+    }
+
+
+COLS = ["server", "QPS (median)", "latency ms avg (sd)", "CPU µs/query", "RSS MiB",
+        "PSS MiB", "startup s", "lost", "resp B", "other load %"]
+NOISY_PCT = 10.0   # CPU used by unrelated processes during a run, % of the machine
+
+
+def table_rows(zres, order):
+    rows = []
+    for name in order:
+        s = zres["servers"].get(name)
+        if s is None:
+            continue
+        if s.get("status") != "ok":
+            rows.append([name, "FAILED: " + s.get("error", "?")[:60]] + [""] * (len(COLS) - 2))
+            continue
+        sm = s.get("summary", {})
+        mem = s.get("mem", {})
+        rows.append([
+            name, fmt(sm.get("qps_median"), ",.0f"),
+            "%s (%s)" % (fmt(sm.get("lat_avg_ms"), ".3f"), fmt(sm.get("lat_sd_ms"), ".3f")),
+            fmt(sm.get("cpu_us_per_q"), ".2f"), fmt(mib(mem.get("rss_kib")), ".1f"),
+            fmt(mib(mem.get("pss_kib")), ".1f"), fmt(s.get("startup_s"), ".3f"),
+            fmt(sm.get("lost"), "d"), fmt(sm.get("resp_bytes"), "d"),
+            fmt(sm.get("other_cpu_pct_max"), ".0f")])
+    return rows
+
+
+def ratio_rows(zres, order):
+    base = zres["servers"].get("runway")
+    if not base or base.get("status") != "ok":
+        return []
+    rows = []
+    for name in order:
+        s = zres["servers"].get(name)
+        if name == "runway" or not s or s.get("status") != "ok":
+            continue
+        r = zres.setdefault("ratios", {})[name] = {
+            "qps": ratio(base.get("summary", {}).get("qps_median"), s.get("summary", {}).get("qps_median")),
+            "cpu_per_query": ratio(base.get("summary", {}).get("cpu_us_per_q"),
+                                   s.get("summary", {}).get("cpu_us_per_q")),
+            "rss": ratio(base["mem"]["rss_kib"], s["mem"]["rss_kib"]),
+            "pss": ratio(base["mem"]["pss_kib"], s["mem"]["pss_kib"]),
+            "startup": ratio(base.get("startup_s"), s.get("startup_s")),
+        }
+        rows.append(["runway / " + name, fmt(r["qps"], ".2f"), fmt(r["cpu_per_query"], ".2f"),
+                     fmt(r["rss"], ".2f"), fmt(r["pss"], ".2f"), fmt(r["startup"], ".2f")])
+    return rows
+
+
+RATIO_COLS = ["ratio", "QPS", "CPU/query", "RSS", "PSS", "startup"]
+
+
+def text_table(cols, rows):
+    w = [max(len(str(x)) for x in col) for col in zip(cols, *rows)]
+    line = lambda r: "  ".join(str(x).rjust(w[i]) if i else str(x).ljust(w[i])  # noqa: E731
+                               for i, x in enumerate(r))
+    return "\n".join([line(cols), "  ".join("-" * x for x in w)] + [line(r) for r in rows])
+
+
+def md_table(cols, rows):
+    out = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    out += ["| " + " | ".join(str(x) for x in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def machine_info():
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "")
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(),
+            "python": platform.python_version()}
+
+
+# ---------------------------------------------------------------- modes
+
+def prepare_zone(zone):
+    t = time.monotonic()
+    path, info = Z.make_zone(OUT, zone)
+    qfile, mix = Z.make_queries(OUT, zone, info)
+    with open(path, "rb") as f:          # warm the page cache for every server alike
+        while f.read(1 << 22):
+            pass
+    print("zone %-5s %9d records, %7d names with A; generated in %.2f s; queries: %s"
+          % (zone, info.records, len(info.a), time.monotonic() - t, qfile), flush=True)
+    return path, info, qfile, mix
+
+
+def bench_throughput(args, order, results):
+    for zone in args.zones:
+        path, info, qfile, mix = prepare_zone(zone)
+        zres = results["zones"][zone] = {"records": info.records, "query_mix": mix,
+                                         "queries_file": os.path.relpath(qfile, REPO),
+                                         "servers": {}}
+        running = {}
+        try:
+            for name in order:            # start one at a time: startup is measured alone
+                srv = S.BY_NAME[name]
+                port = args.port_base + srv.offset
+                ent = zres["servers"][name] = {"port": port, "version": results["versions"].get(name)}
+                try:
+                    run, st = start_server(srv, zone, path, port, args.startup_timeout)
+                except Exception as e:
+                    ent.update(status="failed", error=str(e))
+                    print("  %-6s FAILED to start: %s" % (name, e), flush=True)
+                    continue
+                ent.update(status="ok", **st)
+                ent["probes"] = probes(port, info)
+                running[name] = run
+                print("  %-6s up in %.3f s, RSS %.1f MiB (port %d); answers %s"
+                      % (name, st["startup_s"], mib(st["mem"]["rss_kib"]), port,
+                         probe_summary(ent["probes"])), flush=True)
+            if args.warmup > 0:
+                for name, run in running.items():
+                    try:
+                        run_dnsperf(args, run, qfile, args.warmup)
+                    except Exception as e:
+                        print("  %-6s warm-up failed: %s" % (name, e), flush=True)
+            for rnd in range(args.rounds):
+                for name in order:        # A B C D E A B C D E ...
+                    run = running.get(name)
+                    if run is None:
+                        continue
+                    ent = zres["servers"][name]
+                    try:
+                        for attempt in range(args.noisy_retries + 1):
+                            r = run_dnsperf(args, run, qfile, args.duration)
+                            if r["other_cpu_pct"] <= NOISY_PCT or attempt == args.noisy_retries:
+                                break
+                            ent["noisy_discarded"] = ent.get("noisy_discarded", 0) + 1
+                            print("  round %d %-6s discarded: other processes used %.0f%% of the "
+                                  "machine; again in 5 s" % (rnd + 1, name, r["other_cpu_pct"]), flush=True)
+                            time.sleep(5)
+                    except Exception as e:
+                        ent.setdefault("errors", []).append(str(e))
+                        print("  round %d %-6s FAILED: %s" % (rnd + 1, name, e), flush=True)
+                        continue
+                    ent.setdefault("runs", []).append(r)
+                    print("  round %d %-6s %9.0f qps  lat %.3f ms  server %.2f us/q  lost %d  "
+                          "dnsperf %.1f s cpu  other load %.0f%%%s  %s"
+                          % (rnd + 1, name, r["qps"], r["lat_avg_s"] * 1e3, r["cpu_us_per_q"],
+                             r["lost"], r["dnsperf_cpu_s"], r["other_cpu_pct"],
+                             " (NOISY)" if r["other_cpu_pct"] > NOISY_PCT else "",
+                             r.get("rcodes", {})), flush=True)
+            for name, run in running.items():
+                ent = zres["servers"][name]
+                ent["mem_after_load"] = memory(run.proc.pid)
+                ent["summary"] = summarize(ent.get("runs", []))
+                if not ent.get("runs"):
+                    ent["status"], ent["error"] = "failed", "; ".join(ent.get("errors", ["no runs"]))
+        finally:
+            for run in list(running.values()):
+                stop(run)
+
+
+def bench_startup(args, order, results):
+    for zone in args.zones:
+        path, info, _qfile, _mix = prepare_zone(zone)
+        zres = results["zones"][zone] = {"records": info.records, "servers": {}}
+        for name in order:
+            srv = S.BY_NAME[name]
+            port = args.port_base + srv.offset
+            ent = zres["servers"][name] = {"port": port, "version": results["versions"].get(name),
+                                           "starts": []}
+            for i in range(args.rounds):
+                try:
+                    run, st = start_server(srv, zone, path, port, args.startup_timeout)
+                except Exception as e:
+                    ent.update(status="failed", error=str(e))
+                    print("  %-6s FAILED: %s" % (name, e), flush=True)
+                    break
+                try:
+                    r = ask(port, info.a[len(info.a) // 2], "A")
+                    st["a_answer_ok"] = bool(r and r["rcode"] == 0 and r["an"] >= 1)
+                finally:
+                    stop(run)
+                ent["starts"].append(st)
+                print("  %-6s start %d: %.3f s to first answer, RSS %.1f MiB, PSS %.1f MiB, peak %.1f MiB"
+                      % (name, i + 1, st["startup_s"], mib(st["mem"]["rss_kib"]),
+                         mib(st["mem"]["pss_kib"]), mib(st["mem"]["hwm_kib"])), flush=True)
+            if ent["starts"]:
+                best = sorted(ent["starts"], key=lambda s: s["startup_s"])[len(ent["starts"]) // 2]
+                ent["status"] = "ok" if "error" not in ent else "failed"
+                ent["startup_s"] = statistics.median(s["startup_s"] for s in ent["starts"])
+                ent["mem"] = {k: statistics.median(s["mem"][k] for s in ent["starts"])
+                              for k in best["mem"]}
+
+
+STARTUP_COLS = ["server", "startup s (median)", "RSS MiB", "PSS MiB", "peak RSS MiB"]
+
+
+def startup_rows(zres, order):
+    rows = []
+    for name in order:
+        s = zres["servers"].get(name)
+        if s is None:
+            continue
+        if s.get("status") != "ok":
+            rows.append([name, "FAILED: " + s.get("error", "?")[:60], "", "", ""])
+            continue
+        m = s["mem"]
+        rows.append([name, fmt(s["startup_s"], ".3f"), fmt(mib(m["rss_kib"]), ".1f"),
+                     fmt(mib(m["pss_kib"]), ".1f"), fmt(mib(m["hwm_kib"]), ".1f")])
+    return rows
+
+
+def startup_ratio_rows(zres, order):
+    base = zres["servers"].get("runway")
+    if not base or base.get("status") != "ok":
+        return []
+    rows = []
+    for name in order:
+        s = zres["servers"].get(name)
+        if name == "runway" or not s or s.get("status") != "ok":
+            continue
+        r = zres.setdefault("ratios", {})[name] = {
+            "startup": ratio(base["startup_s"], s["startup_s"]),
+            "rss": ratio(base["mem"]["rss_kib"], s["mem"]["rss_kib"]),
+            "pss": ratio(base["mem"]["pss_kib"], s["mem"]["pss_kib"])}
+        rows.append(["runway / " + name, fmt(r["startup"], ".2f"), fmt(r["rss"], ".2f"),
+                     fmt(r["pss"], ".2f")])
+    return rows
+
+
+# ---------------------------------------------------------------- main
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--servers", default="runway,knot,nsd,gdnsd,bind")
+    ap.add_argument("--runwayd", default=os.path.join(REPO, "build", "runwayd"),
+                    help="runwayd binary (default build/runwayd)")
+    ap.add_argument("--zones", default=None, help="default small,100k,1m (startup-only: 100k,1m)")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--duration", type=int, default=10, help="seconds per dnsperf run")
+    ap.add_argument("--warmup", type=int, default=2, help="seconds of unrecorded load per server (0: none)")
+    ap.add_argument("--port-base", type=int, default=15300)
+    ap.add_argument("--startup-only", action="store_true",
+                    help="only time to first answer and memory (each server started alone, ROUNDS times)")
+    ap.add_argument("--startup-timeout", type=float, default=600.0)
+    ap.add_argument("--clients", type=int, default=16, help="dnsperf -c")
+    ap.add_argument("--threads", type=int, default=1, help="dnsperf -T")
+    ap.add_argument("--outstanding", type=int, default=200, help="dnsperf -q")
+    ap.add_argument("--timeout", type=int, default=2, help="dnsperf -t")
+    ap.add_argument("--edns", action="store_true", help="dnsperf -e (EDNS0 on every query)")
+    ap.add_argument("--noisy-retries", type=int, default=2,
+                    help="repeat a run (up to N times) when unrelated processes used more than "
+                         "%d%%%% of the machine during it" % NOISY_PCT)
+    args = ap.parse_args()
+
+    order = [s.strip() for s in args.servers.split(",") if s.strip()]
+    bad = [s for s in order if s not in S.BY_NAME]
+    if args.zones is None:
+        args.zones = "100k,1m" if args.startup_only else "small,100k,1m"
+    args.zones = [z.strip() for z in args.zones.split(",") if z.strip()]
+    badz = [z for z in args.zones if z not in Z.ZONE_SIZES]
+    if bad or badz:
+        ap.error("unknown server(s)/zone(s): %s" % ", ".join(bad + badz))
+    if not (1 <= args.rounds <= 50 and 1 <= args.duration <= 600 and 0 <= args.warmup <= 60):
+        ap.error("rounds 1..50, duration 1..600 s, warmup 0..60 s")
+    if not (1024 <= args.port_base <= 65000):
+        ap.error("port base 1024..65000")
+    if not args.startup_only and not os.access("/usr/bin/dnsperf", os.X_OK):
+        sys.exit("dnsperf is missing: run scripts/deps.sh bench")
+    os.makedirs(OUT, exist_ok=True)
+    S.BY_NAME["runway"].path = os.path.abspath(args.runwayd)
+
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    results = {
+        "mode": "startup-only" if args.startup_only else "throughput",
+        "started": datetime.datetime.now().isoformat(timespec="seconds"),
+        "machine": machine_info(),
+        "args": {k: v for k, v in vars(args).items()},
+        "dnsperf": None if args.startup_only else
+        " ".join(dnsperf_argv(args, 0, "QUERIES", args.duration)).replace(" -p 0", " -p PORT"),
+        "versions": {n: version_of(S.BY_NAME[n]) for n in order},
+        "zones": {},
+    }
+    print("runway bench: servers %s, zones %s, %s" % (
+        ",".join(order), ",".join(args.zones),
+        "startup-only, %d start(s) each" % args.rounds if args.startup_only else
+        "%d round(s) x %d s, %s" % (args.rounds, args.duration, results["dnsperf"])), flush=True)
+
+    try:
+        if args.startup_only:
+            bench_startup(args, order, results)
+        else:
+            bench_throughput(args, order, results)
+    except KeyboardInterrupt:
+        print("interrupted; stopping servers", flush=True)
+    finally:
+        for run in list(LIVE):
+            stop(run)
+
+    # ---- report
+    text, md = [], []
+    md.append("Measured %s on %s (%d cores), kernel %s." % (
+        results["started"], results["machine"]["cpu"] or "?", results["machine"]["cores"],
+        results["machine"]["kernel"]))
+    md.append("Versions: " + ", ".join("%s %s" % (n, v or "?") for n, v in results["versions"].items()) + ".")
+    if args.startup_only:
+        md.append("Mode: --startup-only, %d start(s) per server, medians. `%s`" % (
+            args.rounds, "make bench BENCH_ARGS=\"" + " ".join(sys.argv[1:]) + "\""))
+    else:
+        md.append("Load: `%s`, %d round(s) x %d s, servers alternated; QPS is the median round. "
+                  "Command: `make bench BENCH_ARGS=\"%s\"`" % (
+                      results["dnsperf"], args.rounds, args.duration, " ".join(sys.argv[1:])))
+    for zone in args.zones:
+        zres = results["zones"].get(zone)
+        if not zres:
+            continue
+        head = "zone %s (%d records)" % (zone, zres["records"])
+        if args.startup_only:
+            rows, rrows = startup_rows(zres, order), startup_ratio_rows(zres, order)
+            cols, rcols = STARTUP_COLS, ["ratio", "startup", "RSS", "PSS"]
+        else:
+            rows, rrows = table_rows(zres, order), ratio_rows(zres, order)
+            cols, rcols = COLS, RATIO_COLS
+        text += ["", head, text_table(cols, rows)]
+        md += ["", "### " + head, "", md_table(cols, rows)]
+        if rrows:
+            text += ["", text_table(rcols, rrows)]
+            md += ["", md_table(rcols, rrows)]
+    print("\n".join(text))
+
+    name = "results-%s%s.json" % ("startup-" if args.startup_only else "", stamp)
+    with open(os.path.join(OUT, name), "w") as f:
+        json.dump(results, f, indent=1, default=str)
+    mdname = "results-startup.md" if args.startup_only else "results.md"
+    with open(os.path.join(OUT, mdname), "w") as f:
+        f.write("\n".join(md) + "\n")
+    print("\nwrote bench/out/%s and bench/out/%s" % (name, mdname))
+    failed = [n for z in results["zones"].values() for n, s in z["servers"].items()
+              if s.get("status") != "ok"]
+    if failed:
+        print("failed: %s" % ", ".join(sorted(set(failed))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
