@@ -112,12 +112,10 @@ enum rw_parse rw_query_parse(const uint8_t *msg, size_t len, struct rw_query *q)
 
 	uint16_t qd = rw_get16(msg + 4), an = rw_get16(msg + 6);
 	uint16_t ns = rw_get16(msg + 8), ar = rw_get16(msg + 10);
-	/* As Knot DNS: no question is FORMERR; several questions or a question
-	 * cut short is not worth a reply (nothing sensible to echo). */
-	if (qd == 0)
+	/* No question, several, or one cut short: FORMERR with the header only
+	 * (Knot DNS drops the last two; RFC 1035 4.1.1 asks for FORMERR). */
+	if (qd != 1 || parse_qname(msg, len, q) < 0 || RW_HDR_LEN + q->qname_len + 4u > len)
 		return RW_PARSE_FORMERR;
-	if (qd > 1 || parse_qname(msg, len, q) < 0 || RW_HDR_LEN + q->qname_len + 4u > len)
-		return RW_PARSE_DROP;
 	size_t p = RW_HDR_LEN + q->qname_len;
 	q->qtype = rw_get16(msg + p);
 	q->qclass = rw_get16(msg + p + 2);
@@ -128,14 +126,14 @@ enum rw_parse rw_query_parse(const uint8_t *msg, size_t len, struct rw_query *q)
 	unsigned total = (unsigned)an + ns + ar;
 	for (unsigned i = 0; i < total; i++) {
 		size_t start = p;
-		uint16_t type;
-		if (rw_rr_skip(msg, len, &p, &type, NULL) < 0)
+		uint16_t type, rdlen;
+		if (rw_rr_skip(msg, len, &p, &type, &rdlen) < 0)
 			return RW_PARSE_FORMERR;
 		if (type != RW_TYPE_OPT)
 			continue;
 		if (i < (unsigned)an + ns || q->edns.present)
 			return RW_PARSE_FORMERR;
-		size_t fixed = p - 10 - rw_get16(msg + p - 2);
+		size_t fixed = p - 10 - rdlen;
 		enum rw_parse r = parse_opt(msg, start, fixed, &q->edns);
 		if (r != RW_PARSE_OK)
 			return r;

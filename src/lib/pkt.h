@@ -21,7 +21,7 @@
 /* What the caller should do with a received message. */
 enum rw_parse {
 	RW_PARSE_OK = 0,     /* a well-formed query */
-	RW_PARSE_DROP,       /* not worth an answer: QR=1, no header, no whole question */
+	RW_PARSE_DROP,       /* not worth an answer: QR=1 or shorter than a header */
 	RW_PARSE_FORMERR,    /* answer FORMERR (RFC 1035 4.1.1), question echoed if parsed */
 	RW_PARSE_NOTIMP,     /* opcode we do not implement */
 	RW_PARSE_BADVERS,    /* EDNS version > 0 (RFC 6891 6.1.3) */
