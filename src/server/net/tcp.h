@@ -1,0 +1,52 @@
+/*
+ * DNS over TCP (RFC 7766): one thread running a libuv loop serves every
+ * listening address and every connection.
+ *
+ * Framing is the 2-byte length prefix of RFC 1035 4.2.2. Pipelined queries
+ * are processed as they arrive and answered in order, one response per
+ * message. A connection is closed
+ *   - when no complete message has arrived for idle_timeout_ms (this also
+ *     bounds how long a partially received message may take),
+ *   - on a message shorter than a DNS header (length 0..11),
+ *   - on a message the query path does not answer (rwd_query_process
+ *     returned 0: QR=1, no whole question, ...), like Knot DNS,
+ *   - on EOF or a socket error.
+ * When max_clients connections are open, new ones are accepted and closed
+ * at once. Memory per connection is bounded: a read buffer of at most
+ * 2 + 65535 bytes and at most RWD_TCP_MAX_PENDING queued responses (reading
+ * stops while that many are waiting to be sent and resumes once they are).
+ *
+ * Queries run under the RCU read side (QSBR): the thread is online only
+ * while it calls rwd_query_process, so it never delays a grace period.
+ */
+#pragma once
+#include <stddef.h>
+
+#include "server/conf/conf.h"
+
+#define RWD_TCP_MAX_PENDING 16
+
+struct rwd_tcp_opts {
+	unsigned idle_timeout_ms;   /* 0: no idle timeout */
+	unsigned max_clients;       /* 0: no limit */
+};
+
+struct rwd_tcp;
+
+/*
+ * Bind and listen on each of addrs[0..n) (SO_REUSEADDR; IPv6 sockets are
+ * IPV6_V6ONLY; port 0 picks a free port, see rwd_tcp_port) and start the
+ * TCP thread. Returns 0 and sets *out, or a negative RW_E* code after
+ * logging why (nothing is left running then).
+ * Pre: addrs (if n > 0), opts, out != NULL; a snapshot is published before
+ * the first query arrives.
+ */
+int rwd_tcp_start(const struct rwd_conf_listen *addrs, size_t n, const struct rwd_tcp_opts *opts,
+                  struct rwd_tcp **out);
+
+/* The port listener i (0-based, in the order given to rwd_tcp_start) is bound
+ * to, in host order; -1 if i is out of range. */
+int rwd_tcp_port(const struct rwd_tcp *t, size_t i);
+
+/* Stop the loop, close every connection, join the thread, free t. NULL is allowed. */
+void rwd_tcp_stop(struct rwd_tcp *t);

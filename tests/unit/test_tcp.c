@@ -1,0 +1,553 @@
+/*
+ * Unit tests for the TCP transport (src/server/net/tcp.c), end to end over
+ * loopback: a tiny zone is loaded and published, rwd_tcp_start listens on
+ * 127.0.0.1 port 0, and plain blocking sockets play the client.
+ *
+ * Covered: pipelined queries in one write answered in order, a message
+ * trickled in byte by byte, a message bigger than the initial read buffer,
+ * backpressure (many large answers to a client that reads late), FORMERR
+ * keeps the connection, a dropped message / short length closes it, the
+ * idle timeout with and without a partial message, max-clients, IPv6.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/dname.h"
+#include "lib/error.h"
+#include "lib/pkt.h"
+#include "lib/wire.h"
+#include "server/core/log.h"
+#include "server/core/snapshot.h"
+#include "server/net/tcp.h"
+#include "server/zone/zone.h"
+#include "server/zone/zonedb.h"
+
+#define IDLE_MS     400
+#define MAX_CLIENTS 6
+
+static char tmpdir[] = "/tmp/test_tcp.XXXXXX";
+static struct rwd_tcp *tcp;
+static int port;
+
+static void report(void *ctx, const char *msg)
+{
+	fprintf(stderr, "zone: %s\n", msg);
+	if (!strstr(msg, ": warning: "))
+		(*(int *)ctx)++;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int setup(void **state)
+{
+	if (!mkdtemp(tmpdir))
+		return -1;
+	char path[256];
+	snprintf(path, sizeof(path), "%s/example.com.zone", tmpdir);
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fputs("$ORIGIN example.com.\n$TTL 3600\n"
+	      "@   SOA ns1 hostmaster 1 7200 3600 1209600 300\n"
+	      "@   NS  ns1\n"
+	      "ns1 A   192.0.2.53\n"
+	      "www A   192.0.2.80\n"
+	      "a   A   192.0.2.1\n"
+	      "b   A   192.0.2.2\n"
+	      "c   A   192.0.2.3\n", f);
+	/* big TXT: about 4 KB of answer, so a few dozen fill the socket buffers */
+	for (int i = 0; i < 16; i++) {
+		fprintf(f, "big TXT \"%02d", i);
+		for (int j = 0; j < 240; j++)
+			fputc('a' + (i + j) % 26, f);
+		fputs("\"\n", f);
+	}
+	fclose(f);
+
+	uint8_t origin[RW_DNAME_MAXLEN];
+	if (rw_dname_from_str("example.com.", NULL, origin) < 0)
+		return -1;
+	int errors = 0;
+	struct rwd_zone *z = rwd_zone_load(origin, path, report, &errors);
+	if (!z || errors)
+		return -1;
+	struct rwd_zone **zones = malloc(sizeof(*zones));
+	zones[0] = z;
+	struct rwd_snapshot *s = calloc(1, sizeof(*s));
+	s->zones = rwd_zonedb_new(zones, 1);
+	s->edns_udp_size = RW_EDNS_DEFAULT_MAX;
+	if (!s->zones)
+		return -1;
+	free(zones);
+	rwd_snapshot_publish(s);
+
+	struct rwd_conf_listen l = { .addr_len = sizeof(struct sockaddr_in) };
+	struct sockaddr_in *sa = (struct sockaddr_in *)&l.addr;
+	sa->sin_family = AF_INET;
+	sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	strcpy(l.text, "127.0.0.1:0");
+	struct rwd_tcp_opts opts = { .idle_timeout_ms = IDLE_MS, .max_clients = MAX_CLIENTS };
+	if (rwd_tcp_start(&l, 1, &opts, &tcp) != 0)
+		return -1;
+	port = rwd_tcp_port(tcp, 0);
+	return port > 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	rwd_tcp_stop(tcp);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd);
+}
+
+/* ---- client helpers ---- */
+
+static int connect_to(int family, int p)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t len;
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *sa = (struct sockaddr_in6 *)&ss;
+		sa->sin6_family = AF_INET6;
+		sa->sin6_addr = in6addr_loopback;
+		sa->sin6_port = htons((uint16_t)p);
+		len = sizeof(*sa);
+	} else {
+		struct sockaddr_in *sa = (struct sockaddr_in *)&ss;
+		sa->sin_family = AF_INET;
+		sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sa->sin_port = htons((uint16_t)p);
+		len = sizeof(*sa);
+	}
+	int fd = socket(family, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	struct timeval tv = { .tv_sec = 3 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	assert_int_equal(connect(fd, (struct sockaddr *)&ss, len), 0);
+	return fd;
+}
+
+/* Append a framed query for name/qtype with id to out; returns bytes added. */
+static size_t frame_query(uint8_t *out, uint16_t id, const char *name, uint16_t qtype)
+{
+	uint8_t qname[RW_DNAME_MAXLEN];
+	struct rw_msgbuilder b;
+	assert_true(rw_dname_from_str(name, NULL, qname) > 0);
+	assert_int_equal(rw_msgb_init(&b, out + 2, 512, id, qname, qtype, RW_CLASS_IN, true), 0);
+	rw_put16(out + 2 + RW_HDR_ARCOUNT, 1);
+	rw_msgb_put_opt(&b, 4096, 0, false);
+	assert_false(b.overflow);
+	rw_put16(out, (uint16_t)b.len);
+	return b.len + 2;
+}
+
+static void send_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		assert_true(n > 0);
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Read exactly len bytes; returns len, or what was read before EOF/error. */
+static size_t recv_all(int fd, uint8_t *buf, size_t len)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = recv(fd, buf + got, len - got, 0);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	return got;
+}
+
+/* Read one framed response into buf (65535 bytes); its length. */
+static size_t recv_msg(int fd, uint8_t *buf)
+{
+	uint8_t pfx[2];
+	assert_int_equal(recv_all(fd, pfx, 2), 2);
+	size_t len = rw_get16(pfx);
+	assert_int_equal(recv_all(fd, buf, len), len);
+	return len;
+}
+
+/* True if the server closed fd (EOF or reset) within the receive timeout. */
+static bool closed_by_server(int fd)
+{
+	uint8_t b;
+	ssize_t n = recv(fd, &b, 1, 0);
+	return n == 0 || (n < 0 && errno == ECONNRESET);
+}
+
+static void check_answer(const uint8_t *msg, size_t len, uint16_t id, uint8_t rcode, uint16_t ancount)
+{
+	assert_true(len >= RW_HDR_LEN);
+	assert_int_equal(rw_get16(msg), id);
+	assert_true(msg[2] & RW_FLAG_QR);
+	assert_int_equal(msg[3] & 0x0f, rcode);
+	assert_int_equal(rw_get16(msg + RW_HDR_ANCOUNT), ancount);
+}
+
+/* ---- tests ---- */
+
+static void test_pipelined(void **state)
+{
+	static const char *names[] = { "a.example.com.", "nx.example.com.", "c.example.com." };
+	uint8_t q[1500], r[65535];
+	size_t len = 0;
+	for (int i = 0; i < 3; i++)
+		len += frame_query(q + len, (uint16_t)(0x1000 + i), names[i], RW_TYPE_A);
+	int fd = connect_to(AF_INET, port);
+	send_all(fd, q, len);                       /* three queries in one write */
+	size_t n = recv_msg(fd, r);
+	check_answer(r, n, 0x1000, RW_RCODE_NOERROR, 1);
+	n = recv_msg(fd, r);
+	check_answer(r, n, 0x1001, RW_RCODE_NXDOMAIN, 0);
+	n = recv_msg(fd, r);
+	check_answer(r, n, 0x1002, RW_RCODE_NOERROR, 1);
+
+	/* The connection stays usable. */
+	len = frame_query(q, 0x2000, "www.example.com.", RW_TYPE_A);
+	send_all(fd, q, len);
+	n = recv_msg(fd, r);
+	check_answer(r, n, 0x2000, RW_RCODE_NOERROR, 1);
+	close(fd);
+}
+
+static void test_trickle(void **state)
+{
+	uint8_t q[600], r[65535];
+	size_t len = frame_query(q, 0x3000, "www.example.com.", RW_TYPE_A);
+	len += frame_query(q + len, 0x3001, "b.example.com.", RW_TYPE_A);
+	int fd = connect_to(AF_INET, port);
+	for (size_t i = 0; i < len; i++) {            /* one byte per segment */
+		send_all(fd, q + i, 1);
+		usleep(2000);
+	}
+	size_t n = recv_msg(fd, r);
+	check_answer(r, n, 0x3000, RW_RCODE_NOERROR, 1);
+	n = recv_msg(fd, r);
+	check_answer(r, n, 0x3001, RW_RCODE_NOERROR, 1);
+	close(fd);
+}
+
+/* A 9 KB query (EDNS padding option): more than the initial read buffer. */
+static void test_big_query(void **state)
+{
+	static uint8_t q[12000], r[65535];
+	uint8_t qname[RW_DNAME_MAXLEN];
+	struct rw_msgbuilder b;
+	assert_true(rw_dname_from_str("a.example.com.", NULL, qname) > 0);
+	assert_int_equal(rw_msgb_init(&b, q + 2, sizeof(q) - 2, 0x4000, qname, RW_TYPE_A, RW_CLASS_IN, true), 0);
+	rw_put16(q + 2 + RW_HDR_ARCOUNT, 1);
+	size_t rdlen_at = rw_msgb_put_opt(&b, 4096, 0, false);
+	rw_msgb_put16(&b, 12);                      /* Padding (RFC 7830) */
+	rw_msgb_put16(&b, 9000);
+	static const uint8_t zeros[9000];
+	rw_msgb_put(&b, zeros, sizeof(zeros));
+	assert_false(b.overflow);
+	rw_put16(q + 2 + rdlen_at, 9004);
+	rw_put16(q, (uint16_t)b.len);
+	size_t len = b.len + 2;
+	len += frame_query(q + len, 0x4001, "b.example.com.", RW_TYPE_A);
+
+	int fd = connect_to(AF_INET, port);
+	send_all(fd, q, len);
+	size_t n = recv_msg(fd, r);
+	check_answer(r, n, 0x4000, RW_RCODE_NOERROR, 1);
+	n = recv_msg(fd, r);
+	check_answer(r, n, 0x4001, RW_RCODE_NOERROR, 1);
+	close(fd);
+}
+
+/*
+ * Backpressure: 10000 queries for a 4 KB answer, written before reading
+ * anything. A server that kept reading would take them all (and queue 40 MB
+ * of answers); ours stops reading once its writes are stuck, so the client's
+ * send must block at some point. Then everything is read back, in order.
+ * poll() interleaves writing and reading so the client never deadlocks.
+ */
+static void test_backpressure(void **state)
+{
+	enum { N = 10000 };
+	static uint8_t q[N * 64], in[4 * 65536];
+	size_t qlen = 0, qoff = 0, inlen = 0;
+	for (int i = 0; i < N; i++)
+		qlen += frame_query(q + qlen, (uint16_t)i, "big.example.com.", RW_TYPE_TXT);
+	int fd = connect_to(AF_INET, port);
+	int sndbuf = 16384;                         /* no send buffer autotuning */
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+
+	/* Write without reading until the server stops taking queries. */
+	bool blocked = false;
+	uint64_t deadline = now_ms() + 3000;
+	while (qoff < qlen && now_ms() < deadline) {
+		ssize_t n = send(fd, q + qoff, qlen - qoff, MSG_NOSIGNAL);
+		if (n > 0) {
+			qoff += (size_t)n;
+		} else {
+			assert_true(n < 0 && errno == EAGAIN);
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+			if (poll(&p, 1, 300) == 0) {    /* stuck for 300 ms: server not reading */
+				blocked = true;
+				break;
+			}
+		}
+	}
+	assert_true(blocked);
+	assert_true(qoff < qlen);
+
+	int answers = 0;
+	deadline = now_ms() + 20000;
+	while (answers < N && now_ms() < deadline) {
+		struct pollfd p = { .fd = fd, .events = (short)(POLLIN | (qoff < qlen ? POLLOUT : 0)) };
+		assert_true(poll(&p, 1, 1000) >= 0);
+		if ((p.revents & POLLOUT) && qoff < qlen) {
+			ssize_t n = send(fd, q + qoff, qlen - qoff, MSG_NOSIGNAL);
+			if (n > 0)
+				qoff += (size_t)n;
+		}
+		if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t n = recv(fd, in + inlen, sizeof(in) - inlen, 0);
+			assert_true(n > 0);
+			inlen += (size_t)n;
+			size_t off = 0;
+			while (inlen - off >= 2 && inlen - off >= 2u + rw_get16(in + off)) {
+				size_t mlen = rw_get16(in + off);
+				check_answer(in + off + 2, mlen, (uint16_t)answers, RW_RCODE_NOERROR, 16);
+				answers++;
+				off += 2 + mlen;
+			}
+			memmove(in, in + off, inlen - off);
+			inlen -= off;
+		}
+	}
+	assert_int_equal(answers, N);
+	close(fd);
+}
+
+/* FORMERR (QDCOUNT=0) is an answer: the connection stays open. */
+static void test_formerr_keeps_open(void **state)
+{
+	uint8_t q[600], r[65535];
+	uint8_t bad[2 + RW_HDR_LEN] = { 0, RW_HDR_LEN, 0x50, 0x00 };
+	int fd = connect_to(AF_INET, port);
+	send_all(fd, bad, sizeof(bad));
+	size_t n = recv_msg(fd, r);
+	check_answer(r, n, 0x5000, RW_RCODE_FORMERR, 0);
+	size_t len = frame_query(q, 0x5001, "a.example.com.", RW_TYPE_A);
+	send_all(fd, q, len);
+	n = recv_msg(fd, r);
+	check_answer(r, n, 0x5001, RW_RCODE_NOERROR, 1);
+	close(fd);
+}
+
+/* A message the query path drops (QR=1) closes the connection without a
+ * reply, after the answers to the queries before it. */
+static void test_drop_closes(void **state)
+{
+	uint8_t q[600], r[65535];
+	size_t len = frame_query(q, 0x6000, "a.example.com.", RW_TYPE_A);
+	size_t at = len;
+	len += frame_query(q + len, 0x6001, "b.example.com.", RW_TYPE_A);
+	q[at + 2 + 2] |= RW_FLAG_QR;
+	len += frame_query(q + len, 0x6002, "c.example.com.", RW_TYPE_A);
+	int fd = connect_to(AF_INET, port);
+	send_all(fd, q, len);
+	size_t n = recv_msg(fd, r);
+	check_answer(r, n, 0x6000, RW_RCODE_NOERROR, 1);
+	assert_true(closed_by_server(fd));
+	close(fd);
+}
+
+static void test_short_length_closes(void **state)
+{
+	for (int l = 0; l < RW_HDR_LEN; l += 11) {
+		uint8_t msg[2 + RW_HDR_LEN] = { 0, (uint8_t)l, 0x70, 0x00 };
+		int fd = connect_to(AF_INET, port);
+		send_all(fd, msg, 2u + (unsigned)l);
+		uint64_t t0 = now_ms();
+		assert_true(closed_by_server(fd));
+		assert_true(now_ms() - t0 < IDLE_MS / 2);  /* at once, not by the idle timer */
+		close(fd);
+	}
+}
+
+static void test_idle_timeout(void **state)
+{
+	/* Nothing sent. */
+	int fd = connect_to(AF_INET, port);
+	uint64_t t0 = now_ms();
+	assert_true(closed_by_server(fd));
+	uint64_t dt = now_ms() - t0;
+	assert_true(dt >= IDLE_MS - 50 && dt < IDLE_MS + 1000);
+	close(fd);
+
+	/* Half a message: the same limit. */
+	uint8_t q[600], r[65535];
+	size_t len = frame_query(q, 0x7000, "a.example.com.", RW_TYPE_A);
+	fd = connect_to(AF_INET, port);
+	send_all(fd, q, len / 2);
+	t0 = now_ms();
+	assert_true(closed_by_server(fd));
+	dt = now_ms() - t0;
+	assert_true(dt >= IDLE_MS - 50 && dt < IDLE_MS + 1000);
+	close(fd);
+
+	/* Each complete message restarts the timer. */
+	fd = connect_to(AF_INET, port);
+	t0 = now_ms();
+	for (int i = 0; i < 4; i++) {
+		usleep(IDLE_MS * 1000 / 2);
+		len = frame_query(q, (uint16_t)(0x7100 + i), "a.example.com.", RW_TYPE_A);
+		send_all(fd, q, len);
+		size_t n = recv_msg(fd, r);
+		check_answer(r, n, (uint16_t)(0x7100 + i), RW_RCODE_NOERROR, 1);
+	}
+	assert_true(now_ms() - t0 > IDLE_MS * 3 / 2);
+	assert_true(closed_by_server(fd));
+	close(fd);
+}
+
+static void test_max_clients(void **state)
+{
+	usleep(100 * 1000);                         /* earlier tests' connections are gone */
+	uint8_t q[600], r[65535];
+	int fds[MAX_CLIENTS];
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		fds[i] = connect_to(AF_INET, port);
+		size_t len = frame_query(q, (uint16_t)i, "a.example.com.", RW_TYPE_A);
+		send_all(fds[i], q, len);
+		size_t n = recv_msg(fds[i], r);
+		check_answer(r, n, (uint16_t)i, RW_RCODE_NOERROR, 1);
+	}
+	/* One too many: accepted, then closed at once. */
+	int extra = connect_to(AF_INET, port);
+	uint64_t t0 = now_ms();
+	assert_true(closed_by_server(extra));
+	assert_true(now_ms() - t0 < IDLE_MS / 2);
+	close(extra);
+	/* Free a slot: a new client is served again. */
+	close(fds[0]);
+	usleep(100 * 1000);
+	fds[0] = connect_to(AF_INET, port);
+	size_t len = frame_query(q, 0x8000, "a.example.com.", RW_TYPE_A);
+	send_all(fds[0], q, len);
+	size_t n = recv_msg(fds[0], r);
+	check_answer(r, n, 0x8000, RW_RCODE_NOERROR, 1);
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		close(fds[i]);
+	usleep(100 * 1000);
+}
+
+/* A second server on [::1]:0 and 127.0.0.1:0 at once; then a port in use. */
+static void test_ipv6_and_bind_error(void **state)
+{
+	struct rwd_conf_listen l[2] = { 0 };
+	assert_int_equal(rwd_conf_parse_addr("[::1]:53", 53, &l[0]), 0);
+	((struct sockaddr_in6 *)&l[0].addr)->sin6_port = 0;
+	assert_int_equal(rwd_conf_parse_addr("127.0.0.1", 53, &l[1]), 0);
+	((struct sockaddr_in *)&l[1].addr)->sin_port = 0;
+	struct rwd_tcp_opts opts = { .idle_timeout_ms = 1000, .max_clients = 10 };
+	struct rwd_tcp *t2 = NULL;
+	int s6 = socket(AF_INET6, SOCK_STREAM, 0);
+	struct sockaddr_in6 probe = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	bool have_v6 = s6 >= 0 && bind(s6, (struct sockaddr *)&probe, sizeof(probe)) == 0;
+	if (s6 >= 0)
+		close(s6);
+	if (have_v6) {
+		assert_int_equal(rwd_tcp_start(l, 2, &opts, &t2), 0);
+		int p6 = rwd_tcp_port(t2, 0);
+		assert_true(p6 > 0);
+		assert_true(rwd_tcp_port(t2, 1) > 0);
+		assert_int_equal(rwd_tcp_port(t2, 2), -1);
+		uint8_t q[600], r[65535];
+		int fd = connect_to(AF_INET6, p6);
+		size_t len = frame_query(q, 0x9000, "www.example.com.", RW_TYPE_A);
+		send_all(fd, q, len);
+		size_t n = recv_msg(fd, r);
+		check_answer(r, n, 0x9000, RW_RCODE_NOERROR, 1);
+		close(fd);              /* stop with a connection possibly still open */
+		rwd_tcp_stop(t2);
+	} else {
+		print_message("no IPv6 loopback: IPv6 part skipped\n");
+	}
+
+	/* The first server's port is taken: start fails and cleans up. */
+	struct rwd_conf_listen busy = l[1];
+	((struct sockaddr_in *)&busy.addr)->sin_port = htons((uint16_t)port);
+	snprintf(busy.text, sizeof(busy.text), "127.0.0.1:%d", port);
+	t2 = (struct rwd_tcp *)1;
+	assert_int_equal(rwd_tcp_start(&busy, 1, &opts, &t2), RW_EIO);
+	assert_null(t2);
+}
+
+/* Stopping with connections open, in the middle of queued writes. */
+static void test_stop_busy(void **state)
+{
+	struct rwd_conf_listen l = { 0 };
+	assert_int_equal(rwd_conf_parse_addr("127.0.0.1", 53, &l), 0);
+	((struct sockaddr_in *)&l.addr)->sin_port = 0;
+	struct rwd_tcp_opts opts = { .idle_timeout_ms = 5000, .max_clients = 10 };
+	struct rwd_tcp *t2 = NULL;
+	assert_int_equal(rwd_tcp_start(&l, 1, &opts, &t2), 0);
+	int fd = connect_to(AF_INET, rwd_tcp_port(t2, 0));
+	int small = 4096;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	static uint8_t q[100 * 64];
+	size_t len = 0;
+	for (int i = 0; i < 100; i++)
+		len += frame_query(q + len, (uint16_t)i, "big.example.com.", RW_TYPE_TXT);
+	send_all(fd, q, len);
+	usleep(200 * 1000);
+	rwd_tcp_stop(t2);
+	close(fd);
+}
+
+int main(void)
+{
+	rwd_log_set_level(RWD_LOG_WARNING);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pipelined),
+		cmocka_unit_test(test_trickle),
+		cmocka_unit_test(test_big_query),
+		cmocka_unit_test(test_backpressure),
+		cmocka_unit_test(test_formerr_keeps_open),
+		cmocka_unit_test(test_drop_closes),
+		cmocka_unit_test(test_short_length_closes),
+		cmocka_unit_test(test_idle_timeout),
+		cmocka_unit_test(test_max_clients),
+		cmocka_unit_test(test_ipv6_and_bind_error),
+		cmocka_unit_test(test_stop_busy),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
