@@ -421,6 +421,38 @@ class DnsServer:
                                    f"log:\n{self.log_tail()}")
             time.sleep(0.05)
 
+    def wait_log(self, pattern, timeout=READY_TIMEOUT, start=0):
+        """Wait until the log (from byte offset start) matches regex
+        pattern; returns the match. Polls the log file (bounded)."""
+        import re
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.log()[start:]
+            m = rx.search(text)
+            if m:
+                return m
+            if not self.alive():
+                raise ServerFailed(f"{self.kind} died; log:\n{self.log_tail()}")
+            if time.monotonic() > deadline:
+                raise ServerFailed(f"log did not match {pattern!r} within {timeout}s; log:\n{self.log_tail()}")
+            time.sleep(0.05)
+
+    def log_size(self) -> int:
+        return len(self.log())
+
+    def write_zone(self, zone, text):
+        """Replace a zone file atomically, with an mtime later than before
+        (servers may look at mtime to decide what to reload)."""
+        path = self.zone_path(zone)
+        old = path.stat().st_mtime if path.exists() else time.time()
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text)
+        mtime = max(time.time(), old + 1.0)
+        os.utime(tmp, (mtime, mtime))
+        os.replace(tmp, path)
+        return path
+
     def reload(self):
         """Reload config and zones: SIGHUP (runwayd and knotd both reload on it)."""
         self.proc.send_signal(signal.SIGHUP)

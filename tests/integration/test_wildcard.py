@@ -82,3 +82,11 @@ def test_quickstart_wildcards(srv):
     check(srv.query("pr-42.preview.example.com", "AAAA"), rcode="NOERROR", aa=True,
           answer=["pr-42.preview.example.com. 3600 IN CNAME www.example.com.",
                   "www.example.com. 3600 IN AAAA 2001:db8::80"])
+
+
+def test_wildcard_cname_loop_through_synthesised_name(srv):
+    # hit.loopwild -> x.loopwild (synthesised from *.loopwild) -> x.loopwild:
+    # the synthesised CNAME at x.loopwild is part of the answer, then the loop is cut.
+    check(srv.query("hit.loopwild.example.net", "A", timeout=2.0), rcode="NOERROR", aa=True, authority=[],
+          answer=["hit.loopwild.example.net. 3600 IN CNAME x.loopwild.example.net.",
+                  "x.loopwild.example.net. 3600 IN CNAME x.loopwild.example.net."])
