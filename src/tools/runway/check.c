@@ -1,0 +1,106 @@
+/*
+ * runway check -c FILE: load a configuration and every zone it names, the
+ * way runwayd would at start-up, and report every problem as
+ * "FILE:LINE: message" on stderr. Warnings (": warning: ") are shown but do
+ * not fail the check. Exit 0 ok, 1 errors, 2 usage.
+ */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "server/conf/conf.h"
+#include "server/zone/zone.h"
+#include "tools/runway/cmd.h"
+
+struct tally {
+	unsigned errors, warnings;
+};
+
+static void report(void *ctx, const char *msg)
+{
+	struct tally *t = ctx;
+	if (strstr(msg, ": warning: "))
+		t->warnings++;
+	else
+		t->errors++;
+	fprintf(stderr, "%s\n", msg);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: runway check -c FILE\n\n"
+	             "Load the configuration FILE and every zone it serves; print\n"
+	             "\"FILE:LINE: message\" for each problem on stderr.\n\n"
+	             "  -c, --config FILE  the runwayd configuration to check\n"
+	             "  -h, --help         show this help\n\n"
+	             "Exit status: 0 ok (warnings allowed), 1 errors found, 2 usage error.\n");
+}
+
+int cmd_check(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = NULL;
+	int c;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': path = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "runway check: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (path == NULL) {
+		fprintf(stderr, "runway check: which configuration? (-c FILE)\n");
+		usage(stderr);
+		return 2;
+	}
+
+	struct rwd_conf *conf = NULL;
+	char err[RWD_CONF_ERRLEN] = "";
+	if (rwd_conf_load(path, &conf, err) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+
+	struct tally t = { 0 };
+	size_t records = 0, bad_zones = 0;
+	for (size_t i = 0; i < conf->n_zones; i++) {
+		const struct rwd_conf_zone *cz = &conf->zones[i];
+		unsigned before = t.errors;
+		struct rwd_zone *z = rwd_zone_load(cz->dname, cz->file, report, &t);
+		if (z == NULL && t.errors == before) {   /* the loader promises a message */
+			fprintf(stderr, "%s: zone %s could not be loaded\n", cz->file, cz->name);
+			t.errors++;
+		}
+		if (z == NULL || t.errors > before)
+			bad_zones++;
+		if (z)
+			records += z->n_records;
+		rwd_zone_free(z);
+	}
+
+	int rc = 0;
+	if (t.errors) {
+		fprintf(stderr, "%s: %u error%s in %zu of %zu zone%s\n", path, t.errors,
+		        t.errors == 1 ? "" : "s", bad_zones, conf->n_zones, conf->n_zones == 1 ? "" : "s");
+		rc = 1;
+	} else {
+		printf("%s: ok (%zu zone%s, %zu records", path, conf->n_zones,
+		       conf->n_zones == 1 ? "" : "s", records);
+		if (t.warnings)
+			printf(", %u warning%s", t.warnings, t.warnings == 1 ? "" : "s");
+		printf(")\n");
+	}
+	rwd_conf_free(conf);
+	return rc;
+}

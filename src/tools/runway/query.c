@@ -1,0 +1,625 @@
+/*
+ * runway query NAME [TYPE] [CLASS] [@SERVER] [OPTIONS]: send one query and
+ * print the response the way dig does.
+ *
+ * The query is built with runway's own protocol library (rw_msgbuilder);
+ * the response is parsed and printed with libknot (knot_pkt_parse,
+ * knot_rrset_txt_dump), an independent implementation, so the tool does not
+ * share runwayd's blind spots. Over UDP a truncated (TC=1) answer is asked
+ * again over TCP. Exit status: 0 a response was received (whatever its
+ * rcode), 1 none (timeout, refused, malformed), 2 usage error.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libknot/libknot.h>
+
+#include "lib/dname.h"
+#include "lib/pkt.h"
+#include "lib/wire.h"
+#include "tools/runway/cmd.h"
+
+#define DEFAULT_TIMEOUT_MS 2000
+
+struct qopts {
+	const char *name;
+	uint16_t qtype, qclass;
+	const char *server;
+	uint16_t port;
+	bool tcp, norec, dnssec, nsid, noedns;
+	uint16_t bufsize;
+	unsigned timeout_ms;
+};
+
+/* Where we send: the resolved address and how it is shown ("::1#53"). */
+struct peer {
+	struct sockaddr_storage addr;
+	socklen_t len;
+	char text[INET6_ADDRSTRLEN + 8];
+};
+
+__attribute__((format(printf, 1, 2)))
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("runway query: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: runway query NAME [TYPE] [CLASS] [@SERVER] [OPTIONS]\n\n"
+	        "Send one DNS query and print the response like dig.\n"
+	        "TYPE is a mnemonic (A, MX, ...) or TYPEnnn, default A; CLASS default IN.\n"
+	        "SERVER is an IPv4 or IPv6 address (or a host name), default 127.0.0.1.\n\n"
+	        "  -p, --port PORT    server port (default 53)\n"
+	        "      --tcp          use TCP (default: UDP, then TCP if the answer is truncated)\n"
+	        "      --norec        do not set RD (recursion desired)\n"
+	        "      --dnssec       set the DO bit (DNSSEC OK)\n"
+	        "      --nsid         ask for the server's NSID (RFC 5001)\n"
+	        "      --bufsize N    EDNS UDP payload size to advertise (default 1232)\n"
+	        "      --noedns       send no OPT record\n"
+	        "      --timeout MS   give up after MS milliseconds (default %d)\n"
+	        "  -h, --help         show this help\n\n"
+	        "Exit status: 0 a response was received (any rcode), 1 no response, 2 usage error.\n",
+	        DEFAULT_TIMEOUT_MS);
+}
+
+static bool parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+	char *end;
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Milliseconds left until deadline (us), at least 0. */
+static int ms_left(uint64_t deadline)
+{
+	uint64_t now = now_us();
+	return now >= deadline ? 0 : (int)((deadline - now + 999) / 1000);
+}
+
+enum { OPT_TCP = 256, OPT_NOREC, OPT_DNSSEC, OPT_NSID, OPT_BUFSIZE, OPT_NOEDNS, OPT_TIMEOUT };
+
+/* 0 ok, 2 usage error (already reported), -1 help shown. */
+static int parse_args(int argc, char **argv, struct qopts *o)
+{
+	static const struct option longopts[] = {
+		{ "port", required_argument, NULL, 'p' },
+		{ "tcp", no_argument, NULL, OPT_TCP },
+		{ "norec", no_argument, NULL, OPT_NOREC },
+		{ "dnssec", no_argument, NULL, OPT_DNSSEC },
+		{ "nsid", no_argument, NULL, OPT_NSID },
+		{ "bufsize", required_argument, NULL, OPT_BUFSIZE },
+		{ "noedns", no_argument, NULL, OPT_NOEDNS },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	*o = (struct qopts){ .qtype = KNOT_RRTYPE_A, .qclass = KNOT_CLASS_IN, .server = "127.0.0.1",
+	                     .port = 53, .bufsize = RW_EDNS_DEFAULT_MAX,
+	                     .timeout_ms = DEFAULT_TIMEOUT_MS };
+	unsigned long v;
+	int c;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "p:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (!parse_uint(optarg, 1, 65535, &v)) {
+				fail("bad port '%s' (1..65535)", optarg);
+				return 2;
+			}
+			o->port = (uint16_t)v;
+			break;
+		case OPT_TCP: o->tcp = true; break;
+		case OPT_NOREC: o->norec = true; break;
+		case OPT_DNSSEC: o->dnssec = true; break;
+		case OPT_NSID: o->nsid = true; break;
+		case OPT_NOEDNS: o->noedns = true; break;
+		case OPT_BUFSIZE:
+			if (!parse_uint(optarg, 0, 65535, &v)) {
+				fail("bad --bufsize '%s' (0..65535)", optarg);
+				return 2;
+			}
+			o->bufsize = (uint16_t)v;
+			break;
+		case OPT_TIMEOUT:
+			if (!parse_uint(optarg, 1, 3600000, &v)) {
+				fail("bad --timeout '%s' (milliseconds, 1..3600000)", optarg);
+				return 2;
+			}
+			o->timeout_ms = (unsigned)v;
+			break;
+		case 'h':
+			usage(stdout);
+			return -1;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	bool have_type = false, have_class = false;
+	for (int i = optind; i < argc; i++) {
+		const char *a = argv[i];
+		uint16_t num;
+		if (a[0] == '@' && a[1]) {
+			o->server = a + 1;
+		} else if (o->name == NULL) {
+			o->name = a;
+		} else if (!have_type && knot_rrtype_from_string(a, &num) == 0) {
+			o->qtype = num;
+			have_type = true;
+		} else if (!have_class && knot_rrclass_from_string(a, &num) == 0) {
+			o->qclass = num;
+			have_class = true;
+		} else {
+			fail(have_type ? "unexpected argument '%s'" : "unknown type '%s'", a);
+			return 2;
+		}
+	}
+	if (o->name == NULL) {
+		fail("which name? (runway query NAME [TYPE] [@SERVER])");
+		return 2;
+	}
+	if (o->noedns && (o->dnssec || o->nsid)) {
+		fail("--%s needs EDNS: drop --noedns", o->dnssec ? "dnssec" : "nsid");
+		return 2;
+	}
+	return 0;
+}
+
+static int resolve(const struct qopts *o, struct peer *p)
+{
+	char host[256];
+	const char *h = o->server;
+	size_t hl = strlen(h);
+	if (h[0] == '[' && hl > 2 && h[hl - 1] == ']') {   /* @[::1] */
+		h++;
+		hl -= 2;
+	}
+	if (hl >= sizeof(host))
+		return fail("server name too long");
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+
+	char port[8];
+	snprintf(port, sizeof(port), "%u", o->port);
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM,
+	                          .ai_flags = AI_NUMERICSERV }, *res;
+	int r = getaddrinfo(host, port, &hints, &res);
+	if (r != 0)
+		return fail("cannot resolve server '%s': %s", host, gai_strerror(r));
+	memcpy(&p->addr, res->ai_addr, res->ai_addrlen);
+	p->len = res->ai_addrlen;
+	freeaddrinfo(res);
+
+	char a[INET6_ADDRSTRLEN];
+	const void *in = p->addr.ss_family == AF_INET6
+	                 ? (const void *)&((struct sockaddr_in6 *)&p->addr)->sin6_addr
+	                 : (const void *)&((struct sockaddr_in *)&p->addr)->sin_addr;
+	inet_ntop(p->addr.ss_family, in, a, sizeof(a));
+	snprintf(p->text, sizeof(p->text), "%s#%u", a, o->port);
+	return 0;
+}
+
+/* Build the query into buf; its length, or 0 after reporting an error. */
+static size_t build_query(const struct qopts *o, uint16_t id, uint8_t *buf, size_t cap)
+{
+	uint8_t qname[RW_DNAME_MAXLEN];
+	static const uint8_t root[1] = { 0 };
+	if (rw_dname_from_str(o->name, root, qname) < 0) {
+		fail("bad name '%s'", o->name);
+		return 0;
+	}
+	struct rw_msgbuilder b;
+	if (rw_msgb_init(&b, buf, cap, id, qname, o->qtype, o->qclass, true) < 0) {
+		fail("query does not fit");
+		return 0;
+	}
+	if (!o->norec)
+		buf[2] |= RW_FLAG_RD;
+	if (!o->noedns) {
+		rw_put16(buf + RW_HDR_ARCOUNT, 1);
+		size_t at = rw_msgb_put_opt(&b, o->bufsize, 0, o->dnssec);
+		if (o->nsid) {
+			rw_msgb_put16(&b, RW_EDNS_NSID);
+			rw_msgb_put16(&b, 0);
+		}
+		if (!b.overflow)
+			rw_put16(buf + at, (uint16_t)(b.len - at - 2));
+	}
+	if (b.overflow) {
+		fail("query does not fit");
+		return 0;
+	}
+	return b.len;
+}
+
+/* ---- transports: 0 and *resp_len set, or 1 after reporting ---- */
+
+static int udp_exchange(const struct qopts *o, const struct peer *p, const uint8_t *q, size_t qlen,
+                        uint8_t *resp, size_t *resp_len)
+{
+	int fd = socket(p->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return fail("socket: %s", strerror(errno));
+	int rc = 1;
+	uint64_t deadline = now_us() + (uint64_t)o->timeout_ms * 1000;
+	/* connect: replies from elsewhere are filtered, ICMP errors reported */
+	if (connect(fd, (const struct sockaddr *)&p->addr, p->len) < 0) {
+		fail("cannot reach %s (UDP): %s", p->text, strerror(errno));
+		goto out;
+	}
+	if (send(fd, q, qlen, 0) < 0) {
+		fail("cannot send to %s (UDP): %s", p->text, strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int left = ms_left(deadline);
+		int r = left > 0 ? poll(&pfd, 1, left) : 0;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			fail("timeout after %u ms talking to %s (UDP)", o->timeout_ms, p->text);
+			goto out;
+		}
+		ssize_t n = recv(fd, resp, RW_MSG_MAXLEN, 0);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			if (errno == ECONNREFUSED)
+				fail("connection refused by %s (UDP): no DNS server there?", p->text);
+			else
+				fail("cannot receive from %s (UDP): %s", p->text, strerror(errno));
+			goto out;
+		}
+		if (n < RW_HDR_LEN || rw_get16(resp) != rw_get16(q) || !(resp[2] & RW_FLAG_QR)) {
+			printf(";; WARNING: ignoring a %zd-byte datagram that is not our answer\n", n);
+			continue;
+		}
+		*resp_len = (size_t)n;
+		rc = 0;
+		goto out;
+	}
+out:
+	close(fd);
+	return rc;
+}
+
+/* Wait for events on fd until deadline; 1 ready, 0 timeout. */
+static int wait_fd(int fd, short events, uint64_t deadline)
+{
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = events };
+		int left = ms_left(deadline);
+		if (left == 0)
+			return 0;
+		int r = poll(&pfd, 1, left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		return r > 0;
+	}
+}
+
+static int tcp_exchange(const struct qopts *o, const struct peer *p, const uint8_t *q, size_t qlen,
+                        uint8_t *resp, size_t *resp_len)
+{
+	int fd = socket(p->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return fail("socket: %s", strerror(errno));
+	int rc = 1, err = 0;
+	socklen_t elen = sizeof(err);
+	uint64_t deadline = now_us() + (uint64_t)o->timeout_ms * 1000;
+
+	if (connect(fd, (const struct sockaddr *)&p->addr, p->len) < 0) {
+		if (errno != EINPROGRESS) {
+			err = errno;
+		} else if (!wait_fd(fd, POLLOUT, deadline)) {
+			fail("timeout after %u ms connecting to %s (TCP)", o->timeout_ms, p->text);
+			goto out;
+		} else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0) {
+			err = errno;
+		}
+	}
+	if (err) {
+		if (err == ECONNREFUSED)
+			fail("connection refused by %s (TCP): no DNS server there?", p->text);
+		else
+			fail("cannot connect to %s (TCP): %s", p->text, strerror(err));
+		goto out;
+	}
+
+	uint8_t out[2 + 512];
+	rw_put16(out, (uint16_t)qlen);
+	memcpy(out + 2, q, qlen);
+	for (size_t off = 0; off < qlen + 2;) {
+		ssize_t n = send(fd, out + off, qlen + 2 - off, MSG_NOSIGNAL);
+		if (n > 0) {
+			off += (size_t)n;
+		} else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			if (!wait_fd(fd, POLLOUT, deadline)) {
+				fail("timeout after %u ms talking to %s (TCP)", o->timeout_ms, p->text);
+				goto out;
+			}
+		} else {
+			fail("cannot send to %s (TCP): %s", p->text, strerror(errno));
+			goto out;
+		}
+	}
+
+	/* The 2-byte length, then the message. */
+	uint8_t pfx[2];
+	size_t want = 2, got = 0;
+	uint8_t *dst = pfx;
+	for (;;) {
+		if (got == want) {
+			if (dst == resp)
+				break;
+			want = rw_get16(pfx);
+			got = 0;
+			dst = resp;
+			if (want == 0)
+				break;
+			continue;
+		}
+		ssize_t n = recv(fd, dst + got, want - got, 0);
+		if (n > 0) {
+			got += (size_t)n;
+		} else if (n == 0) {
+			fail("%s closed the connection without a complete answer (TCP)", p->text);
+			goto out;
+		} else if (errno == EAGAIN || errno == EINTR) {
+			if (!wait_fd(fd, POLLIN, deadline)) {
+				fail("timeout after %u ms talking to %s (TCP)", o->timeout_ms, p->text);
+				goto out;
+			}
+		} else {
+			fail("cannot receive from %s (TCP): %s", p->text, strerror(errno));
+			goto out;
+		}
+	}
+	if (want < RW_HDR_LEN) {
+		fail("%zu-byte answer from %s (TCP): shorter than a DNS header", want, p->text);
+		goto out;
+	}
+	if (rw_get16(resp) != rw_get16(q)) {
+		fail("answer id %u from %s does not match query id %u (TCP)", rw_get16(resp), p->text,
+		     rw_get16(q));
+		goto out;
+	}
+	*resp_len = want;
+	rc = 0;
+out:
+	close(fd);
+	return rc;
+}
+
+/* ---- printing ---- */
+
+static void print_hex_text(const uint8_t *d, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		printf("%s%02x", i ? " " : "", d[i]);
+	printf(" (\"");
+	for (size_t i = 0; i < n; i++)
+		putchar(d[i] >= 0x20 && d[i] < 0x7f ? d[i] : '.');
+	printf("\")");
+}
+
+static void print_opt(const knot_rrset_t *opt)
+{
+	printf(";; OPT PSEUDOSECTION:\n");
+	printf("; EDNS: version: %u, flags:%s; udp: %u\n", knot_edns_get_version(opt),
+	       knot_edns_do(opt) ? " do" : "", knot_edns_get_payload(opt));
+	if (opt->rrs.count == 0)
+		return;
+	const uint8_t *d = opt->rrs.rdata->data;
+	size_t len = opt->rrs.rdata->len;
+	while (len >= 4) {
+		uint16_t code = rw_get16(d), olen = rw_get16(d + 2);
+		d += 4;
+		len -= 4;
+		if (olen > len) {
+			printf("; WARNING: option %u runs past the end of OPT\n", code);
+			return;
+		}
+		switch (code) {
+		case KNOT_EDNS_OPTION_NSID:
+			printf("; NSID: ");
+			print_hex_text(d, olen);
+			putchar('\n');
+			break;
+		case KNOT_EDNS_OPTION_EDE:
+			if (olen >= 2) {
+				const knot_lookup_t *e = knot_lookup_by_id(knot_edns_ede_names, rw_get16(d));
+				printf("; EDE: %u (%s)", rw_get16(d), e ? e->name : "unknown");
+				if (olen > 2)
+					printf(": (%.*s)", (int)(olen - 2), (const char *)d + 2);
+				putchar('\n');
+				break;
+			}
+			/* fall through */
+		default:
+			if (code == KNOT_EDNS_OPTION_COOKIE)
+				printf("; COOKIE: ");
+			else
+				printf("; OPT=%u: ", code);
+			print_hex_text(d, olen);
+			putchar('\n');
+			break;
+		}
+		d += olen;
+		len -= olen;
+	}
+}
+
+static void print_section(const knot_pkt_t *pkt, knot_section_t id, const char *title)
+{
+	const knot_pktsection_t *s = knot_pkt_section(pkt, id);
+	knot_dump_style_t style = KNOT_DUMP_STYLE_DEFAULT;
+	style.show_class = true;            /* like dig */
+	bool any = false;
+	size_t size = 1024;                 /* knot_rrset_txt_dump grows it as needed */
+	char *buf = malloc(size);
+	if (buf == NULL) {
+		printf(";; out of memory\n");
+		return;
+	}
+	for (uint16_t i = 0; i < s->count; i++) {
+		const knot_rrset_t *rr = knot_pkt_rr(s, i);
+		if (rr->type == KNOT_RRTYPE_OPT)
+			continue;
+		if (!any) {
+			printf("\n;; %s SECTION:\n", title);
+			any = true;
+		}
+		if (knot_rrset_txt_dump(rr, &buf, &size, &style) < 0) {
+			char owner[KNOT_DNAME_TXT_MAXLEN + 1] = "?";
+			knot_dname_to_str(owner, rr->owner, sizeof(owner));
+			printf(";; cannot print a record of type %u at %s\n", rr->type, owner);
+			continue;
+		}
+		fputs(buf, stdout);
+	}
+	free(buf);
+}
+
+static int print_response(const struct qopts *o, const struct peer *p, bool tcp, uint8_t *resp,
+                          size_t len, uint64_t elapsed_us)
+{
+	knot_pkt_t *pkt = knot_pkt_new(resp, (uint16_t)len, NULL);
+	if (pkt == NULL)
+		return fail("out of memory");
+	int r = knot_pkt_parse(pkt, 0);
+	if (r != KNOT_EOK) {
+		knot_pkt_free(pkt);
+		return fail("malformed answer from %s (%s, %zu bytes): %s", p->text, tcp ? "TCP" : "UDP",
+		            len, knot_strerror(r));
+	}
+
+	uint8_t f1 = resp[2], f2 = resp[3];
+	const knot_lookup_t *op = knot_lookup_by_id(knot_opcode_names, RW_OPCODE(f1));
+	char opname[16];
+	if (op)
+		snprintf(opname, sizeof(opname), "%s", op->name);
+	else
+		snprintf(opname, sizeof(opname), "OPCODE%u", RW_OPCODE(f1));
+	const char *rcname = knot_pkt_ext_rcode_name(pkt);
+	char rcbuf[16];
+	if (rcname == NULL || !*rcname) {
+		snprintf(rcbuf, sizeof(rcbuf), "RCODE%u", knot_pkt_ext_rcode(pkt));
+		rcname = rcbuf;
+	}
+	printf(";; ->>HEADER<<- opcode: %s, status: %s, id: %u\n", opname, rcname, rw_get16(resp));
+	printf(";; flags:%s%s%s%s%s%s%s%s; QUERY: %u, ANSWER: %u, AUTHORITY: %u, ADDITIONAL: %u\n",
+	       f1 & RW_FLAG_QR ? " qr" : "", f1 & RW_FLAG_AA ? " aa" : "", f1 & RW_FLAG_TC ? " tc" : "",
+	       f1 & RW_FLAG_RD ? " rd" : "", f2 & RW_FLAG_RA ? " ra" : "", f2 & 0x40 ? " z" : "",
+	       f2 & RW_FLAG_AD ? " ad" : "", f2 & RW_FLAG_CD ? " cd" : "",
+	       rw_get16(resp + RW_HDR_QDCOUNT), rw_get16(resp + RW_HDR_ANCOUNT),
+	       rw_get16(resp + RW_HDR_NSCOUNT), rw_get16(resp + RW_HDR_ARCOUNT));
+	if (!o->norec && !(f2 & RW_FLAG_RA))
+		printf(";; WARNING: recursion requested but not available\n");
+
+	if (pkt->opt_rr) {
+		putchar('\n');
+		print_opt(pkt->opt_rr);
+	}
+	if (rw_get16(resp + RW_HDR_QDCOUNT) > 0 && pkt->qname_size > 0) {
+		char qname[KNOT_DNAME_TXT_MAXLEN + 1] = "?", qt[32], qc[32];
+		knot_dname_to_str(qname, knot_pkt_qname(pkt), sizeof(qname));
+		knot_rrtype_to_string(knot_pkt_qtype(pkt), qt, sizeof(qt));
+		knot_rrclass_to_string(knot_pkt_qclass(pkt), qc, sizeof(qc));
+		printf("\n;; QUESTION SECTION:\n;%s\t\t%s\t%s\n", qname, qc, qt);
+	}
+	print_section(pkt, KNOT_ANSWER, "ANSWER");
+	print_section(pkt, KNOT_AUTHORITY, "AUTHORITY");
+	print_section(pkt, KNOT_ADDITIONAL, "ADDITIONAL");
+
+	printf("\n;; Query time: %llu msec\n", (unsigned long long)(elapsed_us / 1000));
+	printf(";; SERVER: %s(%s)\n", p->text, tcp ? "TCP" : "UDP");
+	printf(";; MSG SIZE rcvd: %zu\n", len);
+	knot_pkt_free(pkt);
+	return 0;
+}
+
+int cmd_query(int argc, char **argv)
+{
+	/* The command line as given (getopt_long reorders argv). */
+	char given[1024];
+	size_t gl = 0;
+	given[0] = '\0';
+	for (int i = 1; i < argc && gl < sizeof(given); i++)
+		gl += (size_t)snprintf(given + gl, sizeof(given) - gl, " %s", argv[i]);
+
+	struct qopts o;
+	int r = parse_args(argc, argv, &o);
+	if (r != 0)
+		return r < 0 ? 0 : r;
+
+	struct peer p;
+	if (resolve(&o, &p) != 0)
+		return 1;
+
+	uint16_t id;
+	if (getrandom(&id, sizeof(id), 0) != sizeof(id))
+		id = (uint16_t)(now_us() ^ (uint64_t)getpid());
+	uint8_t q[512];
+	size_t qlen = build_query(&o, id, q, sizeof(q));
+	if (qlen == 0)
+		return 1;
+
+	printf("; <<>> runway %s <<>> query%s\n", RUNWAY_VERSION, given);
+
+	static uint8_t resp[RW_MSG_MAXLEN];
+	size_t len = 0;
+	bool tcp = o.tcp;
+	uint64_t t0 = now_us();
+	if (tcp)
+		r = tcp_exchange(&o, &p, q, qlen, resp, &len);
+	else
+		r = udp_exchange(&o, &p, q, qlen, resp, &len);
+	if (r == 0 && !tcp && (resp[2] & RW_FLAG_TC)) {
+		printf(";; Truncated, retrying in TCP mode.\n");
+		tcp = true;
+		t0 = now_us();
+		r = tcp_exchange(&o, &p, q, qlen, resp, &len);
+	}
+	if (r != 0)
+		return 1;
+	uint64_t elapsed = now_us() - t0;
+	return print_response(&o, &p, tcp, resp, len, elapsed);
+}
