@@ -136,6 +136,13 @@ def test_runwayd_broken_config_exits_nonzero(cfgdir, text, line):
                        stdin=subprocess.DEVNULL)
     assert p.returncode != 0
     assert_file_line(out_of(p), "runway.yaml", line)
+    # "the same message" as `runway check` gives (when the tool is built)
+    if h.RUNWAY.exists():
+        c = run_tool(["check", "-c", cfg])
+        rx = re.compile(rf"runway\.yaml:{line}: (.+)$", re.M)
+        got_d, got_c = rx.search(out_of(p)), rx.search(out_of(c))
+        assert got_c, out_of(c)
+        assert got_d.group(1).strip() == got_c.group(1).strip(), (out_of(p), out_of(c))
 
 
 def test_runwayd_sigterm_exits_zero(tmp_path):
