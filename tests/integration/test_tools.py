@@ -1,5 +1,6 @@
 """runway's own command line: `runway check`, `runway query`, runwayd's
-start-up errors and exit status. Runway-only (skipped for knot)."""
+start-up errors and exit status. Runway-only (skipped for knot).
+Exit statuses per docs/cli.md: 0 success, 1 failure, 2 usage error."""
 import re
 import signal
 import subprocess
@@ -73,7 +74,7 @@ def test_check_broken_zone_reports_file_and_line(cfgdir):
     lines.insert(5, "bad     A       300.1.2.3")   # becomes line 6
     (cfgdir / "example.net.zone").write_text("\n".join(lines) + "\n")
     p = run_tool(["check", "-c", write_cfg(cfgdir, config_text())])
-    assert p.returncode != 0, out_of(p)
+    assert p.returncode == 1, out_of(p)
     assert_file_line(out_of(p), "example.net.zone", 6)
 
 
@@ -86,14 +87,14 @@ def test_check_broken_zone_reports_file_and_line(cfgdir):
 def test_check_zone_errors(cfgdir, zone, line):
     (cfgdir / "example.net.zone").write_text(zone)
     p = run_tool(["check", "-c", write_cfg(cfgdir, config_text())])
-    assert p.returncode != 0, out_of(p)
+    assert p.returncode == 1, out_of(p)
     assert_file_line(out_of(p), "example.net.zone", line)
 
 
 def test_check_zone_without_soa(cfgdir):
     (cfgdir / "example.net.zone").write_text("$ORIGIN example.net.\nwww 3600 A 192.0.2.1\n")
     p = run_tool(["check", "-c", write_cfg(cfgdir, config_text())])
-    assert p.returncode != 0
+    assert p.returncode == 1
     assert "example.net.zone" in out_of(p)
 
 
@@ -106,19 +107,19 @@ def test_check_zone_without_soa(cfgdir):
 ], ids=["edns-size-too-small", "bad-port", "unknown-option", "bad-duration", "yaml-syntax"])
 def test_check_broken_config_reports_file_and_line(cfgdir, text, line):
     p = run_tool(["check", "-c", write_cfg(cfgdir, text)])
-    assert p.returncode != 0, out_of(p)
+    assert p.returncode == 1, out_of(p)
     assert_file_line(out_of(p), "runway.yaml", line)
 
 
 def test_check_missing_zone_file(cfgdir):
     p = run_tool(["check", "-c", write_cfg(cfgdir, config_text(zone_file="nope.zone"))])
-    assert p.returncode != 0
+    assert p.returncode == 1
     assert "nope.zone" in out_of(p)
 
 
 def test_check_missing_config(tmp_path):
     p = run_tool(["check", "-c", tmp_path / "absent.yaml"])
-    assert p.returncode != 0
+    assert p.returncode == 1
     assert "absent.yaml" in out_of(p)
 
 
@@ -198,5 +199,27 @@ def test_query_tool_big_answer_over_tcp(srv):
 
 def test_query_tool_no_server(tmp_path):
     port = h.free_port()
-    p = run_tool(["query", "www.example.net", "A", "@127.0.0.1", "-p", port], timeout=30)
-    assert p.returncode != 0
+    p = run_tool(["query", "www.example.net", "A", "@127.0.0.1", "-p", port, "--timeout", "500"], timeout=30)
+    assert p.returncode == 1
+    assert p.stderr.strip(), "one line on stderr must say why"
+
+
+@pytest.mark.parametrize("args", [["query"], ["frobnicate"], ["check"], ["query", "www.example.net", "--port", "notaport"]],
+                         ids=["query-no-name", "unknown-subcommand", "check-no-config", "bad-port"])
+def test_usage_errors_exit_2(args):
+    p = run_tool(args)
+    assert p.returncode == 2, out_of(p)
+    assert p.stderr.strip()
+
+
+def test_query_tool_retries_truncated_over_tcp(srv):
+    p = run_tool(["query", "big.example.net", "TXT", "@127.0.0.1", "-p", srv.port])
+    assert p.returncode == 0, out_of(p)
+    assert "Truncated, retrying in TCP mode" in p.stdout
+    assert p.stdout.count('"big-') == 20, p.stdout
+
+
+def test_query_tool_nsid(srv):
+    p = run_tool(["query", "www.example.net", "A", "@127.0.0.1", "-p", srv.port, "--nsid"])
+    assert p.returncode == 0, out_of(p)
+    assert "runway-test" in p.stdout
