@@ -59,9 +59,10 @@ def srv(tmp_path_factory):
         s.stop()
         raise
     yield s
-    s.stop()
-    # A server that crashed during the session must not pass silently.
-    assert s.proc.returncode in (0, -15), f"{s.kind} exited with {s.proc.returncode}:\n{s.log_tail()}"
+    rc = s.stop()
+    # A server that crashed during the session, or exits badly on SIGTERM
+    # (e.g. a sanitizer report at exit), must not pass silently.
+    assert rc == 0, f"{s.kind} exited with {rc} after SIGTERM:\n{s.log_tail()}"
 
 
 @pytest.fixture
@@ -77,8 +78,13 @@ def make_server(tmp_path):
         return s
 
     yield factory
+    bad = []
     for s in started:
-        s.stop()
+        was_running = s.alive()
+        rc = s.stop()
+        if was_running and rc != 0:
+            bad.append(f"{s.kind} in {s.workdir.name} exited with {rc} after SIGTERM:\n{s.log_tail()}")
+    assert not bad, "\n".join(bad)
 
 
 @pytest.fixture

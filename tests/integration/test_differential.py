@@ -327,8 +327,9 @@ def pair(tmp_path_factory):
         tested.start()
         yield tested, ref
     finally:
-        tested.stop()
+        rc = tested.stop()
         ref.stop()
+    assert rc == 0, f"{tested.kind} exited with {rc} after SIGTERM:\n{tested.log_tail()}"
 
 
 def test_differential(pair):
