@@ -74,32 +74,60 @@ static void stage_lookup(struct rwd_query *qr)
 	qr->aa = a->aa;
 }
 
+/* Move the pointers among relocs[*i..] that lie in data [from, to), now
+ * copied to p + at, by delta. Relocs are sorted by position. */
+static void relocate(uint8_t *p, const uint16_t *relocs, unsigned n_relocs, unsigned *i,
+                     size_t from, size_t to, size_t at, int delta)
+{
+	for (; *i < n_relocs && relocs[*i] < to; (*i)++) {
+		if (relocs[*i] < from || delta == 0)
+			continue;
+		uint8_t *ptr = p + at + (relocs[*i] - from);
+		rw_put16(ptr, (uint16_t)(0xc000 | ((rw_get16(ptr) & 0x3fff) + delta)));
+	}
+}
+
 /* Copy the precomputed body behind the question; returns bytes written. */
 static size_t put_body(struct rwd_query *qr, uint8_t *p, size_t room)
 {
 	const struct rwd_answer *a = qr->answer;
-	size_t n = a->len;
-	uint16_t ar = a->arcount;
-	if (n > room) {
-		if (a->required > room) {
-			qr->tc = true;            /* as Knot DNS: header, question, OPT only */
-			return 0;
-		}
-		/* Drop whole additional RRsets from the end (RFC 2181 9): every
-		 * record of an RRset carries the RRset's end, so stepping down stops
-		 * on an RRset boundary. */
-		const uint16_t *ar_end = rwd_answer_ar_end(a);
-		while (ar > 0 && ar_end[ar - 1] > room)
-			ar--;
-		n = ar ? ar_end[ar - 1] : a->required;
-	}
-	memcpy(p, rwd_answer_data(a), n);
+	const uint8_t *data = rwd_answer_data(a);
+	const uint16_t *relocs = rwd_answer_relocs(a);
 	int delta = (int)qr->q.qname_len - (int)a->qname_len;
-	if (delta != 0) {
-		const uint16_t *r = rwd_answer_relocs(a);
-		for (unsigned i = 0; i < a->n_relocs && r[i] < n; i++) {
-			uint16_t v = rw_get16(p + r[i]);
-			rw_put16(p + r[i], (uint16_t)(0xc000 | ((v & 0x3fff) + delta)));
+	unsigned r = 0;
+	uint16_t ar = a->arcount;
+	size_t n = a->len;
+
+	if (n <= room) {                  /* the common case: all of it */
+		memcpy(p, data, n);
+		if (delta != 0)
+			relocate(p, relocs, a->n_relocs, &r, 0, n, 0, delta);
+	} else if (a->required > room) {
+		qr->tc = true;                /* as Knot DNS: header, question, OPT only */
+		return 0;
+	} else {
+		/* Additional RRsets that do not fit are left out, TC stays clear
+		 * (RFC 2181 9); a later, smaller one may still fit. Every record
+		 * carries its RRset's end, and no RRset points into another. */
+		const uint16_t *ar_end = rwd_answer_ar_end(a);
+		n = a->required;
+		memcpy(p, data, n);
+		relocate(p, relocs, a->n_relocs, &r, 0, n, 0, delta);
+		size_t from = a->required;
+		ar = 0;
+		for (unsigned k = 0; k < a->arcount;) {
+			unsigned end_k = k;
+			while (end_k < a->arcount && ar_end[end_k] == ar_end[k])
+				end_k++;
+			size_t to = ar_end[k];
+			if (n + (to - from) <= room) {
+				memcpy(p + n, data + from, to - from);
+				relocate(p, relocs, a->n_relocs, &r, from, to, n, delta);
+				n += to - from;
+				ar += (uint16_t)(end_k - k);
+			}
+			from = to;
+			k = end_k;
 		}
 	}
 	rw_put16(qr->out + RW_HDR_ANCOUNT, a->ancount);

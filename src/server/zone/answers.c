@@ -126,9 +126,15 @@ static void ab_negative(struct abuild *a)
 	ab_rrset(a, AUTHORITY, a->z->apex_name, soa, minimum);
 }
 
-/* Addresses of the names noted while writing answer/authority. */
+/*
+ * Addresses of the names noted while writing answer/authority. Each RRset
+ * compresses only against earlier sections, never against another
+ * additional RRset, so the query path may drop any of them that does not
+ * fit and keep the rest (put_body() in query.c).
+ */
 static void ab_additional(struct abuild *a)
 {
+	unsigned dict = a->b.n_dict;
 	for (unsigned i = 0; i < a->n_targets; i++) {
 		uint8_t lc[RW_DNAME_MAXLEN];
 		size_t len = rw_dname_len(a->targets[i]);
@@ -142,6 +148,7 @@ static void ab_additional(struct abuild *a)
 		static const uint16_t types[] = { RW_TYPE_A, RW_TYPE_AAAA };
 		for (unsigned t = 0; t < 2; t++) {
 			const struct rwd_rrset *rs = rwd_node_rrset(n, types[t]);
+			a->b.n_dict = dict;
 			if (rs && !ab_rrset(a, ADDITIONAL, a->targets[i], rs, UINT32_MAX))
 				return;
 		}
@@ -214,16 +221,26 @@ static const uint8_t *cname_target(const struct rwd_node *n)
 static const struct rwd_node *chain(struct abuild *a, const struct rwd_zone *z,
                                     const struct rwd_node *start, uint16_t qtype)
 {
-	const struct rwd_node *seen[MAX_CHAIN + 1] = { start };
-	unsigned n_seen = 1;
+	/* Loops are cut by name, as Knot DNS does: a CNAME whose owner already
+	 * appeared is not written again. A wildcard's owner is the (unknown)
+	 * question name, so its chain starts with nothing seen. */
+	const uint8_t *seen[MAX_CHAIN + 1];
+	unsigned n_seen = 0;
+	bool wild = start->name[0] == 1 && start->name[1] == '*';
+	if (!wild)
+		seen[n_seen++] = start->name;
 	const uint8_t *owner = NULL;             /* NULL: the question name */
 	const struct rwd_node *n = start;
 	for (;;) {
 		if (a)
 			ab_rrset(a, ANSWER, owner, rwd_node_rrset(n, RW_TYPE_CNAME), UINT32_MAX);
 		owner = cname_target(n);
-		if (!rw_dname_is_sub(owner, z->apex_name) || n_seen > MAX_CHAIN)
+		if (!rw_dname_is_sub(owner, z->apex_name) || n_seen == MAX_CHAIN)
 			return NULL;                     /* resolvers continue from here */
+		for (unsigned i = 0; i < n_seen; i++)
+			if (rw_dname_eq(seen[i], owner))
+				return NULL;             /* loop: each CNAME once */
+		seen[n_seen++] = owner;
 		struct target t = resolve(z, owner);
 		if (t.cut) {
 			/* Into a delegation: append the referral (as Knot DNS does),
@@ -251,10 +268,6 @@ static const struct rwd_node *chain(struct abuild *a, const struct rwd_zone *z,
 				ab_negative(a);
 			return n;
 		}
-		for (unsigned i = 0; i < n_seen; i++)
-			if (seen[i] == n)
-				return NULL;             /* loop: stop after one turn */
-		seen[n_seen++] = n;
 	}
 }
 
