@@ -680,7 +680,7 @@ def main():
     ap.add_argument("--startup-timeout", type=float, default=600.0)
     ap.add_argument("--clients", type=int, default=16, help="dnsperf -c")
     ap.add_argument("--threads", type=int, default=1, help="dnsperf -T")
-    ap.add_argument("--outstanding", type=int, default=200, help="dnsperf -q")
+    ap.add_argument("--outstanding", type=int, default=100, help="dnsperf -q")
     ap.add_argument("--timeout", type=int, default=2, help="dnsperf -t")
     ap.add_argument("--edns", action="store_true", help="dnsperf -e (EDNS0 on every query)")
     ap.add_argument("--noisy-retries", type=int, default=2,
