@@ -5,6 +5,7 @@
  * Names inside RDATA held by runway are flat (uncompressed).
  */
 #pragma once
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "lib/pkt.h"
@@ -15,6 +16,10 @@
  * Returns 0, or RW_EMALFORMED when rdata does not match its type's layout.
  */
 int rw_rdata_put(struct rw_msgbuilder *b, uint16_t type, const uint8_t *rdata, uint16_t len);
+
+/* Equal in canonical form: names compared without case (RFC 4034 6.2,
+ * RFC 2181 5: such records are duplicates). */
+bool rw_rdata_equal(uint16_t type, const uint8_t *a, uint16_t alen, const uint8_t *b, uint16_t blen);
 
 /* Check that rdata matches its type's layout (names well formed, sizes). */
 int rw_rdata_check(uint16_t type, const uint8_t *rdata, uint16_t len);

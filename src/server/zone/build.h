@@ -12,6 +12,7 @@
 /* A record as read, kept in the scratch arena until grouped. */
 struct rwd_zone_rec {
 	struct rwd_zone_rec *next;
+	const char *file;                /* zone file or $INCLUDE file it came from */
 	uint32_t ttl;
 	uint32_t line;
 	uint16_t type;
@@ -22,6 +23,7 @@ struct rwd_zone_rec {
 struct rwd_zone_ctx {
 	struct rwd_zone *z;
 	const char *path;
+	const char *last_file;           /* interned copy of the file being read */
 	struct rw_arena scratch;         /* freed when the load ends */
 	struct rwd_zone_rec **heads;     /* per node id: records, newest first */
 	struct rwd_node **nodes;         /* per node id */

@@ -8,6 +8,7 @@
 
 #include "lib/dname.h"
 #include "lib/error.h"
+#include "lib/rdata.h"
 #include "lib/wire.h"
 #include "server/zone/build.h"
 
@@ -23,7 +24,7 @@ static int cmp_rec(const void *a, const void *b)
 
 static bool same_rdata(const struct rwd_zone_rec *a, const struct rwd_zone_rec *b)
 {
-	return a->rdlen == b->rdlen && memcmp(a->rdata, b->rdata, a->rdlen) == 0;
+	return rw_rdata_equal(a->type, a->rdata, a->rdlen, b->rdata, b->rdlen);
 }
 
 /* Build the RRsets of one node from recs[0..n), sorted by type. */
@@ -55,7 +56,7 @@ static int make_rrsets(struct rwd_zone_ctx *c, struct rwd_node *node,
 				continue;
 			}
 			if (recs[j]->ttl != recs[i]->ttl)
-				rwd_zone_report(c, true, c->path, recs[j]->line,
+				rwd_zone_report(c, true, recs[j]->file, recs[j]->line,
 				                "TTL %u differs from %u in the same RRset at %s, using %u",
 				                recs[j]->ttl, recs[i]->ttl, name, recs[i]->ttl);
 			bytes += 2u + recs[j]->rdlen;
@@ -67,6 +68,7 @@ static int make_rrsets(struct rwd_zone_ctx *c, struct rwd_node *node,
 		rs->type = recs[i]->type;
 		rs->ttl = recs[i]->ttl;
 		rs->count = (uint16_t)count;
+		z->n_records += count;
 		rs->rdata = rw_arena_alloc(&z->arena, bytes);
 		if (rs->rdata == NULL)
 			return RW_ENOMEM;
@@ -90,34 +92,38 @@ static void check_node(struct rwd_zone_ctx *c, struct rwd_node *node,
 	char name[RW_DNAME_MAXLEN * 4 + 1];
 	rw_dname_to_str(node->name, name, sizeof(name));
 	unsigned soa = 0, cname = 0, other = 0;
-	uint32_t cname_line = 0, other_line = 0;
+	const struct rwd_zone_rec *cname_rec = NULL, *other_rec = NULL;
 	for (size_t i = 0; i < n; i++) {
 		switch (recs[i]->type) {
 		case RW_TYPE_SOA:
 			if (!apex)
-				rwd_zone_report(c, false, c->path, recs[i]->line,
+				rwd_zone_report(c, false, recs[i]->file, recs[i]->line,
 				                "SOA record at %s, which is not the zone apex", name);
 			else if (++soa > 1)
-				rwd_zone_report(c, false, c->path, recs[i]->line,
+				rwd_zone_report(c, false, recs[i]->file, recs[i]->line,
 				                "more than one SOA record at the zone apex");
 			other++;
 			break;
 		case RW_TYPE_CNAME:
 			if (++cname > 1 && !same_rdata(recs[i], recs[i - 1]))
-				rwd_zone_report(c, false, c->path, recs[i]->line,
+				rwd_zone_report(c, false, recs[i]->file, recs[i]->line,
 				                "more than one CNAME record at %s", name);
-			cname_line = recs[i]->line;
+			cname_rec = recs[i];
 			break;
 		case RW_TYPE_RRSIG: case RW_TYPE_NSEC:
 			break;   /* may accompany a CNAME (RFC 4035 2.5) */
 		default:
 			other++;
-			other_line = recs[i]->line;
+			other_rec = recs[i];
 		}
 	}
-	if (cname && other)
-		rwd_zone_report(c, false, c->path, cname_line > other_line ? cname_line : other_line,
-		                "CNAME and other data at %s", name);
+	if (cname && other) {
+		/* Blame whichever of the two comes later in the file. */
+		const struct rwd_zone_rec *r = cname_rec;
+		if (other_rec && other_rec->line > cname_rec->line)
+			r = other_rec;
+		rwd_zone_report(c, false, r->file, r->line, "CNAME and other data at %s", name);
+	}
 }
 
 int rwd_zone_group(struct rwd_zone_ctx *c)

@@ -164,6 +164,15 @@ static void on_record(zs_scanner_t *s)
 		s->state = ZS_STATE_STOP;
 		return;
 	}
+	/* zscanner frees an $INCLUDE file's name when done with it: keep a copy. */
+	if (c->last_file == NULL || strcmp(c->last_file, file) != 0)
+		c->last_file = rw_arena_memdup(&c->scratch, file, strlen(file) + 1);
+	if (c->last_file == NULL) {
+		c->oom = true;
+		s->state = ZS_STATE_STOP;
+		return;
+	}
+	r->file = c->last_file;
 	r->type = s->r_type;
 	r->ttl = s->r_ttl;
 	r->line = (uint32_t)line;
@@ -171,7 +180,6 @@ static void on_record(zs_scanner_t *s)
 	memcpy(r->rdata, s->r_data, s->r_data_length);
 	r->next = c->heads[n->id];
 	c->heads[n->id] = r;
-	z->n_records++;
 }
 
 static void on_error(zs_scanner_t *s)
