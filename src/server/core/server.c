@@ -1,3 +1,4 @@
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +52,9 @@ struct rwd_snapshot *rwd_server_build(const struct rwd_conf *conf,
 			rwd_error("zone %s: not served", cz->name);
 		}
 	}
+	/* Loading used scratch memory (records, parser) several times the size
+	 * of what it freed at the end; hand it back to the system. */
+	malloc_trim(0);
 	*n_errors = rep.errors;
 	if (prev == NULL && rep.errors > 0)
 		goto fail;

@@ -24,6 +24,7 @@ struct rwd_zone_ctx {
 	struct rwd_zone *z;
 	const char *path;
 	const char *last_file;           /* interned copy of the file being read */
+	struct rwd_node *last_node;      /* owner of the previous record */
 	struct rw_arena scratch;         /* freed when the load ends */
 	struct rwd_zone_rec **heads;     /* per node id: records, newest first */
 	struct rwd_node **nodes;         /* per node id */

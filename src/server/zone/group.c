@@ -41,8 +41,7 @@ static int make_rrsets(struct rwd_zone_ctx *c, struct rwd_node *node,
 		return RW_ENOMEM;
 	node->n_rrsets = (uint16_t)n_sets;
 
-	char name[RW_DNAME_MAXLEN * 4 + 1];
-	rw_dname_to_str(node->name, name, sizeof(name));
+	char name[RW_DNAME_MAXLEN * 4 + 1] = "";
 	size_t i = 0;
 	for (unsigned s = 0; s < n_sets; s++) {
 		size_t j = i, bytes = 0;
@@ -55,7 +54,7 @@ static int make_rrsets(struct rwd_zone_ctx *c, struct rwd_node *node,
 				recs[j]->rdlen = UINT16_MAX;   /* mark: skip below */
 				continue;
 			}
-			if (recs[j]->ttl != recs[i]->ttl)
+			if (recs[j]->ttl != recs[i]->ttl && rw_dname_to_str(node->name, name, sizeof(name)))
 				rwd_zone_report(c, true, recs[j]->file, recs[j]->line,
 				                "TTL %u differs from %u in the same RRset at %s, using %u",
 				                recs[j]->ttl, recs[i]->ttl, name, recs[i]->ttl);
@@ -89,14 +88,13 @@ static void check_node(struct rwd_zone_ctx *c, struct rwd_node *node,
                        struct rwd_zone_rec **recs, size_t n)
 {
 	bool apex = node == c->z->apex;
-	char name[RW_DNAME_MAXLEN * 4 + 1];
-	rw_dname_to_str(node->name, name, sizeof(name));
+	char name[RW_DNAME_MAXLEN * 4 + 1] = "";
 	unsigned soa = 0, cname = 0, other = 0;
 	const struct rwd_zone_rec *cname_rec = NULL, *other_rec = NULL;
 	for (size_t i = 0; i < n; i++) {
 		switch (recs[i]->type) {
 		case RW_TYPE_SOA:
-			if (!apex)
+			if (!apex && rw_dname_to_str(node->name, name, sizeof(name)))
 				rwd_zone_report(c, false, recs[i]->file, recs[i]->line,
 				                "SOA record at %s, which is not the zone apex", name);
 			else if (++soa > 1)
@@ -105,7 +103,8 @@ static void check_node(struct rwd_zone_ctx *c, struct rwd_node *node,
 			other++;
 			break;
 		case RW_TYPE_CNAME:
-			if (++cname > 1 && !same_rdata(recs[i], recs[i - 1]))
+			if (++cname > 1 && !same_rdata(recs[i], recs[i - 1]) &&
+			    rw_dname_to_str(node->name, name, sizeof(name)))
 				rwd_zone_report(c, false, recs[i]->file, recs[i]->line,
 				                "more than one CNAME record at %s", name);
 			cname_rec = recs[i];
@@ -122,6 +121,7 @@ static void check_node(struct rwd_zone_ctx *c, struct rwd_node *node,
 		const struct rwd_zone_rec *r = cname_rec;
 		if (other_rec && other_rec->line > cname_rec->line)
 			r = other_rec;
+		rw_dname_to_str(node->name, name, sizeof(name));
 		rwd_zone_report(c, false, r->file, r->line, "CNAME and other data at %s", name);
 	}
 }

@@ -58,10 +58,9 @@ uint32_t rwd_name_hash(const uint8_t *name, size_t len)
 	return (uint32_t)h;
 }
 
-static int table_grow(struct rwd_zone *z)
+static int table_grow(struct rwd_zone *z, size_t cap)
 {
-	size_t cap = z->table ? (z->table_mask + 1) * 2 : 64;
-	struct rwd_node **t = calloc(cap, sizeof(*t));
+	struct rwd_node **t = rw_bigalloc(cap * sizeof(*t));
 	if (t == NULL)
 		return RW_ENOMEM;
 	for (size_t i = 0; z->table && i <= z->table_mask; i++) {
@@ -73,10 +72,23 @@ static int table_grow(struct rwd_zone *z)
 			j = (j + 1) & (cap - 1);
 		t[j] = n;
 	}
-	free(z->table);
+	if (z->table)
+		rw_bigfree(z->table, (z->table_mask + 1) * sizeof(*t));
 	z->table = t;
 	z->table_mask = cap - 1;
 	return 0;
+}
+
+/* A first table size from the file size (~40 bytes per name in typical zone
+ * files), so big zones are not rehashed on the way up. */
+static size_t initial_table(const char *path)
+{
+	struct stat st;
+	size_t cap = 64;
+	if (stat(path, &st) == 0)
+		while (cap < (size_t)st.st_size / 40 * 2 && cap < ((size_t)1 << 30))
+			cap *= 2;
+	return cap;
 }
 
 struct rwd_node *rwd_zone_get_node(struct rwd_zone_ctx *c, const uint8_t *name, size_t len)
@@ -90,7 +102,7 @@ struct rwd_node *rwd_zone_get_node(struct rwd_zone_ctx *c, const uint8_t *name, 
 
 	/* Keep the load factor under 1/2: misses then probe ~1.5 slots. */
 	if ((z->n_nodes + 1) * 2 > z->table_mask + 1) {
-		if (table_grow(z) < 0)
+		if (table_grow(z, (z->table_mask + 1) * 2) < 0)
 			return NULL;
 		i = h & z->table_mask;
 		while (z->table[i])
@@ -157,7 +169,11 @@ static void on_record(zs_scanner_t *s)
 		rwd_zone_report(c, false, file, line, "malformed data for type %u", s->r_type);
 		return;
 	}
-	struct rwd_node *n = rwd_zone_get_node(c, owner, s->r_owner_length);
+	/* Records of one name usually come together: skip the hash lookup. */
+	struct rwd_node *n = c->last_node;
+	if (n == NULL || n->name_len != s->r_owner_length ||
+	    memcmp(n->name, owner, n->name_len) != 0)
+		n = c->last_node = rwd_zone_get_node(c, owner, s->r_owner_length);
 	struct rwd_zone_rec *r = rw_arena_alloc(&c->scratch, sizeof(*r) + s->r_data_length);
 	if (n == NULL || r == NULL) {
 		c->oom = true;
@@ -225,14 +241,14 @@ struct rwd_zone *rwd_zone_load(const uint8_t *origin, const char *path,
 	if (z == NULL)
 		return NULL;
 	z->refs = 1;
-	rw_arena_init(&z->arena, 256 * 1024);
-	rw_arena_init(&c.scratch, 256 * 1024);
+	rw_arena_init(&z->arena, 16 * 1024);
+	rw_arena_init(&c.scratch, 16 * 1024);
 	z->apex_len = (uint8_t)rw_dname_len(origin);
 	z->apex_labels = (uint8_t)rw_dname_labels(origin);
 	memcpy(z->apex_name, origin, z->apex_len);
 	z->file = strdup(path);
 
-	int ret = z->file ? table_grow(z) : RW_ENOMEM;
+	int ret = z->file ? table_grow(z, initial_table(path)) : RW_ENOMEM;
 	if (ret == 0 && (z->apex = rwd_zone_get_node(&c, origin, z->apex_len)) == NULL)
 		ret = RW_ENOMEM;
 	if (ret == 0)
@@ -266,7 +282,7 @@ void rwd_zone_free(struct rwd_zone *z)
 	if (z == NULL || __atomic_sub_fetch(&z->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	rw_arena_free(&z->arena);
-	free(z->table);
+	rw_bigfree(z->table, (z->table_mask + 1) * sizeof(*z->table));
 	free(z->file);
 	free(z);
 }
