@@ -225,6 +225,9 @@ size_t rwd_query_process(const struct rwd_snapshot *s, struct rwd_query *qr)
 		set_rcode(qr, RW_RCODE_NOTIMP);
 		return stage_encode(s, qr, false);
 	case RW_PARSE_BADVERS:
+		/* We do not speak this EDNS version: no options (nor a reply larger
+		 * than the query), just the version we do speak. */
+		qr->q.edns.nsid = false;
 		set_rcode(qr, RW_RCODE_BADVERS);
 		return stage_encode(s, qr, true);
 	case RW_PARSE_OK:

@@ -35,21 +35,28 @@ struct abuild {
 	uint8_t buf[RW_MSG_MAXLEN];
 };
 
-/* Start a body behind question name qname. A name built behind a stand-in
- * (base_only) may only be compressed against its suffixes: the real question
- * is longer or shorter, and only the suffixes line up (zone.h). */
-static void ab_start(struct abuild *a, const uint8_t *qname, bool base_only)
+/*
+ * What the question name of a body will be, relative to the name it is
+ * built behind (see "Relocation" in zone.h):
+ *   EXACT     that name, in any letter case: compress against all of it;
+ *   WILDCARD  any name the wildcard matches: only the suffixes below "*"
+ *             are shared, the owner is written as a pointer to the question;
+ *   BELOW     any name at or below it (referrals, negative answers): build
+ *             behind "x.<name>" so the name itself is a shared suffix.
+ */
+enum qmode { EXACT, WILDCARD, BELOW };
+
+static void ab_start(struct abuild *a, const uint8_t *qname, enum qmode mode)
 {
 	uint8_t stand_in[RW_DNAME_MAXLEN];
 	size_t len = rw_dname_len(qname);
-	if (base_only && len + 2 <= RW_DNAME_MAXLEN) {
-		/* "x.<base>": the base itself becomes a matchable suffix. */
+	if (mode == BELOW && len + 2 <= RW_DNAME_MAXLEN) {
 		stand_in[0] = 1;
 		stand_in[1] = 'x';
 		memcpy(stand_in + 2, qname, len);
 		qname = stand_in;
 	}
-	rw_msgb_init(&a->b, a->buf, BODY_CAP, 0, qname, 0, RW_CLASS_IN, !base_only);
+	rw_msgb_init(&a->b, a->buf, BODY_CAP, 0, qname, 0, RW_CLASS_IN, mode == EXACT);
 	a->body = a->b.len;
 	memset(a->count, 0, sizeof(a->count));
 	a->n_targets = 0;
@@ -286,7 +293,7 @@ static int add_typed(struct rwd_zone *z, struct rwd_node *n, unsigned i,
 static const struct rwd_answer *build_positive(struct abuild *a, const struct rwd_node *n,
                                                const struct rwd_rrset *rs, bool wild)
 {
-	ab_start(a, n->name, wild);
+	ab_start(a, n->name, wild ? WILDCARD : EXACT);
 	if (!ab_rrset(a, ANSWER, NULL, rs, UINT32_MAX))
 		return NULL;
 	size_t required = ab_len(a);
@@ -297,7 +304,7 @@ static const struct rwd_answer *build_positive(struct abuild *a, const struct rw
 static const struct rwd_answer *build_chain(struct abuild *a, const struct rwd_node *n,
                                             uint16_t qtype, bool wild)
 {
-	ab_start(a, n->name, wild);
+	ab_start(a, n->name, wild ? WILDCARD : EXACT);
 	chain(a, a->z, n, qtype);
 	size_t required = ab_len(a);
 	ab_additional(a);
@@ -331,7 +338,7 @@ static int build_cname_node(struct abuild *a, struct rwd_node *n, bool wild)
 
 static int build_referral(struct abuild *a, struct rwd_node *n)
 {
-	ab_start(a, n->name, true);
+	ab_start(a, n->name, BELOW);
 	a->aa = false;
 	a->glue = true;
 	if (!ab_rrset(a, AUTHORITY, n->name, rwd_node_rrset(n, RW_TYPE_NS), UINT32_MAX))
@@ -387,10 +394,10 @@ int rwd_zone_build_answers(struct rwd_zone_ctx *c)
 	a->z = z;
 
 	/* The zone's negative answers, valid behind any name in the zone. */
-	ab_start(a, z->apex_name, true);
+	ab_start(a, z->apex_name, BELOW);
 	ab_negative(a);
 	z->nodata = ab_finish(a, ab_len(a));
-	ab_start(a, z->apex_name, true);
+	ab_start(a, z->apex_name, BELOW);
 	a->rcode = RW_RCODE_NXDOMAIN;
 	ab_negative(a);
 	z->nxdomain = ab_finish(a, ab_len(a));
