@@ -85,12 +85,14 @@ run: deps
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
+# A crash leaves its reproducer in build-fuzz/ and fails the run, with the log.
 fuzz-smoke: $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
 	  echo "== $$n ($(FUZZ_SMOKE_SECONDS)s)"; \
-	  $$f -max_total_time=$(FUZZ_SMOKE_SECONDS) -timeout=5 -rss_limit_mb=2048 -print_final_stats=0 \
-	    $(FUZZ_BUILD)/corpus/$$n tests/fuzz/corpus/$$n 2>&1 | tail -n 2; \
-	  test $${PIPESTATUS:-0} -eq 0; done
+	  if ! $$f -max_total_time=$(FUZZ_SMOKE_SECONDS) -timeout=5 -rss_limit_mb=2048 \
+	      -artifact_prefix=$(FUZZ_BUILD)/$$n- $(FUZZ_BUILD)/corpus/$$n tests/fuzz/corpus/$$n \
+	      > $(FUZZ_BUILD)/$$n.log 2>&1; then tail -n 40 $(FUZZ_BUILD)/$$n.log; exit 1; fi; \
+	  grep -E "^Done [0-9]+ runs" $(FUZZ_BUILD)/$$n.log || tail -n 2 $(FUZZ_BUILD)/$$n.log; done
 
 fuzz: $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
