@@ -899,6 +899,52 @@ static void test_rdata_check(void **state)
 	assert_int_equal(rw_rdata_check(RW_TYPE_NS, big, (uint16_t)o), RW_EMALFORMED);
 }
 
+static void test_rdata_equal(void **state)
+{
+	static const struct {
+		uint16_t type;
+		const char *a; uint16_t alen;
+		const char *b; uint16_t blen;
+		bool equal;
+	} cases[] = {
+		/* names compare without case (RFC 4034 6.2) */
+		{ RW_TYPE_NS, "\x03ns1\x07" "example\x00", 13, "\x03NS1\x07" "ExAmPlE\x00", 13, true },
+		{ RW_TYPE_CNAME, "\x01" "a\x00", 3, "\x01" "b\x00", 3, false },
+		{ RW_TYPE_MX, "\x00\x0a\x04mail\x00", 8, "\x00\x0a\x04MAIL\x00", 8, true },
+		{ RW_TYPE_MX, "\x00\x0a\x04mail\x00", 8, "\x00\x14\x04mail\x00", 8, false },
+		{ RW_TYPE_SRV, "\x00\x01\x00\x02\x00\x03\x03sip\x00", 11,
+		               "\x00\x01\x00\x02\x00\x03\x03SIP\x00", 11, true },
+		{ RW_TYPE_SOA, "\x01" "a\x00\x01" "b\x00" "01234567890123456789", 26,
+		               "\x01" "A\x00\x01" "B\x00" "01234567890123456789", 26, true },
+		{ RW_TYPE_SOA, "\x01" "a\x00\x01" "b\x00" "01234567890123456789", 26,
+		               "\x01" "a\x00\x01" "b\x00" "01234567890123456788", 26, false },
+		/* different label structure, same letters */
+		{ RW_TYPE_NS, "\x02" "ab\x01" "c\x00", 6, "\x01" "a\x02" "bc\x00", 6, false },
+		/* a name in one, shorter name in the other */
+		{ RW_TYPE_NS, "\x01" "a\x00", 3, "\x00", 1, false },
+		/* opaque data compares byte for byte */
+		{ RW_TYPE_TXT, "\x03" "abc", 4, "\x03" "ABC", 4, false },
+		{ RW_TYPE_TXT, "\x03" "abc", 4, "\x03" "abc", 4, true },
+		{ RW_TYPE_A, "\x01\x02\x03\x04", 4, "\x01\x02\x03\x04", 4, true },
+		{ RW_TYPE_A, "\x01\x02\x03\x04", 4, "\x01\x02\x03\x05", 4, false },
+		{ 65280, "\x01" "a\x00", 3, "\x01" "A\x00", 3, false },    /* unknown: no names */
+		{ RW_TYPE_TXT, "", 0, "", 0, true },
+		/* malformed: byte comparison */
+		{ RW_TYPE_MX, "\x00", 1, "\x00", 1, true },
+		{ RW_TYPE_MX, "\x00\x0a\x04" "ab", 5, "\x00\x0a\x04" "AB", 5, false },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool e = rw_rdata_equal(cases[i].type, (const uint8_t *)cases[i].a, cases[i].alen,
+		                        (const uint8_t *)cases[i].b, cases[i].blen);
+		if (e != cases[i].equal)
+			fail_msg("case %zu (type %u): equal = %d", i, cases[i].type, e);
+		e = rw_rdata_equal(cases[i].type, (const uint8_t *)cases[i].b, cases[i].blen,
+		                   (const uint8_t *)cases[i].a, cases[i].alen);
+		if (e != cases[i].equal)
+			fail_msg("case %zu (type %u) reversed: equal = %d", i, cases[i].type, e);
+	}
+}
+
 static void test_rdata_target(void **state)
 {
 	static const uint8_t ns[] = "\x03ns1\x07" "example\x00";
@@ -948,6 +994,7 @@ int main(void)
 		cmocka_unit_test(test_msgb_opt),
 		cmocka_unit_test(test_rdata_put),
 		cmocka_unit_test(test_rdata_check),
+		cmocka_unit_test(test_rdata_equal),
 		cmocka_unit_test(test_rdata_target),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

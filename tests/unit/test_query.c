@@ -76,6 +76,9 @@ static char *example_com(void)
 		"ns1.sub     A     192.0.2.201\n"
 		"ns2.sub     AAAA  2001:db8::202\n"
 		"insecure    NS    ns1\n"
+		"child       NS    ns1.child\n"
+		"child       DS    54321 13 2 " DS_HEX "\n"
+		"ns1.child   A     192.0.2.211\n"
 		"_sip._tcp   SRV   10 60 5060 sip\n"
 		"sip         A     192.0.2.60\n");
 	/* 40 A records: about 680 bytes, over 512 and under 1232. */
@@ -105,18 +108,30 @@ static const char *const EXAMPLE_ORG =
 	"@    NS   ns1.example.com.\n"
 	"www  A    192.0.2.180\n";
 
+/* Delegated from example.com and served by us as well. */
+static const char *const CHILD =
+	"$ORIGIN child.example.com.\n"
+	"$TTL 120\n"
+	"@    SOA  ns1 hostmaster 9 7200 3600 1209600 600\n"
+	"@    NS   ns1\n"
+	"ns1  A    192.0.2.211\n"
+	"www  A    192.0.2.212\n";
+
+#define N_ZONES 3
+
 static int setup(void **state)
 {
 	if (tz_mkdir("test_query") < 0)
 		return -1;
-	struct rwd_zone **zones = calloc(2, sizeof(*zones));
+	struct rwd_zone **zones = calloc(N_ZONES, sizeof(*zones));
 	if (zones == NULL)
 		return -1;
-	static const struct { const char *origin, *file; } zf[] = {
+	static const struct { const char *origin, *file; } zf[N_ZONES] = {
 		{ "example.com.", "example.com.zone" }, { "example.org.", "example.org.zone" },
+		{ "child.example.com.", "child.example.com.zone" },
 	};
-	const char *texts[] = { example_com(), EXAMPLE_ORG };
-	for (int i = 0; i < 2; i++) {
+	const char *texts[N_ZONES] = { example_com(), EXAMPLE_ORG, CHILD };
+	for (int i = 0; i < N_ZONES; i++) {
 		FILE *f = fopen(tz_path(zf[i].file), "w");
 		if (f == NULL)
 			return -1;
@@ -131,7 +146,7 @@ static int setup(void **state)
 		if (zones[i] == NULL || r.n != 0)
 			return -1;
 	}
-	snap.zones = rwd_zonedb_new(zones, 2);
+	snap.zones = rwd_zonedb_new(zones, N_ZONES);
 	snap.edns_udp_size = 1232;
 	snap.nsid_len = (uint16_t)strlen(NSID);
 	memcpy(snap.nsid, NSID, snap.nsid_len);
@@ -805,6 +820,45 @@ static void check_referral(const struct resp *r)
 	assert_int_equal(ar(r, 1)->type, RW_TYPE_AAAA);
 }
 
+/* The most specific zone answers; DS at a served child's apex is the parent's. */
+static void test_child_zone(void **state)
+{
+	struct resp r;
+	ask_udp("www.child.example.com.", RW_TYPE_A, NULL, &r);
+	assert_int_equal(FLAGS(&r), RW_FLAG_QR | RW_FLAG_AA);
+	assert_int_equal(r.an, 1);
+	assert_int_equal(an(&r, 0)->ttl, 120);
+	assert_memory_equal(r.w + an(&r, 0)->rdata, "\xc0\x00\x02\xd4", 4);
+	ask_udp("child.example.com.", RW_TYPE_NS, NULL, &r);
+	assert_int_equal(FLAGS(&r), RW_FLAG_QR | RW_FLAG_AA);     /* the child's NS, not a referral */
+	assert_int_equal(r.an, 1);
+	assert_int_equal(r.ns, 0);
+	assert_int_equal(an(&r, 0)->ttl, 120);
+	ask_udp("child.example.com.", RW_TYPE_SOA, NULL, &r);
+	assert_int_equal(r.an, 1);
+	assert_int_equal(an(&r, 0)->type, RW_TYPE_SOA);
+	ask_udp("nothing.child.example.com.", RW_TYPE_A, NULL, &r);
+	check_negative(&r, RW_RCODE_NXDOMAIN, "child.example.com.", 120, "ns1.child.example.com.",
+	               "hostmaster.child.example.com.");
+	/* DS at the child's apex: from the parent (RFC 4035 3.1.4.1). */
+	ask_udp("Child.example.com.", RW_TYPE_DS, NULL, &r);
+	assert_int_equal(FLAGS(&r), RW_FLAG_QR | RW_FLAG_AA);
+	assert_int_equal(r.an, 1);
+	assert_int_equal(an(&r, 0)->type, RW_TYPE_DS);
+	assert_memory_equal(r.w + an(&r, 0)->rdata, "\xd4\x31", 2);   /* key tag 54321 */
+	/* DS below the child's apex: the child's NODATA. */
+	ask_udp("www.child.example.com.", RW_TYPE_DS, NULL, &r);
+	check_negative(&r, RW_RCODE_NOERROR, "child.example.com.", 120, "ns1.child.example.com.",
+	               "hostmaster.child.example.com.");
+	/* DS at an apex whose parent is not served: that zone's own NODATA. */
+	ask_udp("example.com.", RW_TYPE_DS, NULL, &r);
+	check_negative(&r, RW_RCODE_NOERROR, "example.com.", 300, "ns1.example.com.",
+	               "hostmaster.example.com.");
+	ask_udp("example.org.", RW_TYPE_DS, NULL, &r);
+	check_negative(&r, RW_RCODE_NOERROR, "example.org.", 120, "ns1.example.com.",
+	               "hostmaster.example.com.");
+}
+
 static void test_referral(void **state)
 {
 	struct resp r;
@@ -1250,6 +1304,7 @@ int main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_negative),
 		cmocka_unit_test(test_ds_at_cut),
+		cmocka_unit_test(test_child_zone),
 		cmocka_unit_test(test_referral),
 		cmocka_unit_test(test_wildcard),
 		cmocka_unit_test(test_wildcard_names_own_owner),

@@ -477,6 +477,47 @@ static void test_apex_cname_chain_and_limits(void **state)
 	rwd_zone_free(z);
 }
 
+/*
+ * A zone big enough for the loader's large-table paths: the node table
+ * starts from a guess from the file size, grows past 2 MiB (mapped memory)
+ * and the arena chunks grow to their largest size.
+ */
+static void test_big_zone(void **state)
+{
+	enum { N = 200000 };
+	const char *path = tz_path("big.zone");
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("$ORIGIN example.com.\n$TTL 3600\n@ SOA ns1 hostmaster 1 1 1 1 1\n@ NS ns1\n"
+	      "ns1 A 192.0.2.1\n", f);
+	for (unsigned i = 0; i < N; i++)
+		fprintf(f, "h%u A 10.%u.%u.%u\n", i, (i >> 16) & 255, (i >> 8) & 255, i & 255);
+	fclose(f);
+	uint8_t apex[RW_DNAME_MAXLEN];
+	tz_lname("example.com.", apex);
+	struct tz_report r = { 0 };
+	struct rwd_zone *z = rwd_zone_load(apex, path, tz_collect, &r);
+	assert_non_null(z);
+	assert_int_equal(r.n, 0);
+	assert_int_equal(z->n_records, N + 3);
+	assert_int_equal(z->n_nodes, N + 2);
+	assert_true(z->table_mask + 1 >= 2 * z->n_nodes);
+	for (unsigned i = 0; i < N; i += 997) {
+		char name[64];
+		snprintf(name, sizeof(name), "H%u.Example.COM.", i);
+		const struct rwd_node *n = must_find(z, name);
+		const struct rwd_rrset *a = rwd_node_rrset(n, RW_TYPE_A);
+		assert_non_null(a);
+		const uint8_t want[4] = { 10, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i };
+		assert_memory_equal(a->rdata + 2, want, 4);
+		assert_int_equal(rwd_node_answer(n, RW_TYPE_A)->ancount, 1);
+		snprintf(name, sizeof(name), "x.y.h%u.example.com.", i);
+		assert_ptr_equal(encloser(z, name), n);
+	}
+	assert_null(find(z, "h200000.example.com."));
+	rwd_zone_free(z);
+}
+
 /* ---- errors ---- */
 
 /* Load text as zone file `file` of example.com.; expect exactly the lines in want. */
@@ -692,6 +733,7 @@ int main(void)
 		cmocka_unit_test(test_duplicates_rdata_name_case),
 		cmocka_unit_test(test_duplicates_not_counted),
 		cmocka_unit_test(test_apex_cname_chain_and_limits),
+		cmocka_unit_test(test_big_zone),
 		cmocka_unit_test(test_err_cname_and_other),
 		cmocka_unit_test(test_err_soa),
 		cmocka_unit_test(test_err_outside),
