@@ -18,11 +18,11 @@ OPT      ?= -O2 -g
 endif
 
 CC      ?= cc
-PKGS     = libknot libzscanner liburcu-qsbr yaml-0.1 libuv
+PKGS     = libknot libzscanner liburcu-qsbr yaml-0.1 libuv libmaxminddb openssl
 CFLAGS  += -std=gnu11 $(OPT) -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes \
            -D_GNU_SOURCE -Isrc $(SANFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDFLAGS += $(SANFLAGS)
-LDLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+LDLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 LIB_SRC    = $(wildcard src/lib/*.c)
 SERVER_SRC = $(wildcard src/server/*/*.c)

@@ -1,0 +1,193 @@
+/*
+ * The traffic model: endpoints, health checks and policy trees, as read from
+ * the configuration (health_checks:, endpoints:, geoip:, latency:, traffic:)
+ * and, later, changed through the control API. Immutable once built; it
+ * lives in the snapshot next to the zones (core/snapshot.h), so a reload or
+ * an API change swaps it whole.
+ *
+ * Health is not part of the model: each endpoint address has a slot in the
+ * health state (health/health.h), published separately so a health flip does
+ * not rebuild policies. Slot numbers are assigned here, at build time.
+ *
+ * A policy tree is evaluated per query by steer/eval.c; nodes refer to
+ * endpoints and children by pointer, all inside the model's arena.
+ */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/arena.h"
+
+enum rwd_check_type { RWD_CHECK_TCP, RWD_CHECK_HTTP, RWD_CHECK_HTTPS, RWD_CHECK_DNS };
+
+#define RWD_CHECK_MAX_STATUS 8
+
+struct rwd_check {
+	char *name;
+	enum rwd_check_type type;
+	uint16_t port;                 /* required for tcp; default 80/443/53 */
+	char *path;                    /* http(s): default "/" */
+	char *host;                    /* http(s): Host header and TLS SNI; default the address */
+	uint16_t expect_status[RWD_CHECK_MAX_STATUS];   /* http(s): default {200} */
+	unsigned n_expect_status;
+	char *expect_body;             /* http(s): substring of the body, optional */
+	bool tls_verify;               /* https: verify the certificate chain (default false) */
+	unsigned cert_warn_days;       /* https: log a warning when expiry is closer (default 14) */
+	uint8_t dns_qname[255];        /* dns: query name (flat), default the root */
+	uint16_t dns_qtype;            /* dns: default SOA */
+	int dns_rcode;                 /* dns: expected rcode, default NOERROR (0) */
+	char *dns_expect;              /* dns: substring of an answer's presentation form, optional */
+	unsigned interval_ms;          /* default 1000 */
+	unsigned timeout_ms;           /* default 1000, < interval */
+	unsigned rise;                 /* consecutive passes to become up, default 2 */
+	unsigned fall;                 /* consecutive failures to become down, default 2 */
+	int line;                      /* in the configuration */
+};
+
+struct rwd_addr {
+	int family;                    /* AF_INET or AF_INET6 */
+	uint8_t bytes[16];             /* 4 used for AF_INET */
+};
+
+/* One address of an endpoint, with its own health slot. */
+struct rwd_endpoint_addr {
+	struct rwd_addr addr;
+	uint32_t slot;                 /* index into the health state */
+};
+
+struct rwd_endpoint {
+	char *name;
+	struct rwd_endpoint_addr *addrs;
+	unsigned n_addrs;
+	const struct rwd_check *check; /* NULL: always up (unless drained later) */
+	uint8_t cname[255];            /* non-empty: the endpoint answers with this CNAME */
+	uint8_t cname_len;
+	bool has_location;
+	double lat, lon;               /* degrees */
+	uint8_t target[255];           /* SRV target name for this endpoint (flat), optional */
+	uint8_t target_len;
+	uint32_t slot;                 /* health slot of a CNAME endpoint with a check */
+	int line;
+};
+
+enum rwd_policy_kind {
+	RWD_POLICY_ENDPOINT,
+	RWD_POLICY_WEIGHTED,
+	RWD_POLICY_FAILOVER,
+	RWD_POLICY_GEOLOCATION,
+	RWD_POLICY_GEOPROXIMITY,
+	RWD_POLICY_LATENCY,
+	RWD_POLICY_MULTIVALUE,
+	RWD_POLICY_CIDR,
+};
+
+struct rwd_policy;
+
+struct rwd_policy_child {
+	struct rwd_policy *node;
+	int weight;                    /* weighted: 0..255 */
+	int bias;                      /* geoproximity: -99..99 */
+};
+
+/* Geolocation codes, most specific wins: subdivision > country > continent > default. */
+enum rwd_geo_level { RWD_GEO_CONTINENT = 1, RWD_GEO_COUNTRY = 2, RWD_GEO_SUBDIVISION = 3 };
+
+struct rwd_geo_rule {
+	enum rwd_geo_level level;
+	char code[8];                  /* "EU", "DE", "US-CA": uppercase, NUL-terminated */
+	struct rwd_policy *node;
+};
+
+struct rwd_cidr_rule {
+	struct rwd_addr prefix;        /* host bits zero */
+	uint8_t len;                   /* prefix length */
+	struct rwd_policy *node;
+};
+
+struct rwd_policy {
+	enum rwd_policy_kind kind;
+	int line;
+	union {
+		const struct rwd_endpoint *endpoint;          /* ENDPOINT */
+		struct {                                      /* WEIGHTED FAILOVER GEOPROXIMITY LATENCY MULTIVALUE */
+			struct rwd_policy_child *v;
+			unsigned n;
+			unsigned count;                       /* MULTIVALUE: up to this many (default 8) */
+		} children;
+		struct {                                      /* GEOLOCATION */
+			struct rwd_geo_rule *v;               /* sorted most specific first */
+			unsigned n;
+			struct rwd_policy *fallback;          /* "default", may be NULL */
+		} geo;
+		struct {                                      /* CIDR */
+			struct rwd_cidr_rule *v;              /* sorted longest prefix first */
+			unsigned n;
+			struct rwd_policy *fallback;          /* "default", may be NULL */
+		} cidr;
+	} u;
+};
+
+/* SRV service discovery: each healthy member answers one SRV record. */
+struct rwd_srv_member {
+	const struct rwd_endpoint *endpoint;   /* must have a target name */
+	uint16_t port, priority, weight;
+};
+
+enum rwd_traffic_kind { RWD_TRAFFIC_POLICY, RWD_TRAFFIC_ALIAS, RWD_TRAFFIC_SRV };
+
+struct rwd_traffic {
+	uint8_t name[255];             /* flat, lowercased */
+	uint8_t name_len;
+	enum rwd_traffic_kind kind;
+	uint32_t ttl;                  /* default 60 */
+	bool fail_open;                /* default true: all down answers as if all up */
+	struct rwd_policy *policy;     /* POLICY */
+	uint8_t alias[255];            /* ALIAS: flat target name (traffic name or in a served zone) */
+	uint8_t alias_len;
+	struct rwd_srv_member *srv;    /* SRV */
+	unsigned n_srv;
+	int line;
+};
+
+/* Rows of the latency table: a client network or country, an endpoint, an RTT. */
+struct rwd_latency_row {
+	bool is_country;
+	char country[3];
+	struct rwd_addr prefix;
+	uint8_t len;
+	const struct rwd_endpoint *endpoint;
+	uint32_t rtt_ms;
+};
+
+/* Own CIDR -> location entries (geoip.networks), win over the mmdb. */
+struct rwd_network_location {
+	struct rwd_addr prefix;
+	uint8_t len;
+	char continent[3], country[3], subdivision[4];   /* "" when unknown */
+	bool has_location;
+	double lat, lon;
+};
+
+struct rwd_model {
+	struct rw_arena arena;
+	struct rwd_check *checks;
+	size_t n_checks;
+	struct rwd_endpoint *endpoints;
+	size_t n_endpoints;
+	struct rwd_traffic *traffic;
+	size_t n_traffic;
+	struct rwd_traffic **table;    /* by name: open addressing, NULL-terminated probes */
+	size_t table_mask;
+	uint32_t n_slots;              /* health slots in use */
+	char *mmdb_path;               /* geoip.mmdb resolved, or NULL */
+	struct rwd_network_location *networks;
+	size_t n_networks;
+	struct rwd_latency_row *latency;
+	size_t n_latency;
+};
+
+/* The traffic entry of a flat lowercased name, or NULL. */
+const struct rwd_traffic *rwd_model_find(const struct rwd_model *m, const uint8_t *name, size_t len);
+
+void rwd_model_free(struct rwd_model *m);
