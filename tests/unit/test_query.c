@@ -76,6 +76,8 @@ static char *example_com(void)
 		"ns1.sub     A     192.0.2.201\n"
 		"ns2.sub     AAAA  2001:db8::202\n"
 		"insecure    NS    ns1\n"
+		"*.wdeleg    NS    ns.wdeleg\n"
+		"ns.wdeleg   A     192.0.2.53\n"
 		"child       NS    ns1.child\n"
 		"child       DS    54321 13 2 " DS_HEX "\n"
 		"ns1.child   A     192.0.2.211\n"
@@ -340,6 +342,32 @@ static void assert_rdata_name(const struct resp *r, const struct rr *rr, size_t 
 	uint8_t dn[RW_DNAME_MAXLEN];
 	rdata_name(r, rr, skip, dn);
 	assert_name(dn, want);
+}
+
+/* Every name in the reply decodes: owners and the names inside NS, CNAME,
+ * PTR, MX and SOA rdata. */
+static void check_decodes(const struct resp *r, const char *what)
+{
+	unsigned n = (unsigned)r->an + r->ns + r->ar;
+	for (unsigned i = 0; i < n; i++) {
+		const struct rr *x = &r->rr[i];
+		uint8_t dn[RW_DNAME_MAXLEN];
+		size_t p = x->rdata;
+		int names = 0;
+		switch (x->type) {
+		case RW_TYPE_NS: case RW_TYPE_CNAME: case RW_TYPE_PTR: names = 1; break;
+		case RW_TYPE_MX: names = 1; p += 2; break;
+		case RW_TYPE_SOA: names = 2; break;
+		}
+		for (int k = 0; k < names; k++)
+			if (rw_dname_unpack(r->w, r->len, &p, dn) < 0)
+				fail_msg("%s: record %u (type %u): rdata name %d does not decode", what, i,
+				         x->type, k);
+		if (names && x->type != RW_TYPE_SOA)
+			assert_int_equal(p, x->rdata + x->rdlen);
+		if (x->type == RW_TYPE_SOA)
+			assert_int_equal(p + 20, x->rdata + x->rdlen);
+	}
 }
 
 /* An EDNS option in the response's OPT; returns its data offset or 0. */
@@ -890,6 +918,42 @@ static void test_referral(void **state)
 	assert_name(ar(&r, 0)->owner, "ns1.example.com.");
 }
 
+/*
+ * A wildcard that owns NS (docs/knot-differences.md, "behaviour we match"):
+ * "*.wdeleg" is a zone cut; "x.wdeleg A", "a.x.wdeleg A" and "*.wdeleg A"
+ * all get a referral whose NS owner is the literal "*.wdeleg" (not
+ * expanded), AA=0, glue in additional.
+ */
+static void test_wildcard_owning_ns(void **state)
+{
+	static const char *q[] = { "x.wdeleg.example.com.", "a.x.wdeleg.example.com.",
+	                           "*.wdeleg.example.com.", "Longer-Name.wdeleg.example.com." };
+	for (int i = 0; i < 4; i++) {
+		struct resp r;
+		ask_udp(q[i], RW_TYPE_A, NULL, &r);
+		check_decodes(&r, q[i]);
+		char owner[1024] = "-";
+		if (r.ns > 0)
+			rw_dname_to_str(ns(&r, 0)->owner, owner, sizeof(owner));
+		bool ok = r.rcode == RW_RCODE_NOERROR && FLAGS(&r) == RW_FLAG_QR && r.an == 0 &&
+		          r.ns == 1 && ns(&r, 0)->type == RW_TYPE_NS && r.ar == 1;
+		uint8_t star[RW_DNAME_MAXLEN];
+		tz_name("*.wdeleg.example.com.", star);
+		ok = ok && rw_dname_eq(ns(&r, 0)->owner, star);
+		if (!ok)
+			fail_msg("%s A: rcode %u AA %d, %u/%u/%u records, first authority owner %s; "
+			         "want a referral: AA=0, 0/1/1, NS owned by *.wdeleg.example.com.",
+			         q[i], r.rcode, !!(r.f1 & RW_FLAG_AA), r.an, r.ns, r.ar, owner);
+		assert_rdata_name(&r, ns(&r, 0), 0, "ns.wdeleg.example.com.");
+		assert_name(ar(&r, 0)->owner, "ns.wdeleg.example.com.");
+	}
+	/* The glue's own name is ordinary data next to the cut. */
+	struct resp r;
+	ask_udp("ns.wdeleg.example.com.", RW_TYPE_A, NULL, &r);
+	assert_int_equal(FLAGS(&r), RW_FLAG_QR | RW_FLAG_AA);
+	assert_int_equal(r.an, 1);
+}
+
 static void test_wildcard(void **state)
 {
 	struct resp r;
@@ -996,32 +1060,6 @@ static void test_wildcard_names_own_owner(void **state)
 	for (int i = 0; i < 3; i++) {
 		const char *want[] = { mq[i], "*.mxself.example.com.", "*.mxself.example.com.", NULL };
 		check_names(mq[i], RW_TYPE_MX, want, 4);
-	}
-}
-
-/* Every name in the reply decodes: owners and the names inside NS, CNAME,
- * PTR, MX and SOA rdata. */
-static void check_decodes(const struct resp *r, const char *what)
-{
-	unsigned n = (unsigned)r->an + r->ns + r->ar;
-	for (unsigned i = 0; i < n; i++) {
-		const struct rr *x = &r->rr[i];
-		uint8_t dn[RW_DNAME_MAXLEN];
-		size_t p = x->rdata;
-		int names = 0;
-		switch (x->type) {
-		case RW_TYPE_NS: case RW_TYPE_CNAME: case RW_TYPE_PTR: names = 1; break;
-		case RW_TYPE_MX: names = 1; p += 2; break;
-		case RW_TYPE_SOA: names = 2; break;
-		}
-		for (int k = 0; k < names; k++)
-			if (rw_dname_unpack(r->w, r->len, &p, dn) < 0)
-				fail_msg("%s: record %u (type %u): rdata name %d does not decode", what, i,
-				         x->type, k);
-		if (names && x->type != RW_TYPE_SOA)
-			assert_int_equal(p, x->rdata + x->rdlen);
-		if (x->type == RW_TYPE_SOA)
-			assert_int_equal(p + 20, x->rdata + x->rdlen);
 	}
 }
 
@@ -1307,6 +1345,7 @@ int main(void)
 		cmocka_unit_test(test_child_zone),
 		cmocka_unit_test(test_referral),
 		cmocka_unit_test(test_wildcard),
+		cmocka_unit_test(test_wildcard_owning_ns),
 		cmocka_unit_test(test_wildcard_names_own_owner),
 		cmocka_unit_test(test_wildcard_chains),
 		cmocka_unit_test(test_long_qnames),
