@@ -63,6 +63,8 @@ static char *example_com(void)
 		"*.wild      A     192.0.2.99\n"
 		"*.wild      MX    10 mail\n"
 		"exists.wild A     192.0.2.98\n"
+		"host.ent.wild A   192.0.2.97\n"
+		"to-ent      CNAME ent\n"
 		"*.cwild     CNAME www\n"
 		"*.dwild     CNAME nothere\n"
 		"*.lw        CNAME x.lw\n"
@@ -988,9 +990,21 @@ static void test_wildcard(void **state)
 	ask_udp("*.wild.example.com.", RW_TYPE_A, NULL, &r);
 	assert_int_equal(r.an, 1);
 	assert_name_exact(an(&r, 0)->owner, "*.wild.example.com.");
-	/* Existing names block it. */
+	/* Existing names block it, ENTs too. */
 	ask_udp("exists.wild.example.com.", RW_TYPE_A, NULL, &r);
 	assert_memory_equal(r.w + an(&r, 0)->rdata, "\xc0\x00\x02\x62", 4);
+	ask_udp("exists.wild.example.com.", RW_TYPE_TXT, NULL, &r);
+	check_negative(&r, RW_RCODE_NOERROR, "example.com.", 300, "ns1.example.com.",
+	               "hostmaster.example.com.");
+	ask_udp("ent.wild.example.com.", RW_TYPE_A, NULL, &r);
+	check_negative(&r, RW_RCODE_NOERROR, "example.com.", 300, "ns1.example.com.",
+	               "hostmaster.example.com.");
+	ask_udp("x.ent.wild.example.com.", RW_TYPE_A, NULL, &r);
+	check_negative(&r, RW_RCODE_NXDOMAIN, "example.com.", 300, "ns1.example.com.",
+	               "hostmaster.example.com.");
+	ask_udp("x.exists.wild.example.com.", RW_TYPE_A, NULL, &r);
+	check_negative(&r, RW_RCODE_NXDOMAIN, "example.com.", 300, "ns1.example.com.",
+	               "hostmaster.example.com.");
 	/* A wildcard CNAME is followed. */
 	ask_udp("Z.cwild.example.com.", RW_TYPE_A, NULL, &r);
 	assert_int_equal(FLAGS(&r), RW_FLAG_QR | RW_FLAG_AA);
@@ -1188,6 +1202,14 @@ static void test_cname(void **state)
 	assert_int_equal(r.ns, 1);
 	assert_int_equal(ns(&r, 0)->type, RW_TYPE_SOA);
 	assert_int_equal(ns(&r, 0)->ttl, 300);
+	/* To an ENT: NODATA with the CNAME. */
+	ask_udp("to-ent.example.com.", RW_TYPE_A, NULL, &r);
+	assert_int_equal(r.rcode, RW_RCODE_NOERROR);
+	assert_int_equal(FLAGS(&r), RW_FLAG_QR | RW_FLAG_AA);
+	assert_int_equal(r.an, 1);
+	assert_rdata_name(&r, an(&r, 0), 0, "ent.example.com.");
+	assert_int_equal(r.ns, 1);
+	assert_int_equal(ns(&r, 0)->type, RW_TYPE_SOA);
 	/* Out of the zone: the CNAME only. */
 	ask_udp("outside.example.com.", RW_TYPE_A, NULL, &r);
 	assert_int_equal(r.rcode, RW_RCODE_NOERROR);
