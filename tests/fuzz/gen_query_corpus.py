@@ -31,6 +31,11 @@ SEEDS = [
     ("a-cname-loop", "loop1.example.com", "A", {}),
     ("a-wildcard-cname-loop", "Ab.lw.example.com", "A", {"edns": 1232, "cookie": True}),
     ("https-svc", "svc.example.com", "HTTPS", {"edns": 1232}),
+    ("a-wildcard-ns", "q.CUT.example.com", "A", {"edns": 1232}),
+    ("a-cname-into-delegation", "to-deleg.example.com", "A", {}),
+    ("a-many-no-edns", "many.example.com", "A", {}),
+    ("naptr", "naptr.example.com", "NAPTR", {"edns": 1232, "do": True}),
+    ("a-occluded-cut", "x.deep.sub.sub.example.com", "A", {}),
 ]
 
 
