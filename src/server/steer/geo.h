@@ -59,6 +59,9 @@ struct rwd_geo_cache {
 void rwd_geo_lookup_cached(const struct rwd_geo *g, struct rwd_geo_cache *c,
                            const struct rwd_addr *addr, uint8_t prefix_len,
                            struct rwd_location *out);
+/* Empty a cache. Zeroed memory (calloc) is an empty cache too: no rwd_geo
+ * has id 0. Never needed for correctness after a reload (ids differ). */
+void rwd_geo_cache_clear(struct rwd_geo_cache *c);
 
 /* Great-circle distance in km between two points given in degrees. */
 double rwd_geo_distance_km(double lat1, double lon1, double lat2, double lon2);
