@@ -102,8 +102,9 @@ def soa_ok(r):
                 and QTYPES["SOA"] in r["an_types"])
 
 
-def wait_first_answer(proc, port, deadline):
-    """Tight SOA poll (10 ms reply timeout). Return seconds from `t0`, or raise."""
+def wait_first_answer(proc, port, deadline, ok=soa_ok):
+    """Tight SOA poll (10 ms reply timeout). Return the time of the first
+    correct answer (time.monotonic()), or raise."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.connect(("127.0.0.1", port))
     s.setblocking(False)
@@ -129,7 +130,7 @@ def wait_first_answer(proc, port, deadline):
                     time.sleep(0.002)
                     break
                 if r and r["id"] == q:
-                    if soa_ok(r):
+                    if ok(r):
                         return time.monotonic()
                     time.sleep(0.002)            # e.g. REFUSED while the zone loads
                     break
@@ -276,7 +277,8 @@ def start_server(srv, zone, zonefile, port, timeout):
     run = Running(srv, proc, port, workdir, log)
     LIVE.append(run)
     try:
-        t1 = wait_first_answer(proc, port, t0 + timeout)
+        t1 = wait_first_answer(proc, port, t0 + timeout,
+                               ok=(lambda r: bool(r and r["qr"])) if srv.floor else soa_ok)
     except Exception as e:
         stop(run)
         raise RuntimeError("%s (log: %s)" % (e, log_tail(logpath)))
@@ -318,6 +320,8 @@ def probe_summary(pr):
 
 
 def version_of(srv):
+    if srv.floor:
+        return "bench/echo.c"
     cmds = {"knot": ["/usr/sbin/knotd", "--version"], "nsd": ["/usr/sbin/nsd", "-v"],
             "gdnsd": ["/usr/sbin/gdnsd", "-h"], "bind": ["/usr/sbin/named", "-v"]}
     if srv.name == "runway":
@@ -373,6 +377,27 @@ def system_ticks():
         v = [int(x) for x in f.readline().split()[1:]]
     user, nice, system, idle, iowait, irq, softirq, steal = (v + [0] * 8)[:8]
     return user + nice + system + irq + softirq, steal
+
+
+def wait_quiet(max_wait):
+    """Wait (at most max_wait s) until the machine has been near idle for 1 s:
+    our servers are idle between runs, so busy CPU then is someone else's."""
+    t_end = time.monotonic() + max_wait
+    waited = False
+    while True:
+        b0, _ = system_ticks()
+        t0 = time.monotonic()
+        time.sleep(1.0)
+        busy = 100.0 * (system_ticks()[0] - b0) / CLK_TCK / ((time.monotonic() - t0) * (os.cpu_count() or 1))
+        if busy <= NOISY_PCT / 2 or time.monotonic() >= t_end:
+            if waited:
+                print("    (machine %s: %.0f%% busy)" % ("quiet again" if busy <= NOISY_PCT / 2
+                                                        else "still busy, going on", busy), flush=True)
+            return busy
+        if not waited:
+            print("    waiting for other processes to finish (%.0f%% busy) ..." % busy, flush=True)
+            waited = True
+        time.sleep(2.0)
 
 
 def run_dnsperf(args, run, qfile, duration):
@@ -455,7 +480,7 @@ def table_rows(zres, order):
         sm = s.get("summary", {})
         mem = s.get("mem", {})
         rows.append([
-            name, fmt(sm.get("qps_median"), ",.0f"),
+            name + (" (floor)" if S.BY_NAME[name].floor else ""), fmt(sm.get("qps_median"), ",.0f"),
             "%s (%s)" % (fmt(sm.get("lat_avg_ms"), ".3f"), fmt(sm.get("lat_sd_ms"), ".3f")),
             fmt(sm.get("cpu_us_per_q"), ".2f"), fmt(mib(mem.get("rss_kib")), ".1f"),
             fmt(mib(mem.get("pss_kib")), ".1f"), fmt(s.get("startup_s"), ".3f"),
@@ -471,7 +496,7 @@ def ratio_rows(zres, order):
     rows = []
     for name in order:
         s = zres["servers"].get(name)
-        if name == "runway" or not s or s.get("status") != "ok":
+        if name == "runway" or S.BY_NAME[name].floor or not s or s.get("status") != "ok":
             continue
         r = zres.setdefault("ratios", {})[name] = {
             "qps": ratio(base.get("summary", {}).get("qps_median"), s.get("summary", {}).get("qps_median")),
@@ -539,6 +564,8 @@ def bench_throughput(args, order, results):
                 srv = S.BY_NAME[name]
                 port = args.port_base + srv.offset
                 ent = zres["servers"][name] = {"port": port, "version": results["versions"].get(name)}
+                if args.quiet_wait > 0:
+                    wait_quiet(args.quiet_wait)
                 try:
                     run, st = start_server(srv, zone, path, port, args.startup_timeout)
                 except Exception as e:
@@ -546,7 +573,7 @@ def bench_throughput(args, order, results):
                     print("  %-6s FAILED to start: %s" % (name, e), flush=True)
                     continue
                 ent.update(status="ok", **st)
-                ent["probes"] = probes(port, info)
+                ent["probes"] = {} if srv.floor else probes(port, info)
                 running[name] = run
                 print("  %-6s up in %.3f s, RSS %.1f MiB (port %d); answers %s"
                       % (name, st["startup_s"], mib(st["mem"]["rss_kib"]), port,
@@ -565,13 +592,16 @@ def bench_throughput(args, order, results):
                     ent = zres["servers"][name]
                     try:
                         for attempt in range(args.noisy_retries + 1):
+                            if args.quiet_wait > 0:
+                                wait_quiet(args.quiet_wait)
                             r = run_dnsperf(args, run, qfile, args.duration)
                             if r["other_cpu_pct"] <= NOISY_PCT or attempt == args.noisy_retries:
                                 break
                             ent["noisy_discarded"] = ent.get("noisy_discarded", 0) + 1
                             print("  round %d %-6s discarded: other processes used %.0f%% of the "
-                                  "machine; again in 5 s" % (rnd + 1, name, r["other_cpu_pct"]), flush=True)
-                            time.sleep(5)
+                                  "machine; again" % (rnd + 1, name, r["other_cpu_pct"]), flush=True)
+                            if args.quiet_wait <= 0:
+                                time.sleep(5)
                     except Exception as e:
                         ent.setdefault("errors", []).append(str(e))
                         print("  round %d %-6s FAILED: %s" % (rnd + 1, name, e), flush=True)
@@ -604,6 +634,8 @@ def bench_startup(args, order, results):
             ent = zres["servers"][name] = {"port": port, "version": results["versions"].get(name),
                                            "starts": []}
             for i in range(args.rounds):
+                if args.quiet_wait > 0:
+                    wait_quiet(args.quiet_wait)
                 try:
                     run, st = start_server(srv, zone, path, port, args.startup_timeout)
                 except Exception as e:
@@ -652,7 +684,7 @@ def startup_ratio_rows(zres, order):
     rows = []
     for name in order:
         s = zres["servers"].get(name)
-        if name == "runway" or not s or s.get("status") != "ok":
+        if name == "runway" or S.BY_NAME[name].floor or not s or s.get("status") != "ok":
             continue
         r = zres.setdefault("ratios", {})[name] = {
             "startup": ratio(base["startup_s"], s["startup_s"]),
@@ -667,7 +699,8 @@ def startup_ratio_rows(zres, order):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--servers", default="runway,knot,nsd,gdnsd,bind")
+    ap.add_argument("--servers", default="runway,knot,nsd,gdnsd,bind,echo",
+                    help="echo: not a DNS server, the UDP floor (bench/echo.c)")
     ap.add_argument("--runwayd", default=os.path.join(REPO, "build", "runwayd"),
                     help="runwayd binary (default build/runwayd)")
     ap.add_argument("--zones", default=None, help="default small,100k,1m (startup-only: 100k,1m)")
@@ -683,6 +716,9 @@ def main():
     ap.add_argument("--outstanding", type=int, default=100, help="dnsperf -q")
     ap.add_argument("--timeout", type=int, default=2, help="dnsperf -t")
     ap.add_argument("--edns", action="store_true", help="dnsperf -e (EDNS0 on every query)")
+    ap.add_argument("--quiet-wait", type=float, default=120.0,
+                    help="before each run wait up to this many seconds for the machine to be "
+                         "idle (0: don't wait)")
     ap.add_argument("--noisy-retries", type=int, default=2,
                     help="repeat a run (up to N times) when unrelated processes used more than "
                          "%d%%%% of the machine during it" % NOISY_PCT)
@@ -696,6 +732,8 @@ def main():
     badz = [z for z in args.zones if z not in Z.ZONE_SIZES]
     if bad or badz:
         ap.error("unknown server(s)/zone(s): %s" % ", ".join(bad + badz))
+    if args.startup_only:
+        order = [n for n in order if not S.BY_NAME[n].floor]
     if not (1 <= args.rounds <= 50 and 1 <= args.duration <= 600 and 0 <= args.warmup <= 60):
         ap.error("rounds 1..50, duration 1..600 s, warmup 0..60 s")
     if not (1024 <= args.port_base <= 65000):

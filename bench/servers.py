@@ -9,6 +9,7 @@ command line that starts it.
 
 import os
 import shutil
+import subprocess
 
 
 def _link(src, dst):
@@ -26,6 +27,7 @@ def _write(path, text):
 
 
 class Server:
+    floor = False         # a reference point, not a DNS server (no ratios, no SOA check)
     name = "?"
     binary = "?"
     offset = 0            # port = port_base + offset
@@ -197,5 +199,26 @@ zone "example.com" {{
         return [self.binary, "-f", "-4", "-n", "2", "-c", cfg]
 
 
-ALL = [Runway(), Knot(), NSD(), Gdnsd(), Bind()]
+class Echo(Server):
+    """Not a DNS server: bench/echo.c returns each query with QR set. The
+    floor of the per-query cost (kernel UDP path + syscalls) on this machine."""
+    name, offset, label = "echo", 5, "UDP echo (floor)"
+    floor = True
+
+    def binary_path(self, repo):
+        return os.path.join(repo, "bench", "out", "echo")
+
+    def available(self, repo):
+        src = os.path.join(repo, "bench", "echo.c")
+        out = self.binary_path(repo)
+        if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(src):
+            os.makedirs(os.path.dirname(out), exist_ok=True)
+            subprocess.run(["cc", "-O2", "-Wall", "-o", out, src, "-lpthread"], check=False)
+        return os.access(out, os.X_OK)
+
+    def setup(self, repo, workdir, zonefile, port):
+        return [self.binary_path(repo), str(port), "2"]
+
+
+ALL = [Runway(), Knot(), NSD(), Gdnsd(), Bind(), Echo()]
 BY_NAME = {s.name: s for s in ALL}
