@@ -47,6 +47,28 @@ int rw_rr_skip(const uint8_t *msg, size_t len, size_t *pos, uint16_t *type, uint
 	return 0;
 }
 
+/* RFC 7871 6: a malformed option is FORMERR (7.1.2 says so for ADDRESS
+ * longer than the prefix or with bits set past it). */
+static enum rw_parse parse_ecs(const uint8_t *o, uint16_t len, struct rw_edns *e)
+{
+	if (len < 4 || e->ecs)
+		return RW_PARSE_FORMERR;
+	uint16_t family = rw_get16(o);
+	uint8_t source = o[2];
+	unsigned max = family == 1 ? 32 : family == 2 ? 128 : 0;
+	unsigned bytes = (source + 7u) / 8;
+	if (max == 0 || source > max || len - 4u != bytes)
+		return RW_PARSE_FORMERR;
+	memset(e->ecs_addr, 0, sizeof(e->ecs_addr));
+	memcpy(e->ecs_addr, o + 4, bytes);
+	if (source % 8 && (e->ecs_addr[bytes - 1] & (0xff >> (source % 8))))
+		return RW_PARSE_FORMERR;
+	e->ecs = true;
+	e->ecs_family = (uint8_t)family;
+	e->ecs_source = source;
+	return RW_PARSE_OK;
+}
+
 /* The OPT RR starts at msg[start]; its fixed part is at msg[p..p+10). */
 static enum rw_parse parse_opt(const uint8_t *msg, size_t start, size_t p, struct rw_edns *e)
 {
@@ -67,6 +89,8 @@ static enum rw_parse parse_opt(const uint8_t *msg, size_t start, size_t p, struc
 			return RW_PARSE_FORMERR;
 		if (code == RW_EDNS_NSID)
 			e->nsid = true;
+		else if (code == RW_EDNS_ECS && parse_ecs(o + 4, olen, e) != RW_PARSE_OK)
+			return RW_PARSE_FORMERR;
 		o += 4 + olen;
 	}
 	return RW_PARSE_OK;

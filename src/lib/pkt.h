@@ -33,6 +33,12 @@ struct rw_edns {
 	bool nsid;           /* NSID option present (RFC 5001) */
 	uint8_t version;
 	uint16_t udp_size;   /* the requestor's payload size, at least 512 */
+	/* EDNS Client Subnet (RFC 7871), validated: host bits beyond source
+	 * are zero, family 1 (IPv4) or 2 (IPv6). */
+	bool ecs;
+	uint8_t ecs_family;  /* 1 or 2 */
+	uint8_t ecs_source;  /* SOURCE PREFIX-LENGTH */
+	uint8_t ecs_addr[16];/* zero-padded */
 };
 
 struct rw_query {

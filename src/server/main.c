@@ -15,8 +15,6 @@
 #include "server/conf/conf.h"
 #include "server/core/log.h"
 #include "server/core/server.h"
-#include "server/net/tcp.h"
-#include "server/net/udp.h"
 
 #define VERSION "0.1.0"
 
@@ -40,29 +38,38 @@ static bool same_listeners(const struct rwd_conf *a, const struct rwd_conf *b)
 	return true;
 }
 
-static struct rwd_conf *reload(struct rwd_conf *conf)
+static void reload(struct rwd_server *srv)
 {
 	char err[RWD_CONF_ERRLEN];
 	struct rwd_conf *next;
-	rwd_info("reloading %s", conf->path);
-	if (rwd_conf_load(conf->path, &next, err) < 0) {
+	rwd_info("reloading %s", srv->conf->path);
+	if (rwd_conf_load(srv->conf->path, &next, err) < 0) {
 		rwd_error("%s", err);
 		rwd_error("reload failed: keeping the running configuration and zones");
-		return conf;
+		return;
 	}
 	unsigned errors = 0;
 	struct rwd_snapshot *s = rwd_server_build(next, rwd_snapshot_get(), &errors);
 	if (s == NULL) {
-		rwd_error("reload failed: out of memory");
+		rwd_error("reload failed: keeping the running configuration, zones and traffic");
 		rwd_conf_free(next);
-		return conf;
+		return;
 	}
-	rwd_snapshot_publish(s);
-	if (!same_listeners(conf, next))
+	rwd_server_publish(srv, s);
+	if (!same_listeners(srv->conf, next))
 		rwd_warn("server.listen and server.workers change only at restart");
-	rwd_info("reload done: %zu zones, %u errors", s->zones->n_zones, errors);
-	rwd_conf_free(conf);
-	return next;
+	rwd_info("reload done: %zu zones, %zu traffic names, %u errors", s->zones->n_zones,
+	         s->model->n_traffic, errors);
+	rwd_conf_free(srv->conf);
+	srv->conf = next;
+}
+
+static void stop(struct rwd_server *srv)
+{
+	rwd_tcp_stop(srv->tcp);
+	rwd_udp_stop(srv->udp);
+	rwd_health_stop(srv->health);
+	rwd_conf_free(srv->conf);
 }
 
 int main(int argc, char **argv)
@@ -96,49 +103,47 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	char err[RWD_CONF_ERRLEN];
-	struct rwd_conf *conf;
-	if (rwd_conf_load(path, &conf, err) < 0) {
+	struct rwd_server srv = { 0 };
+	if (rwd_conf_load(path, &srv.conf, err) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
 	unsigned errors = 0;
-	struct rwd_snapshot *s = rwd_server_build(conf, NULL, &errors);
+	struct rwd_snapshot *s = rwd_server_build(srv.conf, NULL, &errors);
 	if (s == NULL) {
-		rwd_error("cannot start: %u zone error(s)", errors);
-		rwd_conf_free(conf);
+		rwd_error("cannot start: %u error(s)", errors);
+		rwd_conf_free(srv.conf);
 		return 1;
 	}
 	rwd_snapshot_publish(s);
 
+	const struct rwd_conf *conf = srv.conf;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned workers = conf->workers ? conf->workers : (cores > 0 ? (unsigned)cores : 1);
-	struct rwd_udp *udp = NULL;
-	struct rwd_tcp *tcp = NULL;
 	struct rwd_tcp_opts topts = { .idle_timeout_ms = conf->tcp_idle_timeout_ms,
 	                              .max_clients = conf->tcp_max_clients };
-	if (rwd_udp_start(conf->listen, conf->n_listen, workers, &udp) < 0 ||
-	    rwd_tcp_start(conf->listen, conf->n_listen, &topts, &tcp) < 0) {
-		rwd_udp_stop(udp);
-		rwd_conf_free(conf);
+	if (rwd_health_start(s->model, &srv.health) < 0 ||
+	    rwd_udp_start(conf->listen, conf->n_listen, workers, &srv.udp) < 0 ||
+	    rwd_tcp_start(conf->listen, conf->n_listen, &topts, &srv.tcp) < 0) {
+		stop(&srv);
 		return 1;
 	}
 	for (size_t i = 0; i < conf->n_listen; i++)
 		rwd_info("listening on %s (UDP x%u, TCP)", conf->listen[i].text, workers);
-	rwd_info("runwayd %s ready: %zu zones", VERSION, s->zones->n_zones);
+	rwd_info("runwayd %s ready: %zu zones, %zu traffic names", VERSION, s->zones->n_zones,
+	         s->model->n_traffic);
 
 	for (;;) {
 		int sig = 0;
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			conf = reload(conf);
+			reload(&srv);
 			continue;
 		}
 		rwd_info("signal %d: stopping", sig);
 		break;
 	}
-	rwd_tcp_stop(tcp);
-	rwd_udp_stop(udp);
-	rwd_conf_free(conf);
+	stop(&srv);
 	return 0;
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "lib/dname.h"
+#include "lib/error.h"
 #include "server/core/log.h"
 #include "server/core/server.h"
 
@@ -21,7 +22,32 @@ static void report(void *ctx, const char *msg)
 	}
 }
 
-struct rwd_snapshot *rwd_server_build(const struct rwd_conf *conf,
+/* The traffic model and geo data of a new snapshot. */
+static int build_steering(struct rwd_snapshot *s, struct rwd_conf *conf,
+                          const struct rwd_snapshot *prev)
+{
+	s->model = conf->model ? conf->model : rwd_model_new();
+	conf->model = NULL;
+	if (s->model == NULL || rwd_model_keep_slots(s->model, prev ? prev->model : NULL) < 0)
+		return RW_ENOMEM;
+	if (s->model->mmdb_path == NULL && s->model->n_networks == 0)
+		return 0;
+	char err[256];
+	int ret = rwd_geo_open(s->model, &s->geo, err);
+	if (ret < 0)
+		rwd_error("%s", err);
+	return ret;
+}
+
+void rwd_server_publish(struct rwd_server *srv, struct rwd_snapshot *s)
+{
+	struct rwd_snapshot *old = rwd_snapshot_swap(s);
+	if (srv->health)
+		rwd_health_apply(srv->health, s->model);
+	rwd_snapshot_free(old);
+}
+
+struct rwd_snapshot *rwd_server_build(struct rwd_conf *conf,
                                       const struct rwd_snapshot *prev, unsigned *n_errors)
 {
 	struct rwd_snapshot *s = calloc(1, sizeof(*s));
@@ -55,8 +81,11 @@ struct rwd_snapshot *rwd_server_build(const struct rwd_conf *conf,
 	/* Loading used scratch memory (records, parser) several times the size
 	 * of what it freed at the end; hand it back to the system. */
 	malloc_trim(0);
+	if (build_steering(s, conf, prev) < 0)
+		rep.errors++;
 	*n_errors = rep.errors;
-	if (prev == NULL && rep.errors > 0)
+	if ((prev == NULL && rep.errors > 0) || s->model == NULL || (s->geo == NULL &&
+	    (s->model->mmdb_path || s->model->n_networks)))
 		goto fail;
 	s->zones = rwd_zonedb_new(zones, n);
 	if (s->zones == NULL)
@@ -70,6 +99,10 @@ fail:
 	for (size_t i = 0; i < n; i++)
 		rwd_zone_free(zones[i]);
 	free(zones);
+	if (s) {
+		rwd_model_free(s->model);
+		rwd_geo_close(s->geo);
+	}
 	free(s);
 	return NULL;
 }

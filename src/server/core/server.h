@@ -5,12 +5,32 @@
 #pragma once
 #include "server/conf/conf.h"
 #include "server/core/snapshot.h"
+#include "server/health/health.h"
+#include "server/net/tcp.h"
+#include "server/net/udp.h"
+
+/* The running daemon: what main() starts and every change goes through. */
+struct rwd_server {
+	struct rwd_conf *conf;
+	struct rwd_health *health;
+	struct rwd_udp *udp;
+	struct rwd_tcp *tcp;
+};
 
 /*
- * Load every zone of conf into a new snapshot. Each problem is logged as
- * "FILE:LINE: message". Without prev (start-up) any zone error fails the
- * whole build (NULL); with prev (reload) a zone that fails keeps its version
- * from prev, or is left out if it is new. *n_errors counts zone errors.
+ * Load every zone of conf into a new snapshot, with conf's traffic model
+ * (taken over: conf->model becomes NULL) and its geo data. Each problem is
+ * logged as "FILE:LINE: message". Without prev (start-up) any error fails
+ * the whole build (NULL); with prev (reload) a zone that fails keeps its
+ * version from prev, or is left out if it is new, but geo data that fails
+ * to open fails the build. *n_errors counts errors.
  */
-struct rwd_snapshot *rwd_server_build(const struct rwd_conf *conf,
+struct rwd_snapshot *rwd_server_build(struct rwd_conf *conf,
                                       const struct rwd_snapshot *prev, unsigned *n_errors);
+
+/*
+ * Make s the snapshot queries see, hand its model to the health checker and
+ * free the previous snapshot, in that order: the checker must let go of the
+ * old model before it is freed. Main thread only.
+ */
+void rwd_server_publish(struct rwd_server *srv, struct rwd_snapshot *s);

@@ -15,16 +15,22 @@ void rwd_snapshot_free(struct rwd_snapshot *s)
 	if (s == NULL)
 		return;
 	rwd_zonedb_free(s->zones);
+	rwd_model_free(s->model);
+	rwd_geo_close(s->geo);
 	free(s);
 }
 
-void rwd_snapshot_publish(struct rwd_snapshot *s)
+struct rwd_snapshot *rwd_snapshot_swap(struct rwd_snapshot *s)
 {
 	struct rwd_snapshot *old = current;
 	s->generation = old ? old->generation + 1 : 1;
 	rcu_xchg_pointer(&current, s);
-	if (old) {
+	if (old)
 		synchronize_rcu();   /* every worker has passed a quiescent state */
-		rwd_snapshot_free(old);
-	}
+	return old;
+}
+
+void rwd_snapshot_publish(struct rwd_snapshot *s)
+{
+	rwd_snapshot_free(rwd_snapshot_swap(s));
 }

@@ -32,6 +32,7 @@
 #include "server/core/snapshot.h"
 #include "server/net/tcp.h"
 #include "server/query/query.h"
+#include "server/steer/eval.h"
 
 #define RBUF_INITIAL  4096           /* read buffer of a connection, grown per message */
 #define RBUF_MAX      (2 + RW_MSG_MAXLEN)
@@ -86,6 +87,8 @@ struct rwd_tcp {
 	uint64_t full_logged_at;     /* uv_now of the last "too many clients" line, 0 never */
 	unsigned full_rejected;      /* connections refused since that line */
 	uint8_t scratch[2 + RWD_QUERY_OUT_MIN];  /* length prefix + response */
+	struct rwd_query_thread qthread;         /* randomness, geo cache of this thread */
+	struct rwd_geo_cache geo_cache;
 };
 
 static void conn_close(struct conn *c);
@@ -246,6 +249,7 @@ static size_t conn_answer(struct conn *c, const uint8_t *msg, size_t len)
 		.client = (struct sockaddr *)&c->peer,
 		.out = t->scratch + 2,
 		.out_cap = RWD_QUERY_OUT_MIN,
+		.thread = &t->qthread,
 	};
 	size_t n = 0;
 	rcu_thread_online();
@@ -440,6 +444,8 @@ static void tcp_thread(void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 
+	t->qthread.rng = rwd_steer_seed();
+	t->qthread.geo_cache = &t->geo_cache;
 	rcu_register_thread();
 	rcu_thread_offline();
 	uv_run(&t->loop, UV_RUN_DEFAULT);

@@ -12,6 +12,7 @@
 #include "server/core/log.h"
 #include "server/net/udp.h"
 #include "server/query/query.h"
+#include "server/steer/eval.h"
 
 #define BATCH 32
 #define IN_MAX 4096                    /* larger UDP queries are dropped */
@@ -29,6 +30,8 @@ struct worker {
 	uint8_t cmsg[BATCH][CMSG_MAX];
 	uint8_t in[BATCH][IN_MAX];
 	uint8_t out[BATCH][OUT_MAX];
+	struct rwd_query_thread qthread;   /* randomness, geo cache of this worker */
+	struct rwd_geo_cache geo_cache;
 };
 
 struct rwd_udp {
@@ -113,7 +116,7 @@ static unsigned answer_batch(struct worker *w, unsigned n)
 		struct rwd_query qr = {
 			.wire = w->in[i], .wire_len = w->in_msg[i].msg_len,
 			.transport = RWD_UDP, .client = (struct sockaddr *)&w->peer[i],
-			.out = w->out[k], .out_cap = OUT_MAX,
+			.out = w->out[k], .out_cap = OUT_MAX, .thread = &w->qthread,
 		};
 		size_t len = rwd_query_process(s, &qr);
 		if (len == 0)
@@ -147,6 +150,8 @@ static void send_batch(struct worker *w, unsigned k)
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
+	w->qthread.rng = rwd_steer_seed();
+	w->qthread.geo_cache = &w->geo_cache;
 	rcu_register_thread();
 	prepare(w);
 	while (!atomic_load_explicit(&w->udp->stop, memory_order_relaxed)) {

@@ -4,8 +4,9 @@
  */
 #include <string.h>
 
+#include "lib/dname.h"
 #include "lib/wire.h"
-#include "server/query/query.h"
+#include "server/query/stages.h"
 
 #define EDE_NOT_AUTHORITATIVE 20   /* RFC 8914 4.21 */
 
@@ -61,13 +62,23 @@ static void stage_lookup(struct rwd_query *qr)
 		a = n->cut->referral;
 	} else if (!exact && n->wildcard == NULL) {
 		a = z->nxdomain;
+	} else if (!exact && (n->wildcard->flags & RWD_NODE_DELEG)) {
+		a = n->wildcard->referral;    /* a wildcard owning NS: a literal cut */
 	} else {
-		if (!exact)
+		uint16_t qtype = q->qtype;
+		if (!exact) {
 			n = n->wildcard;          /* RFC 4592 synthesis: owner is the qname */
-		if (q->qtype == RW_TYPE_ANY)  /* RFC 8482: one RRset, the lowest type */
+			/* A wildcard CNAME asked by its own target name loops at once:
+			 * the CNAME alone, as Knot DNS answers (the precomputed chain
+			 * assumes a question name other than the target). */
+			if ((n->flags & RWD_NODE_CNAME) && qtype != RW_TYPE_CNAME &&
+			    rw_dname_eq(q->qname, rwd_node_rrset(n, RW_TYPE_CNAME)->rdata + 2))
+				qtype = RW_TYPE_CNAME;
+		}
+		if (qtype == RW_TYPE_ANY)     /* RFC 8482: one RRset, the lowest type */
 			a = n->n_answers ? n->answers[0].answer : n->other;
 		else
-			a = rwd_node_answer(n, q->qtype);
+			a = rwd_node_answer(n, qtype);
 	}
 	qr->answer = a;
 	qr->rcode = a->rcode;
@@ -136,6 +147,8 @@ static size_t put_body(struct rwd_query *qr, uint8_t *p, size_t room)
 	return n;
 }
 
+static size_t ecs_addr_len(const struct rw_edns *e) { return (e->ecs_source + 7u) / 8; }
+
 static size_t opt_size(const struct rwd_snapshot *s, const struct rwd_query *qr)
 {
 	size_t n = 11;
@@ -143,6 +156,8 @@ static size_t opt_size(const struct rwd_snapshot *s, const struct rwd_query *qr)
 		n += 4u + s->nsid_len;
 	if (qr->ede)
 		n += 6;
+	if (qr->q.edns.ecs)
+		n += 8u + ecs_addr_len(&qr->q.edns);
 	return n;
 }
 
@@ -162,6 +177,19 @@ static size_t put_opt(const struct rwd_snapshot *s, const struct rwd_query *qr, 
 		memcpy(o + 4, s->nsid, s->nsid_len);
 		o += 4u + s->nsid_len;
 	}
+	if (qr->q.edns.ecs) {
+		/* RFC 7871 7.2.1: echo family, source and address; the scope says
+		 * how far the answer depends on them (0: not at all). */
+		const struct rw_edns *e = &qr->q.edns;
+		size_t alen = ecs_addr_len(e);
+		rw_put16(o, RW_EDNS_ECS);
+		rw_put16(o + 2, (uint16_t)(4 + alen));
+		rw_put16(o + 4, e->ecs_family);
+		o[6] = e->ecs_source;
+		o[7] = qr->ecs_scope;
+		memcpy(o + 8, e->ecs_addr, alen);
+		o += 8 + alen;
+	}
 	if (qr->ede) {
 		rw_put16(o, RW_EDNS_EDE);
 		rw_put16(o + 2, 2);
@@ -172,19 +200,33 @@ static size_t put_opt(const struct rwd_snapshot *s, const struct rwd_query *qr, 
 	return (size_t)(o - p);
 }
 
-/* Stage "encode": header, question as received, body, OPT. */
-static size_t stage_encode(const struct rwd_snapshot *s, struct rwd_query *qr, bool with_opt)
+/* The largest response this transport and client allow. */
+static size_t max_size(const struct rwd_snapshot *s, const struct rwd_query *qr)
 {
 	const struct rw_query *q = &qr->q;
-	uint8_t *o = qr->out;
 	size_t max = RW_MSG_MAXLEN;
 	if (qr->transport == RWD_UDP) {
 		max = RW_UDP_DEFAULT_MAX;
 		if (q->edns.present)
 			max = q->edns.udp_size < s->edns_udp_size ? q->edns.udp_size : s->edns_udp_size;
 	}
-	if (max > qr->out_cap)
-		max = qr->out_cap;
+	return max < qr->out_cap ? max : qr->out_cap;
+}
+
+/* Room for the body behind the question, leaving room for the OPT record. */
+static size_t body_room(const struct rwd_snapshot *s, const struct rwd_query *qr)
+{
+	size_t used = RW_HDR_LEN + qr->q.question_len + (qr->q.edns.present ? opt_size(s, qr) : 0);
+	size_t max = max_size(s, qr);
+	return max > used ? max - used : 0;
+}
+
+/* Stage "encode": header, question as received, body, OPT. */
+static size_t stage_encode(const struct rwd_snapshot *s, struct rwd_query *qr, bool with_opt)
+{
+	const struct rw_query *q = &qr->q;
+	uint8_t *o = qr->out;
+	size_t max = max_size(s, qr);
 	with_opt = with_opt && q->edns.present;
 	size_t opt = with_opt ? opt_size(s, qr) : 0;
 
@@ -195,8 +237,13 @@ static size_t stage_encode(const struct rwd_snapshot *s, struct rwd_query *qr, b
 	rw_put16(o + RW_HDR_QDCOUNT, q->question_len ? 1 : 0);
 	memcpy(o + RW_HDR_LEN, qr->wire + RW_HDR_LEN, q->question_len);
 	size_t pos = RW_HDR_LEN + q->question_len;
-	if (qr->answer != NULL && pos + opt <= max)
+	if (qr->answer != NULL && pos + opt <= max) {
 		pos += put_body(qr, o + pos, max - pos - opt);
+	} else if (qr->body_len) {         /* written in place by a stage */
+		pos += qr->body_len;
+		rw_put16(o + RW_HDR_ANCOUNT, qr->body_an);
+		rw_put16(o + RW_HDR_ARCOUNT, qr->body_ar);
+	}
 	o[2] |= (qr->aa ? RW_FLAG_AA : 0) | (qr->tc ? RW_FLAG_TC : 0);
 	o[3] |= qr->rcode & 0x0f;
 	if (with_opt) {
@@ -210,6 +257,8 @@ size_t rwd_query_process(const struct rwd_snapshot *s, struct rwd_query *qr)
 {
 	qr->zone = NULL;
 	qr->answer = NULL;
+	qr->body_len = 0;
+	qr->ecs_scope = 0;
 	qr->rcode = RW_RCODE_NOERROR;
 	qr->ede = 0;
 	qr->aa = false;
@@ -233,7 +282,7 @@ size_t rwd_query_process(const struct rwd_snapshot *s, struct rwd_query *qr)
 	case RW_PARSE_OK:
 		break;
 	}
-	if (!stage_filter(qr) && !stage_zone(s, qr))
+	if (!stage_filter(qr) && !stage_zone(s, qr) && !rwd_stage_steer(s, qr, body_room(s, qr)))
 		stage_lookup(qr);
 	return stage_encode(s, qr, true);
 }

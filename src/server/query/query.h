@@ -25,8 +25,16 @@
 
 #include "lib/pkt.h"
 #include "server/core/snapshot.h"
+#include "server/steer/geo.h"
 
 enum rwd_transport { RWD_UDP, RWD_TCP };
+
+/* What a thread running queries keeps between them: never shared, so the
+ * pipeline needs no lock for randomness or caches. */
+struct rwd_query_thread {
+	uint64_t rng;                    /* rwd_steer_seed() */
+	struct rwd_geo_cache *geo_cache; /* may be NULL */
+};
 
 struct rwd_query {
 	/* in */
@@ -34,6 +42,7 @@ struct rwd_query {
 	size_t wire_len;
 	enum rwd_transport transport;
 	const struct sockaddr *client;   /* may be NULL (tests, fuzzing) */
+	struct rwd_query_thread *thread; /* may be NULL (tests, fuzzing) */
 	/* out: answers are truncated to out_cap; RW_MSG_MAXLEN for TCP, at least
 	 * edns_udp_size + 512 for UDP (room for the question and OPT). */
 	uint8_t *out;
@@ -41,7 +50,10 @@ struct rwd_query {
 	/* state, filled by the stages */
 	struct rw_query q;
 	const struct rwd_zone *zone;
-	const struct rwd_answer *answer;
+	const struct rwd_answer *answer; /* precomputed body, or: */
+	uint16_t body_len;               /* body written in place by a stage (steer) */
+	uint16_t body_an, body_ar;
+	uint8_t ecs_scope;               /* echoed in ECS: how far the answer depends on the client */
 	uint8_t rcode;
 	uint16_t ede;                    /* Extended DNS Error info-code + 1; 0 = none */
 	bool aa;

@@ -191,3 +191,70 @@ struct rwd_model {
 const struct rwd_traffic *rwd_model_find(const struct rwd_model *m, const uint8_t *name, size_t len);
 
 void rwd_model_free(struct rwd_model *m);
+
+/*
+ * Renumber m's health slots so that every (endpoint, address) also in old
+ * keeps old's number (slots.c explains why). old may be NULL. 0 or RW_ENOMEM.
+ */
+int rwd_model_keep_slots(struct rwd_model *m, const struct rwd_model *old);
+
+/* ---- Building a model (the configuration loader; later the control API) ---- */
+
+/* endpoint->slot of an endpoint that has no slot of its own (its addresses have them). */
+#define RWD_NO_SLOT UINT32_MAX
+
+/* A new empty model: no entries, an initialised arena. NULL when out of memory. */
+struct rwd_model *rwd_model_new(void);
+
+/*
+ * Number the health slots 0..n_slots-1 in endpoint order: each address of
+ * each endpoint gets one (addrs[i].slot), and each endpoint without addresses
+ * but with a CNAME gets one (endpoint->slot). Every such address and CNAME
+ * endpoint gets a slot whether or not it has a check (unchecked slots stay
+ * up). endpoint->slot is RWD_NO_SLOT for all other endpoints. Sets n_slots.
+ */
+void rwd_model_assign_slots(struct rwd_model *m);
+
+/*
+ * Build m->table / m->table_mask from m->traffic (in m->arena). Returns 0,
+ * RW_ENOMEM, or RW_EEXIST when two entries have the same name: *dup is then
+ * the later one in the array, and the table holds the entries before it
+ * (so rwd_model_find() gives the earlier one).
+ * Pre: every traffic name is flat and lowercased; dup != NULL.
+ */
+int rwd_model_build_table(struct rwd_model *m, const struct rwd_traffic **dup);
+
+/* The endpoint called name (linear search, for tools and the API), or NULL. */
+const struct rwd_endpoint *rwd_model_find_endpoint(const struct rwd_model *m, const char *name);
+
+/*
+ * Put the rules of one GEOLOCATION node most specific first (subdivision,
+ * country, continent; codes in ASCII order within a level), or of one CIDR
+ * node longest prefix first (IPv4 before IPv6 at equal length, then by
+ * address). Other kinds are left alone. Not recursive.
+ */
+void rwd_policy_sort_rules(struct rwd_policy *p);
+
+/* "192.0.2.1" or "2001:db8::1" (no port, no scope). Returns 0 or RW_EMALFORMED. */
+int rwd_addr_parse(const char *text, struct rwd_addr *out);
+
+/*
+ * "ADDR/LEN" (LEN 0..32 for IPv4, 0..128 for IPv6); a bare address means a
+ * single host (/32, /128). Returns 0, RW_EMALFORMED (not a prefix) or
+ * RW_EINVAL (well formed, but bits beyond LEN are set).
+ */
+int rwd_prefix_parse(const char *text, struct rwd_addr *addr, uint8_t *len);
+
+/* "ADDR/LEN", NUL-terminated, truncated to size. RWD_PREFIX_STRLEN always fits. */
+#define RWD_PREFIX_STRLEN 52
+void rwd_prefix_format(const struct rwd_addr *addr, uint8_t len, char *buf, size_t size);
+
+/*
+ * A geolocation code: a continent (AF AN AS EU NA OC SA), a country (two
+ * letters, ISO 3166-1) or a subdivision (country + '-' + 1..3 letters or
+ * digits, ISO 3166-2: "US-CA"), any case. Two-letter codes that are also
+ * continent codes mean the continent; "country:XX" and "continent:XX" say
+ * which one is meant. Writes the level and the uppercase code (without the
+ * "country:" prefix). Returns 0 or RW_EINVAL.
+ */
+int rwd_geo_code_parse(const char *text, enum rwd_geo_level *level, char code[8]);

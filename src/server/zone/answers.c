@@ -338,7 +338,10 @@ static int build_cname_node(struct abuild *a, struct rwd_node *n, bool wild)
 
 static int build_referral(struct abuild *a, struct rwd_node *n)
 {
-	ab_start(a, n->name, BELOW);
+	/* A wildcard that owns NS is a literal cut (RFC 4592 4.2): names it
+	 * matches are referred with the "*" owner as written. */
+	bool wild = n->name[0] == 1 && n->name[1] == '*';
+	ab_start(a, n->name, wild ? WILDCARD : BELOW);
 	a->aa = false;
 	a->glue = true;
 	if (!ab_rrset(a, AUTHORITY, n->name, rwd_node_rrset(n, RW_TYPE_NS), UINT32_MAX))

@@ -1,0 +1,223 @@
+/*
+ * Stage "steer": names under traffic: answer from their policy, the
+ * health state and the client's place, instead of static records. The body
+ * is written in place behind the question (these answers change per query,
+ * so nothing is precomputed); the encode stage adds header and OPT.
+ * Query types a traffic name does not steer (MX, TXT, ...) fall through to
+ * the zone's own records.
+ */
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "lib/dname.h"
+#include "lib/wire.h"
+#include "server/query/stages.h"
+#include "server/steer/eval.h"
+
+#define MAX_RECORDS 64
+
+struct body {
+	uint8_t *p;
+	size_t len, room;
+	uint16_t an, ar;
+	bool overflow;
+};
+
+/* One record: owner (NULL: the question name), type, TTL, RDATA. */
+static void put_rr(struct body *b, const uint8_t *owner, uint16_t type, uint32_t ttl,
+                   const uint8_t *rdata, uint16_t rdlen, const uint8_t *rdata2, uint16_t rdlen2)
+{
+	size_t olen = owner ? rw_dname_len(owner) : 2;
+	size_t need = olen + 10u + rdlen + rdlen2;
+	if (b->overflow || b->len + need > b->room) {
+		b->overflow = true;
+		return;
+	}
+	uint8_t *w = b->p + b->len;
+	if (owner)
+		memcpy(w, owner, olen);
+	else
+		rw_put16(w, 0xc000 | RW_HDR_LEN);
+	w += olen;
+	rw_put16(w, type);
+	rw_put16(w + 2, RW_CLASS_IN);
+	rw_put32(w + 4, ttl);
+	rw_put16(w + 8, (uint16_t)(rdlen + rdlen2));
+	memcpy(w + 10, rdata, rdlen);
+	if (rdlen2)
+		memcpy(w + 10 + rdlen, rdata2, rdlen2);
+	b->len += need;
+}
+
+/* The addresses of endpoint e of family that may be given out now. */
+static void put_addresses(struct body *b, const struct rwd_steer *st, const uint8_t *owner,
+                          const struct rwd_endpoint *e, int family, uint32_t ttl, uint16_t *count)
+{
+	uint16_t type = family == AF_INET ? RW_TYPE_A : RW_TYPE_AAAA;
+	for (unsigned i = 0; i < e->n_addrs && *count < MAX_RECORDS; i++) {
+		const struct rwd_endpoint_addr *a = &e->addrs[i];
+		if (a->addr.family != family || (e->check && !rwd_steer_slot_up(st, a->slot)))
+			continue;
+		put_rr(b, owner, type, ttl, a->addr.bytes, family == AF_INET ? 4 : 16, NULL, 0);
+		(*count)++;
+	}
+}
+
+static void client_of(const struct rwd_query *qr, struct rwd_client *c)
+{
+	memset(c, 0, sizeof(*c));
+	const struct rw_edns *e = &qr->q.edns;
+	if (e->ecs && e->ecs_source > 0) {   /* RFC 7871: the client's network */
+		c->addr.family = e->ecs_family == 1 ? AF_INET : AF_INET6;
+		memcpy(c->addr.bytes, e->ecs_addr, 16);
+		c->prefix_len = e->ecs_source;
+		return;
+	}
+	c->addr.family = AF_INET;
+	c->prefix_len = 32;
+	if (qr->client == NULL)
+		return;
+	if (qr->client->sa_family == AF_INET) {
+		memcpy(c->addr.bytes, &((const struct sockaddr_in *)qr->client)->sin_addr, 4);
+	} else if (qr->client->sa_family == AF_INET6) {
+		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)qr->client)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a6)) {
+			memcpy(c->addr.bytes, a6->s6_addr + 12, 4);
+		} else {
+			c->addr.family = AF_INET6;
+			c->prefix_len = 128;
+			memcpy(c->addr.bytes, a6->s6_addr, 16);
+		}
+	}
+}
+
+/* A/AAAA (or CNAME) from a policy. Returns false when it gives nothing. */
+static bool answer_policy(struct rwd_steer *st, const struct rwd_traffic *t, int family,
+                          struct body *b)
+{
+	struct rwd_steer_result res;
+	if (!rwd_steer_eval(st, t, family, &res))
+		return false;
+	if (res.endpoints[0]->cname_len) {    /* a CNAME stands alone */
+		const struct rwd_endpoint *e = res.endpoints[0];
+		put_rr(b, NULL, RW_TYPE_CNAME, t->ttl, e->cname, e->cname_len, NULL, 0);
+		b->an = 1;
+		return true;
+	}
+	for (unsigned i = 0; i < res.n; i++)
+		if (res.endpoints[i]->cname_len == 0)
+			put_addresses(b, st, NULL, res.endpoints[i], family, t->ttl, &b->an);
+	return b->an > 0;
+}
+
+/* ALIAS (CNAME flattening): the target's addresses under the question name. */
+static bool answer_alias(const struct rwd_snapshot *s, struct rwd_steer *st,
+                         const struct rwd_traffic *t, int family, struct body *b)
+{
+	const struct rwd_traffic *target = rwd_model_find(s->model, t->alias, t->alias_len);
+	if (target && target->kind == RWD_TRAFFIC_POLICY)
+		return answer_policy(st, target, family, b);
+	uint16_t type = family == AF_INET ? RW_TYPE_A : RW_TYPE_AAAA;
+	const struct rwd_zone *z = rwd_zonedb_find(s->zones, t->alias, t->alias_len, type);
+	const struct rwd_node *n = z ? rwd_zone_find(z, t->alias, t->alias_len) : NULL;
+	const struct rwd_rrset *rs = n && !n->cut ? rwd_node_rrset(n, type) : NULL;
+	if (rs == NULL)
+		return false;
+	RWD_RRSET_FOREACH(rs, rd, i) {
+		if (b->an == MAX_RECORDS)
+			break;
+		uint32_t ttl = rs->ttl < t->ttl ? rs->ttl : t->ttl;
+		put_rr(b, NULL, type, ttl, rd + 2, rw_get16(rd), NULL, 0);
+		b->an++;
+	}
+	return b->an > 0;
+}
+
+/* SRV from a pool: healthy members, their addresses in additional. */
+static bool answer_srv(struct rwd_steer *st, const struct rwd_traffic *t, struct body *b)
+{
+	for (unsigned i = 0; i < t->n_srv && b->an < MAX_RECORDS; i++) {
+		const struct rwd_srv_member *m = &t->srv[i];
+		const struct rwd_endpoint *e = m->endpoint;
+		bool up = false;
+		for (unsigned k = 0; k < e->n_addrs && !up; k++)
+			up = e->check == NULL || rwd_steer_slot_up(st, e->addrs[k].slot);
+		if (!up)
+			continue;
+		uint8_t fixed[6];
+		rw_put16(fixed, m->priority);
+		rw_put16(fixed + 2, m->weight);
+		rw_put16(fixed + 4, m->port);
+		put_rr(b, NULL, RW_TYPE_SRV, t->ttl, fixed, 6, e->target, e->target_len);
+		b->an++;
+	}
+	for (unsigned i = 0; i < t->n_srv && !b->overflow; i++) {
+		const struct rwd_endpoint *e = t->srv[i].endpoint;
+		/* Additional data is optional: stop quietly when it does not fit. */
+		size_t len = b->len;
+		uint16_t ar = b->ar;
+		put_addresses(b, st, e->target, e, AF_INET, t->ttl, &b->ar);
+		put_addresses(b, st, e->target, e, AF_INET6, t->ttl, &b->ar);
+		if (b->overflow) {
+			b->len = len;
+			b->ar = ar;
+			break;
+		}
+	}
+	b->overflow = false;
+	return b->an > 0;
+}
+
+bool rwd_stage_steer(const struct rwd_snapshot *s, struct rwd_query *qr, size_t room)
+{
+	const struct rwd_model *m = s->model;
+	if (m == NULL || m->n_traffic == 0)
+		return false;
+	const struct rw_query *q = &qr->q;
+	const struct rwd_traffic *t = rwd_model_find(m, q->qname, q->qname_len);
+	if (t == NULL)
+		return false;
+
+	int family = 0;
+	if (t->kind == RWD_TRAFFIC_SRV) {
+		if (q->qtype != RW_TYPE_SRV)
+			return false;
+	} else if (q->qtype == RW_TYPE_A || q->qtype == RW_TYPE_ANY) {
+		family = AF_INET;            /* ANY: one RRset (RFC 8482), the A */
+	} else if (q->qtype == RW_TYPE_AAAA) {
+		family = AF_INET6;
+	} else {
+		return false;
+	}
+
+	static uint64_t no_thread_rng = 0x9e3779b97f4a7c15ULL;   /* tests and fuzzing only */
+	struct rwd_client client;
+	client_of(qr, &client);
+	struct rwd_steer st = {
+		.model = m, .health = rwd_health_get(), .geo = s->geo,
+		.geo_cache = qr->thread ? qr->thread->geo_cache : NULL,
+		.rng = qr->thread ? &qr->thread->rng : &no_thread_rng,
+		.client = &client,
+	};
+	struct body b = { .p = qr->out + RW_HDR_LEN + q->question_len, .room = room };
+	bool ok;
+	switch (t->kind) {
+	case RWD_TRAFFIC_POLICY: ok = answer_policy(&st, t, family, &b); break;
+	case RWD_TRAFFIC_ALIAS:  ok = answer_alias(s, &st, t, family, &b); break;
+	default:                 ok = answer_srv(&st, t, &b); break;
+	}
+	qr->aa = true;
+	qr->rcode = RW_RCODE_NOERROR;
+	qr->ecs_scope = st.scope;
+	if (b.overflow) {
+		qr->tc = true;                   /* as for static answers: nothing but TC */
+	} else if (!ok) {
+		qr->answer = qr->zone->nodata;   /* nothing to give: NODATA */
+	} else {
+		qr->body_len = (uint16_t)b.len;
+		qr->body_an = b.an;
+		qr->body_ar = b.ar;
+	}
+	return true;
+}
