@@ -280,7 +280,7 @@ static void test_cannot_open(void **state)
 /* Broken configs: each must fail with exactly "FILE:" + want. */
 static const struct { const char *yaml, *want; } broken[] = {
 	/* unknown keys and duplicates */
-	{ "traffic:\n  x: 1\n", "1: unknown key 'traffic' in the top level" },
+	{ "steering:\n  x: 1\n", "1: unknown key 'steering' in the top level" },
 	{ "server:\n  workers: 2\n  foo: 1\n", "3: unknown key 'foo' in server" },
 	{ "tcp:\n  idle: 1s\n", "2: unknown key 'idle' in tcp" },
 	{ "server.workers: 1\n", "1: unknown key 'server.workers' in the top level" },

@@ -7,56 +7,52 @@
  * API, so every node still knows its line) against that table, then fills
  * in defaults and checks required keys from the same rows, and
  * rwd_conf_doc() prints the reference from them. Adding an option or a
- * section means adding rows, plus a field in struct rwd_conf.
+ * section means adding rows, plus a field in struct rwd_conf (or in the
+ * traffic model, steer/model.h).
+ *
+ * The traffic sections (health_checks, endpoints, geoip, latency, traffic:
+ * rows marked .model) fill a struct rwd_model, all in its arena. They refer
+ * to each other by name (an endpoint names its health check, a policy its
+ * endpoints), so they are read after the rest of the file, in table order,
+ * wherever they appear in it. Policy trees, the latency table and the checks
+ * across values of these sections live in traffic.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <libknot/libknot.h>
 #include <yaml.h>
 
+#include "lib/dname.h"
 #include "lib/error.h"
+#include "lib/wire.h"
 #include "server/conf/conf.h"
-
-enum kind {
-	K_SECTION,  /* a mapping of further rows ("server") */
-	K_LIST,     /* a sequence of mappings, one struct element each ("zones") */
-	K_UINT,     /* unsigned integer in min..max */
-	K_DURATION, /* "500ms", "10s", "2m", "1h" or bare seconds; stored in ms, min..max */
-	K_LISTEN,   /* one address or a list of them */
-	K_NSID,     /* text, or 0x + hex for raw bytes */
-	K_DNAME,    /* domain name, stored as text (off) and lowercased wire (off2) */
-	K_PATH,     /* file path, joined to the config's folder */
-};
-
-struct ctx;
-
-struct opt {
-	const char *path;   /* "section.key"; the parent row is the part before the last dot */
-	enum kind kind;
-	size_t off;         /* the value, in the struct being filled: struct rwd_conf, or
-	                     * the element struct for rows under a K_LIST */
-	size_t off2;        /* second field: K_LISTEN/K_LIST count, K_NSID length, K_DNAME wire */
-	size_t size;        /* K_UINT/K_DURATION: field width; K_LIST: element size */
-	size_t line_off;    /* K_LIST: the element's `int line` */
-	unsigned long long min, max;
-	const char *def;    /* default, written as in the YAML file; NULL = none */
-	bool required;
-	/* Checks that need more than one value (run after the row is parsed). */
-	int (*check)(struct ctx *c, const struct opt *o, void *base);
-	const char *doc;
-};
+#include "server/conf/conf_int.h"
+#include "server/steer/model.h"
 
 static int check_zones(struct ctx *c, const struct opt *o, void *base);
 
+static const char *const check_types[] = { "tcp", "http", "https", "dns", NULL };
+
 #define C struct rwd_conf
 #define Z struct rwd_conf_zone
+#define M struct rwd_model
+#define HC struct rwd_check
+#define EP struct rwd_endpoint
+#define NL struct rwd_network_location
+#define TR struct rwd_traffic
+#define SRV struct rwd_srv_member
 #define FIELD(s, m) .off = offsetof(s, m), .size = sizeof(((s *)0)->m)
+#define COUNT(s, m) .off2 = offsetof(s, m), .cnt_size = sizeof(((s *)0)->m)
 
 /* Keep docs/configuration.md in step: it embeds rwd_conf_doc()'s output. */
 static const struct opt schema[] = {
@@ -88,32 +84,150 @@ static const struct opt schema[] = {
 	  .doc = "The zone's apex; a name without the trailing dot is taken as absolute." },
 	{ "zones.file", K_PATH, .off = offsetof(Z, file), .required = true,
 	  .doc = "Zone file (RFC 1035 format), relative to the config file's folder." },
+
+	/* ---- the traffic model ---- */
+	{ "health_checks", K_MAP, .model = true, .off = offsetof(M, checks), COUNT(M, n_checks),
+	  .size = sizeof(HC), .line_off = offsetof(HC, line), .key_off = offsetof(HC, name),
+	  .noun = "health check", .elem_check = cf_check_health,
+	  .doc = "Health checks by name; endpoints use them with `health_check`." },
+	{ "health_checks.type", K_ENUM, FIELD(HC, type), .choices = check_types, .required = true,
+	  .doc = "A TCP connect, an HTTP or HTTPS GET, or a DNS query." },
+	{ "health_checks.port", K_UINT, FIELD(HC, port), .min = 1, .max = 65535,
+	  .def_doc = "http 80, https 443, dns 53",
+	  .doc = "Port to probe at each address; required for `tcp`." },
+	{ "health_checks.path", K_STRING, FIELD(HC, path), .def = "/",
+	  .doc = "http, https: the path to GET, starting with `/`." },
+	{ "health_checks.host", K_STRING, FIELD(HC, host), .def_doc = "the address",
+	  .doc = "http, https: the Host header, and the TLS server name for https." },
+	{ "health_checks.expect_status", K_STATUS, .off = offsetof(HC, expect_status),
+	  COUNT(HC, n_expect_status), .def = "200",
+	  .doc = "http, https: the status codes that pass (one, or a list of up to 8)." },
+	{ "health_checks.expect_body", K_STRING, FIELD(HC, expect_body),
+	  .doc = "http, https: pass only if the body contains this text." },
+	{ "health_checks.tls_verify", K_BOOL, FIELD(HC, tls_verify), .def = "false",
+	  .doc = "https: fail unless the certificate chain and name verify." },
+	{ "health_checks.cert_warn_days", K_UINT, FIELD(HC, cert_warn_days), .min = 0, .max = 3650,
+	  .def = "14",
+	  .doc = "https: log a warning when the certificate expires within this many days; 0 = never." },
+	{ "health_checks.query", K_WIRENAME, .off = offsetof(HC, dns_qname), .off2 = NONE, .def = ".",
+	  .doc = "dns: the name to ask for." },
+	{ "health_checks.qtype", K_QTYPE, FIELD(HC, dns_qtype), .def = "SOA",
+	  .doc = "dns: the record type to ask for." },
+	{ "health_checks.expect_rcode", K_RCODE, FIELD(HC, dns_rcode), .def = "NOERROR",
+	  .doc = "dns: the response code that passes." },
+	{ "health_checks.expect_answer", K_STRING, FIELD(HC, dns_expect),
+	  .doc = "dns: pass only if an answer record, in presentation form, contains this text." },
+	{ "health_checks.interval", K_DURATION, FIELD(HC, interval_ms), .min = 10, .max = 3600000,
+	  .def = "1s",
+	  .doc = "Time between two probes of one address." },
+	{ "health_checks.timeout", K_DURATION, FIELD(HC, timeout_ms), .min = 1, .max = 3600000,
+	  .def_doc = "`1s`, at most half the interval",
+	  .doc = "A probe that takes longer fails; must be shorter than `interval`." },
+	{ "health_checks.rise", K_UINT, FIELD(HC, rise), .min = 1, .max = 100, .def = "2",
+	  .doc = "Consecutive passes that make a down address up." },
+	{ "health_checks.fall", K_UINT, FIELD(HC, fall), .min = 1, .max = 100, .def = "2",
+	  .doc = "Consecutive failures that make an up address down." },
+
+	{ "endpoints", K_MAP, .model = true, .off = offsetof(M, endpoints), COUNT(M, n_endpoints),
+	  .size = sizeof(EP), .line_off = offsetof(EP, line), .key_off = offsetof(EP, name),
+	  .noun = "endpoint", .elem_check = cf_check_endpoint,
+	  .doc = "Endpoints by name: what policies answer with." },
+	{ "endpoints.address", K_ADDRS, .off = offsetof(EP, addrs), COUNT(EP, n_addrs),
+	  .doc = "IPv4 and IPv6 addresses answered (A, AAAA); each is health-checked on its own." },
+	{ "endpoints.cname", K_WIRENAME, .off = offsetof(EP, cname), .off2 = offsetof(EP, cname_len),
+	  .doc = "Answer with a CNAME to this name instead (not with `address`)." },
+	{ "endpoints.health_check", K_REF, FIELD(EP, check), .ref = "health_checks",
+	  .def_doc = "none: always up",
+	  .doc = "Name of the health check run at each address (or once, for a `cname`)." },
+	{ "endpoints.location", K_SECTION,
+	  .doc = "Where the endpoint is, `{lat: ..., lon: ...}`: needed under `geoproximity`." },
+	{ "endpoints.location.lat", K_FLOAT, FIELD(EP, lat), .fmin = -90, .fmax = 90,
+	  .doc = "Latitude in degrees, north positive." },
+	{ "endpoints.location.lon", K_FLOAT, FIELD(EP, lon), .fmin = -180, .fmax = 180,
+	  .doc = "Longitude in degrees, east positive." },
+	{ "endpoints.target", K_WIRENAME, .off = offsetof(EP, target), .off2 = offsetof(EP, target_len),
+	  .doc = "Host name that SRV answers give for this endpoint." },
+
+	{ "geoip", K_SECTION, .model = true,
+	  .doc = "Where clients are, for `geolocation` and `geoproximity`." },
+	{ "geoip.mmdb", K_FILE, FIELD(M, mmdb_path),
+	  .doc = "MaxMind-format database (`GeoLite2-City.mmdb`), relative to the config file's folder." },
+	{ "geoip.networks", K_LISTFILE, .off = offsetof(M, networks), COUNT(M, n_networks),
+	  .size = sizeof(NL), .line_off = NONE, .elem_check = cf_check_network,
+	  .check = cf_check_networks,
+	  .doc = "YAML file listing your own networks and where they are; they win over the mmdb." },
+	{ "geoip.networks.network", K_PREFIX, .off = offsetof(NL, prefix), .off2 = offsetof(NL, len),
+	  .required = true,
+	  .doc = "In the networks file, each entry: the network, `ADDR/LEN`." },
+	{ "geoip.networks.continent", K_CODE, FIELD(NL, continent), .min = RWD_GEO_CONTINENT,
+	  .doc = "Its continent." },
+	{ "geoip.networks.country", K_CODE, FIELD(NL, country), .min = RWD_GEO_COUNTRY,
+	  .doc = "Its country (ISO 3166-1)." },
+	{ "geoip.networks.subdivision", K_CODE, FIELD(NL, subdivision), .min = RWD_GEO_SUBDIVISION,
+	  .doc = "Its subdivision within `country` (ISO 3166-2, `CA` of `US-CA`)." },
+	{ "geoip.networks.lat", K_FLOAT, FIELD(NL, lat), .fmin = -90, .fmax = 90,
+	  .doc = "Latitude in degrees (with `lon`)." },
+	{ "geoip.networks.lon", K_FLOAT, FIELD(NL, lon), .fmin = -180, .fmax = 180,
+	  .doc = "Longitude in degrees (with `lat`)." },
+
+	{ "latency", K_SECTION, .model = true,
+	  .doc = "Measured round-trip times, for `latency` policies." },
+	{ "latency.file", K_LATENCY, .off = offsetof(M, latency), COUNT(M, n_latency),
+	  .doc = "CSV file of `client,endpoint,rtt_ms` rows, relative to the config file's folder." },
+
+	{ "traffic", K_MAP, .model = true, .off = offsetof(M, traffic), COUNT(M, n_traffic),
+	  .size = sizeof(TR), .line_off = offsetof(TR, line), .dname_keys = true,
+	  .key_off = offsetof(TR, name), .key_off2 = offsetof(TR, name_len),
+	  .noun = "traffic name", .elem_check = cf_check_traffic,
+	  .doc = "Names answered by runwayd's traffic steering, each inside a zone." },
+	{ "traffic.ttl", K_UINT, FIELD(TR, ttl), .min = 0, .max = 86400, .def = "60",
+	  .doc = "TTL of the answers, in seconds." },
+	{ "traffic.fail_open", K_BOOL, FIELD(TR, fail_open), .def = "true",
+	  .doc = "When every endpoint is down, answer as if all were up; `false`: answer with none." },
+	{ "traffic.policy", K_POLICY, FIELD(TR, policy),
+	  .doc = "How to choose endpoints: an endpoint name or a policy tree; one of `policy`, "
+	         "`alias`, `srv`." },
+	{ "traffic.alias", K_WIRENAME, .off = offsetof(TR, alias), .off2 = offsetof(TR, alias_len),
+	  .doc = "Answer with the addresses of this name (ALIAS, CNAME flattening) instead." },
+	{ "traffic.srv", K_LIST, .off = offsetof(TR, srv), COUNT(TR, n_srv), .size = sizeof(SRV),
+	  .line_off = NONE, .elem_check = cf_check_srv,
+	  .doc = "Answer SRV records, one per healthy endpoint, instead." },
+	{ "traffic.srv.endpoint", K_REF, FIELD(SRV, endpoint), .ref = "endpoints", .required = true,
+	  .doc = "The endpoint; it must have a `target`." },
+	{ "traffic.srv.port", K_UINT, FIELD(SRV, port), .min = 0, .max = 65535, .required = true,
+	  .doc = "Port in the SRV record." },
+	{ "traffic.srv.priority", K_UINT, FIELD(SRV, priority), .min = 0, .max = 65535, .def = "0",
+	  .doc = "Priority in the SRV record (lower is tried first)." },
+	{ "traffic.srv.weight", K_UINT, FIELD(SRV, weight), .min = 0, .max = 65535, .def = "0",
+	  .doc = "Weight in the SRV record." },
 };
 
 #undef C
 #undef Z
+#undef M
+#undef HC
+#undef EP
+#undef NL
+#undef TR
+#undef SRV
 #undef FIELD
+#undef COUNT
 
 enum { N_OPTS = sizeof(schema) / sizeof(schema[0]) };
+_Static_assert(N_OPTS <= MAX_OPTS, "raise MAX_OPTS");
 
 /* More listen addresses than any real box has; bounds the duplicate check. */
 #define MAX_LISTEN 1024
 #define MAX_NSID 128
-
-struct ctx {
-	const char *file;       /* FILE in messages */
-	const char *base_dir;   /* for relative zone file paths; NULL = keep as written */
-	yaml_document_t *doc;
-	char *err;
-	int seen[N_OPTS];       /* line where each row was set in the current scope, 0 = not */
-};
+/* An endpoint's addresses; bounds the duplicate check too. */
+#define MAX_ADDRS 256
+#define MAX_STRING 1024
+/* Files read while loading: the networks file and the latency table. */
+#define MAX_FILE ((size_t)256 << 20)
 
 /* ---- errors ---- */
 
-static int fail(struct ctx *c, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(struct ctx *c, int line, const char *fmt, ...)
+int cf_fail(struct ctx *c, int line, const char *fmt, ...)
 {
 	int n = line > 0 ? snprintf(c->err, RWD_CONF_ERRLEN, "%s:%d: ", c->file, line)
 	                 : snprintf(c->err, RWD_CONF_ERRLEN, "%s: ", c->file);
@@ -126,27 +240,37 @@ static int fail(struct ctx *c, int line, const char *fmt, ...)
 	return RW_ECONF;
 }
 
-static int nomem(struct ctx *c)
+int cf_nomem(struct ctx *c)
 {
 	snprintf(c->err, RWD_CONF_ERRLEN, "%s: out of memory", c->file);
 	return RW_ENOMEM;
 }
 
-/* User text for a message: printable ASCII only, at most 64 characters. */
-static const char *show(const char *s, char buf[68])
+/* User text for a message: printable ASCII only, at most max characters. */
+static const char *show_max(const char *s, char *buf, size_t max)
 {
 	size_t i;
-	for (i = 0; s[i] && i < 64; i++) {
+	for (i = 0; s[i] && i < max; i++) {
 		unsigned char ch = (unsigned char)s[i];
 		buf[i] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
 	}
 	if (s[i])
-		memcpy(buf + 61, "...", 3);
+		memcpy(buf + max - 3, "...", 3);
 	buf[i] = '\0';
 	return buf;
 }
 
-static void fmt_ms(unsigned long long ms, char *buf, size_t n)
+const char *cf_show(const char *s, char buf[68])
+{
+	return show_max(s, buf, 64);
+}
+
+const char *cf_show_path(const char *s, char buf[260])
+{
+	return show_max(s, buf, 255);
+}
+
+void cf_fmt_ms(unsigned long long ms, char *buf, size_t n)
 {
 	if (ms && ms % 3600000 == 0)
 		snprintf(buf, n, "%lluh", ms / 3600000);
@@ -165,28 +289,65 @@ static const char *describe(const struct opt *o, char buf[128])
 	switch (o->kind) {
 	case K_SECTION:  return "mapping";
 	case K_LIST:     return "list of mappings";
+	case K_MAP:
+		return o->dname_keys ? "mapping of domain names to mappings"
+		                     : "mapping of names to mappings";
+	case K_LISTFILE: return "file path (YAML list)";
 	case K_UINT:
 		snprintf(buf, 128, "integer %llu..%llu", o->min, o->max);
 		return buf;
 	case K_DURATION:
-		fmt_ms(o->min, lo, sizeof(lo));
-		fmt_ms(o->max, hi, sizeof(hi));
+		cf_fmt_ms(o->min, lo, sizeof(lo));
+		cf_fmt_ms(o->max, hi, sizeof(hi));
 		snprintf(buf, 128, "duration %s..%s", lo, hi);
 		return buf;
 	case K_LISTEN:   return "address or list of addresses";
 	case K_NSID:     snprintf(buf, 128, "string or 0x-hex, 1..%d bytes", MAX_NSID); return buf;
-	case K_DNAME:    return "domain name";
-	case K_PATH:     return "file path";
+	case K_DNAME:
+	case K_WIRENAME: return "domain name";
+	case K_PATH:
+	case K_FILE:     return "file path";
+	case K_LATENCY:  return "file path (CSV)";
+	case K_BOOL:     return "boolean (true or false)";
+	case K_ENUM: {
+		size_t n = (size_t)snprintf(buf, 128, "one of");
+		for (size_t i = 0; o->choices[i] && n < 128; i++)
+			n += (size_t)snprintf(buf + n, 128 - n, "%s %s",
+			                      i == 0 ? "" : o->choices[i + 1] ? "," : " or", o->choices[i]);
+		return buf;
+	}
+	case K_STRING:   return "string without control characters";
+	case K_FLOAT:
+		snprintf(buf, 128, "number %g..%g", o->fmin, o->fmax);
+		return buf;
+	case K_REF:
+		for (int i = 0; i < N_OPTS; i++)
+			if (!strcmp(schema[i].path, o->ref)) {
+				snprintf(buf, 128, "%s name", schema[i].noun);
+				return buf;
+			}
+		return "name";
+	case K_STATUS:   return "status code 100..599 or a list of up to 8";
+	case K_QTYPE:    return "record type (A, AAAA, SOA, ...)";
+	case K_RCODE:    return "response code (NOERROR, NXDOMAIN, ...)";
+	case K_ADDRS:    return "IP address or list of IP addresses";
+	case K_PREFIX:   return "CIDR prefix";
+	case K_CODE:
+		return o->min == RWD_GEO_CONTINENT ? "continent code (AF AN AS EU NA OC SA)"
+		     : o->min == RWD_GEO_COUNTRY ? "country code (two letters)"
+		     : "subdivision code (1..3 letters or digits)";
+	case K_POLICY:   return "policy";
 	}
 	return "?";
 }
 
-static int expected(struct ctx *c, const struct opt *o, int line)
+int cf_expected(struct ctx *c, const struct opt *o, int line)
 {
 	char buf[128];
 	const char *what = describe(o, buf);
-	return fail(c, line, "%s: expected %s %s", o->path,
-	            strchr("aeiou", what[0]) ? "an" : "a", what);
+	const char *article = !strncmp(what, "one of", 6) ? ""
+	                    : strchr("aeiouAEIOU", what[0]) ? "an " : "a ";
+	return cf_fail(c, line, "%s: expected %s%s", o->path, article, what);
 }
 
 /* ---- schema navigation ---- */
@@ -217,13 +378,72 @@ static int parent_of(int i)
 	return -1;
 }
 
-/* The K_LIST row whose element struct holds row i's value, or -1 for struct rwd_conf. */
+static bool is_list_kind(enum kind k)
+{
+	return k == K_LIST || k == K_MAP || k == K_LISTFILE;
+}
+
+/* The list row whose element struct holds row i's value, or -1 for the top level. */
 static int scope_of(int i)
 {
 	for (int p = parent_of(i); p >= 0; p = parent_of(p))
-		if (schema[p].kind == K_LIST)
+		if (is_list_kind(schema[p].kind))
 			return p;
 	return -1;
+}
+
+/* True for rows of a model section (their top level is struct rwd_model). */
+static bool in_model(int i)
+{
+	while (parent_of(i) >= 0)
+		i = parent_of(i);
+	return schema[i].model;
+}
+
+/* Precomputed: the walker asks for every row once per list element. */
+static struct {
+	int scope[N_OPTS];
+	bool model[N_OPTS];
+} row_info;
+static pthread_once_t row_info_once = PTHREAD_ONCE_INIT;
+
+static void init_row_info(void)
+{
+	for (int i = 0; i < N_OPTS; i++) {
+		row_info.scope[i] = scope_of(i);
+		row_info.model[i] = in_model(i);
+	}
+}
+
+static int row_scope(int i)
+{
+	pthread_once(&row_info_once, init_row_info);
+	return row_info.scope[i];
+}
+
+static bool row_model(int i)
+{
+	pthread_once(&row_info_once, init_row_info);
+	return row_info.model[i];
+}
+
+int cf_row_of(const char *path)
+{
+	for (int i = 0; i < N_OPTS; i++)
+		if (!strcmp(schema[i].path, path))
+			return i;
+	return -1;
+}
+
+const struct opt *cf_opt(int row)
+{
+	return &schema[row];
+}
+
+int cf_was_set(struct ctx *c, const char *path)
+{
+	int i = cf_row_of(path);
+	return i < 0 ? 0 : c->seen[i];
 }
 
 static void *at(void *base, size_t off)
@@ -231,15 +451,56 @@ static void *at(void *base, size_t off)
 	return (char *)base + off;
 }
 
+static size_t get_count(const struct opt *o, void *base)
+{
+	if (o->cnt_size == sizeof(unsigned))
+		return *(unsigned *)at(base, o->off2);
+	return *(size_t *)at(base, o->off2);
+}
+
+static void set_count(const struct opt *o, void *base, size_t n)
+{
+	if (o->cnt_size == sizeof(unsigned))
+		*(unsigned *)at(base, o->off2) = (unsigned)n;
+	else
+		*(size_t *)at(base, o->off2) = n;
+}
+
+/* ---- memory: values of model sections go to the model's arena ---- */
+
+void *cf_alloc(struct ctx *c, size_t n, size_t size)
+{
+	if (size && n > SIZE_MAX / size)
+		return NULL;
+	if (!c->arena)
+		return calloc(n ? n : 1, size ? size : 1);
+	void *p = rw_arena_alloc(c->arena, n * size);
+	if (p)
+		memset(p, 0, n * size);
+	return p;
+}
+
+static char *cf_strdup(struct ctx *c, const char *s)
+{
+	if (!c->arena)
+		return strdup(s);
+	return rw_arena_memdup(c->arena, s, strlen(s) + 1);
+}
+
 /* ---- scalar values ---- */
 
-static int line_of(const yaml_node_t *n)
+int cf_line_of(const yaml_node_t *n)
 {
 	return (int)n->start_mark.line + 1;
 }
 
+yaml_node_t *cf_node_at(struct ctx *c, int index)
+{
+	return yaml_document_get_node(c->doc, index);
+}
+
 /* The text of a scalar node, or NULL if n is not a scalar or holds a NUL ("\0" escape). */
-static const char *scalar(const yaml_node_t *n)
+const char *cf_scalar(const yaml_node_t *n)
 {
 	if (n->type != YAML_SCALAR_NODE || strlen((char *)n->data.scalar.value) != n->data.scalar.length)
 		return NULL;
@@ -247,9 +508,9 @@ static const char *scalar(const yaml_node_t *n)
 }
 
 /* An empty value ("key:" or "key: ~"): accepted as an empty section or list. */
-static bool is_null(const yaml_node_t *n)
+bool cf_is_null(const yaml_node_t *n)
 {
-	const char *s = scalar(n);
+	const char *s = cf_scalar(n);
 	return s && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
 	       (!*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL"));
 }
@@ -267,6 +528,36 @@ static bool digits(const char **s, unsigned long long *v)
 	if (p == *s)
 		return false;
 	*s = p;
+	return true;
+}
+
+bool cf_parse_int(const char *s, long long lo, long long hi, long long *v)
+{
+	bool neg = *s == '-';
+	unsigned long long u;
+	if (*s == '-' || *s == '+')
+		s++;
+	if (!digits(&s, &u) || *s || u > (unsigned long long)1 << 62)
+		return false;
+	*v = neg ? -(long long)u : (long long)u;
+	return *v >= lo && *v <= hi;
+}
+
+/* [+-]digits[.digits], or [+-].digits: no exponent, no hex, no inf or nan. */
+static bool parse_float(const char *s, double *v)
+{
+	const char *p = s;
+	size_t n = 0;
+	if (*p == '-' || *p == '+')
+		p++;
+	for (; *p >= '0' && *p <= '9'; p++)
+		n++;
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			n++;
+	if (n == 0 || *p || n > 64)
+		return false;
+	*v = strtod(s, NULL);
 	return true;
 }
 
@@ -324,13 +615,149 @@ static int add_listen(struct ctx *c, const struct opt *o, const char *s, int lin
 	struct rwd_conf_listen *l = *(struct rwd_conf_listen **)at(base, o->off);
 	size_t *n = at(base, o->off2);
 	if (rwd_conf_parse_addr(s, 53, &l[*n]) != 0)
-		return expected(c, o, line);
+		return cf_expected(c, o, line);
 	/* Binding the same address twice would fail later with a vaguer message. */
 	for (size_t i = 0; i < *n; i++)
 		if (!strcmp(l[i].text, l[*n].text))
-			return fail(c, line, "%s: %s is listed twice", o->path, l[i].text);
+			return cf_fail(c, line, "%s: %s is listed twice", o->path, l[i].text);
 	(*n)++;
 	return 0;
+}
+
+static int add_addr(struct ctx *c, const struct opt *o, const char *s, int line, void *base)
+{
+	struct rwd_endpoint_addr *a = *(struct rwd_endpoint_addr **)at(base, o->off);
+	size_t n = get_count(o, base);
+	if (rwd_addr_parse(s, &a[n].addr) != 0)
+		return cf_expected(c, o, line);
+	for (size_t i = 0; i < n; i++) {
+		if (!memcmp(&a[i].addr, &a[n].addr, sizeof(a[n].addr))) {
+			char text[RWD_PREFIX_STRLEN];
+			inet_ntop(a[n].addr.family, a[n].addr.bytes, text, sizeof(text));
+			return cf_fail(c, line, "%s: %s is listed twice", o->path, text);
+		}
+	}
+	set_count(o, base, n + 1);
+	return 0;
+}
+
+static int add_status(struct ctx *c, const struct opt *o, const char *s, int line, void *base)
+{
+	uint16_t *v = at(base, o->off);
+	size_t n = get_count(o, base);
+	long long st;
+	if (n == RWD_CHECK_MAX_STATUS || !cf_parse_int(s, 100, 599, &st) || *s == '-' || *s == '+')
+		return cf_expected(c, o, line);
+	v[n] = (uint16_t)st;
+	set_count(o, base, n + 1);
+	return 0;
+}
+
+/* An absolute path, or one joined to the config's folder; malloc'd (NULL: out of memory). */
+static char *resolve_path(struct ctx *c, const char *s)
+{
+	char *path;
+	if (s[0] == '/' || !c->base_dir || !*c->base_dir)
+		return strdup(s);
+	if (asprintf(&path, "%s%s%s", c->base_dir,
+	             c->base_dir[strlen(c->base_dir) - 1] == '/' ? "" : "/", s) < 0)
+		return NULL;
+	return path;
+}
+
+/* An fd open on path, a regular file (O_NONBLOCK: a FIFO must not hang the load), or RW_ECONF. */
+static int open_regular(struct ctx *c, const struct opt *o, const char *path, int line,
+                        struct stat *st)
+{
+	char buf[260];
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return cf_fail(c, line, "%s: cannot open %s: %s", o->path, cf_show_path(path, buf),
+		               strerror(errno));
+	if (fstat(fd, st) != 0) {
+		int e = errno;
+		close(fd);
+		return cf_fail(c, line, "%s: cannot read %s: %s", o->path, cf_show_path(path, buf),
+		               strerror(e));
+	}
+	if (!S_ISREG(st->st_mode)) {
+		close(fd);
+		return cf_fail(c, line, "%s: cannot read %s: %s", o->path, cf_show_path(path, buf),
+		               S_ISDIR(st->st_mode) ? strerror(EISDIR) : "not a regular file");
+	}
+	return fd;
+}
+
+static int too_large(struct ctx *c, const struct opt *o, const char *path, int line)
+{
+	char buf[260];
+	return cf_fail(c, line, "%s: %s is larger than %zu MiB", o->path, cf_show_path(path, buf),
+	               MAX_FILE >> 20);
+}
+
+int cf_read_whole(struct ctx *c, const struct opt *o, const char *path, int line, char **data,
+                  size_t *len)
+{
+	struct stat st;
+	char buf[260];
+	int fd = open_regular(c, o, path, line, &st);
+	if (fd < 0)
+		return fd;
+	if ((size_t)st.st_size > MAX_FILE) {
+		close(fd);
+		return too_large(c, o, path, line);
+	}
+	size_t cap = (size_t)st.st_size + 1, n = 0;
+	char *d = malloc(cap);
+	if (!d) {
+		close(fd);
+		return cf_nomem(c);
+	}
+	for (;;) {
+		if (n + 1 == cap) {   /* the file grew since fstat */
+			char *p = cap > MAX_FILE ? NULL : realloc(d, 2 * cap);
+			if (!p) {
+				bool big = cap > MAX_FILE;
+				free(d);
+				close(fd);
+				return big ? too_large(c, o, path, line) : cf_nomem(c);
+			}
+			d = p;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, d + n, cap - 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			free(d);
+			close(fd);
+			return cf_fail(c, line, "%s: cannot read %s: %s", o->path,
+			               cf_show_path(path, buf), strerror(e));
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	d[n] = '\0';
+	*data = d;
+	*len = n;
+	return 0;
+}
+
+static int load_listfile(struct ctx *c, int i, const char *path, int line, void *base);
+
+static const struct { const char *name; int rcode; } rcodes[] = {
+	{ "NOERROR", 0 }, { "FORMERR", 1 }, { "SERVFAIL", 2 }, { "NXDOMAIN", 3 }, { "NOTIMP", 4 },
+	{ "REFUSED", 5 }, { "YXDOMAIN", 6 }, { "YXRRSET", 7 }, { "NXRRSET", 8 }, { "NOTAUTH", 9 },
+	{ "NOTZONE", 10 },
+};
+
+static bool is_code_char(char ch, bool letters_only)
+{
+	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+	       (!letters_only && ch >= '0' && ch <= '9');
 }
 
 /*
@@ -347,7 +774,7 @@ static int set_scalar(struct ctx *c, const struct opt *o, const char *s, int lin
 	case K_DURATION:
 		if (!(o->kind == K_UINT ? digits(&p, &v) && !*p : parse_duration(s, &v)) ||
 		    v < o->min || v > o->max)
-			return expected(c, o, line);
+			return cf_expected(c, o, line);
 		/* max fits the field: the schema rows are written that way. */
 		switch (o->size) {
 		case 1: *(uint8_t *)at(base, o->off) = (uint8_t)v; break;
@@ -358,13 +785,13 @@ static int set_scalar(struct ctx *c, const struct opt *o, const char *s, int lin
 		return 0;
 	case K_LISTEN:
 		if (!(*(void **)at(base, o->off) = calloc(1, sizeof(struct rwd_conf_listen))))
-			return nomem(c);
+			return cf_nomem(c);
 		return add_listen(c, o, s, line, base);
 	case K_NSID: {
 		uint8_t *buf = NULL;
 		size_t n = parse_nsid(s, &buf);
 		if (n == 0)
-			return expected(c, o, line);
+			return cf_expected(c, o, line);
 		*(uint8_t **)at(base, o->off) = buf;
 		*(size_t *)at(base, o->off2) = n;
 		return 0;
@@ -375,44 +802,172 @@ static int set_scalar(struct ctx *c, const struct opt *o, const char *s, int lin
 		char text[KNOT_DNAME_TXT_MAXLEN + 1];
 		if (!knot_dname_from_str(wire, s, sizeof(wire)) ||
 		    !knot_dname_to_str(text, wire, sizeof(text)))
-			return expected(c, o, line);
-		if (!(*(char **)at(base, o->off) = strdup(text)))
-			return nomem(c);
+			return cf_expected(c, o, line);
+		if (!(*(char **)at(base, o->off) = cf_strdup(c, text)))
+			return cf_nomem(c);
 		knot_dname_to_lower(wire);
 		memcpy(at(base, o->off2), wire, knot_dname_size(wire));
 		return 0;
 	}
-	case K_PATH: {
-		char *path;
+	case K_WIRENAME: {
+		uint8_t wire[RW_DNAME_MAXLEN];
+		int n = *s ? rw_dname_from_str(s, NULL, wire) : RW_EMALFORMED;
+		if (n < 1)
+			return cf_expected(c, o, line);
+		rw_dname_lower(wire);
+		memcpy(at(base, o->off), wire, (size_t)n);
+		if (o->off2 != NONE)
+			*(uint8_t *)at(base, o->off2) = (uint8_t)n;
+		return 0;
+	}
+	case K_PATH:
+	case K_FILE:
+	case K_LISTFILE:
+	case K_LATENCY: {
 		if (!*s)
-			return expected(c, o, line);
-		if (s[0] == '/' || !c->base_dir || !*c->base_dir)
-			path = strdup(s);
-		else if (asprintf(&path, "%s%s%s", c->base_dir,
-		                  c->base_dir[strlen(c->base_dir) - 1] == '/' ? "" : "/", s) < 0)
-			path = NULL;
+			return cf_expected(c, o, line);
+		char *path = resolve_path(c, s);
+		int rc = 0;
 		if (!path)
-			return nomem(c);
-		*(char **)at(base, o->off) = path;
+			return cf_nomem(c);
+		if (o->kind == K_FILE) {
+			struct stat st;
+			int fd = open_regular(c, o, path, line, &st);
+			if (fd < 0) {
+				free(path);
+				return fd;
+			}
+			close(fd);
+		}
+		if (o->kind == K_LISTFILE)
+			rc = load_listfile(c, (int)(o - schema), path, line, base);
+		else if (o->kind == K_LATENCY)
+			rc = cf_load_latency(c, o, path, line, base);
+		else if (!(*(char **)at(base, o->off) = cf_strdup(c, path)))
+			rc = cf_nomem(c);
+		free(path);
+		return rc;
+	}
+	case K_BOOL:
+		if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))
+			*(bool *)at(base, o->off) = true;
+		else if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
+			*(bool *)at(base, o->off) = false;
+		else
+			return cf_expected(c, o, line);
+		return 0;
+	case K_ENUM:
+		for (int i = 0; o->choices[i]; i++) {
+			if (!strcmp(s, o->choices[i])) {
+				*(int *)at(base, o->off) = i;
+				return 0;
+			}
+		}
+		return cf_expected(c, o, line);
+	case K_STRING: {
+		size_t n = strlen(s);
+		if (n == 0 || n > MAX_STRING)
+			return cf_expected(c, o, line);
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+				return cf_expected(c, o, line);
+		if (!(*(char **)at(base, o->off) = cf_strdup(c, s)))
+			return cf_nomem(c);
+		return 0;
+	}
+	case K_FLOAT: {
+		double d;
+		if (!parse_float(s, &d) || d < o->fmin || d > o->fmax)
+			return cf_expected(c, o, line);
+		*(double *)at(base, o->off) = d;
+		return 0;
+	}
+	case K_REF: {
+		char buf[68];
+		int r = cf_row_of(o->ref);
+		void *e = cf_lookup(c, r, s);
+		if (!e)
+			return cf_fail(c, line, "unknown %s '%s'", schema[r].noun, cf_show(s, buf));
+		*(void **)at(base, o->off) = e;
+		return 0;
+	}
+	case K_STATUS:
+		set_count(o, base, 0);
+		return add_status(c, o, s, line, base);
+	case K_QTYPE: {
+		uint16_t t;
+		if (knot_rrtype_from_string(s, &t) != 0 || t == 0)
+			return cf_expected(c, o, line);
+		*(uint16_t *)at(base, o->off) = t;
+		return 0;
+	}
+	case K_RCODE:
+		for (size_t i = 0; i < sizeof(rcodes) / sizeof(rcodes[0]); i++) {
+			if (!strcasecmp(s, rcodes[i].name)) {
+				*(int *)at(base, o->off) = rcodes[i].rcode;
+				return 0;
+			}
+		}
+		return cf_expected(c, o, line);
+	case K_ADDRS:
+		if (!(*(void **)at(base, o->off) = cf_alloc(c, 1, sizeof(struct rwd_endpoint_addr))))
+			return cf_nomem(c);
+		set_count(o, base, 0);
+		return add_addr(c, o, s, line, base);
+	case K_PREFIX: {
+		char buf[68];
+		int rc = rwd_prefix_parse(s, at(base, o->off), at(base, o->off2));
+		if (rc == RW_EINVAL)
+			return cf_fail(c, line, "%s: %s has host bits set", o->path, cf_show(s, buf));
+		return rc ? cf_expected(c, o, line) : 0;
+	}
+	case K_CODE: {
+		size_t n = strlen(s);
+		char *out = at(base, o->off);
+		if (o->min == RWD_GEO_SUBDIVISION) {
+			if (n < 1 || n > 3)
+				return cf_expected(c, o, line);
+		} else {
+			char code[8];
+			enum rwd_geo_level level;
+			char forced[16];
+			snprintf(forced, sizeof(forced), "%s:%.3s",
+			         o->min == RWD_GEO_CONTINENT ? "continent" : "country", s);
+			if (n != 2 || rwd_geo_code_parse(forced, &level, code) != 0)
+				return cf_expected(c, o, line);
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (!is_code_char(s[i], o->min != RWD_GEO_SUBDIVISION))
+				return cf_expected(c, o, line);
+			out[i] = s[i] >= 'a' && s[i] <= 'z' ? (char)(s[i] - 32) : s[i];
+		}
+		out[n] = '\0';
 		return 0;
 	}
 	case K_SECTION:
 	case K_LIST:
+	case K_MAP:
+	case K_POLICY:
 		break;
 	}
-	return expected(c, o, line);
+	return cf_expected(c, o, line);
 }
 
 /* ---- the walker ---- */
 
 static int parse_map(struct ctx *c, int parent, yaml_node_t *map, void *base);
 
-/* Defaults and required keys for every row filled into base (scope: a K_LIST row or -1). */
-static int finish(struct ctx *c, int scope, void *base, int line)
+/*
+ * Defaults and required keys for every row filled into base (scope: a list
+ * row, or -1 for the top level: then rows of struct rwd_conf when model is
+ * false, rows of struct rwd_model when it is true).
+ */
+static int finish(struct ctx *c, int scope, void *base, int line, bool model)
 {
 	for (int i = 0; i < N_OPTS; i++) {
 		const struct opt *o = &schema[i];
-		if (c->seen[i] || scope_of(i) != scope || o->kind == K_SECTION || o->kind == K_LIST)
+		if (c->seen[i] || row_scope(i) != scope || (scope < 0 && row_model(i) != model) ||
+		    o->kind == K_SECTION || is_list_kind(o->kind))
 			continue;
 		if (o->def) {
 			int rc = set_scalar(c, o, o->def, 0, base);
@@ -420,42 +975,200 @@ static int finish(struct ctx *c, int scope, void *base, int line)
 				return rc;
 		} else if (o->required) {
 			int p = parent_of(i);
-			return fail(c, line, "missing required key '%s' in %s",
-			            o->path + strlen(schema[p].path) + 1, schema[p].path);
+			return cf_fail(c, line, "missing required key '%s' in %s",
+			               o->path + strlen(schema[p].path) + 1, schema[p].path);
 		}
 	}
 	return 0;
 }
 
+static void reset_scope(struct ctx *c, int i)
+{
+	for (int j = 0; j < N_OPTS; j++)
+		if (row_scope(j) == i)
+			c->seen[j] = 0;
+}
+
+/* Also for the contents of a K_LISTFILE file (the row itself takes a path). */
+static int list_expected(struct ctx *c, const struct opt *o, int line)
+{
+	return cf_fail(c, line, "%s: expected a list of mappings", o->path);
+}
+
 static int parse_list(struct ctx *c, int i, yaml_node_t *v, void *base)
 {
 	const struct opt *o = &schema[i];
-	if (is_null(v))
+	if (cf_is_null(v))
 		return 0;
 	if (v->type != YAML_SEQUENCE_NODE)
-		return expected(c, o, line_of(v));
+		return list_expected(c, o, cf_line_of(v));
 	yaml_node_item_t *items = v->data.sequence.items.start;
 	size_t n = (size_t)(v->data.sequence.items.top - items);
 	if (n == 0)
 		return 0;
-	char *elems = calloc(n, o->size);
-	if (!elems)
-		return nomem(c);
+	char *elems = cf_alloc(c, n, o->size);
+	int *lines = calloc(n, sizeof(*lines));
+	if (!elems || !lines) {
+		if (!c->arena)
+			free(elems);
+		free(lines);
+		return cf_nomem(c);
+	}
 	/* Attach first: on error rwd_conf_free() cleans up the zeroed rest too. */
 	*(void **)at(base, o->off) = elems;
-	*(size_t *)at(base, o->off2) = n;
-	for (size_t k = 0; k < n; k++) {
-		yaml_node_t *e = yaml_document_get_node(c->doc, items[k]);
+	set_count(o, base, n);
+	int rc = 0;
+	for (size_t k = 0; k < n && !rc; k++) {
+		yaml_node_t *e = cf_node_at(c, items[k]);
 		void *elem = elems + k * o->size;
-		if (e->type != YAML_MAPPING_NODE)
-			return expected(c, o, line_of(e));
-		*(int *)at(elem, o->line_off) = line_of(e);
-		for (int j = 0; j < N_OPTS; j++)
-			if (scope_of(j) == i)
-				c->seen[j] = 0;
-		int rc = parse_map(c, i, e, elem);
+		lines[k] = cf_line_of(e);
+		if (e->type != YAML_MAPPING_NODE) {
+			rc = list_expected(c, o, lines[k]);
+			break;
+		}
+		if (o->line_off != NONE)
+			*(int *)at(elem, o->line_off) = lines[k];
+		reset_scope(c, i);
+		rc = parse_map(c, i, e, elem);
 		if (!rc)
-			rc = finish(c, i, elem, line_of(e));
+			rc = finish(c, i, elem, lines[k], false);
+		if (!rc && o->elem_check)
+			rc = o->elem_check(c, o, elem, lines[k]);
+	}
+	if (!rc && o->check) {
+		c->lines = lines;
+		rc = o->check(c, o, base);
+		c->lines = NULL;
+	}
+	free(lines);
+	return rc;
+}
+
+static bool good_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 63)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!is_code_char(s[i], false) && s[i] != '-' && s[i] != '_' && s[i] != '.')
+			return false;
+	return true;
+}
+
+static const char *name_at(const struct opt *o, const void *elem)
+{
+	return *(char *const *)((const char *)elem + o->key_off);
+}
+
+static int cmp_named(const void *a, const void *b, void *arg)
+{
+	const struct opt *o = arg;
+	const void *x = *(void *const *)a, *y = *(void *const *)b;
+	int d = strcmp(name_at(o, x), name_at(o, y));
+	return d ? d : (x > y) - (x < y);   /* ties in file order */
+}
+
+void *cf_lookup(struct ctx *c, int row, const char *name)
+{
+	const struct opt *o = &schema[row];
+	size_t lo = 0, hi = c->n_index[row];
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int d = strcmp(name, name_at(o, c->index[row][mid]));
+		if (d == 0)
+			return c->index[row][mid];
+		if (d < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+/* Sort the entries of K_MAP row i by name, for cf_lookup(); names are unique. */
+static int index_named(struct ctx *c, int i, char *elems, size_t n)
+{
+	const struct opt *o = &schema[i];
+	void **v = malloc(n * sizeof(*v));
+	if (!v)
+		return cf_nomem(c);
+	for (size_t k = 0; k < n; k++)
+		v[k] = elems + k * o->size;
+	qsort_r(v, n, sizeof(*v), cmp_named, (void *)o);
+	c->index[i] = v;
+	c->n_index[i] = n;
+	/* In each run of equal names the first is first in the file; report the
+	 * repeat that comes first in the file. */
+	const void *dup = NULL, *first = NULL;
+	for (size_t k = 1, start = 0; k < n; k++) {
+		if (strcmp(name_at(o, v[start]), name_at(o, v[k])))
+			start = k;
+		else if (k == start + 1 && (!dup || v[k] < dup))
+			dup = v[k], first = v[start];
+	}
+	if (dup) {
+		char buf[68];
+		return cf_fail(c, *(const int *)((const char *)dup + o->line_off),
+		               "duplicate %s '%s' (first on line %d)", o->noun, cf_show(name_at(o, dup), buf),
+		               *(const int *)((const char *)first + o->line_off));
+	}
+	return 0;
+}
+
+/* A mapping of names to mappings: one element each, named by its key. */
+static int parse_named(struct ctx *c, int i, yaml_node_t *v, void *base)
+{
+	const struct opt *o = &schema[i];
+	char buf[68];
+	if (cf_is_null(v))
+		return 0;
+	if (v->type != YAML_MAPPING_NODE)
+		return cf_expected(c, o, cf_line_of(v));
+	yaml_node_pair_t *pairs = v->data.mapping.pairs.start;
+	size_t n = (size_t)(v->data.mapping.pairs.top - pairs);
+	if (n == 0)
+		return 0;
+	char *elems = cf_alloc(c, n, o->size);
+	if (!elems)
+		return cf_nomem(c);
+	*(void **)at(base, o->off) = elems;
+	set_count(o, base, n);
+	for (size_t k = 0; k < n; k++) {
+		yaml_node_t *key = cf_node_at(c, pairs[k].key);
+		yaml_node_t *val = cf_node_at(c, pairs[k].value);
+		const char *s = cf_scalar(key);
+		void *elem = elems + k * o->size;
+		int line = cf_line_of(key), rc;
+		if (!s)
+			return cf_fail(c, line, "keys must be plain names (in %s)", o->path);
+		if (o->dname_keys) {
+			uint8_t wire[RW_DNAME_MAXLEN];
+			int len = *s ? rw_dname_from_str(s, NULL, wire) : RW_EMALFORMED;
+			if (len < 1)
+				return cf_fail(c, line, "%s: '%s' is not a domain name", o->path,
+				               cf_show(s, buf));
+			rw_dname_lower(wire);
+			memcpy(at(elem, o->key_off), wire, (size_t)len);
+			*(uint8_t *)at(elem, o->key_off2) = (uint8_t)len;
+		} else {
+			if (!good_name(s))
+				return cf_fail(c, line, "%s: bad name '%s' (1..63 letters, digits, '-', '_' "
+				               "or '.')", o->path, cf_show(s, buf));
+			if (!(*(char **)at(elem, o->key_off) = cf_strdup(c, s)))
+				return cf_nomem(c);
+		}
+		*(int *)at(elem, o->line_off) = line;
+		reset_scope(c, i);
+		rc = parse_map(c, i, val, elem);
+		if (!rc)
+			rc = finish(c, i, elem, line, false);
+		if (!rc && o->elem_check)
+			rc = o->elem_check(c, o, elem, line);
+		if (rc)
+			return rc;
+	}
+	if (!o->dname_keys) {
+		int rc = index_named(c, i, elems, n);
 		if (rc)
 			return rc;
 	}
@@ -465,21 +1178,47 @@ static int parse_list(struct ctx *c, int i, yaml_node_t *v, void *base)
 static int parse_listen(struct ctx *c, const struct opt *o, yaml_node_t *v, void *base)
 {
 	if (v->type != YAML_SEQUENCE_NODE) {
-		const char *s = scalar(v);
-		return s ? set_scalar(c, o, s, line_of(v), base) : expected(c, o, line_of(v));
+		const char *s = cf_scalar(v);
+		return s ? set_scalar(c, o, s, cf_line_of(v), base) : cf_expected(c, o, cf_line_of(v));
 	}
 	yaml_node_item_t *items = v->data.sequence.items.start;
 	size_t n = (size_t)(v->data.sequence.items.top - items);
 	if (n == 0)
-		return expected(c, o, line_of(v));
+		return cf_expected(c, o, cf_line_of(v));
 	if (n > MAX_LISTEN)
-		return fail(c, line_of(v), "%s: more than %d addresses", o->path, MAX_LISTEN);
+		return cf_fail(c, cf_line_of(v), "%s: more than %d addresses", o->path, MAX_LISTEN);
 	if (!(*(void **)at(base, o->off) = calloc(n, sizeof(struct rwd_conf_listen))))
-		return nomem(c);
+		return cf_nomem(c);
 	for (size_t k = 0; k < n; k++) {
-		yaml_node_t *e = yaml_document_get_node(c->doc, items[k]);
-		const char *s = scalar(e);
-		int rc = s ? add_listen(c, o, s, line_of(e), base) : expected(c, o, line_of(e));
+		yaml_node_t *e = cf_node_at(c, items[k]);
+		const char *s = cf_scalar(e);
+		int rc = s ? add_listen(c, o, s, cf_line_of(e), base) : cf_expected(c, o, cf_line_of(e));
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* A list of scalars for K_ADDRS or K_STATUS (a single scalar goes to set_scalar). */
+static int parse_scalars(struct ctx *c, const struct opt *o, yaml_node_t *v, void *base)
+{
+	yaml_node_item_t *items = v->data.sequence.items.start;
+	size_t n = (size_t)(v->data.sequence.items.top - items);
+	if (n == 0)
+		return cf_expected(c, o, cf_line_of(v));
+	if (o->kind == K_ADDRS) {
+		if (n > MAX_ADDRS)
+			return cf_fail(c, cf_line_of(v), "%s: more than %d addresses", o->path, MAX_ADDRS);
+		if (!(*(void **)at(base, o->off) = cf_alloc(c, n, sizeof(struct rwd_endpoint_addr))))
+			return cf_nomem(c);
+	}
+	set_count(o, base, 0);
+	for (size_t k = 0; k < n; k++) {
+		yaml_node_t *e = cf_node_at(c, items[k]);
+		const char *s = cf_scalar(e);
+		int rc = !s ? cf_expected(c, o, cf_line_of(e))
+		       : o->kind == K_ADDRS ? add_addr(c, o, s, cf_line_of(e), base)
+		       : add_status(c, o, s, cf_line_of(e), base);
 		if (rc)
 			return rc;
 	}
@@ -495,38 +1234,54 @@ static int parse_value(struct ctx *c, int i, yaml_node_t *v, void *base)
 		return parse_map(c, i, v, base);
 	case K_LIST:
 		return parse_list(c, i, v, base);
+	case K_MAP:
+		return parse_named(c, i, v, base);
 	case K_LISTEN:
 		return parse_listen(c, o, v, base);
+	case K_POLICY:
+		return cf_parse_policy(c, o, v, base);
+	case K_ADDRS:
+	case K_STATUS:
+		if (v->type == YAML_SEQUENCE_NODE)
+			return parse_scalars(c, o, v, base);
+		/* fall through */
 	default:
-		s = scalar(v);
-		return s ? set_scalar(c, o, s, line_of(v), base) : expected(c, o, line_of(v));
+		s = cf_scalar(v);
+		return s ? set_scalar(c, o, s, cf_line_of(v), base) : cf_expected(c, o, cf_line_of(v));
 	}
 }
 
-/* A mapping for row parent (-1: the whole file): each key must be a row under it. */
+/*
+ * A mapping for row parent (-1: the whole file): each key must be a row
+ * under it. Model sections at the top level are only noted here.
+ */
 static int parse_map(struct ctx *c, int parent, yaml_node_t *map, void *base)
 {
 	const char *where = parent < 0 ? "the top level" : schema[parent].path;
 	char buf[68];
 
-	if (is_null(map))
+	if (cf_is_null(map))
 		return 0;
 	if (map->type != YAML_MAPPING_NODE)
-		return parent < 0 ? fail(c, line_of(map), "the top level must be a mapping")
-		                  : expected(c, &schema[parent], line_of(map));
+		return parent < 0 ? cf_fail(c, cf_line_of(map), "the top level must be a mapping")
+		                  : cf_expected(c, &schema[parent], cf_line_of(map));
 	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
-		yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
-		const char *key = scalar(k);
+		yaml_node_t *k = cf_node_at(c, p->key);
+		yaml_node_t *v = cf_node_at(c, p->value);
+		const char *key = cf_scalar(k);
 		if (!key)
-			return fail(c, line_of(k), "keys must be plain names (in %s)", where);
+			return cf_fail(c, cf_line_of(k), "keys must be plain names (in %s)", where);
 		int i = find_child(parent, key);
 		if (i < 0)
-			return fail(c, line_of(k), "unknown key '%s' in %s", show(key, buf), where);
+			return cf_fail(c, cf_line_of(k), "unknown key '%s' in %s", cf_show(key, buf), where);
 		if (c->seen[i])
-			return fail(c, line_of(k), "duplicate key '%s' in %s (first on line %d)",
-			            key, where, c->seen[i]);
-		c->seen[i] = line_of(k);
+			return cf_fail(c, cf_line_of(k), "duplicate key '%s' in %s (first on line %d)",
+			               key, where, c->seen[i]);
+		c->seen[i] = cf_line_of(k);
+		if (parent < 0 && schema[i].model) {
+			c->deferred[i] = v;
+			continue;
+		}
 		int rc = parse_value(c, i, v, base);
 		if (rc)
 			return rc;
@@ -551,7 +1306,7 @@ static int check_zones(struct ctx *c, const struct opt *o, void *base)
 	const struct rwd_conf_zone **v = malloc(conf->n_zones * sizeof(*v));
 	const struct rwd_conf_zone *dup = NULL, *first = NULL;
 	if (!v)
-		return nomem(c);
+		return cf_nomem(c);
 	for (size_t i = 0; i < conf->n_zones; i++)
 		v[i] = &conf->zones[i];
 	qsort(v, conf->n_zones, sizeof(*v), cmp_zone);
@@ -565,8 +1320,28 @@ static int check_zones(struct ctx *c, const struct opt *o, void *base)
 	}
 	free(v);
 	if (dup)
-		return fail(c, dup->line, "duplicate zone '%s' (first on line %d)", dup->name, first->line);
+		return cf_fail(c, dup->line, "duplicate zone '%s' (first on line %d)", dup->name, first->line);
 	return 0;
+}
+
+static int cmp_keyline(const void *a, const void *b)
+{
+	const struct keyline *x = a, *y = b;
+	int d = memcmp(x->key, y->key, sizeof(x->key));
+	return d ? d : (x->line > y->line) - (x->line < y->line);
+}
+
+bool cf_find_dup(struct keyline *v, size_t n, size_t *dup, size_t *first)
+{
+	bool found = false;
+	qsort(v, n, sizeof(*v), cmp_keyline);
+	for (size_t i = 1, start = 0; i < n; i++) {
+		if (memcmp(v[start].key, v[i].key, sizeof(v[i].key)))
+			start = i;
+		else if (i == start + 1 && (!found || v[i].line < v[*dup].line))
+			*dup = i, *first = start, found = true;
+	}
+	return found;
 }
 
 /* ---- entry points ---- */
@@ -575,13 +1350,85 @@ static int yaml_error(struct ctx *c, const yaml_parser_t *p, const char *data, s
 {
 	int line = (int)p->problem_mark.line + 1;
 	if (p->error == YAML_MEMORY_ERROR)
-		return nomem(c);
+		return cf_nomem(c);
 	if (p->error == YAML_READER_ERROR) {  /* bad encoding: only a byte offset is known */
 		line = 1;
 		for (size_t i = 0; i < p->problem_offset && i < len; i++)
 			line += data[i] == '\n';
 	}
-	return fail(c, line, "%s", p->problem ? p->problem : "invalid YAML");
+	return cf_fail(c, line, "%s", p->problem ? p->problem : "invalid YAML");
+}
+
+/* After a first document has been read: there must be no second one. */
+static int no_more_documents(struct ctx *c, yaml_parser_t *parser, const char *data, size_t len)
+{
+	yaml_document_t doc;
+	int rc = 0;
+	/* Loading the rest also reports syntax errors after a first document. */
+	if (!yaml_parser_load(parser, &doc))
+		return yaml_error(c, parser, data, len);
+	if (yaml_document_get_root_node(&doc))
+		rc = cf_fail(c, (int)doc.start_mark.line + 1, "only one YAML document is allowed");
+	yaml_document_delete(&doc);
+	return rc;
+}
+
+/* The file of K_LISTFILE row i: a YAML list, read like a K_LIST; messages name that file. */
+static int load_listfile(struct ctx *c, int i, const char *path, int line, void *base)
+{
+	const char *file = c->file;
+	yaml_document_t *outer = c->doc, doc;
+	yaml_parser_t parser;
+	char *data;
+	size_t len;
+	int rc = cf_read_whole(c, &schema[i], path, line, &data, &len);
+	if (rc)
+		return rc;
+	if (!yaml_parser_initialize(&parser)) {
+		free(data);
+		return cf_nomem(c);
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
+	c->file = path;
+	if (!yaml_parser_load(&parser, &doc)) {
+		rc = yaml_error(c, &parser, data, len);
+	} else {
+		c->doc = &doc;
+		yaml_node_t *root = yaml_document_get_root_node(&doc);
+		rc = root ? parse_list(c, i, root, base) : 0;
+		yaml_document_delete(&doc);
+		c->doc = outer;
+		if (!rc && root)
+			rc = no_more_documents(c, &parser, data, len);
+	}
+	c->file = file;
+	yaml_parser_delete(&parser);
+	free(data);
+	return rc;
+}
+
+/* The model sections, in table order, then what needs all of them. */
+static int load_model(struct ctx *c)
+{
+	struct rwd_model *m = c->model;
+	int rc = 0;
+	c->arena = &m->arena;
+	for (int i = 0; i < N_OPTS && !rc; i++)
+		if (schema[i].model && c->deferred[i])
+			rc = parse_value(c, i, c->deferred[i], m);
+	if (!rc)
+		rc = finish(c, -1, m, 1, true);
+	if (!rc)
+		rc = cf_finish_model(c);
+	c->arena = NULL;
+	return rc;
+}
+
+static void free_ctx(struct ctx *c)
+{
+	for (int i = 0; i < N_OPTS; i++)
+		free(c->index[i]);
+	cf_free_scratch(c);
 }
 
 int rwd_conf_load_buf(const char *data, size_t len, const char *name, const char *base_dir,
@@ -595,13 +1442,15 @@ int rwd_conf_load_buf(const char *data, size_t len, const char *name, const char
 
 	*out = NULL;
 	err[0] = '\0';
-	if (!conf || !(conf->path = strdup(name))) {
-		free(conf);
-		return nomem(&c);
+	if (!conf || !(conf->path = strdup(name)) || !(conf->model = rwd_model_new())) {
+		rwd_conf_free(conf);
+		return cf_nomem(&c);
 	}
+	c.conf = conf;
+	c.model = conf->model;
 	if (!yaml_parser_initialize(&parser)) {
 		rwd_conf_free(conf);
-		return nomem(&c);
+		return cf_nomem(&c);
 	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)(len ? data : ""), len);
 	if (!yaml_parser_load(&parser, &doc)) {
@@ -613,20 +1462,15 @@ int rwd_conf_load_buf(const char *data, size_t len, const char *name, const char
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
 	rc = root ? parse_map(&c, -1, root, conf) : 0;
 	if (!rc)
-		rc = finish(&c, -1, conf, 1);
+		rc = finish(&c, -1, conf, 1, false);
+	if (!rc)
+		rc = load_model(&c);
 	yaml_document_delete(&doc);
-	if (!rc && root) {
-		/* Loading the rest also reports syntax errors after a first document. */
-		if (!yaml_parser_load(&parser, &doc)) {
-			rc = yaml_error(&c, &parser, data, len);
-		} else {
-			if (yaml_document_get_root_node(&doc))
-				rc = fail(&c, (int)doc.start_mark.line + 1, "only one YAML document is allowed");
-			yaml_document_delete(&doc);
-		}
-	}
+	if (!rc && root)
+		rc = no_more_documents(&c, &parser, data, len);
 done:
 	yaml_parser_delete(&parser);
+	free_ctx(&c);
 	if (rc) {
 		rwd_conf_free(conf);
 		return rc;
@@ -693,6 +1537,7 @@ void rwd_conf_free(struct rwd_conf *conf)
 	free(conf->listen);
 	free(conf->nsid);
 	free(conf->path);
+	rwd_model_free(conf->model);
 	free(conf);
 }
 
@@ -759,9 +1604,12 @@ void rwd_conf_doc(FILE *out)
 		fprintf(out, "| `%s` | %s | ", o->path, describe(o, buf));
 		if (o->def)
 			fprintf(out, "`%s`", o->def);
+		else if (o->def_doc)
+			fprintf(out, "%s", o->def_doc);
 		else if (o->required)
 			fprintf(out, "required");
-		else if (o->kind != K_SECTION && o->kind != K_LIST)
+		else if (o->kind != K_SECTION && o->kind != K_LIST && o->kind != K_MAP &&
+		         o->kind != K_POLICY)
 			fprintf(out, "unset");
 		fprintf(out, " | %s |\n", o->doc);
 	}

@@ -17,6 +17,8 @@
 
 #define RWD_CONF_ERRLEN 512
 
+struct rwd_model;   /* server/steer/model.h */
+
 struct rwd_conf_listen {
 	struct sockaddr_storage addr;  /* AF_INET or AF_INET6, port set */
 	socklen_t addr_len;
@@ -42,6 +44,10 @@ struct rwd_conf {
 	unsigned tcp_max_clients;      /* default 1000 */
 	struct rwd_conf_zone *zones;
 	size_t n_zones;
+	/* The traffic sections (health_checks, endpoints, geoip, latency,
+	 * traffic), built into one model: never NULL in a loaded config, empty
+	 * when the file has none of them. Freed by rwd_conf_free(). */
+	struct rwd_model *model;
 };
 
 /*
@@ -50,15 +56,18 @@ struct rwd_conf {
  * returned, *out is NULL and err holds "FILE:LINE: message" (or
  * "FILE: message" when no line applies: cannot open/read, out of memory).
  * Codes: RW_ECONF bad content, RW_EIO cannot open/read, RW_ENOMEM.
- * Relative zone file paths are resolved against the folder of path.
+ * Relative file paths (zone files, geoip.mmdb, geoip.networks, latency.file)
+ * are resolved against the folder of path. The networks file and the
+ * latency table are read now (their errors are "THATFILE:LINE: message");
+ * the mmdb only has to be readable now, it is opened by steer/geo.c.
  * Pre: path, out, err != NULL.
  */
 int rwd_conf_load(const char *path, struct rwd_conf **out, char err[RWD_CONF_ERRLEN]);
 
 /*
  * The same from memory (len bytes of data, need not be NUL-terminated):
- * name is used as FILE in messages and as conf->path; relative zone file
- * paths are joined to base_dir, or kept as written if base_dir is NULL or "".
+ * name is used as FILE in messages and as conf->path; relative file paths
+ * are joined to base_dir, or kept as written if base_dir is NULL or "".
  * rwd_conf_load reads the file and calls this. Pre: data (if len > 0),
  * name, out, err != NULL.
  */

@@ -1,0 +1,237 @@
+/*
+ * The traffic model: construction helpers, the traffic name table, and the
+ * small parsers (addresses, prefixes, geolocation codes) shared by the
+ * configuration loader and, later, the control API.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "lib/error.h"
+#include "server/steer/model.h"
+
+struct rwd_model *rwd_model_new(void)
+{
+	struct rwd_model *m = calloc(1, sizeof(*m));
+	if (m)
+		rw_arena_init(&m->arena, 16 * 1024);
+	return m;
+}
+
+void rwd_model_free(struct rwd_model *m)
+{
+	if (!m)
+		return;
+	rw_arena_free(&m->arena);
+	free(m);
+}
+
+void rwd_model_assign_slots(struct rwd_model *m)
+{
+	uint32_t slot = 0;
+	for (size_t i = 0; i < m->n_endpoints; i++) {
+		struct rwd_endpoint *e = &m->endpoints[i];
+		for (unsigned k = 0; k < e->n_addrs; k++)
+			e->addrs[k].slot = slot++;
+		e->slot = e->n_addrs == 0 && e->cname_len > 0 ? slot++ : RWD_NO_SLOT;
+	}
+	m->n_slots = slot;
+}
+
+/* FNV-1a, 64 bits: names are short, and the table is built once per model. */
+static uint64_t hash_name(const uint8_t *name, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ name[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+int rwd_model_build_table(struct rwd_model *m, const struct rwd_traffic **dup)
+{
+	m->table = NULL;
+	m->table_mask = 0;
+	*dup = NULL;
+	if (m->n_traffic == 0)
+		return 0;
+	/* Load factor at most 1/2: probes stay short and always end at a NULL. */
+	size_t size = 8;
+	while (size < 2 * m->n_traffic) {
+		if (size > SIZE_MAX / 4 / sizeof(*m->table))
+			return RW_ENOMEM;
+		size *= 2;
+	}
+	struct rwd_traffic **t = rw_arena_alloc(&m->arena, size * sizeof(*t));
+	if (!t)
+		return RW_ENOMEM;
+	memset(t, 0, size * sizeof(*t));
+	m->table = t;
+	m->table_mask = size - 1;
+	for (size_t i = 0; i < m->n_traffic; i++) {
+		struct rwd_traffic *e = &m->traffic[i];
+		size_t k = (size_t)hash_name(e->name, e->name_len) & (size - 1);
+		for (; t[k]; k = (k + 1) & (size - 1)) {
+			if (t[k]->name_len == e->name_len && !memcmp(t[k]->name, e->name, e->name_len)) {
+				*dup = e;
+				return RW_EEXIST;
+			}
+		}
+		t[k] = e;
+	}
+	return 0;
+}
+
+const struct rwd_traffic *rwd_model_find(const struct rwd_model *m, const uint8_t *name, size_t len)
+{
+	if (!m->table)
+		return NULL;
+	for (size_t k = (size_t)hash_name(name, len) & m->table_mask; m->table[k];
+	     k = (k + 1) & m->table_mask) {
+		const struct rwd_traffic *e = m->table[k];
+		if (e->name_len == len && !memcmp(e->name, name, len))
+			return e;
+	}
+	return NULL;
+}
+
+const struct rwd_endpoint *rwd_model_find_endpoint(const struct rwd_model *m, const char *name)
+{
+	for (size_t i = 0; i < m->n_endpoints; i++)
+		if (!strcmp(m->endpoints[i].name, name))
+			return &m->endpoints[i];
+	return NULL;
+}
+
+/* ---- rule order ---- */
+
+static int cmp_geo(const void *a, const void *b)
+{
+	const struct rwd_geo_rule *x = a, *y = b;
+	if (x->level != y->level)
+		return x->level > y->level ? -1 : 1;
+	return strcmp(x->code, y->code);
+}
+
+static int cmp_cidr(const void *a, const void *b)
+{
+	const struct rwd_cidr_rule *x = a, *y = b;
+	if (x->len != y->len)
+		return x->len > y->len ? -1 : 1;
+	if (x->prefix.family != y->prefix.family)
+		return x->prefix.family == AF_INET ? -1 : 1;
+	return memcmp(x->prefix.bytes, y->prefix.bytes, sizeof(x->prefix.bytes));
+}
+
+void rwd_policy_sort_rules(struct rwd_policy *p)
+{
+	if (p->kind == RWD_POLICY_GEOLOCATION && p->u.geo.n > 1)
+		qsort(p->u.geo.v, p->u.geo.n, sizeof(*p->u.geo.v), cmp_geo);
+	else if (p->kind == RWD_POLICY_CIDR && p->u.cidr.n > 1)
+		qsort(p->u.cidr.v, p->u.cidr.n, sizeof(*p->u.cidr.v), cmp_cidr);
+}
+
+/* ---- addresses and prefixes ---- */
+
+int rwd_addr_parse(const char *text, struct rwd_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (strchr(text, ':')) {
+		if (inet_pton(AF_INET6, text, out->bytes) != 1)
+			return RW_EMALFORMED;
+		out->family = AF_INET6;
+	} else {
+		if (inet_pton(AF_INET, text, out->bytes) != 1)
+			return RW_EMALFORMED;
+		out->family = AF_INET;
+	}
+	return 0;
+}
+
+int rwd_prefix_parse(const char *text, struct rwd_addr *addr, uint8_t *len)
+{
+	char host[INET6_ADDRSTRLEN];
+	const char *slash = strchr(text, '/');
+	size_t hlen = slash ? (size_t)(slash - text) : strlen(text);
+	if (hlen == 0 || hlen >= sizeof(host))
+		return RW_EMALFORMED;
+	memcpy(host, text, hlen);
+	host[hlen] = '\0';
+	if (rwd_addr_parse(host, addr) != 0)
+		return RW_EMALFORMED;
+	unsigned max = addr->family == AF_INET ? 32 : 128, v = 0;
+	if (!slash) {
+		v = max;
+	} else {
+		const char *p = slash + 1;
+		if (!*p || (p[0] == '0' && p[1]))   /* digits, no leading zeros */
+			return RW_EMALFORMED;
+		for (; *p; p++) {
+			if (*p < '0' || *p > '9' || (v = v * 10 + (unsigned)(*p - '0')) > max)
+				return RW_EMALFORMED;
+		}
+	}
+	*len = (uint8_t)v;
+	for (unsigned bit = v; bit < max; bit++)
+		if (addr->bytes[bit / 8] & (0x80 >> (bit % 8)))
+			return RW_EINVAL;
+	return 0;
+}
+
+void rwd_prefix_format(const struct rwd_addr *addr, uint8_t len, char *buf, size_t size)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	inet_ntop(addr->family == AF_INET ? AF_INET : AF_INET6, addr->bytes, host, sizeof(host));
+	snprintf(buf, size, "%s/%u", host, len);
+}
+
+/* ---- geolocation codes ---- */
+
+static const char continents[][3] = { "AF", "AN", "AS", "EU", "NA", "OC", "SA" };
+
+static bool is_alpha(char ch) { return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z'); }
+static bool is_alnum(char ch) { return is_alpha(ch) || (ch >= '0' && ch <= '9'); }
+static char upper(char ch) { return ch >= 'a' && ch <= 'z' ? (char)(ch - 32) : ch; }
+
+static bool is_continent(const char *code)
+{
+	for (size_t i = 0; i < sizeof(continents) / sizeof(continents[0]); i++)
+		if (!strcmp(code, continents[i]))
+			return true;
+	return false;
+}
+
+int rwd_geo_code_parse(const char *text, enum rwd_geo_level *level, char code[8])
+{
+	int force = 0;
+	char c[8];
+	size_t n = strlen(text);
+
+	if (!strncasecmp(text, "country:", 8))
+		force = RWD_GEO_COUNTRY, text += 8, n -= 8;
+	else if (!strncasecmp(text, "continent:", 10))
+		force = RWD_GEO_CONTINENT, text += 10, n -= 10;
+	if (n < 2 || n > 6 || !is_alpha(text[0]) || !is_alpha(text[1]))
+		return RW_EINVAL;
+	for (size_t i = 0; i <= n; i++)
+		c[i] = upper(text[i]);
+	if (n == 2) {
+		bool cont = is_continent(c);
+		if (force == RWD_GEO_CONTINENT && !cont)
+			return RW_EINVAL;
+		*level = force ? (enum rwd_geo_level)force : cont ? RWD_GEO_CONTINENT : RWD_GEO_COUNTRY;
+	} else {
+		/* "US-CA": a country, '-', then 1..3 letters or digits. */
+		if (force || c[2] != '-' || n < 4)
+			return RW_EINVAL;
+		for (size_t i = 3; i < n; i++)
+			if (!is_alnum(c[i]))
+				return RW_EINVAL;
+		*level = RWD_GEO_SUBDIVISION;
+	}
+	memcpy(code, c, n + 1);
+	return 0;
+}
