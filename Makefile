@@ -18,7 +18,7 @@ OPT      ?= -O2 -g
 endif
 
 CC      ?= cc
-PKGS     = libknot libzscanner liburcu-qsbr yaml-0.1 libuv libmaxminddb openssl
+PKGS     = libknot libzscanner liburcu-qsbr yaml-0.1 libuv libmaxminddb openssl lmdb libmicrohttpd jansson libcurl
 CFLAGS  += -std=gnu11 $(OPT) -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes \
            -D_GNU_SOURCE -Isrc $(SANFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDFLAGS += $(SANFLAGS)

@@ -34,6 +34,8 @@ struct rwd_conf_zone {
 
 struct rwd_conf {
 	char *path;                    /* the config file as given */
+	char *text;                    /* its content as loaded (live changes re-apply on it) */
+	size_t text_len;
 	struct rwd_conf_listen *listen;
 	size_t n_listen;               /* >= 1 */
 	unsigned workers;              /* UDP workers; 0 in the file = one per core */
@@ -76,6 +78,31 @@ int rwd_conf_load_buf(const char *data, size_t len, const char *name, const char
 
 /* NULL is allowed. */
 void rwd_conf_free(struct rwd_conf *conf);
+
+/*
+ * A live change on top of the configuration file (control API): replaces
+ * the value of `key` under `section` ("traffic" or "endpoints"), or removes
+ * it when json is NULL; with `field` set, only that field of the entry
+ * (e.g. endpoints / us-east / drained = true). json is JSON, a subset of
+ * YAML, parsed and validated exactly as if it were written in the file;
+ * errors name `origin` instead of the file ("PUT /v1/traffic/x:1: ...").
+ */
+struct rwd_conf_overlay {
+	const char *section;
+	const char *key;
+	const char *field;             /* NULL: the whole entry */
+	const char *json;              /* NULL: remove */
+	const char *origin;
+};
+
+/*
+ * rwd_conf_load_buf with overlays applied in order to the parsed document
+ * before it is validated and built. Removing an entry that does not exist is
+ * an error ("no traffic name 'x'"), so is a field of a missing entry.
+ */
+int rwd_conf_load_overlay(const char *data, size_t len, const char *name, const char *base_dir,
+                          const struct rwd_conf_overlay *ov, size_t n_ov,
+                          struct rwd_conf **out, char err[RWD_CONF_ERRLEN]);
 
 /*
  * Write the option reference (a Markdown table generated from the schema

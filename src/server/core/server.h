@@ -25,8 +25,24 @@ struct rwd_server {
  * version from prev, or is left out if it is new, but geo data that fails
  * to open fails the build. *n_errors counts errors.
  */
+/* Fills out for zone cz before it loads; called again with cz NULL after,
+ * to release what it allocated. */
+typedef void (*rwd_zone_opts_fn)(void *ctx, const struct rwd_conf_zone *cz,
+                                 struct rwd_zone_load_opts *out);
 struct rwd_snapshot *rwd_server_build(struct rwd_conf *conf,
                                       const struct rwd_snapshot *prev, unsigned *n_errors);
+/* The same, with load options (overrides, serial) per zone from opts(). */
+struct rwd_snapshot *rwd_server_build_opts(struct rwd_conf *conf, const struct rwd_snapshot *prev,
+                                           rwd_zone_opts_fn opts, void *opts_ctx,
+                                           unsigned *n_errors);
+/*
+ * A new snapshot for conf that reuses prev's zones (by reference), except
+ * that replace (if not NULL) takes the place of the zone with its apex
+ * (the snapshot takes over that reference). For live changes: no zone file
+ * is read again. NULL when out of memory or geo data fails to open.
+ */
+struct rwd_snapshot *rwd_server_rebuild(struct rwd_conf *conf, const struct rwd_snapshot *prev,
+                                        struct rwd_zone *replace);
 
 /*
  * Make s the snapshot queries see, hand its model to the health checker and

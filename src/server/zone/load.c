@@ -233,8 +233,56 @@ static int parse_file(struct rwd_zone_ctx *c)
 	return c->oom ? RW_ENOMEM : 0;
 }
 
+/* Replace the records of each overridden (name, type) by the override's. */
+static int apply_overrides(struct rwd_zone_ctx *c, const struct rwd_zone_load_opts *o)
+{
+	for (size_t i = 0; i < o->n_overrides; i++) {
+		const struct rwd_zone_override *ov = &o->overrides[i];
+		size_t len = rw_dname_len(ov->owner);
+		struct rwd_node *n = rwd_zone_get_node(c, ov->owner, len);
+		if (n == NULL)
+			return RW_ENOMEM;
+		struct rwd_zone_rec **pp = &c->heads[n->id];
+		while (*pp)
+			if ((*pp)->type == ov->type)
+				*pp = (*pp)->next;
+			else
+				pp = &(*pp)->next;
+		const uint8_t *rd = ov->rdata;
+		for (unsigned k = 0; k < ov->count; k++) {
+			uint16_t rdlen = rw_get16(rd);
+			struct rwd_zone_rec *r = rw_arena_alloc(&c->scratch, sizeof(*r) + rdlen);
+			if (r == NULL)
+				return RW_ENOMEM;
+			*r = (struct rwd_zone_rec){ .file = c->path, .ttl = ov->ttl, .line = 0,
+			                            .type = ov->type, .rdlen = rdlen };
+			memcpy(r->rdata, rd + 2, rdlen);
+			r->next = c->heads[n->id];
+			c->heads[n->id] = r;
+			rd += 2u + rdlen;
+		}
+	}
+	if (o->serial) {
+		for (struct rwd_zone_rec *r = c->heads[c->z->apex->id]; r; r = r->next) {
+			if (r->type != RW_TYPE_SOA)
+				continue;
+			size_t off = rw_dname_len(r->rdata);
+			off += rw_dname_len(r->rdata + off);
+			rw_put32(r->rdata + off, o->serial);
+		}
+	}
+	return 0;
+}
+
 struct rwd_zone *rwd_zone_load(const uint8_t *origin, const char *path,
                                rwd_report_fn report, void *ctx)
+{
+	return rwd_zone_load_opts(origin, path, NULL, report, ctx);
+}
+
+struct rwd_zone *rwd_zone_load_opts(const uint8_t *origin, const char *path,
+                                    const struct rwd_zone_load_opts *opts,
+                                    rwd_report_fn report, void *ctx)
 {
 	struct rwd_zone *z = calloc(1, sizeof(*z));
 	struct rwd_zone_ctx c = { .z = z, .path = path, .report = report, .ctx = ctx };
@@ -253,6 +301,8 @@ struct rwd_zone *rwd_zone_load(const uint8_t *origin, const char *path,
 		ret = RW_ENOMEM;
 	if (ret == 0)
 		ret = parse_file(&c);
+	if (ret == 0 && c.errors == 0 && opts != NULL)
+		ret = apply_overrides(&c, opts);
 	if (ret == 0 && c.errors == 0)
 		ret = rwd_zone_group(&c);
 	if (ret == 0 && c.errors == 0)

@@ -131,6 +131,27 @@ struct rwd_zone {
 typedef void (*rwd_report_fn)(void *ctx, const char *msg);
 struct rwd_zone *rwd_zone_load(const uint8_t *origin, const char *path,
                                rwd_report_fn report, void *ctx);
+
+/* An RRset set through the control API, replacing what the file says. */
+struct rwd_zone_override {
+	uint8_t owner[255];          /* flat, lowercased, inside the zone */
+	uint16_t type;
+	uint32_t ttl;
+	uint16_t count;              /* 0: the RRset is removed */
+	const uint8_t *rdata;        /* count x (uint16 length, bytes) */
+};
+
+struct rwd_zone_load_opts {
+	const struct rwd_zone_override *overrides;
+	size_t n_overrides;
+	uint32_t serial;             /* non-zero: the SOA serial to serve */
+};
+
+/* rwd_zone_load, then overrides applied to the records read, before the
+ * zone is checked and built (so the result is checked like a file). */
+struct rwd_zone *rwd_zone_load_opts(const uint8_t *origin, const char *path,
+                                    const struct rwd_zone_load_opts *opts,
+                                    rwd_report_fn report, void *ctx);
 /* Take / drop a reference (a new zone has one); the last drop frees it. */
 void rwd_zone_ref(struct rwd_zone *zone);
 void rwd_zone_free(struct rwd_zone *zone);

@@ -1,0 +1,177 @@
+#include <errno.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "lib/error.h"
+#include "server/store/store.h"
+
+static const char *const tables[] = RWD_STORE_TABLES;
+#define N_TABLES (sizeof(tables) / sizeof(tables[0]))
+
+struct rwd_store {
+	MDB_env *env;
+	MDB_dbi dbi[N_TABLES];
+};
+
+struct rwd_store_txn {
+	struct rwd_store *s;
+	MDB_txn *txn;
+};
+
+static int table_index(const char *name)
+{
+	for (size_t i = 0; i < N_TABLES; i++)
+		if (strcmp(tables[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int rwd_store_open(const char *dir, struct rwd_store **out, char err[256])
+{
+	struct rwd_store *s = calloc(1, sizeof(*s));
+	MDB_txn *txn = NULL;
+	int rc;
+	if (s == NULL)
+		return RW_ENOMEM;
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+		snprintf(err, 256, "%s: cannot create: %s", dir, strerror(errno));
+		free(s);
+		return RW_EIO;
+	}
+	if ((rc = mdb_env_create(&s->env)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(s->env, N_TABLES)) != 0 ||
+	    /* A map size is a reservation of address space, not of disk. */
+	    (rc = mdb_env_set_mapsize(s->env, (size_t)1 << 32)) != 0 ||
+	    (rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0640)) != 0 ||
+	    (rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+		goto fail;
+	for (size_t i = 0; i < N_TABLES; i++)
+		if ((rc = mdb_dbi_open(txn, tables[i], MDB_CREATE, &s->dbi[i])) != 0)
+			goto fail;
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		txn = NULL;
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	snprintf(err, 256, "%s: cannot open the store: %s", dir, mdb_strerror(rc));
+	if (txn)
+		mdb_txn_abort(txn);
+	if (s->env)
+		mdb_env_close(s->env);
+	free(s);
+	return RW_EIO;
+}
+
+void rwd_store_close(struct rwd_store *s)
+{
+	if (s == NULL)
+		return;
+	mdb_env_close(s->env);
+	free(s);
+}
+
+int rwd_store_begin(struct rwd_store *s, struct rwd_store_txn **out)
+{
+	struct rwd_store_txn *t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return RW_ENOMEM;
+	t->s = s;
+	if (mdb_txn_begin(s->env, NULL, 0, &t->txn) != 0) {
+		free(t);
+		return RW_EIO;
+	}
+	*out = t;
+	return 0;
+}
+
+int rwd_store_put(struct rwd_store_txn *t, const char *table, const char *key,
+                  const void *val, size_t len)
+{
+	int i = table_index(table);
+	if (i < 0)
+		return RW_EINVAL;
+	MDB_val k = { strlen(key), (void *)key }, v = { len, (void *)val };
+	return mdb_put(t->txn, t->s->dbi[i], &k, &v, 0) == 0 ? 0 : RW_EIO;
+}
+
+int rwd_store_del(struct rwd_store_txn *t, const char *table, const char *key)
+{
+	int i = table_index(table);
+	if (i < 0)
+		return RW_EINVAL;
+	MDB_val k = { strlen(key), (void *)key };
+	int rc = mdb_del(t->txn, t->s->dbi[i], &k, NULL);
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : RW_EIO;
+}
+
+int rwd_store_commit(struct rwd_store_txn *t)
+{
+	int rc = mdb_txn_commit(t->txn);
+	free(t);
+	return rc == 0 ? 0 : RW_EIO;
+}
+
+void rwd_store_abort(struct rwd_store_txn *t)
+{
+	if (t == NULL)
+		return;
+	mdb_txn_abort(t->txn);
+	free(t);
+}
+
+int rwd_store_foreach(struct rwd_store *s, const char *table, rwd_store_fn fn, void *ctx)
+{
+	int i = table_index(table), ret = 0;
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	if (i < 0)
+		return RW_EINVAL;
+	if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0)
+		return RW_EIO;
+	if (mdb_cursor_open(txn, s->dbi[i], &cur) != 0) {
+		mdb_txn_abort(txn);
+		return RW_EIO;
+	}
+	MDB_val k, v;
+	char key[1024];
+	for (int op = MDB_FIRST; ret == 0 && mdb_cursor_get(cur, &k, &v, op) == 0; op = MDB_NEXT) {
+		if (k.mv_size >= sizeof(key))
+			continue;   /* never written by us */
+		memcpy(key, k.mv_data, k.mv_size);
+		key[k.mv_size] = '\0';
+		ret = fn(ctx, key, v.mv_data, v.mv_size);
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return ret;
+}
+
+int rwd_store_get(struct rwd_store *s, const char *table, const char *key, char **out, size_t *len)
+{
+	int i = table_index(table), ret = RW_ENOENT;
+	MDB_txn *txn;
+	if (i < 0)
+		return RW_EINVAL;
+	if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0)
+		return RW_EIO;
+	MDB_val k = { strlen(key), (void *)key }, v;
+	if (mdb_get(txn, s->dbi[i], &k, &v) == 0) {
+		*out = malloc(v.mv_size + 1);
+		if (*out == NULL) {
+			ret = RW_ENOMEM;
+		} else {
+			memcpy(*out, v.mv_data, v.mv_size);
+			(*out)[v.mv_size] = '\0';
+			if (len)
+				*len = v.mv_size;
+			ret = 0;
+		}
+	}
+	mdb_txn_abort(txn);
+	return ret;
+}
