@@ -92,3 +92,13 @@ def check_alive(srv):
     """Use in tests that throw odd packets: the server must still be up after."""
     yield srv
     assert srv.alive(), f"{srv.kind} died:\n{srv.log_tail()}"
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Figures measured by the traffic-steering tests (failover times,
+    weighted splits), shown even without -s so the CI log keeps them."""
+    helpers = sys.modules.get("steer_helpers")
+    if helpers and helpers.REPORT:
+        terminalreporter.section("traffic steering measurements")
+        for line in helpers.REPORT:
+            terminalreporter.write_line(line)
