@@ -10,3 +10,10 @@
 
 int cmd_check(int argc, char **argv);
 int cmd_query(int argc, char **argv);
+/* Talking to runwayd's HTTP API (api_cmds.c, export.c; docs/api.md). */
+int cmd_status(int argc, char **argv);
+int cmd_set_weight(int argc, char **argv);
+int cmd_drain(int argc, char **argv);
+int cmd_undrain(int argc, char **argv);
+int cmd_simulate(int argc, char **argv);
+int cmd_export(int argc, char **argv);

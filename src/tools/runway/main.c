@@ -20,6 +20,15 @@ static const struct subcommand subcommands[] = {
 	  "validate a configuration and every zone it serves" },
 	{ "query", cmd_query, "NAME [TYPE] [@SERVER] [OPTIONS]",
 	  "send one DNS query and print the response (like dig)" },
+	{ "status", cmd_status, "[--api URL] [--token T]",
+	  "health of every endpoint and the traffic names (HTTP API)" },
+	{ "set-weight", cmd_set_weight, "NAME ENDPOINT WEIGHT",
+	  "change an endpoint's weight in a traffic name's policy" },
+	{ "drain", cmd_drain, "ENDPOINT", "take an endpoint out of every answer" },
+	{ "undrain", cmd_undrain, "ENDPOINT", "put a drained endpoint back" },
+	{ "simulate", cmd_simulate, "NAME [TYPE] --client ADDRESS",
+	  "what a client would be answered, and why" },
+	{ "export", cmd_export, "DIR", "write the served zones and traffic model as files" },
 };
 
 #define N_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))
@@ -28,11 +37,12 @@ static void usage(FILE *out)
 {
 	fprintf(out, "usage: runway SUBCOMMAND [ARGS]\n\nsubcommands:\n");
 	for (size_t i = 0; i < N_SUBCOMMANDS; i++)
-		fprintf(out, "  %-6s %-33s %s\n", subcommands[i].name, subcommands[i].args,
+		fprintf(out, "  %-10s %-33s %s\n", subcommands[i].name, subcommands[i].args,
 		        subcommands[i].summary);
-	fprintf(out, "  %-6s %-33s %s\n", "help", "[SUBCOMMAND]", "show this help, or a subcommand's");
+	fprintf(out, "  %-10s %-33s %s\n", "help", "[SUBCOMMAND]", "show this help, or a subcommand's");
 	fprintf(out, "\noptions:\n  -h, --help     show this help\n"
 	             "  -V, --version  show the version\n"
+	             "\nThe API subcommands take --api URL and --token T (or RUNWAY_API, RUNWAY_TOKEN).\n"
 	             "\n'runway SUBCOMMAND --help' describes a subcommand's options (docs/cli.md).\n");
 }
 

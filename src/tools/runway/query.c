@@ -44,6 +44,10 @@ struct qopts {
 	bool tcp, norec, dnssec, nsid, noedns;
 	uint16_t bufsize;
 	unsigned timeout_ms;
+	bool ecs;                       /* --subnet: EDNS Client Subnet (RFC 7871) */
+	uint8_t ecs_family;             /* 1 IPv4, 2 IPv6 */
+	uint8_t ecs_source;             /* source prefix length */
+	uint8_t ecs_addr[16];
 };
 
 /* Where we send: the resolved address and how it is shown ("::1#53"). */
@@ -79,6 +83,8 @@ static void usage(FILE *out)
 	        "      --nsid         ask for the server's NSID (RFC 5001)\n"
 	        "      --bufsize N    EDNS UDP payload size to advertise (default 1232)\n"
 	        "      --noedns       send no OPT record\n"
+	        "      --subnet NET   EDNS Client Subnet: ask as a client in NET (203.0.113.0/24,\n"
+	        "                     2001:db8::/56, or an address: /32, /128)\n"
 	        "      --timeout MS   give up after MS milliseconds (default %d)\n"
 	        "  -h, --help         show this help\n\n"
 	        "Exit status: 0 a response was received (any rcode), 1 no response, 2 usage error.\n",
@@ -112,7 +118,40 @@ static int ms_left(uint64_t deadline)
 	return now >= deadline ? 0 : (int)((deadline - now + 999) / 1000);
 }
 
-enum { OPT_TCP = 256, OPT_NOREC, OPT_DNSSEC, OPT_NSID, OPT_BUFSIZE, OPT_NOEDNS, OPT_TIMEOUT };
+enum { OPT_TCP = 256, OPT_NOREC, OPT_DNSSEC, OPT_NSID, OPT_BUFSIZE, OPT_NOEDNS, OPT_TIMEOUT,
+       OPT_SUBNET };
+
+/* "ADDR/LEN" or "ADDR" into o's ECS fields; host bits beyond LEN are cleared. */
+static bool parse_subnet(const char *text, struct qopts *o)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	size_t n = strlen(text);
+	if (n == 0 || n >= sizeof(buf))
+		return false;
+	memcpy(buf, text, n + 1);
+	char *slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	memset(o->ecs_addr, 0, sizeof(o->ecs_addr));
+	unsigned max;
+	if (inet_pton(AF_INET, buf, o->ecs_addr) == 1) {
+		o->ecs_family = 1;
+		max = 32;
+	} else if (inet_pton(AF_INET6, buf, o->ecs_addr) == 1) {
+		o->ecs_family = 2;
+		max = 128;
+	} else {
+		return false;
+	}
+	unsigned long len = max;
+	if (slash && !parse_uint(slash + 1, 0, max, &len))
+		return false;
+	for (unsigned bit = (unsigned)len; bit < 128; bit++)
+		o->ecs_addr[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
+	o->ecs_source = (uint8_t)len;
+	o->ecs = true;
+	return true;
+}
 
 /* 0 ok, 2 usage error (already reported), -1 help shown. */
 static int parse_args(int argc, char **argv, struct qopts *o)
@@ -126,6 +165,7 @@ static int parse_args(int argc, char **argv, struct qopts *o)
 		{ "bufsize", required_argument, NULL, OPT_BUFSIZE },
 		{ "noedns", no_argument, NULL, OPT_NOEDNS },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "subnet", required_argument, NULL, OPT_SUBNET },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -163,6 +203,12 @@ static int parse_args(int argc, char **argv, struct qopts *o)
 			}
 			o->timeout_ms = (unsigned)v;
 			break;
+		case OPT_SUBNET:
+			if (!parse_subnet(optarg, o)) {
+				fail("bad --subnet '%s' (expected ADDRESS/LEN, e.g. 203.0.113.0/24)", optarg);
+				return 2;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return -1;
@@ -194,8 +240,8 @@ static int parse_args(int argc, char **argv, struct qopts *o)
 		fail("which name? (runway query NAME [TYPE] [@SERVER])");
 		return 2;
 	}
-	if (o->noedns && (o->dnssec || o->nsid)) {
-		fail("--%s needs EDNS: drop --noedns", o->dnssec ? "dnssec" : "nsid");
+	if (o->noedns && (o->dnssec || o->nsid || o->ecs)) {
+		fail("--%s needs EDNS: drop --noedns", o->dnssec ? "dnssec" : o->nsid ? "nsid" : "subnet");
 		return 2;
 	}
 	return 0;
@@ -257,6 +303,15 @@ static size_t build_query(const struct qopts *o, uint16_t id, uint8_t *buf, size
 		if (o->nsid) {
 			rw_msgb_put16(&b, RW_EDNS_NSID);
 			rw_msgb_put16(&b, 0);
+		}
+		if (o->ecs) {                   /* RFC 7871 6: family, source, scope 0, address */
+			unsigned alen = (o->ecs_source + 7u) / 8u;
+			rw_msgb_put16(&b, RW_EDNS_ECS);
+			rw_msgb_put16(&b, (uint16_t)(4 + alen));
+			rw_msgb_put16(&b, o->ecs_family);
+			uint8_t pfx[2] = { o->ecs_source, 0 };
+			rw_msgb_put(&b, pfx, 2);
+			rw_msgb_put(&b, o->ecs_addr, alen);
 		}
 		if (!b.overflow)
 			rw_put16(buf + at, (uint16_t)(b.len - at - 2));
@@ -462,6 +517,20 @@ static void print_opt(const knot_rrset_t *opt)
 			printf("; NSID: ");
 			print_hex_text(d, olen);
 			putchar('\n');
+			break;
+		case KNOT_EDNS_OPTION_CLIENT_SUBNET:
+			if (olen >= 4 && (rw_get16(d) == 1 || rw_get16(d) == 2)) {
+				uint8_t a[16] = { 0 };
+				size_t alen = olen - 4u;
+				memcpy(a, d + 4, alen > 16 ? 16 : alen);
+				char text[INET6_ADDRSTRLEN];
+				inet_ntop(rw_get16(d) == 1 ? AF_INET : AF_INET6, a, text, sizeof(text));
+				printf("; CLIENT-SUBNET: %s/%u/%u\n", text, d[2], d[3]);
+			} else {
+				printf("; CLIENT-SUBNET: ");
+				print_hex_text(d, olen);
+				putchar('\n');
+			}
 			break;
 		case KNOT_EDNS_OPTION_EDE:
 			if (olen >= 2) {

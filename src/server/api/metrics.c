@@ -1,0 +1,156 @@
+/*
+ * GET /metrics: the Prometheus text exposition format (version 0.0.4).
+ * runway's own gauges and counters, then whatever rwd_api_metrics_extra()
+ * adds (query counters, defined by the query path).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "server/api/internal.h"
+#include "server/health/health.h"
+
+__attribute__((weak)) void rwd_api_metrics_extra(FILE *f)
+{
+	(void)f;
+}
+
+/* A label value, escaped as the format wants (\\, \", \n). */
+static void label(FILE *f, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			fputc('\\', f);
+		if (*v == '\n') {
+			fputs("\\n", f);
+			continue;
+		}
+		fputc(*v, f);
+	}
+}
+
+static void head(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+void api_metrics(const struct rwd_api_env *e, struct rwd_api_response *out)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (f == NULL)
+		return api_error(out, 500, "out of memory");
+
+	head(f, "runway_up", "gauge", "1 while runwayd serves.");
+	fprintf(f, "runway_up 1\n");
+
+	api_read_begin(e);
+	const struct rwd_snapshot *s = rwd_snapshot_get();
+	const struct rwd_model *m = s->model;
+	head(f, "runway_snapshot_generation", "gauge",
+	     "Snapshots published since start (each reload or API change publishes one).");
+	fprintf(f, "runway_snapshot_generation %llu\n", (unsigned long long)s->generation);
+	head(f, "runway_zones", "gauge", "Zones served.");
+	fprintf(f, "runway_zones %zu\n", s->zones->n_zones);
+	head(f, "runway_zone_serial", "gauge", "SOA serial of each zone.");
+	for (size_t i = 0; i < s->zones->n_zones; i++) {
+		char name[API_NAME_TXT];
+		api_dname_str(s->zones->zones[i]->apex_name, name, sizeof(name));
+		fprintf(f, "runway_zone_serial{zone=\"");
+		label(f, name);
+		fprintf(f, "\"} %u\n", s->zones->zones[i]->serial);
+	}
+	head(f, "runway_zone_records", "gauge", "Records of each zone.");
+	for (size_t i = 0; i < s->zones->n_zones; i++) {
+		char name[API_NAME_TXT];
+		api_dname_str(s->zones->zones[i]->apex_name, name, sizeof(name));
+		fprintf(f, "runway_zone_records{zone=\"");
+		label(f, name);
+		fprintf(f, "\"} %zu\n", s->zones->zones[i]->n_records);
+	}
+	head(f, "runway_traffic_names", "gauge", "Names answered by traffic steering.");
+	fprintf(f, "runway_traffic_names %zu\n", m->n_traffic);
+	head(f, "runway_endpoints", "gauge", "Endpoints in the traffic model.");
+	fprintf(f, "runway_endpoints %zu\n", m->n_endpoints);
+
+	const struct rwd_health_state *hs = rwd_health_get();
+	head(f, "runway_endpoint_up", "gauge",
+	     "1 when an endpoint address may be given out (healthy, or not checked), 0 when down.");
+	for (size_t i = 0; i < m->n_endpoints; i++) {
+		const struct rwd_endpoint *ep = &m->endpoints[i];
+		for (unsigned k = 0; k <= ep->n_addrs; k++) {
+			uint32_t slot;
+			char addr[API_NAME_TXT];
+			if (k < ep->n_addrs) {
+				slot = ep->addrs[k].slot;
+				api_addr_str(&ep->addrs[k].addr, addr, sizeof(addr));
+			} else if (ep->n_addrs == 0 && ep->cname_len && ep->slot != RWD_NO_SLOT) {
+				slot = ep->slot;
+				api_dname_str(ep->cname, addr, sizeof(addr));
+			} else {
+				break;
+			}
+			fprintf(f, "runway_endpoint_up{endpoint=\"");
+			label(f, ep->name);
+			fprintf(f, "\",address=\"");
+			label(f, addr);
+			fprintf(f, "\"} %d\n", rwd_slot_up(hs, slot) ? 1 : 0);
+		}
+	}
+	head(f, "runway_endpoint_drained", "gauge", "1 when an endpoint is drained by the operator.");
+	for (size_t i = 0; i < m->n_endpoints; i++) {
+		fprintf(f, "runway_endpoint_drained{endpoint=\"");
+		label(f, m->endpoints[i].name);
+		fprintf(f, "\"} %d\n", api_endpoint_drained(e, &m->endpoints[i]) ? 1 : 0);
+	}
+	head(f, "runway_health_generation", "gauge", "Health states published since start.");
+	fprintf(f, "runway_health_generation %llu\n",
+	        (unsigned long long)(hs ? hs->generation : 0));
+	api_read_end(e);
+
+	if (e->health) {
+		struct rwd_health_stats st;
+		rwd_health_get_stats(e->health, &st);
+		head(f, "runway_health_targets", "gauge", "Health slots being checked.");
+		fprintf(f, "runway_health_targets %u\n", st.targets);
+		head(f, "runway_health_probes_in_flight", "gauge", "Health probes running now.");
+		fprintf(f, "runway_health_probes_in_flight %u\n", st.in_flight);
+		head(f, "runway_health_probes_total", "counter", "Health probes started.");
+		fprintf(f, "runway_health_probes_total %llu\n", (unsigned long long)st.probes);
+		head(f, "runway_health_probe_results_total", "counter", "Health probes finished, by result.");
+		fprintf(f, "runway_health_probe_results_total{result=\"pass\"} %llu\n",
+		        (unsigned long long)st.passes);
+		fprintf(f, "runway_health_probe_results_total{result=\"fail\"} %llu\n",
+		        (unsigned long long)st.failures);
+		head(f, "runway_health_probes_skipped_total", "counter",
+		     "Probe rounds not run (the previous probe still running, or the loop behind).");
+		fprintf(f, "runway_health_probes_skipped_total %llu\n", (unsigned long long)st.skipped);
+		head(f, "runway_health_transitions_total", "counter", "Health state changes (up/down).");
+		fprintf(f, "runway_health_transitions_total %llu\n", (unsigned long long)st.transitions);
+		head(f, "runway_health_publications_total", "counter", "Health states published.");
+		fprintf(f, "runway_health_publications_total %llu\n", (unsigned long long)st.publications);
+		head(f, "runway_health_probe_delay_seconds", "histogram",
+		     "How late probes start after they are due.");
+		static const uint64_t bounds[] = RWD_HEALTH_LATE_BOUNDS_US;
+		uint64_t cum = 0;
+		for (unsigned i = 0; i < RWD_HEALTH_LATE_BUCKETS; i++) {
+			cum += st.late_hist[i];
+			if (i < RWD_HEALTH_LATE_BUCKETS - 1)
+				fprintf(f, "runway_health_probe_delay_seconds_bucket{le=\"%g\"} %llu\n",
+				        bounds[i] / 1e6, (unsigned long long)cum);
+			else
+				fprintf(f, "runway_health_probe_delay_seconds_bucket{le=\"+Inf\"} %llu\n",
+				        (unsigned long long)cum);
+		}
+		fprintf(f, "runway_health_probe_delay_seconds_sum %g\n", st.late_sum_us / 1e6);
+		fprintf(f, "runway_health_probe_delay_seconds_count %llu\n", (unsigned long long)cum);
+		head(f, "runway_health_cpu_seconds_total", "counter", "CPU time of the health thread.");
+		fprintf(f, "runway_health_cpu_seconds_total %g\n", st.cpu_ns / 1e9);
+	}
+	rwd_api_metrics_extra(f);
+	if (fclose(f) != 0) {
+		free(text);
+		return api_error(out, 500, "out of memory");
+	}
+	api_text(out, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+}

@@ -1,0 +1,280 @@
+/*
+ * /v1/zones: the served zones, their RRsets in presentation form (libknot
+ * prints the RDATA), and changes in the shape of Route 53's
+ * ChangeResourceRecordSets, applied all or nothing by the control layer.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libknot/libknot.h>
+
+#include "lib/error.h"
+#include "lib/wire.h"
+#include "server/api/internal.h"
+
+#define MAX_CHANGES 1000
+
+/* The zone with this name in s, or NULL. */
+static const struct rwd_zone *zone_of(const struct rwd_snapshot *s, const char *name)
+{
+	uint8_t dn[255];
+	size_t len = api_dname(name, dn);
+	return len && s && s->zones ? rwd_zonedb_get(s->zones, dn, len) : NULL;
+}
+
+void api_zones_list(const struct rwd_api_env *e, struct rwd_api_response *out)
+{
+	json_t *arr = json_array();
+	api_read_begin(e);
+	const struct rwd_snapshot *s = rwd_snapshot_get();
+	for (size_t i = 0; s && i < s->zones->n_zones; i++) {
+		const struct rwd_zone *z = s->zones->zones[i];
+		char name[API_NAME_TXT];
+		api_dname_str(z->apex_name, name, sizeof(name));
+		json_array_append_new(arr, json_pack("{s:s, s:I, s:I}", "name", name,
+		                                     "serial", (json_int_t)z->serial,
+		                                     "records", (json_int_t)z->n_records));
+	}
+	api_read_end(e);
+	api_json(out, 200, arr);
+}
+
+static int by_id(const void *a, const void *b)
+{
+	const struct rwd_node *x = *(const struct rwd_node *const *)a;
+	const struct rwd_node *y = *(const struct rwd_node *const *)b;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* One record of an RRset in presentation form, into buf. */
+static const char *rdata_text(const struct rwd_node *n, const struct rwd_rrset *rs,
+                              const uint8_t *rd, char *buf, size_t size)
+{
+	knot_rrset_t rr;
+	knot_rrset_init(&rr, (knot_dname_t *)n->name, rs->type, KNOT_CLASS_IN, rs->ttl);
+	if (knot_rrset_add_rdata(&rr, rd + 2, rw_get16(rd), NULL) != KNOT_EOK)
+		return NULL;
+	int r = knot_rrset_txt_dump_data(&rr, 0, buf, size, &KNOT_DUMP_STYLE_DEFAULT);
+	knot_rdataset_clear(&rr.rrs, NULL);
+	return r < 0 ? NULL : buf;
+}
+
+void api_zone_rrsets(const struct rwd_api_env *e, const char *zone, struct rwd_api_response *out)
+{
+	api_read_begin(e);
+	const struct rwd_zone *z = zone_of(rwd_snapshot_get(), zone);
+	if (z == NULL) {
+		api_read_end(e);
+		return api_error(out, 404, "no zone '%s'", zone);
+	}
+	const struct rwd_node **nodes = malloc((z->n_nodes + 1) * sizeof(*nodes));
+	size_t size = 65536 * 4;        /* the longest RDATA in text, and then some */
+	char *buf = malloc(size);
+	json_t *arr = json_array();
+	if (nodes == NULL || buf == NULL || arr == NULL) {
+		api_read_end(e);
+		free(nodes);
+		free(buf);
+		json_decref(arr);
+		return api_error(out, 500, "out of memory");
+	}
+	size_t nn = 0;
+	for (size_t i = 0; i <= z->table_mask && nn <= z->n_nodes; i++)
+		if (z->table[i] && z->table[i]->n_rrsets)
+			nodes[nn++] = z->table[i];
+	qsort(nodes, nn, sizeof(*nodes), by_id);   /* apex first, then in file order */
+
+	bool failed = false;
+	for (size_t i = 0; i < nn && !failed; i++) {
+		const struct rwd_node *n = nodes[i];
+		char owner[API_NAME_TXT], type[32];
+		api_dname_str(n->name, owner, sizeof(owner));
+		/* The SOA first, as zone files have it; then by type. */
+		const struct rwd_rrset *soa = i == 0 ? rwd_node_rrset(n, KNOT_RRTYPE_SOA) : NULL;
+		for (int k = soa ? -1 : 0; k < (int)n->n_rrsets; k++) {
+			const struct rwd_rrset *rs = k < 0 ? soa : &n->rrsets[k];
+			if (k >= 0 && rs == soa)
+				continue;
+			knot_rrtype_to_string(rs->type, type, sizeof(type));
+			json_t *recs = json_array();
+			RWD_RRSET_FOREACH(rs, rd, j) {
+				const char *t = rdata_text(n, rs, rd, buf, size);
+				if (t == NULL) {
+					failed = true;
+					break;
+				}
+				json_array_append_new(recs, json_string(t));
+			}
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:o}", "name", owner,
+			                                     "type", type, "ttl", (json_int_t)rs->ttl,
+			                                     "records", recs));
+		}
+	}
+	api_read_end(e);
+	free(nodes);
+	free(buf);
+	if (failed) {
+		json_decref(arr);
+		return api_error(out, 500, "cannot print a record of zone '%s'", zone);
+	}
+	api_json(out, 200, arr);
+}
+
+/* ---- changes ---- */
+
+struct parsed_changes {
+	struct rwd_rr_change *v;
+	const char **records;            /* every change's records, end to end */
+	size_t n;
+};
+
+static void free_changes(struct parsed_changes *p)
+{
+	free(p->v);
+	free(p->records);
+}
+
+/* Check and convert the body; false after filling out with a 400. The
+ * strings point into body, which must outlive p. */
+static bool parse_changes(json_t *body, struct parsed_changes *p, struct rwd_api_response *out)
+{
+	memset(p, 0, sizeof(*p));
+	const char *key;
+	json_t *val;
+	json_object_foreach(body, key, val) {
+		if (strcmp(key, "changes") != 0) {
+			api_error(out, 400, "unknown key '%s' (expected {\"changes\": [...]})", key);
+			return false;
+		}
+	}
+	json_t *arr = json_object_get(body, "changes");
+	if (!json_is_array(arr) || json_array_size(arr) == 0) {
+		api_error(out, 400, "\"changes\" must be a non-empty array");
+		return false;
+	}
+	size_t n = json_array_size(arr), n_records = 0;
+	if (n > MAX_CHANGES) {
+		api_error(out, 400, "at most %d changes per request", MAX_CHANGES);
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_t *recs = json_object_get(json_array_get(arr, i), "records");
+		n_records += json_is_array(recs) ? json_array_size(recs) : 0;
+	}
+	p->v = calloc(n, sizeof(*p->v));
+	p->records = calloc(n_records + 1, sizeof(*p->records));
+	if (p->v == NULL || p->records == NULL) {
+		free_changes(p);
+		api_error(out, 500, "out of memory");
+		return false;
+	}
+	size_t at = 0;
+	for (size_t i = 0; i < n; i++) {
+		json_t *c = json_array_get(arr, i);
+		struct rwd_rr_change *rc = &p->v[i];
+		size_t no = i + 1;
+		if (!json_is_object(c)) {
+			api_error(out, 400, "change %zu: expected an object", no);
+			goto fail;
+		}
+		json_object_foreach(c, key, val) {
+			if (strcmp(key, "action") && strcmp(key, "name") && strcmp(key, "type") &&
+			    strcmp(key, "ttl") && strcmp(key, "records")) {
+				api_error(out, 400, "change %zu: unknown key '%s'", no, key);
+				goto fail;
+			}
+		}
+		const char *action = json_string_value(json_object_get(c, "action"));
+		if (action == NULL) {
+			api_error(out, 400, "change %zu: \"action\" is required (CREATE, UPSERT or DELETE)", no);
+			goto fail;
+		}
+		if (!strcasecmp(action, "CREATE"))
+			rc->action = RWD_RR_CREATE;
+		else if (!strcasecmp(action, "UPSERT"))
+			rc->action = RWD_RR_UPSERT;
+		else if (!strcasecmp(action, "DELETE"))
+			rc->action = RWD_RR_DELETE;
+		else {
+			api_error(out, 400, "change %zu: unknown action '%s' (CREATE, UPSERT or DELETE)", no, action);
+			goto fail;
+		}
+		rc->name = json_string_value(json_object_get(c, "name"));
+		rc->type = json_string_value(json_object_get(c, "type"));
+		if (rc->name == NULL || rc->type == NULL) {
+			api_error(out, 400, "change %zu: \"name\" and \"type\" are required strings", no);
+			goto fail;
+		}
+		json_t *ttl = json_object_get(c, "ttl");
+		if (ttl == NULL && rc->action != RWD_RR_DELETE) {
+			api_error(out, 400, "change %zu: \"ttl\" is required", no);
+			goto fail;
+		}
+		if (ttl != NULL) {
+			if (!json_is_integer(ttl) || json_integer_value(ttl) < 0 ||
+			    json_integer_value(ttl) > 2147483647) {
+				api_error(out, 400, "change %zu: \"ttl\" must be an integer 0..2147483647", no);
+				goto fail;
+			}
+			rc->ttl = (uint32_t)json_integer_value(ttl);
+		}
+		json_t *recs = json_object_get(c, "records");
+		if (!json_is_array(recs) || json_array_size(recs) == 0) {
+			api_error(out, 400, "change %zu: \"records\" must be a non-empty array of strings", no);
+			goto fail;
+		}
+		rc->records = p->records + at;
+		rc->n_records = json_array_size(recs);
+		for (size_t k = 0; k < rc->n_records; k++) {
+			const char *t = json_string_value(json_array_get(recs, k));
+			if (t == NULL) {
+				api_error(out, 400, "change %zu: record %zu is not a string", no, k + 1);
+				goto fail;
+			}
+			p->records[at++] = t;
+		}
+	}
+	p->n = n;
+	return true;
+fail:
+	free_changes(p);
+	return false;
+}
+
+void api_zone_changes(const struct rwd_api_env *e, const char *zone,
+                      const struct rwd_api_request *r, struct rwd_api_response *out)
+{
+	char apex[API_NAME_TXT];
+	api_read_begin(e);
+	const struct rwd_zone *z = zone_of(rwd_snapshot_get(), zone);
+	if (z)
+		api_dname_str(z->apex_name, apex, sizeof(apex));
+	api_read_end(e);
+	if (z == NULL)
+		return api_error(out, 404, "no zone '%s'", zone);
+
+	json_t *body = api_body_object(r, out);
+	if (body == NULL)
+		return;
+	struct parsed_changes p;
+	if (!parse_changes(body, &p, out)) {
+		json_decref(body);
+		return;
+	}
+	char err[RWD_CONTROL_ERRLEN] = "";
+	int rc = rwd_control_zone_change(e->ctl, apex, p.v, p.n, err);
+	free_changes(&p);
+	json_decref(body);
+	if (rc != 0)
+		return api_error(out, api_status_of(rc), "%s", err[0] ? err : rw_strerror(rc));
+
+	json_int_t serial = -1;
+	api_read_begin(e);
+	z = zone_of(rwd_snapshot_get(), apex);
+	if (z)
+		serial = (json_int_t)z->serial;
+	api_read_end(e);
+	api_json(out, 200, json_pack("{s:s, s:I, s:I}", "status", "applied", "serial", serial,
+	                             "changes", (json_int_t)p.n));
+}
