@@ -279,8 +279,6 @@ def test_no_ecs_in_reply_without_ecs_in_query(steer):
     assert addrs(r) == ips("eu-central")
 
 
-@pytest.mark.xfail(strict=True, reason="server bug (reported): with ECS source /0 the scope of the "
-                   "source-address lookup (4) is echoed instead of 0")
 def test_ecs_source_zero_uses_source_address_scope_zero(steer):
     """ECS with SOURCE PREFIX-LENGTH 0 (the resolver's client opted out):
     the answer is located by the source address, which the option does not
@@ -467,8 +465,6 @@ def test_geoproximity_positive_bias_changes_winner(steer):
     assert one(steer, "proxbias.example.com", "IE") == ips("eu-west")
 
 
-@pytest.mark.xfail(strict=True, reason="server bug (reported): a negative bias shrinks the distance "
-                   "(d / (1 + |bias|/100)) instead of growing it")
 def test_geoproximity_negative_bias_changes_winner(steer):
     """List form [{bias, node}]. London: Dublin 464 km, Frankfurt 637 km;
     bias -50 stretches Dublin to 696 km (Route 53: d * (1 - bias/100)), so
@@ -749,8 +745,6 @@ def test_names_below_traffic_name_come_from_zone(steer):
           answer=[], authority=[SOA])
 
 
-@pytest.mark.xfail(strict=True, reason="server bug (reported): other types at a traffic name that has "
-                   "no zone records answer NXDOMAIN, though the name answers A")
 def test_traffic_name_without_zone_records_other_type_nodata(steer):
     """geo.example.com exists only as a traffic name: MX there is NODATA
     (the name exists), not NXDOMAIN, which resolvers cache for every type

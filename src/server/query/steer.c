@@ -180,15 +180,26 @@ bool rwd_stage_steer(const struct rwd_snapshot *s, struct rwd_query *qr, size_t 
 		return false;
 
 	int family = 0;
-	if (t->kind == RWD_TRAFFIC_SRV) {
-		if (q->qtype != RW_TYPE_SRV)
-			return false;
-	} else if (q->qtype == RW_TYPE_A || q->qtype == RW_TYPE_ANY) {
+	bool steered = true;
+	if (t->kind == RWD_TRAFFIC_SRV)
+		steered = q->qtype == RW_TYPE_SRV;
+	else if (q->qtype == RW_TYPE_A || q->qtype == RW_TYPE_ANY)
 		family = AF_INET;            /* ANY: one RRset (RFC 8482), the A */
-	} else if (q->qtype == RW_TYPE_AAAA) {
+	else if (q->qtype == RW_TYPE_AAAA)
 		family = AF_INET6;
-	} else {
-		return false;
+	else
+		steered = false;
+	if (!steered) {
+		/* Other types come from the zone's records at the name; with none,
+		 * the name still exists (NODATA), or resolvers would cache an
+		 * NXDOMAIN for every type of it (RFC 2308) and lose the A too. */
+		const struct rwd_node *n = rwd_zone_find(qr->zone, q->qname, q->qname_len);
+		if (n != NULL || rwd_zone_encloser(qr->zone, q->qname, q->qname_len)->cut)
+			return false;
+		qr->answer = qr->zone->nodata;
+		qr->rcode = qr->answer->rcode;
+		qr->aa = true;
+		return true;
 	}
 
 	static uint64_t no_thread_rng = 0x9e3779b97f4a7c15ULL;   /* tests and fuzzing only */
@@ -209,7 +220,8 @@ bool rwd_stage_steer(const struct rwd_snapshot *s, struct rwd_query *qr, size_t 
 	}
 	qr->aa = true;
 	qr->rcode = RW_RCODE_NOERROR;
-	qr->ecs_scope = st.scope;
+	/* Source prefix 0: the resolver asked us not to tailor (RFC 7871 7.1.2). */
+	qr->ecs_scope = q->edns.ecs && q->edns.ecs_source == 0 ? 0 : st.scope;
 	if (b.overflow) {
 		qr->tc = true;                   /* as for static answers: nothing but TC */
 	} else if (!ok) {

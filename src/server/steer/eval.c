@@ -47,6 +47,8 @@ bool rwd_steer_slot_up(const struct rwd_steer *s, uint32_t slot)
 
 static bool endpoint_up(const struct rwd_steer *s, const struct rwd_endpoint *ep, int family)
 {
+	if (ep->drained)   /* a drain is intentional: down even in the fail-open pass */
+		return false;
 	if (ep->cname_len)
 		return ep->check == NULL || rwd_steer_slot_up(s, ep->slot);
 	for (unsigned i = 0; i < ep->n_addrs; i++)
@@ -195,10 +197,11 @@ static const struct rwd_policy *cidr_choice(struct rwd_steer *s, const struct rw
 	return p->u.cidr.fallback && up(s, p->u.cidr.fallback, family) ? p->u.cidr.fallback : NULL;
 }
 
-/* Route 53's bias: positive shrinks the distance, negative stretches it. */
+/* Route 53's bias: positive shrinks the distance (d x (1 - bias/100)),
+ * negative stretches it (d / (1 + bias/100), bias < 0: -50 doubles it). */
 static double biased(double d, int bias)
 {
-	return bias >= 0 ? d * (1.0 - bias / 100.0) : d / (1.0 + -bias / 100.0);
+	return bias >= 0 ? d * (1.0 - bias / 100.0) : d / (1.0 + bias / 100.0);
 }
 
 /* The nearest up child; the first up child when there is nothing to

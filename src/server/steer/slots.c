@@ -63,7 +63,8 @@ int rwd_model_keep_slots(struct rwd_model *m, const struct rwd_model *old)
 	ssize_t n_old = old ? keys_of(old, &ok) : 0;
 	if (n_old < 0)
 		return RW_ENOMEM;
-	qsort(ok, (size_t)n_old, sizeof(*ok), cmp_key);
+	if (n_old > 0)
+		qsort(ok, (size_t)n_old, sizeof(*ok), cmp_key);
 	/* Fresh numbers start past everything the old model used. When holes
 	 * from removed endpoints outnumber live slots, renumber from zero: a
 	 * moment of stale health is better than state arrays that only grow. */
