@@ -147,6 +147,8 @@ static const struct opt schema[] = {
 	  .doc = "Longitude in degrees, east positive." },
 	{ "endpoints.target", K_WIRENAME, .off = offsetof(EP, target), .off2 = offsetof(EP, target_len),
 	  .doc = "Host name that SRV answers give for this endpoint." },
+	{ "endpoints.drained", K_BOOL, FIELD(EP, drained), .def = "false",
+	  .doc = "Taken out of service on purpose: counts as down, even when a name fails open." },
 
 	{ "geoip", K_SECTION, .model = true,
 	  .doc = "Where clients are, for `geolocation` and `geoproximity`." },
@@ -227,10 +229,34 @@ _Static_assert(N_OPTS <= MAX_OPTS, "raise MAX_OPTS");
 
 /* ---- errors ---- */
 
+/* The overlay a line of the config's document comes from, or NULL for the file's own. */
+static const struct cf_origin *origin_of(struct ctx *c, int line)
+{
+	if (!c->n_origins || c->file != c->main_file || line <= c->main_lines)
+		return NULL;
+	size_t lo = 0, hi = c->n_origins;   /* the last origin with first <= line */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->origins[mid].first <= line)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return &c->origins[lo];
+}
+
+int cf_ln(struct ctx *c, int line)
+{
+	const struct cf_origin *o = origin_of(c, line);
+	return o ? line - o->first + 1 : line;
+}
+
 int cf_fail(struct ctx *c, int line, const char *fmt, ...)
 {
-	int n = line > 0 ? snprintf(c->err, RWD_CONF_ERRLEN, "%s:%d: ", c->file, line)
-	                 : snprintf(c->err, RWD_CONF_ERRLEN, "%s: ", c->file);
+	const struct cf_origin *o = origin_of(c, line);
+	const char *file = o ? o->name : c->file;
+	int n = line > 0 ? snprintf(c->err, RWD_CONF_ERRLEN, "%s:%d: ", file, cf_ln(c, line))
+	                 : snprintf(c->err, RWD_CONF_ERRLEN, "%s: ", file);
 	if (n >= 0 && n < RWD_CONF_ERRLEN) {
 		va_list ap;
 		va_start(ap, fmt);
@@ -543,7 +569,10 @@ bool cf_parse_int(const char *s, long long lo, long long hi, long long *v)
 	return *v >= lo && *v <= hi;
 }
 
-/* [+-]digits[.digits], or [+-].digits: no exponent, no hex, no inf or nan. */
+/*
+ * [+-]digits[.digits], or [+-].digits, then an optional exponent e[+-]digits
+ * (JSON writes small numbers so: 1e-06): no hex, no inf or nan.
+ */
 static bool parse_float(const char *s, double *v)
 {
 	const char *p = s;
@@ -555,6 +584,16 @@ static bool parse_float(const char *s, double *v)
 	if (*p == '.')
 		for (p++; *p >= '0' && *p <= '9'; p++)
 			n++;
+	if (n > 0 && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (*p == '-' || *p == '+')
+			p++;
+		const char *e = p;
+		while (*p >= '0' && *p <= '9')
+			p++;
+		if (p == e || p - e > 5)
+			return false;
+	}
 	if (n == 0 || *p || n > 64)
 		return false;
 	*v = strtod(s, NULL);
@@ -753,6 +792,14 @@ static const struct { const char *name; int rcode; } rcodes[] = {
 	{ "REFUSED", 5 }, { "YXDOMAIN", 6 }, { "YXRRSET", 7 }, { "NXRRSET", 8 }, { "NOTAUTH", 9 },
 	{ "NOTZONE", 10 },
 };
+
+const char *cf_rcode_name(int rcode)
+{
+	for (size_t i = 0; i < sizeof(rcodes) / sizeof(rcodes[0]); i++)
+		if (rcodes[i].rcode == rcode)
+			return rcodes[i].name;
+	return NULL;
+}
 
 static bool is_code_char(char ch, bool letters_only)
 {
@@ -1110,7 +1157,7 @@ static int index_named(struct ctx *c, int i, char *elems, size_t n)
 		char buf[68];
 		return cf_fail(c, *(const int *)((const char *)dup + o->line_off),
 		               "duplicate %s '%s' (first on line %d)", o->noun, cf_show(name_at(o, dup), buf),
-		               *(const int *)((const char *)first + o->line_off));
+		               cf_ln(c, *(const int *)((const char *)first + o->line_off)));
 	}
 	return 0;
 }
@@ -1276,7 +1323,7 @@ static int parse_map(struct ctx *c, int parent, yaml_node_t *map, void *base)
 			return cf_fail(c, cf_line_of(k), "unknown key '%s' in %s", cf_show(key, buf), where);
 		if (c->seen[i])
 			return cf_fail(c, cf_line_of(k), "duplicate key '%s' in %s (first on line %d)",
-			               key, where, c->seen[i]);
+			               key, where, cf_ln(c, c->seen[i]));
 		c->seen[i] = cf_line_of(k);
 		if (parent < 0 && schema[i].model) {
 			c->deferred[i] = v;
@@ -1429,12 +1476,15 @@ static void free_ctx(struct ctx *c)
 	for (int i = 0; i < N_OPTS; i++)
 		free(c->index[i]);
 	cf_free_scratch(c);
+	free(c->origins);
 }
 
-int rwd_conf_load_buf(const char *data, size_t len, const char *name, const char *base_dir,
-                      struct rwd_conf **out, char err[RWD_CONF_ERRLEN])
+/* rwd_conf_load_buf and rwd_conf_load_overlay. */
+static int load(const char *data, size_t len, const char *name, const char *base_dir,
+                const struct rwd_conf_overlay *ov, size_t n_ov, struct rwd_conf **out,
+                char err[RWD_CONF_ERRLEN])
 {
-	struct ctx c = { .file = name, .base_dir = base_dir, .err = err };
+	struct ctx c = { .file = name, .base_dir = base_dir, .err = err, .main_file = name };
 	struct rwd_conf *conf = calloc(1, sizeof(*conf));
 	yaml_parser_t parser;
 	yaml_document_t doc;
@@ -1442,10 +1492,15 @@ int rwd_conf_load_buf(const char *data, size_t len, const char *name, const char
 
 	*out = NULL;
 	err[0] = '\0';
-	if (!conf || !(conf->path = strdup(name)) || !(conf->model = rwd_model_new())) {
+	if (!conf || !(conf->path = strdup(name)) || !(conf->model = rwd_model_new()) ||
+	    !(conf->text = malloc(len + 1))) {
 		rwd_conf_free(conf);
 		return cf_nomem(&c);
 	}
+	if (len)
+		memcpy(conf->text, data, len);
+	conf->text[len] = '\0';
+	conf->text_len = len;
 	c.conf = conf;
 	c.model = conf->model;
 	if (!yaml_parser_initialize(&parser)) {
@@ -1457,16 +1512,23 @@ int rwd_conf_load_buf(const char *data, size_t len, const char *name, const char
 		rc = yaml_error(&c, &parser, data, len);
 		goto done;
 	}
-	/* No root node: the stream holds no document at all, all defaults then. */
+	/* No root node: the stream holds no document at all, all defaults then
+	 * (overlays may add one). */
 	c.doc = &doc;
+	bool had_root = yaml_document_get_root_node(&doc) != NULL;
+	rc = n_ov ? cf_apply_overlays(&c, &doc, len, ov, n_ov) : 0;
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
-	rc = root ? parse_map(&c, -1, root, conf) : 0;
+	if (!rc && root)
+		rc = parse_map(&c, -1, root, conf);
 	if (!rc)
 		rc = finish(&c, -1, conf, 1, false);
 	if (!rc)
 		rc = load_model(&c);
+	if (!rc && n_ov)
+		cf_clear_overlay_lines(&c);
 	yaml_document_delete(&doc);
-	if (!rc && root)
+	c.n_origins = 0;   /* what follows is the file's own */
+	if (!rc && had_root)
 		rc = no_more_documents(&c, &parser, data, len);
 done:
 	yaml_parser_delete(&parser);
@@ -1477,6 +1539,19 @@ done:
 	}
 	*out = conf;
 	return 0;
+}
+
+int rwd_conf_load_buf(const char *data, size_t len, const char *name, const char *base_dir,
+                      struct rwd_conf **out, char err[RWD_CONF_ERRLEN])
+{
+	return load(data, len, name, base_dir, NULL, 0, out, err);
+}
+
+int rwd_conf_load_overlay(const char *data, size_t len, const char *name, const char *base_dir,
+                          const struct rwd_conf_overlay *ov, size_t n_ov,
+                          struct rwd_conf **out, char err[RWD_CONF_ERRLEN])
+{
+	return load(data, len, name, base_dir, ov, n_ov, out, err);
 }
 
 int rwd_conf_load(const char *path, struct rwd_conf **out, char err[RWD_CONF_ERRLEN])
@@ -1537,6 +1612,7 @@ void rwd_conf_free(struct rwd_conf *conf)
 	free(conf->listen);
 	free(conf->nsid);
 	free(conf->path);
+	free(conf->text);
 	rwd_model_free(conf->model);
 	free(conf);
 }

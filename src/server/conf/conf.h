@@ -4,7 +4,8 @@
  * reference in docs/configuration.md.
  *
  * Every error is reported as "FILE:LINE: message" (LINE 1-based, of the
- * offending YAML node), in the caller's buffer; a config with an error is
+ * offending YAML node; "ORIGIN:LINE: message" for a live change, below), in
+ * the caller's buffer; a config with an error is
  * never half-applied: rwd_conf_load() either returns a complete config or
  * nothing.
  */
@@ -86,6 +87,23 @@ void rwd_conf_free(struct rwd_conf *conf);
  * (e.g. endpoints / us-east / drained = true). json is JSON, a subset of
  * YAML, parsed and validated exactly as if it were written in the file;
  * errors name `origin` instead of the file ("PUT /v1/traffic/x:1: ...").
+ *
+ * Details (overlay.c):
+ * - section: "traffic", "endpoints" or "health_checks" (created if the file
+ *   has none). Traffic names match without regard to case and with or
+ *   without the trailing dot; other names match exactly.
+ * - A replaced entry keeps its place in the file's order, a new one goes
+ *   after the file's entries, which is where the same text in the file would
+ *   put them. A field is replaced in place or added at the end of the entry;
+ *   removing a field that is not there is not an error.
+ * - Lines: messages about the overlay's own text give the line within json;
+ *   messages about a whole entry that an overlay wrote, or changed a field
+ *   of, give its line 1; messages about what the file still holds give
+ *   FILE:LINE (a policy of the file naming an endpoint an overlay removed,
+ *   an entry of the file left incomplete by removing one of its fields).
+ *   A missing entry is "ORIGIN: message", without a line.
+ * - In the model, entries and policy nodes an overlay wrote or changed have
+ *   line 0. origin NULL is shown as "(change)".
  */
 struct rwd_conf_overlay {
 	const char *section;
@@ -98,7 +116,12 @@ struct rwd_conf_overlay {
 /*
  * rwd_conf_load_buf with overlays applied in order to the parsed document
  * before it is validated and built. Removing an entry that does not exist is
- * an error ("no traffic name 'x'"), so is a field of a missing entry.
+ * an error ("no traffic name 'x'"), so is a field of a missing entry: both
+ * return RW_ENOENT ("ORIGIN: no endpoint 'x'"); every other error in an
+ * overlay or the file is RW_ECONF. conf->text is data (without the
+ * overlays). To re-apply changes to a loaded config: data = conf->text,
+ * len = conf->text_len, name = conf->path, base_dir = the folder of
+ * conf->path (what rwd_conf_load passes).
  */
 int rwd_conf_load_overlay(const char *data, size_t len, const char *name, const char *base_dir,
                           const struct rwd_conf_overlay *ov, size_t n_ov,

@@ -95,6 +95,16 @@ struct policy_memo {
 	uint8_t state;      /* 0 not seen, 1 being read (a loop), 2 done */
 };
 
+/*
+ * Overlays (overlay.c) are copied into the config's YAML document; their
+ * nodes get line numbers past the end of the file, one range per overlay,
+ * so that cf_fail() can name the overlay's origin and its own line instead.
+ */
+struct cf_origin {
+	int first;              /* the line number of the overlay's line 1 */
+	const char *name;       /* rwd_conf_overlay.origin */
+};
+
 struct ctx {
 	const char *file;       /* FILE in messages */
 	const char *base_dir;   /* for relative file paths; NULL = keep as written */
@@ -115,10 +125,21 @@ struct ctx {
 	const uint8_t **zones;  /* zone apexes (wire, lowercase), sorted */
 	size_t n_zones;
 	bool zones_ready;
+	/* overlay.c: lines > main_lines while c->file is main_file belong to an overlay */
+	const char *main_file;
+	int main_lines;
+	struct cf_origin *origins;  /* sorted by first */
+	size_t n_origins;
 };
 
 /* conf.c: the walker and helpers */
+/*
+ * "FILE:LINE: message" into c->err; returns RW_ECONF. LINE 0: "FILE: message".
+ * A line of an overlay names the overlay ("PUT /v1/traffic/x:2: ...").
+ */
 int cf_fail(struct ctx *c, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A line for the text of a message ("first on line %d"): its number within its own text. */
+int cf_ln(struct ctx *c, int line);
 int cf_nomem(struct ctx *c);
 const char *cf_show(const char *s, char buf[68]);
 int cf_expected(struct ctx *c, const struct opt *o, int line);
@@ -161,3 +182,12 @@ int cf_check_traffic(struct ctx *c, const struct opt *o, void *elem, int line);
 /* After every model section: the traffic table (duplicate names) and health slots. */
 int cf_finish_model(struct ctx *c);
 void cf_free_scratch(struct ctx *c);
+/* After a successful build with overlays: lines of the model that are not the file's become 0. */
+void cf_clear_overlay_lines(struct ctx *c);
+
+/* conf.c, for export.c: the mnemonic of a response code, or NULL. */
+const char *cf_rcode_name(int rcode);
+
+/* overlay.c: apply ov[0..n) to doc, the config's document (len: the file's size). */
+int cf_apply_overlays(struct ctx *c, yaml_document_t *doc, size_t len,
+                      const struct rwd_conf_overlay *ov, size_t n);

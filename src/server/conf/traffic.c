@@ -142,7 +142,7 @@ static int policy_keys(struct ctx *c, const char *what, yaml_node_t *map,
 			return cf_fail(c, line, "unknown key '%s' in %s", cf_show(s, buf), what);
 		if (lines[i])
 			return cf_fail(c, line, "duplicate key '%s' in %s (first on line %d)", s, what,
-			               lines[i]);
+			               cf_ln(c, lines[i]));
 		lines[i] = line;
 		vals[i] = cf_node_at(c, q->value);
 	}
@@ -186,7 +186,8 @@ static int child_pairs(struct ctx *c, const char *what, yaml_node_t *v, unsigned
 			for (unsigned j = 0; j < k; j++)
 				if (p->u.children.v[j].node->u.endpoint == ch->node->u.endpoint)
 					return cf_fail(c, cf_line_of(key), "%s: duplicate endpoint '%s' (first "
-					               "on line %d)", what, s, p->u.children.v[j].node->line);
+					               "on line %d)", what, s,
+					               cf_ln(c, p->u.children.v[j].node->line));
 		} else {
 			yaml_node_t *e = cf_node_at(c, v->data.sequence.items.start[k]);
 			const char *names[] = { attr, "node" };
@@ -278,7 +279,7 @@ static int rules(struct ctx *c, const char *what, yaml_node_t *v, unsigned depth
 		if (!strcmp(s, "default")) {
 			if (default_line) {
 				rc = cf_fail(c, line, "%s: duplicate %s 'default' (first on line %d)", what,
-				             geo ? "code" : "prefix", default_line);
+				             geo ? "code" : "prefix", cf_ln(c, default_line));
 				break;
 			}
 			default_line = line;
@@ -328,12 +329,12 @@ static int rules(struct ctx *c, const char *what, yaml_node_t *v, unsigned depth
 		char text[RWD_PREFIX_STRLEN];
 		if (geo) {
 			rc = cf_fail(c, keys[dup].line, "geolocation: duplicate code '%s' (first on line %d)",
-			             p->u.geo.v[keys[dup].pos].code, keys[first].line);
+			             p->u.geo.v[keys[dup].pos].code, cf_ln(c, keys[first].line));
 		} else {
 			const struct rwd_cidr_rule *r = &p->u.cidr.v[keys[dup].pos];
 			rwd_prefix_format(&r->prefix, r->len, text, sizeof(text));
 			rc = cf_fail(c, keys[dup].line, "cidr: duplicate prefix %s (first on line %d)", text,
-			             keys[first].line);
+			             cf_ln(c, keys[first].line));
 		}
 	}
 	free(keys);
@@ -839,12 +840,39 @@ int cf_finish_model(struct ctx *c)
 	if (rc == RW_EEXIST) {
 		const struct rwd_traffic *first = rwd_model_find(m, dup->name, dup->name_len);
 		return cf_fail(c, dup->line, "duplicate traffic name '%s' (first on line %d)",
-		               name_str(dup->name, name), first->line);
+		               name_str(dup->name, name), cf_ln(c, first->line));
 	}
 	if (rc)
 		return cf_nomem(c);
 	rwd_model_assign_slots(m);
 	return 0;
+}
+
+static int plain_line(struct ctx *c, int line)
+{
+	return line > c->main_lines ? 0 : line;
+}
+
+void cf_clear_overlay_lines(struct ctx *c)
+{
+	struct rwd_model *m = c->model;
+	for (size_t i = 0; i < m->n_checks; i++)
+		m->checks[i].line = plain_line(c, m->checks[i].line);
+	for (size_t i = 0; i < m->n_endpoints; i++)
+		m->endpoints[i].line = plain_line(c, m->endpoints[i].line);
+	for (size_t i = 0; i < m->n_traffic; i++)
+		m->traffic[i].line = plain_line(c, m->traffic[i].line);
+	/* Every policy node is in the memo (shared ones once), or is an endpoint
+	 * child of one (the map forms of weighted and geoproximity). */
+	for (size_t i = 0; i < c->n_memo; i++) {
+		struct rwd_policy *p = c->memo[i].state == 2 ? c->memo[i].p : NULL;
+		if (!p)
+			continue;
+		p->line = plain_line(c, p->line);
+		if (p->kind == RWD_POLICY_WEIGHTED || p->kind == RWD_POLICY_GEOPROXIMITY)
+			for (unsigned k = 0; k < p->u.children.n; k++)
+				p->u.children.v[k].node->line = plain_line(c, p->u.children.v[k].node->line);
+	}
 }
 
 void cf_free_scratch(struct ctx *c)

@@ -60,7 +60,7 @@ struct rwd_endpoint {
 	char *name;
 	struct rwd_endpoint_addr *addrs;
 	unsigned n_addrs;
-	const struct rwd_check *check; /* NULL: always up (unless drained later) */
+	const struct rwd_check *check; /* NULL: always up (unless drained) */
 	uint8_t cname[255];            /* non-empty: the endpoint answers with this CNAME */
 	uint8_t cname_len;
 	bool has_location;
@@ -68,6 +68,7 @@ struct rwd_endpoint {
 	uint8_t target[255];           /* SRV target name for this endpoint (flat), optional */
 	uint8_t target_len;
 	uint32_t slot;                 /* health slot of a CNAME endpoint with a check */
+	bool drained;                  /* taken out of service on purpose: always down */
 	int line;
 };
 
