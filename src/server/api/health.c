@@ -102,9 +102,9 @@ void api_health(const struct rwd_api_env *e, struct rwd_api_response *out)
 			} else {
 				break;
 			}
-			json_t *o = json_pack("{s:I, s:s, s:s, s:s*}", "slot", (json_int_t)slot, "endpoint",
+			json_t *o = json_pack("{s:I, s:s, s:s, s:o}", "slot", (json_int_t)slot, "endpoint",
 			                      ep->name, "address", addr, "check",
-			                      ep->check ? ep->check->name : NULL);
+			                      ep->check ? json_string(ep->check->name) : json_null());
 			bool is_down = !rwd_slot_up(hs, slot);
 			if (ep->check && hs && slot < hs->n_slots) {
 				const struct rwd_slot_info *info = &hs->info[slot];
