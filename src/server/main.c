@@ -14,6 +14,8 @@
 #include "lib/error.h"
 #include "server/conf/conf.h"
 #include "server/core/log.h"
+#include "server/api/api.h"
+#include "server/control/control.h"
 #include "server/core/server.h"
 
 #define VERSION "0.1.0"
@@ -28,47 +30,35 @@ static void usage(FILE *f)
 	           "signals: HUP reloads configuration and zones, TERM/INT stop\n");
 }
 
-static bool same_listeners(const struct rwd_conf *a, const struct rwd_conf *b)
+/* The control API, when the configuration has one. */
+static int start_api(const struct rwd_conf *conf, struct rwd_server *srv, struct rwd_control *ctl,
+                     struct rwd_api **out)
 {
-	if (a->n_listen != b->n_listen || a->workers != b->workers)
-		return false;
-	for (size_t i = 0; i < a->n_listen; i++)
-		if (strcmp(a->listen[i].text, b->listen[i].text) != 0)
-			return false;
-	return true;
+	if (conf->api_listen == NULL)
+		return 0;
+	struct rwd_api_token *tokens = calloc(conf->n_api_tokens + 1, sizeof(*tokens));
+	if (tokens == NULL)
+		return RW_ENOMEM;
+	for (size_t i = 0; i < conf->n_api_tokens; i++)
+		tokens[i] = (struct rwd_api_token){ conf->api_tokens[i].token,
+		                                    conf->api_tokens[i].access == 1 };
+	struct rwd_api_opts o = { .listen = conf->api_listen, .tokens = tokens,
+	                          .n_tokens = conf->n_api_tokens, .health = srv->health };
+	int ret = rwd_api_start(&o, ctl, out);
+	free(tokens);
+	if (ret == 0)
+		rwd_info("api: listening on %s%s", conf->api_listen,
+		         conf->api_data ? "" : " (read only: no api.data)");
+	return ret;
 }
 
-static void reload(struct rwd_server *srv)
+static void stop(struct rwd_server *srv, struct rwd_control *ctl, struct rwd_api *api)
 {
-	char err[RWD_CONF_ERRLEN];
-	struct rwd_conf *next;
-	rwd_info("reloading %s", srv->conf->path);
-	if (rwd_conf_load(srv->conf->path, &next, err) < 0) {
-		rwd_error("%s", err);
-		rwd_error("reload failed: keeping the running configuration and zones");
-		return;
-	}
-	unsigned errors = 0;
-	struct rwd_snapshot *s = rwd_server_build(next, rwd_snapshot_get(), &errors);
-	if (s == NULL) {
-		rwd_error("reload failed: keeping the running configuration, zones and traffic");
-		rwd_conf_free(next);
-		return;
-	}
-	rwd_server_publish(srv, s);
-	if (!same_listeners(srv->conf, next))
-		rwd_warn("server.listen and server.workers change only at restart");
-	rwd_info("reload done: %zu zones, %zu traffic names, %u errors", s->zones->n_zones,
-	         s->model->n_traffic, errors);
-	rwd_conf_free(srv->conf);
-	srv->conf = next;
-}
-
-static void stop(struct rwd_server *srv)
-{
+	rwd_api_stop(api);
 	rwd_tcp_stop(srv->tcp);
 	rwd_udp_stop(srv->udp);
 	rwd_health_stop(srv->health);
+	rwd_control_close(ctl);
 	rwd_conf_free(srv->conf);
 }
 
@@ -108,11 +98,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
+	struct rwd_control *ctl = NULL;
+	char cerr[RWD_CONTROL_ERRLEN];
+	if (rwd_control_open(&srv, srv.conf->api_data, &ctl, cerr) < 0) {
+		rwd_error("%s", cerr);
+		rwd_conf_free(srv.conf);
+		return 1;
+	}
 	unsigned errors = 0;
-	struct rwd_snapshot *s = rwd_server_build(srv.conf, NULL, &errors);
+	struct rwd_snapshot *s = rwd_control_build(ctl, &srv.conf, NULL, &errors);
 	if (s == NULL) {
 		rwd_error("cannot start: %u error(s)", errors);
-		rwd_conf_free(srv.conf);
+		stop(&srv, ctl, NULL);
 		return 1;
 	}
 	rwd_snapshot_publish(s);
@@ -122,10 +119,12 @@ int main(int argc, char **argv)
 	unsigned workers = conf->workers ? conf->workers : (cores > 0 ? (unsigned)cores : 1);
 	struct rwd_tcp_opts topts = { .idle_timeout_ms = conf->tcp_idle_timeout_ms,
 	                              .max_clients = conf->tcp_max_clients };
+	struct rwd_api *api = NULL;
 	if (rwd_health_start(s->model, &srv.health) < 0 ||
 	    rwd_udp_start(conf->listen, conf->n_listen, workers, &srv.udp) < 0 ||
-	    rwd_tcp_start(conf->listen, conf->n_listen, &topts, &srv.tcp) < 0) {
-		stop(&srv);
+	    rwd_tcp_start(conf->listen, conf->n_listen, &topts, &srv.tcp) < 0 ||
+	    start_api(srv.conf, &srv, ctl, &api) < 0) {
+		stop(&srv, ctl, api);
 		return 1;
 	}
 	for (size_t i = 0; i < conf->n_listen; i++)
@@ -138,12 +137,12 @@ int main(int argc, char **argv)
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			reload(&srv);
+			rwd_control_reload(ctl);
 			continue;
 		}
 		rwd_info("signal %d: stopping", sig);
 		break;
 	}
-	stop(&srv);
+	stop(&srv, ctl, api);
 	return 0;
 }

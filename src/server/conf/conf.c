@@ -42,9 +42,11 @@
 static int check_zones(struct ctx *c, const struct opt *o, void *base);
 
 static const char *const check_types[] = { "tcp", "http", "https", "dns", NULL };
+static const char *const access_types[] = { "read", "write", NULL };
 
 #define C struct rwd_conf
 #define Z struct rwd_conf_zone
+#define TK struct rwd_conf_token
 #define M struct rwd_model
 #define HC struct rwd_check
 #define EP struct rwd_endpoint
@@ -84,6 +86,19 @@ static const struct opt schema[] = {
 	  .doc = "The zone's apex; a name without the trailing dot is taken as absolute." },
 	{ "zones.file", K_PATH, .off = offsetof(Z, file), .required = true,
 	  .doc = "Zone file (RFC 1035 format), relative to the config file's folder." },
+	{ "api", K_SECTION,
+	  .doc = "The control API (docs/api.md); absent: no API." },
+	{ "api.listen", K_STRING, FIELD(C, api_listen),
+	  .doc = "Address of the HTTP API: `ADDR:PORT` or `[ADDR6]:PORT`." },
+	{ "api.tokens", K_LIST, .off = offsetof(C, api_tokens), .off2 = offsetof(C, n_api_tokens),
+	  .size = sizeof(TK), .line_off = offsetof(TK, line),
+	  .doc = "Bearer tokens the API accepts, one entry each." },
+	{ "api.tokens.token", K_STRING, FIELD(TK, token), .required = true,
+	  .doc = "The secret, sent as `Authorization: Bearer TOKEN`." },
+	{ "api.tokens.access", K_ENUM, FIELD(TK, access), .choices = access_types, .def = "read",
+	  .doc = "`read` (GET only) or `write` (every route)." },
+	{ "api.data", K_PATH, .off = offsetof(C, api_data),
+	  .doc = "Folder of the embedded store (LMDB) keeping live changes, relative to the config file's folder; without it the API cannot change anything." },
 
 	/* ---- the traffic model ---- */
 	{ "health_checks", K_MAP, .model = true, .off = offsetof(M, checks), COUNT(M, n_checks),
@@ -1609,6 +1624,11 @@ void rwd_conf_free(struct rwd_conf *conf)
 		free(conf->zones[i].file);
 	}
 	free(conf->zones);
+	for (size_t i = 0; i < conf->n_api_tokens; i++)
+		free(conf->api_tokens[i].token);
+	free(conf->api_tokens);
+	free(conf->api_listen);
+	free(conf->api_data);
 	free(conf->listen);
 	free(conf->nsid);
 	free(conf->path);

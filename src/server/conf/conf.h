@@ -33,6 +33,13 @@ struct rwd_conf_zone {
 	int line;                      /* line of this zone's entry in the config */
 };
 
+/* An API token (api.tokens). */
+struct rwd_conf_token {
+	char *token;
+	int access;                    /* 0: read (GET only), 1: write */
+	int line;
+};
+
 struct rwd_conf {
 	char *path;                    /* the config file as given */
 	char *text;                    /* its content as loaded (live changes re-apply on it) */
@@ -47,6 +54,10 @@ struct rwd_conf {
 	unsigned tcp_max_clients;      /* default 1000 */
 	struct rwd_conf_zone *zones;
 	size_t n_zones;
+	char *api_listen;              /* control API address; NULL: no API */
+	struct rwd_conf_token *api_tokens;
+	size_t n_api_tokens;
+	char *api_data;                /* the store's folder, resolved; NULL: no live changes */
 	/* The traffic sections (health_checks, endpoints, geoip, latency,
 	 * traffic), built into one model: never NULL in a loaded config, empty
 	 * when the file has none of them. Freed by rwd_conf_free(). */
