@@ -60,15 +60,25 @@ struct live {
 	uint32_t n;
 };
 
+/* Live counters and last result from the health thread. The state stays
+ * the published one: what queries see (the live one may be a few
+ * milliseconds ahead, RWD_HEALTH_PUBLISH_MS). */
 static void on_target(void *ctx, const struct rwd_health_target *t)
 {
 	struct live *l = ctx;
 	if (t->slot >= l->n || l->slots[t->slot] == NULL)
 		return;
 	json_t *o = l->slots[t->slot];
+	const struct rwd_slot_info *info = t->info;
 	json_object_set_new(o, "target", json_string(t->target));
 	json_object_set_new(o, "type", json_string(check_type(t->type)));
-	set_info(o, t->info, t->checked, t->state == RWD_SLOT_DOWN);
+	if (t->checked && strcmp(json_string_value(json_object_get(o, "state")), "unchecked") == 0)
+		json_object_set_new(o, "state", json_string("up"));
+	json_object_set_new(o, "checks", json_integer(info->checks));
+	json_object_set_new(o, "failures", json_integer(info->failures));
+	json_object_set_new(o, "last_result", info->last_result[0] ? json_string(info->last_result)
+	                                                            : json_null());
+	json_object_set_new(o, "last_duration_ms", json_real(info->last_duration_us / 1000.0));
 }
 
 void api_health(const struct rwd_api_env *e, struct rwd_api_response *out)

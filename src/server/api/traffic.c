@@ -264,6 +264,11 @@ void api_endpoint_put(const struct rwd_api_env *e, const char *name, const struc
 void api_endpoint_drain(const struct rwd_api_env *e, const char *name, bool drained,
                         struct rwd_api_response *out)
 {
+	api_read_begin(e);
+	bool known = rwd_model_find_endpoint(rwd_snapshot_get()->model, name) != NULL;
+	api_read_end(e);
+	if (!known)
+		return api_error(out, 404, "no endpoint '%s'", name);
 	char err[RWD_CONTROL_ERRLEN] = "";
 	int rc = rwd_control_drain(e->ctl, name, drained, err);
 	if (rc != 0)
