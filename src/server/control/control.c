@@ -17,6 +17,7 @@
 #include "lib/rdata.h"
 #include "server/control/control.h"
 #include "server/core/log.h"
+#include "server/core/stats.h"
 #include "server/store/store.h"
 
 struct rwd_control {
@@ -370,6 +371,7 @@ static void publish(struct rwd_control *c, struct rwd_conf *conf, struct rwd_zon
 		return;
 	}
 	rwd_server_publish(c->srv, s);
+	rwd_stats_api_change();
 	rwd_conf_free(c->srv->conf);
 	c->srv->conf = conf;
 }
@@ -457,6 +459,7 @@ void rwd_control_reload(struct rwd_control *c)
 		return;
 	}
 	rwd_server_publish(c->srv, s);
+	rwd_stats_reload();
 	if (!same_listeners(c->srv->conf, next))
 		rwd_warn("server.listen and server.workers change only at restart");
 	rwd_info("reload done: %zu zones, %zu traffic names, %u errors", s->zones->n_zones,

@@ -87,8 +87,9 @@ struct rwd_tcp {
 	uint64_t full_logged_at;     /* uv_now of the last "too many clients" line, 0 never */
 	unsigned full_rejected;      /* connections refused since that line */
 	uint8_t scratch[2 + RWD_QUERY_OUT_MIN];  /* length prefix + response */
-	struct rwd_query_thread qthread;         /* randomness, geo cache of this thread */
+	struct rwd_query_thread qthread;         /* randomness, geo cache, counters of this thread */
 	struct rwd_geo_cache geo_cache;
+	struct rwd_qstats stats;
 };
 
 static void conn_close(struct conn *c);
@@ -446,10 +447,13 @@ static void tcp_thread(void *arg)
 
 	t->qthread.rng = rwd_steer_seed();
 	t->qthread.geo_cache = &t->geo_cache;
+	t->qthread.stats = &t->stats;
+	rwd_stats_register(&t->stats);
 	rcu_register_thread();
 	rcu_thread_offline();
 	uv_run(&t->loop, UV_RUN_DEFAULT);
 	rcu_unregister_thread();
+	rwd_stats_unregister(&t->stats);
 }
 
 /* Close whatever rwd_tcp_start opened, run the loop until it is idle, free t. */

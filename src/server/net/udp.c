@@ -30,8 +30,9 @@ struct worker {
 	uint8_t cmsg[BATCH][CMSG_MAX];
 	uint8_t in[BATCH][IN_MAX];
 	uint8_t out[BATCH][OUT_MAX];
-	struct rwd_query_thread qthread;   /* randomness, geo cache of this worker */
+	struct rwd_query_thread qthread;   /* randomness, geo cache, counters of this worker */
 	struct rwd_geo_cache geo_cache;
+	struct rwd_qstats stats;
 };
 
 struct rwd_udp {
@@ -152,6 +153,8 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	w->qthread.rng = rwd_steer_seed();
 	w->qthread.geo_cache = &w->geo_cache;
+	w->qthread.stats = &w->stats;
+	rwd_stats_register(&w->stats);
 	rcu_register_thread();
 	prepare(w);
 	while (!atomic_load_explicit(&w->udp->stop, memory_order_relaxed)) {
@@ -175,6 +178,7 @@ static void *worker_main(void *arg)
 		}
 	}
 	rcu_unregister_thread();
+	rwd_stats_unregister(&w->stats);
 	return NULL;
 }
 

@@ -253,7 +253,33 @@ static size_t stage_encode(const struct rwd_snapshot *s, struct rwd_query *qr, b
 	return pos;
 }
 
+static size_t process(const struct rwd_snapshot *s, struct rwd_query *qr);
+
+/* Count what was asked and answered (thread-local, see core/stats.h). */
+static void count(struct rwd_query *qr, size_t len)
+{
+	struct rwd_qstats *st = qr->thread->stats;
+	st->transport[qr->transport == RWD_TCP]++;
+	if (len == 0) {
+		st->dropped++;
+		return;
+	}
+	if (qr->q.question_len)
+		st->qtype[qr->q.qtype < 256 ? qr->q.qtype : 0]++;
+	st->rcode[qr->rcode & 31]++;
+	if (qr->zone)
+		rwd_stats_zone(st, qr->zone->apex_name, qr->zone->apex->hash);
+}
+
 size_t rwd_query_process(const struct rwd_snapshot *s, struct rwd_query *qr)
+{
+	size_t len = process(s, qr);
+	if (qr->thread && qr->thread->stats)
+		count(qr, len);
+	return len;
+}
+
+static size_t process(const struct rwd_snapshot *s, struct rwd_query *qr)
 {
 	qr->zone = NULL;
 	qr->answer = NULL;

@@ -25,6 +25,7 @@
 
 #include "lib/pkt.h"
 #include "server/core/snapshot.h"
+#include "server/core/stats.h"
 #include "server/steer/geo.h"
 
 enum rwd_transport { RWD_UDP, RWD_TCP };
@@ -34,6 +35,7 @@ enum rwd_transport { RWD_UDP, RWD_TCP };
 struct rwd_query_thread {
 	uint64_t rng;                    /* rwd_steer_seed() */
 	struct rwd_geo_cache *geo_cache; /* may be NULL */
+	struct rwd_qstats *stats;        /* may be NULL: not counted */
 };
 
 struct rwd_query {

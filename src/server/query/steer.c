@@ -103,11 +103,16 @@ static bool answer_policy(struct rwd_steer *st, const struct rwd_traffic *t, int
 		const struct rwd_endpoint *e = res.endpoints[0];
 		put_rr(b, NULL, RW_TYPE_CNAME, t->ttl, e->cname, e->cname_len, NULL, 0);
 		b->an = 1;
+		if (st->stats)
+			rwd_stats_answer(st->stats, t->name, e->name);
 		return true;
 	}
 	for (unsigned i = 0; i < res.n; i++)
 		if (res.endpoints[i]->cname_len == 0)
 			put_addresses(b, st, NULL, res.endpoints[i], family, t->ttl, &b->an);
+	if (st->stats)
+		for (unsigned i = 0; i < res.n; i++)
+			rwd_stats_answer(st->stats, t->name, res.endpoints[i]->name);
 	return b->an > 0;
 }
 
@@ -210,6 +215,7 @@ bool rwd_stage_steer(const struct rwd_snapshot *s, struct rwd_query *qr, size_t 
 		.geo_cache = qr->thread ? qr->thread->geo_cache : NULL,
 		.rng = qr->thread ? &qr->thread->rng : &no_thread_rng,
 		.client = &client,
+		.stats = qr->thread ? qr->thread->stats : NULL,
 	};
 	struct body b = { .p = qr->out + RW_HDR_LEN + q->question_len, .room = room };
 	bool ok;

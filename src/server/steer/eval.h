@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "server/core/stats.h"
 #include "server/health/health.h"
 #include "server/steer/geo.h"
 #include "server/steer/model.h"
@@ -59,6 +60,7 @@ struct rwd_steer {
 	uint64_t *rng;                         /* per-thread xorshift state, non-zero */
 	struct rwd_client *client;
 	struct rwd_trace *trace;               /* may be NULL */
+	struct rwd_qstats *stats;              /* answers counted here; may be NULL */
 	/* out */
 	uint8_t scope;                         /* ECS scope: prefix length the decision used */
 	bool failed_open;                      /* nothing was up: answered as if all were */
