@@ -26,18 +26,25 @@ LDLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 LIB_SRC    = $(wildcard src/lib/*.c)
 SERVER_SRC = $(wildcard src/server/*/*.c)
+SERVER_ASM = $(wildcard src/server/api/*.S)
 DAEMON_SRC = src/server/main.c
 TOOL_SRC   = $(wildcard src/tools/runway/*.c)
 
 obj = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(1))
 LIB_OBJ    = $(call obj,$(LIB_SRC))
-SERVER_OBJ = $(call obj,$(SERVER_SRC))
+SERVER_OBJ = $(call obj,$(SERVER_SRC)) $(patsubst src/%.S,$(BUILD)/obj/%.o,$(SERVER_ASM))
 
 all: $(BUILD)/runwayd $(BUILD)/runway
 
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# The dashboard's files are built in with .incbin (dashboard_assets.S).
+$(BUILD)/obj/%.o: src/%.S
+	@mkdir -p $(dir $@)
+	$(CC) -c $< -o $@
+$(BUILD)/obj/server/api/dashboard_assets.o: $(wildcard src/server/api/dashboard/*)
 
 $(BUILD)/librunway.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@); rm -f $@; ar rcs $@ $^
@@ -66,7 +73,7 @@ FUZZ_BUILD = build-fuzz
 FUZZ_BIN  = $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRC))
 FUZZ_SECONDS ?= 300
 FUZZ_SMOKE_SECONDS ?= 20
-$(FUZZ_BUILD)/%: tests/fuzz/%.c $(LIB_SRC) $(SERVER_SRC)
+$(FUZZ_BUILD)/%: tests/fuzz/%.c $(LIB_SRC) $(SERVER_SRC) $(SERVER_ASM)
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -O1 -g -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined \
 	  $(shell pkg-config --cflags $(PKGS)) -o $@ $^ $(LDLIBS)

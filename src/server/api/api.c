@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "lib/error.h"
+#include "server/api/dashboard.h"
 #include "server/api/internal.h"
 #include "server/conf/conf.h"
 #include "server/core/log.h"
@@ -139,7 +140,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (rq == NULL)
 			return MHD_NO;
 		*state = rq;
-		bool public = strcmp(url, "/") == 0 && is_read_method(method);
+		bool public = rwd_api_dashboard_path(url) && is_read_method(method);
 		rq->access = access_of(a, c);
 		if (rq->access == ACCESS_NONE && !public) {
 			bool given = MHD_lookup_connection_value(c, MHD_HEADER_KIND,

@@ -11,6 +11,7 @@
 
 #include "lib/dname.h"
 #include "lib/error.h"
+#include "server/api/dashboard.h"
 #include "server/api/internal.h"
 
 /* ---- responses ---- */
@@ -178,18 +179,6 @@ static int split(const char *path, char *buf, size_t size, char *seg[MAX_SEGS])
 	return n;
 }
 
-static const char index_html[] =
-	"<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>runwayd API</title></head>\n"
-	"<body><h1>runwayd API</h1>\n"
-	"<p>JSON over HTTP; send <code>Authorization: Bearer TOKEN</code>. See docs/api.md.</p>\n<ul>\n"
-	"<li>GET /v1/zones, GET /v1/zones/{zone}/rrsets, POST /v1/zones/{zone}/changes</li>\n"
-	"<li>GET /v1/traffic, GET|PUT|DELETE /v1/traffic/{name}</li>\n"
-	"<li>GET /v1/endpoints, PUT /v1/endpoints/{name}, POST /v1/endpoints/{name}/drain|undrain</li>\n"
-	"<li>GET /v1/health, GET /v1/export/traffic.yaml</li>\n"
-	"<li>GET /v1/simulate?name=NAME&amp;type=A&amp;client=ADDRESS</li>\n"
-	"<li>GET /metrics (Prometheus)</li>\n"
-	"</ul></body></html>\n";
-
 static bool is(const char *a, const char *b)
 {
 	return strcmp(a, b) == 0;
@@ -211,11 +200,11 @@ void rwd_api_handle(const struct rwd_api_env *e, const struct rwd_api_request *r
 	const char *m = r->method;
 	bool get = is(m, "GET") || is(m, "HEAD");
 
-	if (n == 0) {
+	if (rwd_api_dashboard_path(r->path)) {        /* GET /, /app.js, /style.css */
 		if (!get)
 			return not_allowed(r, out, "GET");
-		return api_text(out, 200, "text/html; charset=utf-8", strdup(index_html),
-		                sizeof(index_html) - 1);
+		rwd_api_dashboard(r->path, out);
+		return;
 	}
 	if (n == 1 && is(s[0], "metrics")) {
 		if (!get)
