@@ -18,9 +18,10 @@ OPT      ?= -O2 -g
 endif
 
 CC      ?= cc
-PKGS     = libknot libzscanner liburcu-qsbr yaml-0.1 libuv libmaxminddb openssl lmdb libmicrohttpd jansson libcurl
+PKGS     = libknot libzscanner liburcu-qsbr yaml-0.1 libuv libmaxminddb openssl lmdb libmicrohttpd jansson
+TOOL_PKGS = libcurl                 # the CLI's API client only: runwayd stays lean
 CFLAGS  += -std=gnu11 $(OPT) -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes \
-           -D_GNU_SOURCE -Isrc $(SANFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+           -D_GNU_SOURCE -Isrc $(SANFLAGS) $(shell pkg-config --cflags $(PKGS) $(TOOL_PKGS) 2>/dev/null)
 LDFLAGS += $(SANFLAGS)
 LDLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
@@ -56,7 +57,7 @@ $(BUILD)/runwayd: $(call obj,$(DAEMON_SRC)) $(BUILD)/librunwayd.a $(BUILD)/libru
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/runway: $(call obj,$(TOOL_SRC)) $(BUILD)/librunwayd.a $(BUILD)/librunway.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs $(TOOL_PKGS) 2>/dev/null)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
