@@ -133,9 +133,13 @@ int main(int argc, char **argv)
 	         s->model->n_traffic);
 
 	for (;;) {
-		int sig = 0;
-		if (sigwait(&sigs, &sig) != 0)
+		/* Wake once a second for timed work (registration expiry). */
+		struct timespec second = { .tv_sec = 1 };
+		int sig = sigtimedwait(&sigs, NULL, &second);
+		if (sig < 0) {
+			rwd_control_tick(ctl);
 			continue;
+		}
 		if (sig == SIGHUP) {
 			rwd_control_reload(ctl);
 			continue;

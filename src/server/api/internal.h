@@ -34,6 +34,10 @@ const char *api_param(const struct rwd_api_request *r, const char *key);
 /* Parse the body as a JSON object; NULL after filling out with a 400. */
 json_t *api_body_object(const struct rwd_api_request *r, struct rwd_api_response *out);
 
+/* POST /v1/latency (latency.c). */
+void api_latency(const struct rwd_api_env *e, const struct rwd_api_request *r,
+                 struct rwd_api_response *out);
+
 /* The HTTP status for a control layer error code. */
 int api_status_of(int rc);
 

@@ -244,6 +244,8 @@ void rwd_api_handle(const struct rwd_api_env *e, const struct rwd_api_request *r
 			                     : not_allowed(r, out, "POST");
 	} else if (n == 3 && is(res, "export") && is(s[2], "traffic.yaml")) {
 		return get ? api_export_yaml(e, out) : not_allowed(r, out, "GET");
+	} else if (n == 2 && is(res, "latency")) {
+		return is(m, "POST") ? api_latency(e, r, out) : not_allowed(r, out, "POST");
 	} else if (n == 2 && is(res, "health")) {
 		return get ? api_health(e, out) : not_allowed(r, out, "GET");
 	} else if (n == 2 && is(res, "simulate")) {

@@ -3,11 +3,13 @@
  * store, published as snapshots. Every entry point takes the lock, so
  * changes are applied one at a time and always on top of the latest state.
  */
+#include <ctype.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libknot/libknot.h>
 #include <libzscanner/scanner.h>
@@ -117,6 +119,85 @@ static int collect_overlays(struct rwd_control *c, struct overlays *o, const cha
 	return 0;
 }
 
+/* ---- latency averages ---- */
+
+/* A latency client: a country code ("JP") or a prefix; 0 or RW_EINVAL. */
+static int parse_client(const char *text, struct rwd_latency_row *row)
+{
+	memset(row, 0, sizeof(*row));
+	if (strlen(text) == 2 && isalpha((unsigned char)text[0]) && isalpha((unsigned char)text[1])) {
+		row->is_country = true;
+		row->country[0] = (char)toupper((unsigned char)text[0]);
+		row->country[1] = (char)toupper((unsigned char)text[1]);
+		return 0;
+	}
+	return rwd_prefix_parse(text, &row->prefix, &row->len) == 0 ? 0 : RW_EINVAL;
+}
+
+static bool same_client(const struct rwd_latency_row *a, const struct rwd_latency_row *b)
+{
+	if (a->is_country || b->is_country)
+		return a->is_country && b->is_country && strcmp(a->country, b->country) == 0;
+	return a->len == b->len && a->prefix.family == b->prefix.family &&
+	       memcmp(a->prefix.bytes, b->prefix.bytes, 16) == 0;
+}
+
+struct merge {
+	struct rwd_model *m;
+	struct rwd_latency_row *rows;
+	size_t n;
+};
+
+/* Stored: key "client|endpoint", value "average count". */
+static int merge_one(void *ctx, const char *key, const void *val, size_t len)
+{
+	struct merge *mg = ctx;
+	char client[128], endpoint[128], text[64];
+	struct rwd_latency_row row;
+	if (sscanf(key, "%127[^|]|%127s", client, endpoint) != 2 || len >= sizeof(text))
+		return 0;
+	memcpy(text, val, len);
+	text[len] = '\0';
+	row.endpoint = NULL;
+	if (parse_client(client, &row) < 0 ||
+	    (row.endpoint = rwd_model_find_endpoint(mg->m, endpoint)) == NULL)
+		return 0;   /* the endpoint is gone from the configuration: ignore */
+	row.rtt_ms = (uint32_t)(strtod(text, NULL) + 0.5);
+	for (size_t i = 0; i < mg->n; i++) {
+		if (mg->rows[i].endpoint == row.endpoint && same_client(&mg->rows[i], &row)) {
+			mg->rows[i].rtt_ms = row.rtt_ms;
+			return 0;
+		}
+	}
+	mg->rows[mg->n++] = row;
+	return 0;
+}
+
+static int count_one(void *ctx, const char *key, const void *val, size_t len)
+{
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
+/* The model's latency rows with the stored averages on top. */
+static int merge_latency(struct rwd_control *c, struct rwd_model *m)
+{
+	size_t stored = 0;
+	rwd_store_foreach(c->store, "latency", count_one, &stored);
+	if (stored == 0)
+		return 0;
+	struct merge mg = { m, rw_arena_alloc(&m->arena, (m->n_latency + stored) * sizeof(*mg.rows)),
+	                    m->n_latency };
+	if (mg.rows == NULL)
+		return RW_ENOMEM;
+	if (m->n_latency)
+		memcpy(mg.rows, m->latency, m->n_latency * sizeof(*mg.rows));
+	rwd_store_foreach(c->store, "latency", merge_one, &mg);
+	m->latency = mg.rows;
+	m->n_latency = mg.n;
+	return 0;
+}
+
 /* The configuration text with overlays: what the running state should be. */
 static struct rwd_conf *conf_with(struct rwd_control *c, const struct rwd_conf *base,
                                   const struct overlays *o, char err[RWD_CONTROL_ERRLEN])
@@ -133,6 +214,11 @@ static struct rwd_conf *conf_with(struct rwd_control *c, const struct rwd_conf *
 	if (rwd_conf_load_overlay(base->text, base->text_len, base->path, dir, o->v, o->n,
 	                          &conf, cerr) < 0) {
 		snprintf(err, RWD_CONTROL_ERRLEN, "%s", cerr);
+		return NULL;
+	}
+	if (c->store && merge_latency(c, conf->model) < 0) {
+		snprintf(err, RWD_CONTROL_ERRLEN, "out of memory");
+		rwd_conf_free(conf);
 		return NULL;
 	}
 	return conf;
@@ -556,9 +642,22 @@ int rwd_control_endpoint_put(struct rwd_control *c, const char *name, const char
 	char origin[320];
 	snprintf(origin, sizeof(origin), "PUT /v1/endpoints/%s", name);
 	struct rwd_conf_overlay ov = { "endpoints", name, NULL, json, origin };
-	(void)ttl_seconds;   /* expiry: see the note in docs/api.md */
 	pthread_mutex_lock(&c->lock);
-	return locked(c, overlay_change(c, "endpoints", name, &ov, json, err));
+	int ret = overlay_change(c, "endpoints", name, &ov, json, err);
+	struct rwd_store_txn *t;
+	if (ret == 0 && rwd_store_begin(c->store, &t) == 0) {
+		/* A registration with a TTL must be renewed, or rwd_control_tick()
+		 * removes it; without one it stays until deleted. */
+		char until[32];
+		snprintf(until, sizeof(until), "%lld", (long long)time(NULL) + ttl_seconds);
+		int r = ttl_seconds ? rwd_store_put(t, "expiry", name, until, strlen(until))
+		                    : rwd_store_del(t, "expiry", name);
+		if (r == 0)
+			rwd_store_commit(t);
+		else
+			rwd_store_abort(t);
+	}
+	return locked(c, ret);
 }
 
 int rwd_control_drain(struct rwd_control *c, const char *endpoint, bool drained,
@@ -582,6 +681,124 @@ int rwd_control_drain(struct rwd_control *c, const char *endpoint, bool drained,
 			ret = overlay_change(c, "drains", endpoint, NULL, NULL, err);
 	}
 	return locked(c, ret);
+}
+
+/* ---- latency samples, registration expiry ---- */
+
+#define LATENCY_ALPHA 0.3   /* weight of a new sample in the moving average */
+
+int rwd_control_latency(struct rwd_control *c, const struct rwd_latency_sample *v, size_t n,
+                        char err[RWD_CONTROL_ERRLEN])
+{
+	pthread_mutex_lock(&c->lock);
+	if (c->store == NULL) {
+		snprintf(err, RWD_CONTROL_ERRLEN, "no store configured (api.data)");
+		return locked(c, RW_EIO);
+	}
+	const struct rwd_model *m = rwd_snapshot_get()->model;
+	for (size_t i = 0; i < n; i++) {
+		struct rwd_latency_row row;
+		if (parse_client(v[i].client, &row) < 0) {
+			snprintf(err, RWD_CONTROL_ERRLEN, "sample %zu: client '%.100s' is neither a "
+			         "prefix nor a country code", i + 1, v[i].client);
+			return locked(c, RW_EINVAL);
+		}
+		if (rwd_model_find_endpoint(m, v[i].endpoint) == NULL) {
+			snprintf(err, RWD_CONTROL_ERRLEN, "sample %zu: no endpoint '%.100s'", i + 1,
+			         v[i].endpoint);
+			return locked(c, RW_EINVAL);
+		}
+		if (!(v[i].rtt_ms >= 0 && v[i].rtt_ms <= 600000)) {
+			snprintf(err, RWD_CONTROL_ERRLEN, "sample %zu: rtt_ms must be 0..600000", i + 1);
+			return locked(c, RW_EINVAL);
+		}
+	}
+	struct rwd_store_txn *t;
+	int ret = rwd_store_begin(c->store, &t);
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		struct rwd_latency_row row;
+		char client[RWD_PREFIX_STRLEN], key[300], val[64], *old = NULL;
+		parse_client(v[i].client, &row);
+		if (row.is_country)
+			snprintf(client, sizeof(client), "%s", row.country);
+		else
+			rwd_prefix_format(&row.prefix, row.len, client, sizeof(client));
+		snprintf(key, sizeof(key), "%s|%.100s", client, v[i].endpoint);
+		double avg = v[i].rtt_ms;
+		/* Earlier samples of this batch are not visible yet: average per batch order. */
+		if (rwd_store_get(c->store, "latency", key, &old, NULL) == 0)
+			avg = (1 - LATENCY_ALPHA) * strtod(old, NULL) + LATENCY_ALPHA * v[i].rtt_ms;
+		free(old);
+		snprintf(val, sizeof(val), "%.3f", avg);
+		ret = rwd_store_put(t, "latency", key, val, strlen(val));
+	}
+	if (ret == 0)
+		ret = rwd_store_commit(t);
+	else
+		rwd_store_abort(t);
+	if (ret < 0) {
+		snprintf(err, RWD_CONTROL_ERRLEN, "cannot write the store");
+		return locked(c, RW_EIO);
+	}
+	struct overlays o = { 0 };
+	struct rwd_conf *conf = collect_overlays(c, &o, NULL, NULL) == 0 ?
+	                        conf_with(c, c->srv->conf, &o, err) : NULL;
+	overlays_free(&o);
+	if (conf == NULL)
+		return locked(c, RW_EIO);
+	publish(c, conf, NULL);
+	return locked(c, 0);
+}
+
+struct expired {
+	char names[64][128];
+	size_t n;
+	time_t now;
+};
+
+static int find_expired(void *ctx, const char *key, const void *val, size_t len)
+{
+	struct expired *x = ctx;
+	char text[32];
+	if (len >= sizeof(text) || x->n == 64)
+		return 0;
+	memcpy(text, val, len);
+	text[len] = '\0';
+	if ((time_t)strtoll(text, NULL, 10) <= x->now)
+		snprintf(x->names[x->n++], sizeof(x->names[0]), "%s", key);
+	return 0;
+}
+
+void rwd_control_tick(struct rwd_control *c)
+{
+	if (c == NULL || c->store == NULL)
+		return;
+	struct expired x = { .now = time(NULL) };
+	pthread_mutex_lock(&c->lock);
+	rwd_store_foreach(c->store, "expiry", find_expired, &x);
+	for (size_t i = 0; i < x.n; i++) {
+		char err[RWD_CONTROL_ERRLEN];
+		/* Forget the registration; if policies still name the endpoint it
+		 * cannot go, so it is drained instead: down, but still valid. */
+		int ret = overlay_change(c, "endpoints", x.names[i], NULL, NULL, err);
+		if (ret < 0) {
+			char origin[200];
+			snprintf(origin, sizeof(origin), "expiry of %s", x.names[i]);
+			struct rwd_conf_overlay ov = { "endpoints", x.names[i], "drained", "true", origin };
+			ret = overlay_change(c, "drains", x.names[i], &ov, "true", err);
+			rwd_warn("endpoint %s: registration expired; still used by a policy, drained", x.names[i]);
+		} else {
+			rwd_info("endpoint %s: registration expired, removed", x.names[i]);
+		}
+		struct rwd_store_txn *t;
+		if (rwd_store_begin(c->store, &t) == 0) {
+			if (rwd_store_del(t, "expiry", x.names[i]) == 0)
+				rwd_store_commit(t);
+			else
+				rwd_store_abort(t);
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
 }
 
 /* ---- zone changes ---- */

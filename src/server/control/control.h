@@ -73,6 +73,21 @@ int rwd_control_drain(struct rwd_control *c, const char *endpoint, bool drained,
 struct rwd_snapshot *rwd_control_build(struct rwd_control *c, struct rwd_conf **conf,
                                        const struct rwd_snapshot *prev, unsigned *n_errors);
 
+/* Real-user RTT samples (POST /v1/latency). Each (client, endpoint) keeps
+ * a moving average that feeds the latency policy, winning over the
+ * latency file's row for the same pair. */
+struct rwd_latency_sample {
+	const char *client;            /* a prefix ("203.0.113.0/24") or a country code */
+	const char *endpoint;
+	double rtt_ms;
+};
+int rwd_control_latency(struct rwd_control *c, const struct rwd_latency_sample *v, size_t n,
+                        char err[RWD_CONTROL_ERRLEN]);
+
+/* Once a second from the main thread: remove endpoints whose ttl_seconds
+ * ran out without a new registration. */
+void rwd_control_tick(struct rwd_control *c);
+
 /* Hold while reading rwd_snapshot_get() outside a query thread. */
 void rwd_control_read_lock(struct rwd_control *c);
 void rwd_control_read_unlock(struct rwd_control *c);

@@ -18,8 +18,9 @@ struct rwd_store;
 struct rwd_store_txn;
 
 /* Tables: zone record overrides, zone serials, traffic names, endpoints,
- * drains, latency samples. */
-#define RWD_STORE_TABLES { "rrsets", "serials", "traffic", "endpoints", "drains", "latency" }
+ * drains, latency averages, endpoint registration expiry times. */
+#define RWD_STORE_TABLES { "rrsets", "serials", "traffic", "endpoints", "drains", "latency", \
+                           "expiry" }
 
 /* Open (creating) the store in dir. 0, or a negative RW_E* with "DIR: message" in err. */
 int rwd_store_open(const char *dir, struct rwd_store **out, char err[256]);
