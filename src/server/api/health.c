@@ -103,15 +103,8 @@ void api_health(const struct rwd_api_env *e, struct rwd_api_response *out)
 		for (unsigned k = 0; k <= ep->n_addrs; k++) {
 			uint32_t slot;
 			char addr[API_NAME_TXT];
-			if (k < ep->n_addrs) {
-				slot = ep->addrs[k].slot;
-				api_addr_str(&ep->addrs[k].addr, addr, sizeof(addr));
-			} else if (ep->n_addrs == 0 && ep->cname_len && ep->slot != RWD_NO_SLOT) {
-				slot = ep->slot;
-				api_dname_str(ep->cname, addr, sizeof(addr));
-			} else {
+			if (!api_endpoint_slot(ep, k, &slot, addr, sizeof(addr)))
 				break;
-			}
 			json_t *o = json_pack("{s:I, s:s, s:s, s:o}", "slot", (json_int_t)slot, "endpoint",
 			                      ep->name, "address", addr, "check",
 			                      ep->check ? json_string(ep->check->name) : json_null());

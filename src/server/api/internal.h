@@ -34,6 +34,11 @@ const char *api_param(const struct rwd_api_request *r, const char *key);
 /* Parse the body as a JSON object; NULL after filling out with a 400. */
 json_t *api_body_object(const struct rwd_api_request *r, struct rwd_api_response *out);
 
+/* The k-th health slot of an endpoint and what it checks (an address, or
+ * the CNAME of an endpoint without addresses); false past the last. */
+bool api_endpoint_slot(const struct rwd_endpoint *ep, unsigned k, uint32_t *slot,
+                       char *target, size_t size);
+
 /* POST /v1/latency (latency.c). */
 void api_latency(const struct rwd_api_env *e, const struct rwd_api_request *r,
                  struct rwd_api_response *out);

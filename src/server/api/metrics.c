@@ -81,15 +81,8 @@ void api_metrics(const struct rwd_api_env *e, struct rwd_api_response *out)
 		for (unsigned k = 0; k <= ep->n_addrs; k++) {
 			uint32_t slot;
 			char addr[API_NAME_TXT];
-			if (k < ep->n_addrs) {
-				slot = ep->addrs[k].slot;
-				api_addr_str(&ep->addrs[k].addr, addr, sizeof(addr));
-			} else if (ep->n_addrs == 0 && ep->cname_len && ep->slot != RWD_NO_SLOT) {
-				slot = ep->slot;
-				api_dname_str(ep->cname, addr, sizeof(addr));
-			} else {
+			if (!api_endpoint_slot(ep, k, &slot, addr, sizeof(addr)))
 				break;
-			}
 			fprintf(f, "runway_endpoint_up{endpoint=\"");
 			label(f, ep->name);
 			fprintf(f, "\",address=\"");

@@ -138,6 +138,22 @@ void api_dname_str(const uint8_t *dn, char *buf, size_t size)
 		snprintf(buf, size, "?");
 }
 
+bool api_endpoint_slot(const struct rwd_endpoint *ep, unsigned k, uint32_t *slot,
+                       char *target, size_t size)
+{
+	if (k < ep->n_addrs) {
+		*slot = ep->addrs[k].slot;
+		api_addr_str(&ep->addrs[k].addr, target, size);
+		return true;
+	}
+	if (k == 0 && ep->cname_len && ep->slot != RWD_NO_SLOT) {
+		*slot = ep->slot;
+		api_dname_str(ep->cname, target, size);
+		return true;
+	}
+	return false;
+}
+
 void api_addr_str(const struct rwd_addr *a, char *buf, size_t size)
 {
 	if (inet_ntop(a->family, a->bytes, buf, (socklen_t)size) == NULL)
