@@ -719,6 +719,9 @@ def main():
     ap.add_argument("--duration", type=int, default=10, help="seconds per dnsperf run")
     ap.add_argument("--warmup", type=int, default=2, help="seconds of unrecorded load per server (0: none)")
     ap.add_argument("--port-base", type=int, default=15300)
+    ap.add_argument("--workers", type=int, default=2,
+                    help="UDP workers for every server (2 = one per core; 1 leaves "
+                         "dnsperf a core of its own on a 2-core machine)")
     ap.add_argument("--startup-only", action="store_true",
                     help="only time to first answer and memory (each server started alone, ROUNDS times)")
     ap.add_argument("--startup-timeout", type=float, default=600.0)
@@ -734,6 +737,7 @@ def main():
                     help="repeat a run (up to N times) when unrelated processes used more than "
                          "%d%%%% of the machine during it" % NOISY_PCT)
     args = ap.parse_args()
+    S.WORKERS = args.workers
 
     order = [s.strip() for s in args.servers.split(",") if s.strip()]
     bad = [s for s in order if s not in S.BY_NAME]

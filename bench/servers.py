@@ -26,6 +26,12 @@ def _write(path, text):
         f.write(text)
 
 
+# UDP workers (threads or processes) every server gets: the same for all, so
+# the comparison is fair. run.py --workers sets it. 2 = one per core; on a
+# 2-core machine shared with dnsperf, 1 leaves dnsperf a core of its own.
+WORKERS = 2
+
+
 class Server:
     floor = False         # a reference point, not a DNS server (no ratios, no SOA check)
     name = "?"
@@ -60,10 +66,10 @@ class Runway(Server):
         cfg = os.path.join(workdir, "runway.yaml")
         _write(cfg, "server:\n"
                     '  listen: ["127.0.0.1:%d"]\n'
-                    "  workers: 2\n"
+                    "  workers: %d\n"
                     "zones:\n"
                     "  - name: example.com.\n"
-                    "    file: example.com.zone\n" % port)
+                    "    file: example.com.zone\n" % (port, WORKERS))
         return [self.binary_path(repo), "-c", cfg]
 
 
@@ -81,7 +87,7 @@ class Knot(Server):
     rundir: "{w}"
     pidfile: "{w}/knot.pid"
     listen: 127.0.0.1@{port}
-    udp-workers: 2
+    udp-workers: {workers}
     tcp-workers: 1
     background-workers: 1
 log:
@@ -98,7 +104,7 @@ template:
 zone:
   - domain: example.com.
     file: "{w}/example.com.zone"
-""".format(w=workdir, port=port))
+""".format(w=workdir, port=port, workers=WORKERS))
         return [self.binary, "-c", cfg]
 
 
@@ -116,7 +122,7 @@ class NSD(Server):
         _write(cfg, """server:
     ip-address: 127.0.0.1@{port}
     do-ip6: no
-    server-count: 2
+    server-count: {workers}
     reuseport: yes
     username: ""
     chroot: ""
@@ -138,7 +144,7 @@ remote-control:
 zone:
     name: example.com.
     zonefile: "{w}/example.com.zone"
-""".format(w=workdir, port=port))
+""".format(w=workdir, port=port, workers=WORKERS))
         return [self.binary, "-d", "-c", cfg]
 
 
@@ -155,12 +161,12 @@ class Gdnsd(Server):
         # gdnsd has no RRL and sends no authority/additional for answers.
         _write(os.path.join(etc, "config"), """options => {{
   listen => [ 127.0.0.1:{port} ]
-  udp_threads => 2
+  udp_threads => {workers}
   tcp_threads => 1
   run_dir => "{w}/run"
   state_dir => "{w}/state"
 }}
-""".format(w=workdir, port=port))
+""".format(w=workdir, port=port, workers=WORKERS))
         return [self.binary, "-c", etc, "start"]
 
 
@@ -195,8 +201,8 @@ zone "example.com" {{
     type primary;
     file "{w}/example.com.zone";
 }};
-""".format(w=workdir, port=port))
-        return [self.binary, "-f", "-4", "-n", "2", "-c", cfg]
+""".format(w=workdir, port=port, workers=WORKERS))
+        return [self.binary, "-f", "-4", "-n", str(WORKERS), "-c", cfg]
 
 
 class Echo(Server):
@@ -217,7 +223,7 @@ class Echo(Server):
         return os.access(out, os.X_OK)
 
     def setup(self, repo, workdir, zonefile, port):
-        return [self.binary_path(repo), str(port), "2"]
+        return [self.binary_path(repo), str(port), str(WORKERS)]
 
 
 ALL = [Runway(), Knot(), NSD(), Gdnsd(), Bind(), Echo()]
