@@ -670,7 +670,7 @@ static void test_additional_dropped_whole(void **state)
 }
 
 /*
- * Knot DNS (docs/knot-behaviour-notes.md, "Additional does not cause TC"):
+ * Knot DNS (docs/knot-differences.md, "Additional does not cause TC"):
  * additional RRsets that do not fit are skipped one by one, so a later,
  * smaller one can still go in ("mx05 AAAA did not fit, then mx06 A").
  * Here: every additional RRset left out over UDP must be one that did not
