@@ -13,7 +13,7 @@
  *   POST   /v1/endpoints/{name}/drain     POST /v1/endpoints/{name}/undrain
  *   GET    /v1/health                     GET  /v1/simulate?name=&type=&client=
  *   GET    /v1/export/traffic.yaml (health_checks, endpoints, traffic as YAML)
- *   GET    /metrics (Prometheus text)     GET  / (an HTML index)
+ *   GET    /metrics (Prometheus text)     GET  / (the dashboard, no token)
  *
  * Authentication: "Authorization: Bearer TOKEN" on every route but GET /
  * (a static page). A read token may GET; POST, PUT and DELETE need a write

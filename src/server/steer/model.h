@@ -39,7 +39,7 @@ struct rwd_check {
 	int dns_rcode;                 /* dns: expected rcode, default NOERROR (0) */
 	char *dns_expect;              /* dns: substring of an answer's presentation form, optional */
 	unsigned interval_ms;          /* default 1000 */
-	unsigned timeout_ms;           /* default 1000, < interval */
+	unsigned timeout_ms;           /* default: 1 s or half the interval, whichever is shorter; < interval */
 	unsigned rise;                 /* consecutive passes to become up, default 2 */
 	unsigned fall;                 /* consecutive failures to become down, default 2 */
 	int line;                      /* in the configuration */
