@@ -26,6 +26,7 @@ static void usage(FILE *f)
 	           "  -c, --config FILE   YAML configuration (docs/configuration.md)\n"
 	           "  -v, --verbose       log debug messages\n"
 	           "  -V, --version       print the version\n"
+	           "      --config-reference  print the option table of docs/configuration.md\n"
 	           "  -h, --help          this help\n"
 	           "signals: HUP reloads configuration and zones, TERM/INT stop\n");
 }
@@ -43,7 +44,8 @@ static int start_api(const struct rwd_conf *conf, struct rwd_server *srv, struct
 		tokens[i] = (struct rwd_api_token){ conf->api_tokens[i].token,
 		                                    conf->api_tokens[i].access == 1 };
 	struct rwd_api_opts o = { .listen = conf->api_listen, .tokens = tokens,
-	                          .n_tokens = conf->n_api_tokens, .health = srv->health };
+	                          .n_tokens = conf->n_api_tokens, .allow = &conf->api_allow,
+	                          .health = srv->health };
 	int ret = rwd_api_start(&o, ctl, out);
 	free(tokens);
 	if (ret == 0)
@@ -66,7 +68,8 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' }, { "verbose", no_argument, NULL, 'v' },
-		{ "version", no_argument, NULL, 'V' }, { "help", no_argument, NULL, 'h' }, { 0 }
+		{ "version", no_argument, NULL, 'V' }, { "help", no_argument, NULL, 'h' },
+		{ "config-reference", no_argument, NULL, 'R' }, { 0 }
 	};
 	const char *path = NULL;
 	for (int c; (c = getopt_long(argc, argv, "c:vVh", opts, NULL)) != -1;) {
@@ -75,6 +78,7 @@ int main(int argc, char **argv)
 		case 'v': rwd_log_set_level(RWD_LOG_DEBUG); break;
 		case 'V': printf("runwayd %s\n", VERSION); return 0;
 		case 'h': usage(stdout); return 0;
+		case 'R': rwd_conf_doc(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}

@@ -29,6 +29,7 @@ struct rwd_api {
 	struct rwd_api_env env;
 	struct rwd_api_token *tokens;  /* copies */
 	size_t n_tokens;
+	struct rwd_acl allow;
 	char listen[64];
 };
 
@@ -140,6 +141,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (rq == NULL)
 			return MHD_NO;
 		*state = rq;
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		if (!rwd_acl_match(&a->allow, ci ? ci->client_addr : NULL))
+			return send_error(c, 403, "client address not allowed (api.allow)");
 		bool public = rwd_api_dashboard_path(url) && is_read_method(method);
 		rq->access = access_of(a, c);
 		if (rq->access == ACCESS_NONE && !public) {
@@ -225,6 +230,7 @@ static void free_api(struct rwd_api *a)
 	for (size_t i = 0; i < a->n_tokens; i++)
 		free((char *)a->tokens[i].token);
 	free(a->tokens);
+	rwd_acl_free(&a->allow);
 	free(a);
 }
 
@@ -244,6 +250,10 @@ int rwd_api_start(const struct rwd_api_opts *o, struct rwd_control *ctl, struct 
 		return RW_ENOMEM;
 	a->env = (struct rwd_api_env){ .ctl = ctl, .health = o->health };
 	snprintf(a->listen, sizeof(a->listen), "%s", addr.text);
+	if (o->allow ? rwd_acl_copy(&a->allow, o->allow) : (a->allow.any = true, 0)) {
+		free_api(a);
+		return RW_ENOMEM;
+	}
 	a->tokens = calloc(o->n_tokens ? o->n_tokens : 1, sizeof(*a->tokens));
 	if (a->tokens == NULL) {
 		free_api(a);

@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "server/core/acl.h"
+
 struct rwd_control;
 struct rwd_health;
 
@@ -36,6 +38,8 @@ struct rwd_api_opts {
 	const char *listen;            /* "127.0.0.1:8053", "[::1]:8053" */
 	struct rwd_api_token *tokens;
 	size_t n_tokens;
+	/* Clients that may connect (api.allow); NULL: any. Copied. */
+	const struct rwd_acl *allow;
 	/* Optional: the running health service, for live per-slot detail and
 	 * check counters (GET /v1/health, /metrics). NULL: the published
 	 * health state only. */

@@ -86,6 +86,10 @@ static const struct opt schema[] = {
 	  .doc = "The zone's apex; a name without the trailing dot is taken as absolute." },
 	{ "zones.file", K_PATH, .off = offsetof(Z, file), .required = true,
 	  .doc = "Zone file (RFC 1035 format), relative to the config file's folder." },
+	{ "acls", K_ACLS, .off = offsetof(C, acls), .off2 = offsetof(C, n_acls),
+	  .doc = "Named access lists: each name holds a list of CIDR prefixes, addresses or other "
+	         "ACL names. Options that take an access list (views, rate limiting) accept these "
+	         "names, prefixes, `any` and `none`." },
 	{ "api", K_SECTION,
 	  .doc = "The control API (docs/api.md); absent: no API." },
 	{ "api.listen", K_STRING, FIELD(C, api_listen),
@@ -97,6 +101,9 @@ static const struct opt schema[] = {
 	  .doc = "The secret, sent as `Authorization: Bearer TOKEN`." },
 	{ "api.tokens.access", K_ENUM, FIELD(TK, access), .choices = access_types, .def = "read",
 	  .doc = "`read` (GET only) or `write` (every route)." },
+	{ "api.allow", K_ACL, .off = offsetof(C, api_allow), .def = "any",
+	  .doc = "Clients that may use the API (and the dashboard): an access list. Requests from "
+	         "other addresses get 403. Tokens are still required." },
 	{ "api.data", K_PATH, .off = offsetof(C, api_data),
 	  .doc = "Folder of the embedded store (LMDB) keeping live changes, relative to the config file's folder; without it the API cannot change anything." },
 
@@ -378,6 +385,8 @@ static const char *describe(const struct opt *o, char buf[128])
 		     : o->min == RWD_GEO_COUNTRY ? "country code (two letters)"
 		     : "subdivision code (1..3 letters or digits)";
 	case K_POLICY:   return "policy";
+	case K_ACLS:     return "mapping of names to lists of prefixes";
+	case K_ACL:      return "list of prefixes, addresses, ACL names, any or none";
 	}
 	return "?";
 }
@@ -1009,7 +1018,11 @@ static int set_scalar(struct ctx *c, const struct opt *o, const char *s, int lin
 	case K_SECTION:
 	case K_LIST:
 	case K_MAP:
+	case K_ACL:
+		rwd_acl_free(at(base, o->off));
+		return cf_acl_add(c, o, s, line, at(base, o->off));
 	case K_POLICY:
+	case K_ACLS:
 		break;
 	}
 	return cf_expected(c, o, line);
@@ -1106,7 +1119,7 @@ static int parse_list(struct ctx *c, int i, yaml_node_t *v, void *base)
 	return rc;
 }
 
-static bool good_name(const char *s)
+bool cf_good_name(const char *s)
 {
 	size_t n = strlen(s);
 	if (n == 0 || n > 63)
@@ -1213,7 +1226,7 @@ static int parse_named(struct ctx *c, int i, yaml_node_t *v, void *base)
 			memcpy(at(elem, o->key_off), wire, (size_t)len);
 			*(uint8_t *)at(elem, o->key_off2) = (uint8_t)len;
 		} else {
-			if (!good_name(s))
+			if (!cf_good_name(s))
 				return cf_fail(c, line, "%s: bad name '%s' (1..63 letters, digits, '-', '_' "
 				               "or '.')", o->path, cf_show(s, buf));
 			if (!(*(char **)at(elem, o->key_off) = cf_strdup(c, s)))
@@ -1302,6 +1315,10 @@ static int parse_value(struct ctx *c, int i, yaml_node_t *v, void *base)
 		return parse_listen(c, o, v, base);
 	case K_POLICY:
 		return cf_parse_policy(c, o, v, base);
+	case K_ACLS:
+		return cf_parse_acls(c, o, v, base);
+	case K_ACL:
+		return cf_parse_acl(c, o, v, base);
 	case K_ADDRS:
 	case K_STATUS:
 		if (v->type == YAML_SEQUENCE_NODE)
@@ -1340,13 +1357,30 @@ static int parse_map(struct ctx *c, int parent, yaml_node_t *map, void *base)
 			return cf_fail(c, cf_line_of(k), "duplicate key '%s' in %s (first on line %d)",
 			               key, where, cf_ln(c, c->seen[i]));
 		c->seen[i] = cf_line_of(k);
-		if (parent < 0 && schema[i].model) {
-			c->deferred[i] = v;
+		if (parent < 0 && (schema[i].model || schema[i].kind == K_ACLS)) {
+			c->deferred[i] = v;       /* model: after the rest; ACLs: read already */
 			continue;
 		}
 		int rc = parse_value(c, i, v, base);
 		if (rc)
 			return rc;
+	}
+	return 0;
+}
+
+/*
+ * `acls:` before everything else, wherever it stands in the file, so that
+ * any option can name an ACL. Its duplicates are found by parse_map later.
+ */
+static int parse_acls_first(struct ctx *c, yaml_node_t *root, struct rwd_conf *conf)
+{
+	if (root->type != YAML_MAPPING_NODE)
+		return 0;                     /* parse_map says what is wrong */
+	int row = cf_row_of("acls");
+	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+		const char *key = cf_scalar(cf_node_at(c, p->key));
+		if (key && !strcmp(key, "acls"))
+			return parse_value(c, row, cf_node_at(c, p->value), conf);
 	}
 	return 0;
 }
@@ -1492,6 +1526,8 @@ static void free_ctx(struct ctx *c)
 		free(c->index[i]);
 	cf_free_scratch(c);
 	free(c->origins);
+	free(c->acl_nodes);
+	free(c->acl_state);
 }
 
 /* rwd_conf_load_buf and rwd_conf_load_overlay. */
@@ -1533,6 +1569,8 @@ static int load(const char *data, size_t len, const char *name, const char *base
 	bool had_root = yaml_document_get_root_node(&doc) != NULL;
 	rc = n_ov ? cf_apply_overlays(&c, &doc, len, ov, n_ov) : 0;
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
+	if (!rc && root)
+		rc = parse_acls_first(&c, root, conf);
 	if (!rc && root)
 		rc = parse_map(&c, -1, root, conf);
 	if (!rc)
@@ -1624,10 +1662,16 @@ void rwd_conf_free(struct rwd_conf *conf)
 		free(conf->zones[i].file);
 	}
 	free(conf->zones);
+	for (size_t i = 0; i < conf->n_acls; i++) {
+		free(conf->acls[i].name);
+		rwd_acl_free(&conf->acls[i].acl);
+	}
+	free(conf->acls);
 	for (size_t i = 0; i < conf->n_api_tokens; i++)
 		free(conf->api_tokens[i].token);
 	free(conf->api_tokens);
 	free(conf->api_listen);
+	rwd_acl_free(&conf->api_allow);
 	free(conf->api_data);
 	free(conf->listen);
 	free(conf->nsid);

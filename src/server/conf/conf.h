@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include "server/core/acl.h"
+
 #define RWD_CONF_ERRLEN 512
 
 struct rwd_model;   /* server/steer/model.h */
@@ -54,10 +56,19 @@ struct rwd_conf {
 	unsigned tcp_max_clients;      /* default 1000 */
 	struct rwd_conf_zone *zones;
 	size_t n_zones;
+	struct rwd_conf_acl *acls;     /* named access lists (acls:), flat; in file order */
+	size_t n_acls;
 	char *api_listen;              /* control API address; NULL: no API */
 	struct rwd_conf_token *api_tokens;
 	size_t n_api_tokens;
+	struct rwd_acl api_allow;      /* clients that may use the API; default any */
 	char *api_data;                /* the store's folder, resolved; NULL: no live changes */
+	/* dnstap (server/dnstap/): at most one of file and socket; neither: off */
+	char *dnstap_file;             /* resolved against the config's folder */
+	char *dnstap_socket;           /* unix socket of a collector, resolved likewise */
+	char *dnstap_identity;         /* NULL: the host name */
+	bool dnstap_log_queries;       /* default true */
+	bool dnstap_log_responses;     /* default true */
 	/* The traffic sections (health_checks, endpoints, geoip, latency,
 	 * traffic), built into one model: never NULL in a loaded config, empty
 	 * when the file has none of them. Freed by rwd_conf_free(). */

@@ -41,6 +41,8 @@ enum kind {
 	K_PREFIX,   /* CIDR prefix: struct rwd_addr (off) + uint8_t length (off2) */
 	K_CODE,     /* geolocation code of level min (enum rwd_geo_level), into char[size] */
 	K_POLICY,   /* a policy tree (traffic.c), stored as struct rwd_policy * */
+	K_ACLS,     /* the `acls:` table (acls.c): rwd_conf_acl[] (off) + count (off2) */
+	K_ACL,      /* prefixes, addresses, ACL names, any, none (acls.c): struct rwd_acl (off) */
 };
 
 /* "No such field" for off2 / line_off. */
@@ -79,7 +81,7 @@ struct opt {
 	const char *doc;
 };
 
-#define MAX_OPTS 96
+#define MAX_OPTS 160
 
 /* A sortable key with its line: duplicate detection across many entries. */
 struct keyline {
@@ -119,6 +121,9 @@ struct ctx {
 	void **index[MAX_OPTS];
 	size_t n_index[MAX_OPTS];
 	const int *lines;       /* during a K_LISTFILE row's check: the line of each element */
+	/* acls.c: while `acls:` is read, each ACL's value node and expansion state */
+	int *acl_nodes;
+	unsigned char *acl_state;
 	/* traffic.c */
 	struct policy_memo *memo;
 	size_t n_memo;
@@ -169,6 +174,15 @@ bool cf_find_dup(struct keyline *v, size_t n, size_t *dup, size_t *first);
 void cf_fmt_ms(unsigned long long ms, char *buf, size_t n);
 /* Like cf_show, for file paths: up to 255 characters. */
 const char *cf_show_path(const char *s, char buf[260]);
+
+/* Names of K_MAP entries and ACLs: 1..63 letters, digits, '-', '_' or '.'. */
+bool cf_good_name(const char *s);
+
+/* acls.c */
+int cf_parse_acls(struct ctx *c, const struct opt *o, yaml_node_t *v, void *base);
+int cf_parse_acl(struct ctx *c, const struct opt *o, yaml_node_t *v, void *base);
+/* One item of a K_ACL value (also its default, written as one item). */
+int cf_acl_add(struct ctx *c, const struct opt *o, const char *s, int line, struct rwd_acl *acl);
 
 /* traffic.c */
 int cf_parse_policy(struct ctx *c, const struct opt *o, yaml_node_t *v, void *base);
