@@ -65,7 +65,8 @@ void api_addr_str(const struct rwd_addr *a, char *buf, size_t size);
 
 /* ---- handlers ---- */
 void api_zones_list(const struct rwd_api_env *e, struct rwd_api_response *out);
-void api_zone_rrsets(const struct rwd_api_env *e, const char *zone, struct rwd_api_response *out);
+void api_zone_rrsets(const struct rwd_api_env *e, const char *zone,
+                     const struct rwd_api_request *r, struct rwd_api_response *out);
 void api_zone_changes(const struct rwd_api_env *e, const char *zone,
                       const struct rwd_api_request *r, struct rwd_api_response *out);
 

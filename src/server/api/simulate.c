@@ -8,6 +8,9 @@
  * Everything else (static names, other types, SRV pools, ALIAS to a zone
  * name) runs the real query pipeline, rwd_query_process(), on a crafted
  * query carrying the client as EDNS Client Subnet, and reports its answer.
+ * With views, the client address also stands for the query's source
+ * address: it chooses the view (reported as "view"), and traffic names are
+ * evaluated only where that view serves them.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -206,6 +209,29 @@ static void eval_policy(struct rwd_steer *st, const struct rwd_traffic *t, int f
 	}
 }
 
+/* The client as a source address (what chooses the view). */
+static void client_sockaddr(const struct rwd_client *c, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (c->addr.family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, c->addr.bytes, 4);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, c->addr.bytes, 16);
+	}
+}
+
+/* Does zone set db (a client's view) answer traffic name t? As query/steer.c:
+ * from the zone it belongs to only. */
+static bool served_in(const struct rwd_zonedb *db, const struct rwd_traffic *t)
+{
+	const struct rwd_zone *z = db ? rwd_zonedb_find(db, t->name, t->name_len, KNOT_RRTYPE_A) : NULL;
+	return z != NULL && (t->zone_len == 0 || t->zone_len == z->apex_len);
+}
+
 /* Run the query pipeline; fills answer, returns the rcode name (static) or NULL. */
 static const char *run_pipeline(const struct rwd_snapshot *s, const uint8_t *qname, uint16_t qtype,
                                 const struct rwd_client *c, json_t *answer, uint8_t *scope,
@@ -229,16 +255,7 @@ static const char *run_pipeline(const struct rwd_snapshot *s, const uint8_t *qna
 	rw_put16(q + at, (uint16_t)(b.len - at - 2));
 
 	struct sockaddr_storage ss;
-	memset(&ss, 0, sizeof(ss));
-	if (c->addr.family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, c->addr.bytes, 4);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-		sin6->sin6_family = AF_INET6;
-		memcpy(&sin6->sin6_addr, c->addr.bytes, 16);
-	}
+	client_sockaddr(c, &ss);
 	uint8_t *resp = malloc(RWD_QUERY_OUT_MIN);
 	if (resp == NULL) {
 		snprintf(err, err_size, "out of memory");
@@ -313,7 +330,19 @@ void api_simulate(const struct rwd_api_env *e, const struct rwd_api_request *r,
 		c.loc = loc;
 		c.located = true;
 	}
+	struct sockaddr_storage ss;
+	client_sockaddr(&c, &ss);
+	const struct rwd_view *view = NULL;
+	const struct rwd_zonedb *zones = rwd_snapshot_zones_for(s, (const struct sockaddr *)&ss, &view);
+	if (s->n_views) {
+		json_object_set_new(res, "view", view ? json_string(view->name) : json_null());
+		if (view == NULL)
+			json_object_set_new(res, "note", json_string(
+				"no view matches this client address: the query is REFUSED"));
+	}
 	const struct rwd_traffic *t = rwd_model_find(s->model, qname, qlen);
+	if (t && !served_in(zones, t))
+		t = NULL;                       /* not in this client's view: static data, if any */
 	int family = qtype == KNOT_RRTYPE_AAAA ? AF_INET6
 	             : qtype == KNOT_RRTYPE_A || qtype == KNOT_RRTYPE_ANY ? AF_INET : 0;
 	uint64_t rng = rwd_steer_seed();
@@ -330,7 +359,7 @@ void api_simulate(const struct rwd_api_env *e, const struct rwd_api_request *r,
 		if (t->line)
 			json_object_set_new(step, "line", json_integer(t->line));
 		json_array_append_new(path, step);
-		target = to && to->kind == RWD_TRAFFIC_POLICY ? to : NULL;
+		target = to && to->kind == RWD_TRAFFIC_POLICY && served_in(zones, to) ? to : NULL;
 	}
 	json_object_set_new(res, "traffic", t ? json_string(t->kind == RWD_TRAFFIC_POLICY ? "policy"
 	                                                    : t->kind == RWD_TRAFFIC_ALIAS ? "alias"

@@ -15,14 +15,50 @@
 
 #define MAX_CHANGES 1000
 
-/* The zone with this name in s, or NULL. */
-static const struct rwd_zone *zone_of(const struct rwd_snapshot *s, const char *name)
+/*
+ * The zone with this name in s: at the top level (view NULL), or as view
+ * sees it (own only: just the view's own zones). NULL with a 404 in out
+ * when there is none.
+ */
+static const struct rwd_zone *zone_of(const struct rwd_snapshot *s, const char *name,
+                                      const char *view, bool own, struct rwd_api_response *out)
 {
 	uint8_t dn[255];
 	size_t len = api_dname(name, dn);
-	return len && s && s->zones ? rwd_zonedb_get(s->zones, dn, len) : NULL;
+	const struct rwd_view *v = view && s ? rwd_snapshot_view(s, view) : NULL;
+	const struct rwd_zone *z = NULL;
+	if (view && v == NULL) {
+		api_error(out, 404, "no view '%s'", view);
+		return NULL;
+	}
+	if (len && s && v) {
+		z = rwd_zonedb_get(v->zones, dn, len);
+		if (own && z && z == rwd_zonedb_get(s->zones, dn, len))
+			z = NULL;                  /* the top-level zone, shared */
+	} else if (len && s && s->zones) {
+		z = rwd_zonedb_get(s->zones, dn, len);
+	}
+	if (z == NULL && view)
+		api_error(out, 404, "no zone '%s' in view '%s'", name, view);
+	else if (z == NULL)
+		api_error(out, 404, "no zone '%s'", name);
+	return z;
 }
 
+static json_t *zone_json(const struct rwd_zone *z, const char *view)
+{
+	char name[API_NAME_TXT];
+	api_dname_str(z->apex_name, name, sizeof(name));
+	return json_pack("{s:s, s:I, s:I, s:o}", "name", name, "serial", (json_int_t)z->serial,
+	                 "records", (json_int_t)z->n_records,
+	                 "view", view ? json_string(view) : json_null());
+}
+
+/*
+ * Top-level zones ("view": null), then each view's own zones. With views,
+ * "views" lists the views that serve the zone: a top-level zone is in every
+ * view that has no zone of its own at that apex.
+ */
 void api_zones_list(const struct rwd_api_env *e, struct rwd_api_response *out)
 {
 	json_t *arr = json_array();
@@ -30,11 +66,23 @@ void api_zones_list(const struct rwd_api_env *e, struct rwd_api_response *out)
 	const struct rwd_snapshot *s = rwd_snapshot_get();
 	for (size_t i = 0; s && i < s->zones->n_zones; i++) {
 		const struct rwd_zone *z = s->zones->zones[i];
-		char name[API_NAME_TXT];
-		api_dname_str(z->apex_name, name, sizeof(name));
-		json_array_append_new(arr, json_pack("{s:s, s:I, s:I}", "name", name,
-		                                     "serial", (json_int_t)z->serial,
-		                                     "records", (json_int_t)z->n_records));
+		json_t *o = zone_json(z, NULL);
+		if (s->n_views) {
+			json_t *in = json_array();
+			for (size_t v = 0; v < s->n_views; v++)
+				if (rwd_zonedb_get(s->views[v].zones, z->apex_name, z->apex_len) == z)
+					json_array_append_new(in, json_string(s->views[v].name));
+			json_object_set_new(o, "views", in);
+		}
+		json_array_append_new(arr, o);
+	}
+	for (size_t v = 0; s && v < s->n_views; v++) {
+		const struct rwd_view *view = &s->views[v];
+		for (size_t i = 0; i < view->n_own; i++) {
+			json_t *o = zone_json(view->zones->zones[i], view->name);
+			json_object_set_new(o, "views", json_pack("[s]", view->name));
+			json_array_append_new(arr, o);
+		}
 	}
 	api_read_end(e);
 	api_json(out, 200, arr);
@@ -60,13 +108,14 @@ static const char *rdata_text(const struct rwd_node *n, const struct rwd_rrset *
 	return r < 0 ? NULL : buf;
 }
 
-void api_zone_rrsets(const struct rwd_api_env *e, const char *zone, struct rwd_api_response *out)
+void api_zone_rrsets(const struct rwd_api_env *e, const char *zone,
+                     const struct rwd_api_request *r, struct rwd_api_response *out)
 {
 	api_read_begin(e);
-	const struct rwd_zone *z = zone_of(rwd_snapshot_get(), zone);
+	const struct rwd_zone *z = zone_of(rwd_snapshot_get(), zone, api_param(r, "view"), false, out);
 	if (z == NULL) {
 		api_read_end(e);
-		return api_error(out, 404, "no zone '%s'", zone);
+		return;
 	}
 	const struct rwd_node **nodes = malloc((z->n_nodes + 1) * sizeof(*nodes));
 	size_t size = 65536 * 4;        /* the longest RDATA in text, and then some */
@@ -246,13 +295,14 @@ void api_zone_changes(const struct rwd_api_env *e, const char *zone,
                       const struct rwd_api_request *r, struct rwd_api_response *out)
 {
 	char apex[API_NAME_TXT];
+	const char *view = api_param(r, "view");
 	api_read_begin(e);
-	const struct rwd_zone *z = zone_of(rwd_snapshot_get(), zone);
+	const struct rwd_zone *z = zone_of(rwd_snapshot_get(), zone, view, true, out);
 	if (z)
 		api_dname_str(z->apex_name, apex, sizeof(apex));
 	api_read_end(e);
 	if (z == NULL)
-		return api_error(out, 404, "no zone '%s'", zone);
+		return;
 
 	json_t *body = api_body_object(r, out);
 	if (body == NULL)
@@ -263,18 +313,20 @@ void api_zone_changes(const struct rwd_api_env *e, const char *zone,
 		return;
 	}
 	char err[RWD_CONTROL_ERRLEN] = "";
-	int rc = rwd_control_zone_change(e->ctl, apex, p.v, p.n, err);
+	int rc = rwd_control_zone_change(e->ctl, apex, view, p.v, p.n, err);
 	free_changes(&p);
 	json_decref(body);
 	if (rc != 0)
 		return api_error(out, api_status_of(rc), "%s", err[0] ? err : rw_strerror(rc));
 
 	json_int_t serial = -1;
+	struct rwd_api_response ignored = { 0 };
 	api_read_begin(e);
-	z = zone_of(rwd_snapshot_get(), apex);
+	z = zone_of(rwd_snapshot_get(), apex, view, true, &ignored);
 	if (z)
 		serial = (json_int_t)z->serial;
 	api_read_end(e);
+	free(ignored.body);
 	api_json(out, 200, json_pack("{s:s, s:I, s:I}", "status", "applied", "serial", serial,
 	                             "changes", (json_int_t)p.n));
 }

@@ -40,6 +40,8 @@
 #include "server/steer/model.h"
 
 static int check_zones(struct ctx *c, const struct opt *o, void *base);
+static int check_view(struct ctx *c, const struct opt *o, void *elem, int line);
+static int check_views(struct ctx *c, const struct opt *o, void *base);
 
 static const char *const check_types[] = { "tcp", "http", "https", "dns", NULL };
 static const char *const access_types[] = { "read", "write", NULL };
@@ -47,6 +49,7 @@ static const char *const access_types[] = { "read", "write", NULL };
 #define C struct rwd_conf
 #define Z struct rwd_conf_zone
 #define TK struct rwd_conf_token
+#define V struct rwd_conf_view
 #define M struct rwd_model
 #define HC struct rwd_check
 #define EP struct rwd_endpoint
@@ -90,6 +93,25 @@ static const struct opt schema[] = {
 	  .doc = "Named access lists: each name holds a list of CIDR prefixes, addresses or other "
 	         "ACL names. Options that take an access list (views, rate limiting) accept these "
 	         "names, prefixes, `any` and `none`." },
+	{ "views", K_LIST, .off = offsetof(C, views), .off2 = offsetof(C, n_views),
+	  .size = sizeof(V), .line_off = offsetof(V, line), .elem_check = check_view,
+	  .check = check_views,
+	  .doc = "Split horizon (docs/configuration.md#views): each client is served by the first "
+	         "view whose `match` holds its source address; no view matches: REFUSED. A view "
+	         "serves its own zones and every top-level zone it does not replace." },
+	{ "views.name", K_STRING, FIELD(V, name), .required = true,
+	  .doc = "The view's name, unique: 1..63 letters, digits, '-', '_' or '.'." },
+	{ "views.match", K_ACL, .off = offsetof(V, match), .required = true,
+	  .doc = "Clients of this view, by the address queries come from (not EDNS Client Subnet)." },
+	{ "views.zones", K_LIST, .off = offsetof(V, zones), .off2 = offsetof(V, n_zones),
+	  .size = sizeof(Z), .line_off = offsetof(Z, line), .check = check_zones,
+	  .doc = "Zones only this view serves, like top-level `zones`; one with the apex of a "
+	         "top-level zone replaces it in this view." },
+	{ "views.zones.name", K_DNAME, .off = offsetof(Z, name), .off2 = offsetof(Z, dname),
+	  .required = true,
+	  .doc = "The zone's apex." },
+	{ "views.zones.file", K_PATH, .off = offsetof(Z, file), .required = true,
+	  .doc = "Zone file, relative to the config file's folder." },
 	{ "api", K_SECTION,
 	  .doc = "The control API (docs/api.md); absent: no API." },
 	{ "api.listen", K_STRING, FIELD(C, api_listen),
@@ -228,6 +250,7 @@ static const struct opt schema[] = {
 
 #undef C
 #undef Z
+#undef V
 #undef M
 #undef HC
 #undef EP
@@ -1395,20 +1418,24 @@ static int cmp_zone(const void *a, const void *b)
 	return d ? d : (x > y) - (x < y);  /* ties in file order */
 }
 
-/* Zone names are unique: sort (n log n, configs can list many zones), then look at neighbours. */
+/*
+ * Zone names are unique in a list (top-level `zones`, or a view's): sort
+ * (n log n, configs can list many zones), then look at neighbours.
+ */
 static int check_zones(struct ctx *c, const struct opt *o, void *base)
 {
-	struct rwd_conf *conf = base;
-	const struct rwd_conf_zone **v = malloc(conf->n_zones * sizeof(*v));
+	struct rwd_conf_zone *zones = *(struct rwd_conf_zone **)at(base, o->off);
+	size_t n = get_count(o, base);
+	const struct rwd_conf_zone **v = malloc((n ? n : 1) * sizeof(*v));
 	const struct rwd_conf_zone *dup = NULL, *first = NULL;
 	if (!v)
 		return cf_nomem(c);
-	for (size_t i = 0; i < conf->n_zones; i++)
-		v[i] = &conf->zones[i];
-	qsort(v, conf->n_zones, sizeof(*v), cmp_zone);
+	for (size_t i = 0; i < n; i++)
+		v[i] = &zones[i];
+	qsort(v, n, sizeof(*v), cmp_zone);
 	/* In each run of equal names, v[start] is the first in the file and the
 	 * next one its first repeat; report the repeat that comes first in the file. */
-	for (size_t i = 1, start = 0; i < conf->n_zones; i++) {
+	for (size_t i = 1, start = 0; i < n; i++) {
 		if (memcmp(v[start]->dname, v[i]->dname, sizeof(v[i]->dname)))
 			start = i;
 		else if (i == start + 1 && (!dup || v[i] < dup))
@@ -1417,6 +1444,33 @@ static int check_zones(struct ctx *c, const struct opt *o, void *base)
 	free(v);
 	if (dup)
 		return cf_fail(c, dup->line, "duplicate zone '%s' (first on line %d)", dup->name, first->line);
+	return 0;
+}
+
+/* A view: a plain name (it also keys the view's zone changes in the store). */
+static int check_view(struct ctx *c, const struct opt *o, void *elem, int line)
+{
+	struct rwd_conf_view *v = elem;
+	char buf[68];
+	if (!cf_good_name(v->name))
+		return cf_fail(c, cf_was_set(c, "views.name"), "views: bad name '%s' (1..63 letters, "
+		               "digits, '-', '_' or '.')", cf_show(v->name, buf));
+	for (size_t i = 0; i < v->n_zones; i++)
+		v->zones[i].view = v->name;
+	return 0;
+}
+
+/* View names are unique (views are few: pairs are fine). */
+static int check_views(struct ctx *c, const struct opt *o, void *base)
+{
+	const struct rwd_conf *conf = base;
+	for (size_t i = 1; i < conf->n_views; i++)
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(conf->views[i].name, conf->views[k].name)) {
+				char buf[68];
+				return cf_fail(c, conf->views[i].line, "duplicate view '%s' (first on line %d)",
+				               cf_show(conf->views[i].name, buf), cf_ln(c, conf->views[k].line));
+			}
 	return 0;
 }
 
@@ -1667,6 +1721,17 @@ void rwd_conf_free(struct rwd_conf *conf)
 		rwd_acl_free(&conf->acls[i].acl);
 	}
 	free(conf->acls);
+	for (size_t i = 0; i < conf->n_views; i++) {
+		struct rwd_conf_view *v = &conf->views[i];
+		for (size_t k = 0; k < v->n_zones; k++) {
+			free(v->zones[k].name);
+			free(v->zones[k].file);
+		}
+		free(v->zones);
+		free(v->name);
+		rwd_acl_free(&v->match);
+	}
+	free(conf->views);
 	for (size_t i = 0; i < conf->n_api_tokens; i++)
 		free(conf->api_tokens[i].token);
 	free(conf->api_tokens);

@@ -33,7 +33,22 @@ struct rwd_conf_zone {
 	uint8_t dname[255];            /* flat wire form, lowercased */
 	char *file;                    /* path, resolved against the config's folder */
 	int line;                      /* line of this zone's entry in the config */
+	const char *view;              /* the view it belongs to (its name); NULL: top level */
 };
+
+/*
+ * A view (views:): the clients whose source address its match list holds
+ * see its zones plus every top-level zone it does not replace (same apex).
+ * The first view in file order that matches a client is that client's.
+ */
+struct rwd_conf_view {
+	char *name;                    /* unique; 1..63 letters, digits, '-', '_', '.' */
+	struct rwd_acl match;
+	struct rwd_conf_zone *zones;   /* apexes unique within the view */
+	size_t n_zones;
+	int line;
+};
+
 
 /* An API token (api.tokens). */
 struct rwd_conf_token {
@@ -58,6 +73,8 @@ struct rwd_conf {
 	size_t n_zones;
 	struct rwd_conf_acl *acls;     /* named access lists (acls:), flat; in file order */
 	size_t n_acls;
+	struct rwd_conf_view *views;   /* views:, in file order; none: every client sees zones */
+	size_t n_views;
 	char *api_listen;              /* control API address; NULL: no API */
 	struct rwd_conf_token *api_tokens;
 	size_t n_api_tokens;

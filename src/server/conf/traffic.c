@@ -758,16 +758,24 @@ static int cmp_zone_ptr(const void *a, const void *b)
 	return cmp_wire(x, rw_dname_len(x), y, rw_dname_len(y));
 }
 
-/* Is name (flat, lowercase) at or below a configured zone's apex? */
-static int inside_zones(struct ctx *c, const uint8_t *name, bool *inside)
+/*
+ * Is name (flat, lowercase) at or below the apex of a configured zone, top
+ * level or in a view? *apex_len: the length of the most specific such apex.
+ */
+static int inside_zones(struct ctx *c, const uint8_t *name, bool *inside, size_t *apex_len)
 {
 	if (!c->zones_ready) {
 		const struct rwd_conf *conf = c->conf;
-		if (conf->n_zones && !(c->zones = malloc(conf->n_zones * sizeof(*c->zones))))
+		size_t n = conf->n_zones;
+		for (size_t v = 0; v < conf->n_views; v++)
+			n += conf->views[v].n_zones;
+		if (n && !(c->zones = malloc(n * sizeof(*c->zones))))
 			return cf_nomem(c);
 		for (size_t i = 0; i < conf->n_zones; i++)
-			c->zones[i] = conf->zones[i].dname;
-		c->n_zones = conf->n_zones;
+			c->zones[c->n_zones++] = conf->zones[i].dname;
+		for (size_t v = 0; v < conf->n_views; v++)
+			for (size_t i = 0; i < conf->views[v].n_zones; i++)
+				c->zones[c->n_zones++] = conf->views[v].zones[i].dname;
 		qsort(c->zones, c->n_zones, sizeof(*c->zones), cmp_zone_ptr);
 		c->zones_ready = true;
 	}
@@ -784,6 +792,8 @@ static int inside_zones(struct ctx *c, const uint8_t *name, bool *inside)
 			else
 				lo = mid + 1;
 		}
+		if (*inside)
+			*apex_len = slen;
 		if (*inside || !*s)
 			return 0;
 	}
@@ -823,11 +833,13 @@ int cf_check_traffic(struct ctx *c, const struct opt *o, void *elem, int line)
 	if (t->kind == RWD_TRAFFIC_ALIAS && t->alias_len == t->name_len &&
 	    !memcmp(t->alias, t->name, t->name_len))
 		return cf_fail(c, lines[1], "traffic name %s is an alias of itself", name);
-	int rc = inside_zones(c, t->name, &inside);
+	size_t apex_len = 0;
+	int rc = inside_zones(c, t->name, &inside, &apex_len);
 	if (rc)
 		return rc;
 	if (!inside)
 		return cf_fail(c, line, "traffic name %s is not inside any zone", name);
+	t->zone_len = (uint8_t)apex_len;
 	return 0;
 }
 

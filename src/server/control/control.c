@@ -423,6 +423,18 @@ static uint32_t stored_serial(struct rwd_control *c, const char *zone)
 	return serial;
 }
 
+/*
+ * The zone's name in store keys: its apex ("example.com."), or for a view's
+ * own zone "@VIEW/example.com." (a name in text never starts with an
+ * unescaped '@', a view name holds no '/').
+ */
+static void store_zone_name(const char *view, const uint8_t *apex, char *out, size_t size)
+{
+	size_t at = view ? (size_t)snprintf(out, size, "@%s/", view) : 0;
+	if (at >= size || rw_dname_to_str(apex, out + at, size - at) < 0)
+		out[0] = '\0';
+}
+
 /* rwd_zone_opts_fn: the store's overrides and serial for a zone. */
 static void zone_opts(void *ctx, const struct rwd_conf_zone *cz, struct rwd_zone_load_opts *out)
 {
@@ -435,8 +447,8 @@ static void zone_opts(void *ctx, const struct rwd_conf_zone *cz, struct rwd_zone
 	zo_free(&zo);
 	if (c->store == NULL)
 		return;
-	char zone[1024];
-	rw_dname_to_str(cz->dname, zone, sizeof(zone));
+	char zone[1200];
+	store_zone_name(cz->view, cz->dname, zone, sizeof(zone));
 	zo.zone = zone;
 	rwd_store_foreach(c->store, "rrsets", zo_from_store, &zo);
 	zo.zone = NULL;
@@ -447,10 +459,11 @@ static void zone_opts(void *ctx, const struct rwd_conf_zone *cz, struct rwd_zone
 
 /* ---- publication ---- */
 
-/* Make conf (and zone, if set) the running state; takes both over. */
-static void publish(struct rwd_control *c, struct rwd_conf *conf, struct rwd_zone *zone)
+/* Make conf (and zone, if set: of view, or top level) the running state; takes both over. */
+static void publish(struct rwd_control *c, struct rwd_conf *conf, struct rwd_zone *zone,
+                    const char *view)
 {
-	struct rwd_snapshot *s = rwd_server_rebuild(conf, rwd_snapshot_get(), zone);
+	struct rwd_snapshot *s = rwd_server_rebuild(conf, rwd_snapshot_get(), zone, view);
 	if (s == NULL) {
 		rwd_error("control: cannot build the new state (out of memory or geo data)");
 		rwd_conf_free(conf);
@@ -590,7 +603,7 @@ static int overlay_change(struct rwd_control *c, const char *table, const char *
 		rwd_conf_free(conf);
 		return RW_EIO;
 	}
-	publish(c, conf, NULL);
+	publish(c, conf, NULL, NULL);
 	return 0;
 }
 
@@ -746,7 +759,7 @@ int rwd_control_latency(struct rwd_control *c, const struct rwd_latency_sample *
 	overlays_free(&o);
 	if (conf == NULL)
 		return locked(c, RW_EIO);
-	publish(c, conf, NULL);
+	publish(c, conf, NULL, NULL);
 	return locked(c, 0);
 }
 
@@ -841,7 +854,7 @@ static json_t *change_value(const struct rwd_rr_change *ch)
 	return json_pack("{s:I,s:o}", "ttl", (json_int_t)ch->ttl, "records", recs);
 }
 
-int rwd_control_zone_change(struct rwd_control *c, const char *zone,
+int rwd_control_zone_change(struct rwd_control *c, const char *zone, const char *view,
                             const struct rwd_rr_change *changes, size_t n,
                             char err[RWD_CONTROL_ERRLEN])
 {
@@ -855,15 +868,40 @@ int rwd_control_zone_change(struct rwd_control *c, const char *zone,
 	rw_dname_to_str(apex, zname, sizeof(zname));
 
 	pthread_mutex_lock(&c->lock);
+	/* The zone of the view, or of the top level: as configured and as served. */
+	const struct rwd_conf *conf0 = c->srv->conf;
+	const struct rwd_conf_zone *czs = conf0->zones;
+	size_t n_czs = conf0->n_zones;
+	const struct rwd_snapshot *snap = rwd_snapshot_get();
+	const struct rwd_zone *cur = NULL;
+	if (view) {
+		const struct rwd_view *sv = rwd_snapshot_view(snap, view);
+		size_t v = 0;
+		while (v < conf0->n_views && strcmp(conf0->views[v].name, view) != 0)
+			v++;
+		if (sv == NULL || v == conf0->n_views) {
+			snprintf(err, RWD_CONTROL_ERRLEN, "no view '%s'", view);
+			return locked(c, RW_ENOENT);
+		}
+		czs = conf0->views[v].zones;
+		n_czs = conf0->views[v].n_zones;
+		for (size_t i = 0; i < sv->n_own && !cur; i++)
+			if (rw_dname_eq(sv->zones->zones[i]->apex_name, apex))
+				cur = sv->zones->zones[i];
+	} else {
+		cur = rwd_zonedb_get(snap->zones, apex, rw_dname_len(apex));
+	}
 	const struct rwd_conf_zone *cz = NULL;
-	for (size_t i = 0; i < c->srv->conf->n_zones && !cz; i++)
-		if (rw_dname_eq(c->srv->conf->zones[i].dname, apex))
-			cz = &c->srv->conf->zones[i];
-	const struct rwd_zone *cur = rwd_zonedb_get(rwd_snapshot_get()->zones, apex, rw_dname_len(apex));
+	for (size_t i = 0; i < n_czs && !cz; i++)
+		if (rw_dname_eq(czs[i].dname, apex))
+			cz = &czs[i];
 	if (cz == NULL || cur == NULL) {
-		snprintf(err, RWD_CONTROL_ERRLEN, "no zone '%s'", zone);
+		snprintf(err, RWD_CONTROL_ERRLEN, view ? "no zone '%s' in view '%s'" : "no zone '%s'",
+		         zone, view);
 		return locked(c, RW_ENOENT);
 	}
+	char skey[1200];                   /* the zone in store keys */
+	store_zone_name(view, apex, skey, sizeof(skey));
 	if (c->store == NULL) {
 		snprintf(err, RWD_CONTROL_ERRLEN, "no store configured (api.data)");
 		return locked(c, RW_EIO);
@@ -874,7 +912,7 @@ int rwd_control_zone_change(struct rwd_control *c, const char *zone,
 	}
 
 	/* Everything stored for the zone, then these changes on top. */
-	struct zone_overrides zo = { .zone = zname };
+	struct zone_overrides zo = { .zone = skey };
 	int ret = rwd_store_foreach(c->store, "rrsets", zo_from_store, &zo);
 	zo.zone = NULL;
 	for (size_t i = 0; i < n && ret == 0; i++) {
@@ -919,7 +957,7 @@ int rwd_control_zone_change(struct rwd_control *c, const char *zone,
 			ret = zo_add(&zo, ch->name, type, ch->ttl, ch->records,
 			             ch->action == RWD_RR_DELETE ? 0 : ch->n_records, err, i + 1);
 	}
-	uint32_t serial = stored_serial(c, zname);
+	uint32_t serial = stored_serial(c, skey);
 	serial = (serial > cur->serial ? serial : cur->serial) + 1;
 
 	struct rwd_zone *z = NULL;
@@ -943,7 +981,7 @@ int rwd_control_zone_change(struct rwd_control *c, const char *zone,
 			rw_dname_lower(owner);
 			rw_dname_to_str(owner, oname, sizeof(oname));
 			knot_rrtype_from_string(changes[i].type, &type);
-			rrset_key(key, sizeof(key), zname, oname, type);
+			rrset_key(key, sizeof(key), skey, oname, type);
 			json_t *v = change_value(&changes[i]);
 			char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
 			ret = text ? rwd_store_put(t, "rrsets", key, text, strlen(text)) : RW_ENOMEM;
@@ -953,7 +991,7 @@ int rwd_control_zone_change(struct rwd_control *c, const char *zone,
 		char sv[16];
 		snprintf(sv, sizeof(sv), "%u", serial);
 		if (ret == 0)
-			ret = rwd_store_put(t, "serials", zname, sv, strlen(sv));
+			ret = rwd_store_put(t, "serials", skey, sv, strlen(sv));
 		ret = ret == 0 ? rwd_store_commit(t) : (rwd_store_abort(t), ret);
 		if (ret < 0)
 			snprintf(err, RWD_CONTROL_ERRLEN, "cannot write the store");
@@ -971,7 +1009,8 @@ int rwd_control_zone_change(struct rwd_control *c, const char *zone,
 		rwd_zone_free(z);
 		return locked(c, RW_EIO);
 	}
-	publish(c, conf, z);
-	rwd_info("zone %s: %zu change(s) applied, serial %u", zname, n, serial);
+	publish(c, conf, z, view);
+	rwd_info("zone %s%s%s%s: %zu change(s) applied, serial %u", zname, view ? " (view " : "",
+	         view ? view : "", view ? ")" : "", n, serial);
 	return locked(c, 0);
 }

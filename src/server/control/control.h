@@ -46,10 +46,12 @@ struct rwd_rr_change {
 /*
  * Apply changes to zone all or nothing, bump its SOA serial. CREATE fails if
  * the RRset exists, DELETE if it does not match what exists (as Route 53).
- * Errors name the failing change: "change 2: ...". Returns 0, RW_ENOENT (no
- * such zone), RW_EINVAL (bad change), or RW_EIO (store).
+ * view NULL: the top-level zone (served in every view without its own zone
+ * of that apex); else the own zone of that view. Errors name the failing
+ * change: "change 2: ...". Returns 0, RW_ENOENT (no such zone or view),
+ * RW_EINVAL (bad change), or RW_EIO (store).
  */
-int rwd_control_zone_change(struct rwd_control *c, const char *zone,
+int rwd_control_zone_change(struct rwd_control *c, const char *zone, const char *view,
                             const struct rwd_rr_change *changes, size_t n,
                             char err[RWD_CONTROL_ERRLEN]);
 

@@ -62,44 +62,201 @@ static void copy_settings(struct rwd_snapshot *s, const struct rwd_conf *conf)
 		memcpy(s->nsid, conf->nsid, s->nsid_len);
 }
 
-struct rwd_snapshot *rwd_server_rebuild(struct rwd_conf *conf, const struct rwd_snapshot *prev,
-                                        struct rwd_zone *replace)
+/* " (view NAME)" for a zone of a view, "" for a top-level one: for log lines. */
+static const char *view_label(const char *view, char *buf, size_t size)
 {
-	struct rwd_snapshot *s = calloc(1, sizeof(*s));
-	size_t n = prev->zones->n_zones;
-	struct rwd_zone **zones = calloc(n + 1, sizeof(*zones));
-	if (s == NULL || zones == NULL || build_steering(s, conf, prev) < 0) {
-		if (s) {
-			rwd_model_free(s->model);
-			rwd_geo_close(s->geo);
-		}
-		free(s);
-		free(zones);
-		return NULL;
-	}
+	if (view == NULL)
+		return "";
+	snprintf(buf, size, " (view %s)", view);
+	return buf;
+}
+
+/*
+ * Views of a new snapshot from own zone lists: views[i] gets name and match
+ * from conf view i, own[i][0..n_own[i]) (taken over; each array with room
+ * for the top-level zones too) layered over top. On failure every own
+ * array is freed with its zones.
+ */
+static int make_views(struct rwd_snapshot *s, const struct rwd_conf_view *cv, size_t n,
+                      struct rwd_zone ***own, const size_t *n_own)
+{
+	int ret = 0;
+	s->views = calloc(n, sizeof(*s->views));
 	for (size_t i = 0; i < n; i++) {
-		struct rwd_zone *z = prev->zones->zones[i];
-		if (replace && z->apex_len == replace->apex_len &&
-		    memcmp(z->apex_name, replace->apex_name, z->apex_len) == 0) {
-			zones[i] = replace;
+		struct rwd_view *v = s->views ? &s->views[i] : NULL;
+		if (ret == 0 && v && (v->name = strdup(cv[i].name)) != NULL &&
+		    rwd_acl_copy(&v->match, &cv[i].match) == 0 &&
+		    (v->zones = rwd_zonedb_layer(own[i], n_own[i], s->zones)) != NULL) {
+			v->n_own = n_own[i];
+			s->n_views = i + 1;
+			continue;
+		}
+		ret = RW_ENOMEM;
+		for (size_t k = 0; k < n_own[i]; k++)
+			rwd_zone_free(own[i][k]);
+		free(own[i]);
+		if (v) {
+			free(v->name);
+			rwd_acl_free(&v->match);
+			v->name = NULL;
+		}
+	}
+	if (ret < 0) {
+		rwd_views_free(s->views, s->n_views);
+		s->views = NULL;
+		s->n_views = 0;
+	}
+	return ret;
+}
+
+static bool same_apex(const struct rwd_zone *a, const struct rwd_zone *b)
+{
+	return a->apex_len == b->apex_len && memcmp(a->apex_name, b->apex_name, a->apex_len) == 0;
+}
+
+/* zones[0..n) by new references, with replace (taken over) instead of the
+ * zone of its apex, or appended; in a new array with room for extra more.
+ * NULL when out of memory (replace is then not taken over). */
+static struct rwd_zone **copy_zones(struct rwd_zone *const *zones, size_t n,
+                                    struct rwd_zone *replace, size_t extra, size_t *n_out)
+{
+	struct rwd_zone **v = calloc(n + 1 + extra, sizeof(*v));
+	if (v == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (replace && same_apex(zones[i], replace)) {
+			v[i] = replace;
 			replace = NULL;
 		} else {
-			rwd_zone_ref(z);
-			zones[i] = z;
+			rwd_zone_ref(zones[i]);
+			v[i] = zones[i];
 		}
 	}
 	if (replace)
-		zones[n++] = replace;
-	s->zones = rwd_zonedb_new(zones, n);
-	if (s->zones == NULL) {
-		for (size_t i = 0; i < n; i++)
-			rwd_zone_free(zones[i]);
-		free(zones);
-		rwd_snapshot_free(s);
-		return NULL;
+		v[n++] = replace;
+	*n_out = n;
+	return v;
+}
+
+static void free_zone_list(struct rwd_zone **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		rwd_zone_free(v[i]);
+	free(v);
+}
+
+struct rwd_snapshot *rwd_server_rebuild(struct rwd_conf *conf, const struct rwd_snapshot *prev,
+                                        struct rwd_zone *replace, const char *view)
+{
+	struct rwd_snapshot *s = calloc(1, sizeof(*s));
+	struct rwd_zone ***own = NULL;
+	size_t *n_own = NULL, n_copied = 0, n = 0;
+	struct rwd_conf_view *cv = NULL;
+	if (s == NULL || build_steering(s, conf, prev) < 0)
+		goto fail;
+	struct rwd_zone **zones = copy_zones(prev->zones->zones, prev->zones->n_zones,
+	                                     view ? NULL : replace, 0, &n);
+	if (zones == NULL)
+		goto fail;
+	if (view == NULL)
+		replace = NULL;                /* taken over by the top level */
+	if ((s->zones = rwd_zonedb_new(zones, n)) == NULL) {
+		free_zone_list(zones, n);
+		goto fail;
 	}
+	/* Views keep their own zones (and the replacement, in its view) over
+	 * the new top level, with prev's names and clients. */
+	if (prev->n_views) {
+		own = calloc(prev->n_views, sizeof(*own));
+		n_own = calloc(prev->n_views, sizeof(*n_own));
+		cv = calloc(prev->n_views, sizeof(*cv));
+		if (own == NULL || n_own == NULL || cv == NULL)
+			goto fail;
+		for (; n_copied < prev->n_views; n_copied++) {
+			const struct rwd_view *pv = &prev->views[n_copied];
+			bool mine = replace && strcmp(pv->name, view) == 0;
+			own[n_copied] = copy_zones(pv->zones->zones, pv->n_own, mine ? replace : NULL,
+			                           s->zones->n_zones, &n_own[n_copied]);
+			if (own[n_copied] == NULL)
+				goto fail;
+			if (mine)
+				replace = NULL;
+			cv[n_copied].name = pv->name;
+			cv[n_copied].match = pv->match;
+		}
+		n_copied = 0;                  /* make_views takes every list over */
+		if (make_views(s, cv, prev->n_views, own, n_own) < 0)
+			goto fail;
+		free(own);
+		free(n_own);
+		free(cv);
+	}
+	rwd_zone_free(replace);            /* a view prev does not have: unused */
 	copy_settings(s, conf);
 	return s;
+fail:
+	for (size_t i = 0; i < n_copied; i++)
+		free_zone_list(own[i], n_own[i]);
+	free(own);
+	free(n_own);
+	free(cv);
+	rwd_zone_free(replace);
+	rwd_snapshot_free(s);
+	return NULL;
+}
+
+/* The version of a zone in prev that a failed load keeps: the top-level
+ * zone of that apex, or for a view, that view's own zone of that apex. */
+static struct rwd_zone *previous(const struct rwd_snapshot *prev, const char *view,
+                                 const uint8_t *apex)
+{
+	if (prev == NULL)
+		return NULL;
+	size_t len = rw_dname_len(apex);
+	struct rwd_zone *top = rwd_zonedb_get(prev->zones, apex, len);
+	if (view == NULL)
+		return top;
+	const struct rwd_view *v = rwd_snapshot_view(prev, view);
+	struct rwd_zone *z = v ? rwd_zonedb_get(v->zones, apex, len) : NULL;
+	return z != top ? z : NULL;
+}
+
+/* Load the zones cz[0..n) into out (counting *n_out), keeping previous
+ * versions at reload (prev) of those that fail. */
+static void load_zones(const struct rwd_conf_zone *cz, size_t n, const char *view,
+                       const struct rwd_snapshot *prev, rwd_zone_opts_fn opts, void *opts_ctx,
+                       struct load_report *rep, struct rwd_zone **out, size_t *n_out)
+{
+	char label[96];
+	const char *in = view_label(view, label, sizeof(label));
+	for (size_t i = 0; i < n; i++) {
+		unsigned before = rep->errors;
+		struct rwd_zone_load_opts zo = { 0 };
+		if (opts)
+			opts(opts_ctx, &cz[i], &zo);
+		struct rwd_zone *z = rwd_zone_load_opts(cz[i].dname, cz[i].file, &zo, report, rep);
+		if (opts)
+			opts(opts_ctx, NULL, &zo);   /* release */
+		if (z != NULL) {
+			rwd_info("zone %s%s: loaded serial %u, %zu records", cz[i].name, in, z->serial,
+			         z->n_records);
+			out[(*n_out)++] = z;
+			continue;
+		}
+		if (rep->errors == before)
+			rep->errors++;   /* failed without a message (out of memory) */
+		struct rwd_zone *old = previous(prev, view, cz[i].dname);
+		if (old != NULL) {
+			rwd_error("zone %s%s: keeping the previous version (serial %u)", cz[i].name, in,
+			          old->serial);
+			rwd_zone_ref(old);
+			out[(*n_out)++] = old;
+		} else if (prev != NULL) {
+			rwd_error("zone %s%s: not served%s", cz[i].name, in,
+			          view && rwd_zonedb_get(prev->zones, cz[i].dname, rw_dname_len(cz[i].dname))
+			          ? " (the top-level zone serves the view)" : "");
+		}
+	}
 }
 
 struct rwd_snapshot *rwd_server_build_opts(struct rwd_conf *conf, const struct rwd_snapshot *prev,
@@ -108,36 +265,21 @@ struct rwd_snapshot *rwd_server_build_opts(struct rwd_conf *conf, const struct r
 {
 	struct rwd_snapshot *s = calloc(1, sizeof(*s));
 	struct rwd_zone **zones = calloc(conf->n_zones ? conf->n_zones : 1, sizeof(*zones));
-	size_t n = 0;
+	struct rwd_zone ***own = calloc(conf->n_views ? conf->n_views : 1, sizeof(*own));
+	size_t *n_own = calloc(conf->n_views ? conf->n_views : 1, sizeof(*n_own));
+	size_t n = 0, views_loaded = 0;
 	struct load_report rep = { 0 };
-	if (s == NULL || zones == NULL)
+	if (s == NULL || zones == NULL || own == NULL || n_own == NULL)
 		goto fail;
 
-	for (size_t i = 0; i < conf->n_zones; i++) {
-		const struct rwd_conf_zone *cz = &conf->zones[i];
-		unsigned before = rep.errors;
-		struct rwd_zone_load_opts zo = { 0 };
-		if (opts)
-			opts(opts_ctx, cz, &zo);
-		struct rwd_zone *z = rwd_zone_load_opts(cz->dname, cz->file, &zo, report, &rep);
-		if (opts)
-			opts(opts_ctx, NULL, &zo);   /* release */
-		if (z != NULL) {
-			rwd_info("zone %s: loaded serial %u, %zu records", cz->name, z->serial, z->n_records);
-			zones[n++] = z;
-			continue;
-		}
-		if (rep.errors == before)
-			rep.errors++;   /* failed without a message (out of memory) */
-		struct rwd_zone *old = prev ? rwd_zonedb_get(prev->zones, cz->dname,
-		                                             rw_dname_len(cz->dname)) : NULL;
-		if (old != NULL) {
-			rwd_error("zone %s: keeping the previous version (serial %u)", cz->name, old->serial);
-			rwd_zone_ref(old);
-			zones[n++] = old;
-		} else if (prev != NULL) {
-			rwd_error("zone %s: not served", cz->name);
-		}
+	load_zones(conf->zones, conf->n_zones, NULL, prev, opts, opts_ctx, &rep, zones, &n);
+	/* A view's array has room for the top-level zones it will share. */
+	for (size_t v = 0; v < conf->n_views; v++, views_loaded++) {
+		const struct rwd_conf_view *cv = &conf->views[v];
+		if ((own[v] = calloc(cv->n_zones + n + 1, sizeof(**own))) == NULL)
+			goto fail;
+		load_zones(cv->zones, cv->n_zones, cv->name, prev, opts, opts_ctx, &rep, own[v],
+		           &n_own[v]);
 	}
 	/* Loading used scratch memory (records, parser) several times the size
 	 * of what it freed at the end; hand it back to the system. */
@@ -151,15 +293,33 @@ struct rwd_snapshot *rwd_server_build_opts(struct rwd_conf *conf, const struct r
 	s->zones = rwd_zonedb_new(zones, n);
 	if (s->zones == NULL)
 		goto fail;
+	zones = NULL;
+	n = 0;
+	if (conf->n_views) {
+		views_loaded = 0;              /* make_views takes every list over */
+		if (make_views(s, conf->views, conf->n_views, own, n_own) < 0)
+			goto fail;
+	}
+	free(own);
+	free(n_own);
 	copy_settings(s, conf);
 	return s;
 fail:
-	for (size_t i = 0; i < n; i++)
-		rwd_zone_free(zones[i]);
+	if (zones)
+		for (size_t i = 0; i < n; i++)
+			rwd_zone_free(zones[i]);
 	free(zones);
+	for (size_t v = 0; own && v < views_loaded; v++) {
+		for (size_t k = 0; k < n_own[v]; k++)
+			rwd_zone_free(own[v][k]);
+		free(own[v]);
+	}
+	free(own);
+	free(n_own);
 	if (s) {
 		rwd_model_free(s->model);
 		rwd_geo_close(s->geo);
+		rwd_zonedb_free(s->zones);
 	}
 	free(s);
 	return NULL;

@@ -18,12 +18,13 @@ struct rwd_server {
 };
 
 /*
- * Load every zone of conf into a new snapshot, with conf's traffic model
- * (taken over: conf->model becomes NULL) and its geo data. Each problem is
- * logged as "FILE:LINE: message". Without prev (start-up) any error fails
- * the whole build (NULL); with prev (reload) a zone that fails keeps its
- * version from prev, or is left out if it is new, but geo data that fails
- * to open fails the build. *n_errors counts errors.
+ * Load every zone of conf (top level and views') into a new snapshot, with
+ * conf's views, traffic model (taken over: conf->model becomes NULL) and
+ * its geo data. Each problem is logged as "FILE:LINE: message". Without prev
+ * (start-up) any error fails the whole build (NULL); with prev (reload) a
+ * zone that fails keeps its version from prev (a view's zone: that view's
+ * own version), or is left out if it is new, but geo data that fails to
+ * open fails the build. *n_errors counts errors.
  */
 /* Fills out for zone cz before it loads; called again with cz NULL after,
  * to release what it allocated. */
@@ -36,13 +37,15 @@ struct rwd_snapshot *rwd_server_build_opts(struct rwd_conf *conf, const struct r
                                            rwd_zone_opts_fn opts, void *opts_ctx,
                                            unsigned *n_errors);
 /*
- * A new snapshot for conf that reuses prev's zones (by reference), except
- * that replace (if not NULL) takes the place of the zone with its apex
- * (the snapshot takes over that reference). For live changes: no zone file
- * is read again. NULL when out of memory or geo data fails to open.
+ * A new snapshot for conf that reuses prev's zones and views (by
+ * reference), except that replace (if not NULL) takes the place of the zone
+ * with its apex: at the top level (view NULL, and so in every view that does
+ * not have its own zone of that apex), or among the own zones of the view
+ * called view. replace is taken over in any case. For live changes: no zone
+ * file is read again. NULL when out of memory or geo data fails to open.
  */
 struct rwd_snapshot *rwd_server_rebuild(struct rwd_conf *conf, const struct rwd_snapshot *prev,
-                                        struct rwd_zone *replace);
+                                        struct rwd_zone *replace, const char *view);
 
 /*
  * Make s the snapshot queries see, hand its model to the health checker and

@@ -1,4 +1,5 @@
 #include <stdlib.h>
+#include <string.h>
 #include <urcu-qsbr.h>
 
 #include "server/core/snapshot.h"
@@ -15,9 +16,28 @@ void rwd_snapshot_free(struct rwd_snapshot *s)
 	if (s == NULL)
 		return;
 	rwd_zonedb_free(s->zones);
+	rwd_views_free(s->views, s->n_views);
 	rwd_model_free(s->model);
 	rwd_geo_close(s->geo);
 	free(s);
+}
+
+void rwd_views_free(struct rwd_view *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].name);
+		rwd_acl_free(&v[i].match);
+		rwd_zonedb_free(v[i].zones);
+	}
+	free(v);
+}
+
+const struct rwd_view *rwd_snapshot_view(const struct rwd_snapshot *s, const char *name)
+{
+	for (size_t i = 0; i < s->n_views; i++)
+		if (!strcmp(s->views[i].name, name))
+			return &s->views[i];
+	return NULL;
 }
 
 struct rwd_snapshot *rwd_snapshot_swap(struct rwd_snapshot *s)

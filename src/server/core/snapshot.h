@@ -8,14 +8,31 @@
 #pragma once
 #include <stdint.h>
 
+#include "server/core/acl.h"
 #include "server/steer/geo.h"
 #include "server/steer/model.h"
 #include "server/zone/zonedb.h"
 
 #define RWD_NSID_MAX 128
 
-struct rwd_snapshot {
+/*
+ * A view (config views:): the zone set its clients see. Its zonedb holds
+ * the view's own zones first, zones[0..n_own), then by reference every
+ * top-level zone (the very objects of the snapshot's zones) whose apex
+ * none of its own has: top-level zones are loaded once, whatever the
+ * number of views.
+ */
+struct rwd_view {
+	char *name;
+	struct rwd_acl match;          /* a copy of the config's */
 	struct rwd_zonedb *zones;
+	size_t n_own;
+};
+
+struct rwd_snapshot {
+	struct rwd_zonedb *zones;      /* the top-level zones; all that is served without views */
+	struct rwd_view *views;        /* in config order; NULL without views */
+	size_t n_views;
 	struct rwd_model *model;       /* traffic names, endpoints, checks; never NULL */
 	struct rwd_geo *geo;           /* client location; NULL without geoip */
 	uint16_t edns_udp_size;        /* largest UDP answer we send with EDNS */
@@ -23,6 +40,32 @@ struct rwd_snapshot {
 	uint8_t nsid[RWD_NSID_MAX];
 	uint64_t generation;           /* increments with every publication */
 };
+
+/*
+ * The zone set client sees: without views, s->zones; with views, that of
+ * the first view whose match list holds client's address (*view, if not
+ * NULL, is set to it), or NULL when none does (the query is REFUSED).
+ * client NULL matches only views that match `any`.
+ */
+static inline const struct rwd_zonedb *rwd_snapshot_zones_for(const struct rwd_snapshot *s,
+                                                              const struct sockaddr *client,
+                                                              const struct rwd_view **view)
+{
+	const struct rwd_view *v = NULL;
+	const struct rwd_zonedb *db = s->zones;
+	if (s->n_views) {
+		db = NULL;
+		for (size_t i = 0; i < s->n_views && db == NULL; i++)
+			if (rwd_acl_match(&s->views[i].match, client))
+				v = &s->views[i], db = v->zones;
+	}
+	if (view)
+		*view = v;
+	return db;
+}
+
+/* The view called name, or NULL. */
+const struct rwd_view *rwd_snapshot_view(const struct rwd_snapshot *s, const char *name);
 
 /* The current snapshot. Only valid inside an RCU read-side section
  * (for QSBR: while the calling thread is online). */
@@ -37,3 +80,6 @@ void rwd_snapshot_publish(struct rwd_snapshot *s);
 
 /* Free a snapshot no reader can see. */
 void rwd_snapshot_free(struct rwd_snapshot *s);
+
+/* Free views v[0..n) (their zonedbs drop their zone references). NULL is allowed. */
+void rwd_views_free(struct rwd_view *v, size_t n);

@@ -9,6 +9,7 @@
 #include "server/query/stages.h"
 
 #define EDE_NOT_AUTHORITATIVE 20   /* RFC 8914 4.21 */
+#define EDE_PROHIBITED 18          /* RFC 8914 4.19 */
 
 static void set_rcode(struct rwd_query *qr, uint8_t rcode)
 {
@@ -32,11 +33,26 @@ static bool stage_filter(struct rwd_query *qr)
 	return false;
 }
 
-/* Stage "zone": the most specific served zone. */
-static bool stage_zone(const struct rwd_snapshot *s, struct rwd_query *qr)
+/*
+ * Stage "view": the zone set of the first view whose match list holds the
+ * address the query came from (as BIND's match-clients; EDNS Client Subnet
+ * does not choose views). Without views: every zone. No view: REFUSED.
+ */
+static bool stage_view(const struct rwd_snapshot *s, struct rwd_query *qr)
+{
+	qr->zones = rwd_snapshot_zones_for(s, qr->client, NULL);
+	if (qr->zones != NULL)
+		return false;
+	set_rcode(qr, RW_RCODE_REFUSED);
+	qr->ede = EDE_PROHIBITED + 1;
+	return true;
+}
+
+/* Stage "zone": the most specific zone of the client's set. */
+static bool stage_zone(struct rwd_query *qr)
 {
 	const struct rw_query *q = &qr->q;
-	qr->zone = rwd_zonedb_find(s->zones, q->qname, q->qname_len, q->qtype);
+	qr->zone = rwd_zonedb_find(qr->zones, q->qname, q->qname_len, q->qtype);
 	if (qr->zone == NULL) {
 		set_rcode(qr, RW_RCODE_REFUSED);
 		qr->ede = EDE_NOT_AUTHORITATIVE + 1;
@@ -281,6 +297,7 @@ size_t rwd_query_process(const struct rwd_snapshot *s, struct rwd_query *qr)
 
 static size_t process(const struct rwd_snapshot *s, struct rwd_query *qr)
 {
+	qr->zones = NULL;
 	qr->zone = NULL;
 	qr->answer = NULL;
 	qr->body_len = 0;
@@ -308,7 +325,8 @@ static size_t process(const struct rwd_snapshot *s, struct rwd_query *qr)
 	case RW_PARSE_OK:
 		break;
 	}
-	if (!stage_filter(qr) && !stage_zone(s, qr) && !rwd_stage_steer(s, qr, body_room(s, qr)))
+	if (!stage_filter(qr) && !stage_view(s, qr) && !stage_zone(qr) &&
+	    !rwd_stage_steer(s, qr, body_room(s, qr)))
 		stage_lookup(qr);
 	return stage_encode(s, qr, true);
 }

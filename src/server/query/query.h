@@ -4,7 +4,7 @@
  *
  * Stages, in order (docs/architecture.md):
  *   parse   rw_query_parse: header, question, EDNS; malformed -> FORMERR/drop
- *   view    choose the zone set by client address      (issue: views)
+ *   view    the zone set of the client's view (source address); none -> REFUSED
  *   zone    most specific served zone; none -> REFUSED
  *   lookup  closest encloser -> precomputed answer, referral, wildcard, NXDOMAIN
  *   steer   traffic policy names answer from endpoints (issue: steering)
@@ -51,6 +51,7 @@ struct rwd_query {
 	size_t out_cap;
 	/* state, filled by the stages */
 	struct rw_query q;
+	const struct rwd_zonedb *zones;  /* stage view: the zone set this client sees */
 	const struct rwd_zone *zone;
 	const struct rwd_answer *answer; /* precomputed body, or: */
 	uint16_t body_len;               /* body written in place by a stage (steer) */

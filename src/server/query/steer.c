@@ -116,15 +116,26 @@ static bool answer_policy(struct rwd_steer *st, const struct rwd_traffic *t, int
 	return b->an > 0;
 }
 
-/* ALIAS (CNAME flattening): the target's addresses under the question name. */
-static bool answer_alias(const struct rwd_snapshot *s, struct rwd_steer *st,
-                         const struct rwd_traffic *t, int family, struct body *b)
+/* Is traffic name t answered from zone z (the client's zone for its name)?
+ * Only from the zone it belongs to: a name under one view's own zone stays
+ * unknown in views where a less specific zone holds it. */
+static bool served_by(const struct rwd_traffic *t, const struct rwd_zone *z)
 {
-	const struct rwd_traffic *target = rwd_model_find(s->model, t->alias, t->alias_len);
-	if (target && target->kind == RWD_TRAFFIC_POLICY)
-		return answer_policy(st, target, family, b);
+	return z != NULL && (t->zone_len == 0 || t->zone_len == z->apex_len);
+}
+
+/* ALIAS (CNAME flattening): the target's addresses under the question name,
+ * as the client's zone set (its view) has them. */
+static bool answer_alias(const struct rwd_snapshot *s, const struct rwd_zonedb *zones,
+                         struct rwd_steer *st, const struct rwd_traffic *t, int family,
+                         struct body *b)
+{
 	uint16_t type = family == AF_INET ? RW_TYPE_A : RW_TYPE_AAAA;
-	const struct rwd_zone *z = rwd_zonedb_find(s->zones, t->alias, t->alias_len, type);
+	const struct rwd_traffic *target = rwd_model_find(s->model, t->alias, t->alias_len);
+	if (target && target->kind == RWD_TRAFFIC_POLICY &&
+	    served_by(target, rwd_zonedb_find(zones, t->alias, t->alias_len, type)))
+		return answer_policy(st, target, family, b);
+	const struct rwd_zone *z = rwd_zonedb_find(zones, t->alias, t->alias_len, type);
 	const struct rwd_node *n = z ? rwd_zone_find(z, t->alias, t->alias_len) : NULL;
 	const struct rwd_rrset *rs = n && !n->cut ? rwd_node_rrset(n, type) : NULL;
 	if (rs == NULL)
@@ -181,7 +192,7 @@ bool rwd_stage_steer(const struct rwd_snapshot *s, struct rwd_query *qr, size_t 
 		return false;
 	const struct rw_query *q = &qr->q;
 	const struct rwd_traffic *t = rwd_model_find(m, q->qname, q->qname_len);
-	if (t == NULL)
+	if (t == NULL || !served_by(t, qr->zone))
 		return false;
 
 	int family = 0;
@@ -221,7 +232,7 @@ bool rwd_stage_steer(const struct rwd_snapshot *s, struct rwd_query *qr, size_t 
 	bool ok;
 	switch (t->kind) {
 	case RWD_TRAFFIC_POLICY: ok = answer_policy(&st, t, family, &b); break;
-	case RWD_TRAFFIC_ALIAS:  ok = answer_alias(s, &st, t, family, &b); break;
+	case RWD_TRAFFIC_ALIAS:  ok = answer_alias(s, qr->zones, &st, t, family, &b); break;
 	default:                 ok = answer_srv(&st, t, &b); break;
 	}
 	qr->aa = true;

@@ -148,6 +148,11 @@ struct rwd_traffic {
 	uint8_t alias_len;
 	struct rwd_srv_member *srv;    /* SRV */
 	unsigned n_srv;
+	/* Apex length of the most specific configured zone (top level or any
+	 * view) holding the name: it answers only from that zone, so a name
+	 * under a view's own zone stays unknown to other views' clients.
+	 * 0: from any zone (models built without a configuration). */
+	uint8_t zone_len;
 	int line;
 };
 

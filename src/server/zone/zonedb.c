@@ -21,7 +21,8 @@ static struct rwd_zone *probe(const struct rwd_zonedb *db, const uint8_t *name, 
 	}
 }
 
-struct rwd_zonedb *rwd_zonedb_new(struct rwd_zone **zones, size_t n)
+/* An empty db with a table for up to n zones. */
+static struct rwd_zonedb *db_alloc(size_t n)
 {
 	struct rwd_zonedb *db = calloc(1, sizeof(*db));
 	size_t cap = 4;
@@ -32,15 +33,45 @@ struct rwd_zonedb *rwd_zonedb_new(struct rwd_zone **zones, size_t n)
 		return NULL;
 	}
 	db->table_mask = cap - 1;
+	return db;
+}
+
+static void db_insert(struct rwd_zonedb *db, struct rwd_zone *z)
+{
+	size_t i = z->apex->hash & db->table_mask;
+	while (db->table[i])
+		i = (i + 1) & db->table_mask;
+	db->table[i] = z;
+	db->label_bits[z->apex_labels / 64] |= 1ULL << (z->apex_labels % 64);
+	db->zones[db->n_zones++] = z;
+}
+
+struct rwd_zonedb *rwd_zonedb_new(struct rwd_zone **zones, size_t n)
+{
+	struct rwd_zonedb *db = db_alloc(n);
+	if (db == NULL)
+		return NULL;
 	db->zones = zones;
-	db->n_zones = n;
-	for (size_t k = 0; k < n; k++) {
-		struct rwd_zone *z = zones[k];
-		size_t i = z->apex->hash & db->table_mask;
-		while (db->table[i])
-			i = (i + 1) & db->table_mask;
-		db->table[i] = z;
-		db->label_bits[z->apex_labels / 64] |= 1ULL << (z->apex_labels % 64);
+	for (size_t k = 0; k < n; k++)
+		db_insert(db, zones[k]);
+	return db;
+}
+
+struct rwd_zonedb *rwd_zonedb_layer(struct rwd_zone **zones, size_t n,
+                                    const struct rwd_zonedb *base)
+{
+	struct rwd_zonedb *db = db_alloc(n + base->n_zones);
+	if (db == NULL)
+		return NULL;
+	db->zones = zones;
+	for (size_t k = 0; k < n; k++)
+		db_insert(db, zones[k]);
+	for (size_t k = 0; k < base->n_zones; k++) {
+		struct rwd_zone *z = base->zones[k];
+		if (probe(db, z->apex_name, z->apex_len) == NULL) {
+			rwd_zone_ref(z);
+			db_insert(db, z);
+		}
 	}
 	return db;
 }

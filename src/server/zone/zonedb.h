@@ -21,6 +21,15 @@ struct rwd_zonedb {
 struct rwd_zonedb *rwd_zonedb_new(struct rwd_zone **zones, size_t n);
 void rwd_zonedb_free(struct rwd_zonedb *db);
 
+/*
+ * A view's zone set: zones[0..n) (taken over, apexes unique) and then, each
+ * with a new reference, every zone of base whose apex none of them has.
+ * zones must have room for n + base->n_zones entries. NULL when out of
+ * memory: then nothing is taken over and no reference taken.
+ */
+struct rwd_zonedb *rwd_zonedb_layer(struct rwd_zone **zones, size_t n,
+                                    const struct rwd_zonedb *base);
+
 /* The zone with this exact apex (flat lowercase), or NULL. */
 struct rwd_zone *rwd_zonedb_get(const struct rwd_zonedb *db, const uint8_t *apex, size_t len);
 

@@ -37,6 +37,20 @@ static void usage(FILE *out)
 	             "Exit status: 0 ok (warnings allowed), 1 errors found, 2 usage error.\n");
 }
 
+/* The i-th zone to check: the top-level ones, then each view's own. */
+static const struct rwd_conf_zone *nth_zone(const struct rwd_conf *conf, size_t i)
+{
+	if (i < conf->n_zones)
+		return &conf->zones[i];
+	i -= conf->n_zones;
+	for (size_t v = 0; v < conf->n_views; v++) {
+		if (i < conf->views[v].n_zones)
+			return &conf->views[v].zones[i];
+		i -= conf->views[v].n_zones;
+	}
+	return NULL;
+}
+
 int cmd_check(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -73,13 +87,16 @@ int cmd_check(int argc, char **argv)
 	}
 
 	struct tally t = { 0 };
-	size_t records = 0, bad_zones = 0;
-	for (size_t i = 0; i < conf->n_zones; i++) {
-		const struct rwd_conf_zone *cz = &conf->zones[i];
+	size_t records = 0, bad_zones = 0, n_zones = conf->n_zones;
+	for (size_t v = 0; v < conf->n_views; v++)
+		n_zones += conf->views[v].n_zones;
+	for (size_t i = 0; i < n_zones; i++) {
+		const struct rwd_conf_zone *cz = nth_zone(conf, i);
 		unsigned before = t.errors;
 		struct rwd_zone *z = rwd_zone_load(cz->dname, cz->file, report, &t);
 		if (z == NULL && t.errors == before) {   /* the loader promises a message */
-			fprintf(stderr, "%s: zone %s could not be loaded\n", cz->file, cz->name);
+			fprintf(stderr, "%s: zone %s%s%s%s could not be loaded\n", cz->file, cz->name,
+			        cz->view ? " (view " : "", cz->view ? cz->view : "", cz->view ? ")" : "");
 			t.errors++;
 		}
 		if (z == NULL || t.errors > before)
@@ -92,11 +109,12 @@ int cmd_check(int argc, char **argv)
 	int rc = 0;
 	if (t.errors) {
 		fprintf(stderr, "%s: %u error%s in %zu of %zu zone%s\n", path, t.errors,
-		        t.errors == 1 ? "" : "s", bad_zones, conf->n_zones, conf->n_zones == 1 ? "" : "s");
+		        t.errors == 1 ? "" : "s", bad_zones, n_zones, n_zones == 1 ? "" : "s");
 		rc = 1;
 	} else {
-		printf("%s: ok (%zu zone%s, %zu records", path, conf->n_zones,
-		       conf->n_zones == 1 ? "" : "s", records);
+		printf("%s: ok (%zu zone%s, %zu records", path, n_zones, n_zones == 1 ? "" : "s", records);
+		if (conf->n_views)
+			printf(", %zu view%s", conf->n_views, conf->n_views == 1 ? "" : "s");
 		if (t.warnings)
 			printf(", %u warning%s", t.warnings, t.warnings == 1 ? "" : "s");
 		printf(")\n");
