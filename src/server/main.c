@@ -122,7 +122,9 @@ int main(int argc, char **argv)
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned workers = conf->workers ? conf->workers : (cores > 0 ? (unsigned)cores : 1);
 	struct rwd_tcp_opts topts = { .idle_timeout_ms = conf->tcp_idle_timeout_ms,
-	                              .max_clients = conf->tcp_max_clients };
+	                              .io_timeout_ms = conf->tcp_io_timeout_ms,
+	                              .max_clients = conf->tcp_max_clients,
+	                              .max_per_client = conf->tcp_max_per_client };
 	struct rwd_api *api = NULL;
 	if (rwd_health_start(s->model, &srv.health) < 0 ||
 	    rwd_udp_start(conf->listen, conf->n_listen, workers, &srv.udp) < 0 ||

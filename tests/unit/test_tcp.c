@@ -7,7 +7,10 @@
  * trickled in byte by byte, a message bigger than the initial read buffer,
  * backpressure (many large answers to a client that reads late), FORMERR
  * keeps the connection, a dropped message / short length closes it, the
- * idle timeout with and without a partial message, max-clients, IPv6.
+ * idle timeout with and without a partial message, max-clients (the
+ * longest idle makes room), max-per-client (by source address, through a
+ * table that grows and shrinks), the io timeout (a trickled message, a
+ * client that does not read), IPv6.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -197,6 +200,22 @@ static size_t recv_msg(int fd, uint8_t *buf)
 	size_t len = rw_get16(pfx);
 	assert_int_equal(recv_all(fd, buf, len), len);
 	return len;
+}
+
+/* A client socket bound to source address src (127.0.0.x) connected to p. */
+static int connect_from(const char *src, int p)
+{
+	struct sockaddr_in me = { .sin_family = AF_INET }, to = { .sin_family = AF_INET };
+	assert_int_equal(inet_pton(AF_INET, src, &me.sin_addr), 1);
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	to.sin_port = htons((uint16_t)p);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	struct timeval tv = { .tv_sec = 3 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	assert_int_equal(bind(fd, (struct sockaddr *)&me, sizeof(me)), 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&to, sizeof(to)), 0);
+	return fd;
 }
 
 /* True if the server closed fd (EOF or reset) within the receive timeout. */
@@ -438,35 +457,182 @@ static void test_idle_timeout(void **state)
 	close(fd);
 }
 
+/* Ask fd for a.example.com A with id and check the answer. */
+static void ask(int fd, uint16_t id)
+{
+	uint8_t q[600], r[65535];
+	size_t len = frame_query(q, id, "a.example.com.", RW_TYPE_A);
+	send_all(fd, q, len);
+	size_t n = recv_msg(fd, r);
+	check_answer(r, n, id, RW_RCODE_NOERROR, 1);
+}
+
+/* Full: a new connection is served, and the longest-idle one (oldest last
+ * query, not oldest connection) is closed to make room. */
 static void test_max_clients(void **state)
 {
 	usleep(100 * 1000);                         /* earlier tests' connections are gone */
-	uint8_t q[600], r[65535];
 	int fds[MAX_CLIENTS];
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		fds[i] = connect_to(AF_INET, port);
-		size_t len = frame_query(q, (uint16_t)i, "a.example.com.", RW_TYPE_A);
-		send_all(fds[i], q, len);
-		size_t n = recv_msg(fds[i], r);
-		check_answer(r, n, (uint16_t)i, RW_RCODE_NOERROR, 1);
+		ask(fds[i], (uint16_t)i);
 	}
-	/* One too many: accepted, then closed at once. */
-	int extra = connect_to(AF_INET, port);
+	ask(fds[0], 0x10);                          /* now fds[1] is the longest idle */
 	uint64_t t0 = now_ms();
-	assert_true(closed_by_server(extra));
-	assert_true(now_ms() - t0 < IDLE_MS / 2);
+	int extra = connect_to(AF_INET, port);
+	ask(extra, 0x8000);
+	assert_true(closed_by_server(fds[1]));
+	assert_true(now_ms() - t0 < IDLE_MS / 2);   /* at once, not by the idle timer */
+	ask(fds[0], 0x11);
+	ask(fds[2], 0x12);
 	close(extra);
-	/* Free a slot: a new client is served again. */
-	close(fds[0]);
-	usleep(100 * 1000);
-	fds[0] = connect_to(AF_INET, port);
-	size_t len = frame_query(q, 0x8000, "a.example.com.", RW_TYPE_A);
-	send_all(fds[0], q, len);
-	size_t n = recv_msg(fds[0], r);
-	check_answer(r, n, 0x8000, RW_RCODE_NOERROR, 1);
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		close(fds[i]);
 	usleep(100 * 1000);
+}
+
+/* max_per_client 3: a 4th connection from one address is closed at once,
+ * other addresses are served, a closed connection frees its place. 100
+ * addresses at once make the per-client table grow; all of them closed and
+ * opened again check that removals leave it consistent. */
+static void test_max_per_client(void **state)
+{
+	struct rwd_conf_listen l = { 0 };
+	assert_int_equal(rwd_conf_parse_addr("127.0.0.1", 53, &l), 0);
+	((struct sockaddr_in *)&l.addr)->sin_port = 0;
+	struct rwd_tcp_opts opts = { .idle_timeout_ms = 5000, .max_clients = 1000,
+	                             .max_per_client = 3 };
+	struct rwd_tcp *t2 = NULL;
+	assert_int_equal(rwd_tcp_start(&l, 1, &opts, &t2), 0);
+	int p = rwd_tcp_port(t2, 0);
+
+	int a[3];
+	for (int i = 0; i < 3; i++) {
+		a[i] = connect_from("127.0.0.1", p);
+		ask(a[i], (uint16_t)i);
+	}
+	int over = connect_from("127.0.0.1", p);
+	uint64_t t0 = now_ms();
+	assert_true(closed_by_server(over));
+	assert_true(now_ms() - t0 < 1000);
+	close(over);
+	int other = connect_from("127.0.0.2", p);
+	ask(other, 0x20);
+	close(other);
+	ask(a[0], 0x21);                            /* the three are still served */
+	close(a[2]);
+	/* Its place comes free once the server sees the close: poll with new
+	 * connections (each refused one is closed at once). */
+	int again = -1;
+	for (int tries = 0; tries < 50 && again < 0; tries++) {
+		int fd = connect_from("127.0.0.1", p);
+		uint8_t q[600], r[65535];
+		size_t len = frame_query(q, 0x22, "a.example.com.", RW_TYPE_A);
+		send_all(fd, q, len);
+		uint8_t pfx[2];
+		if (recv_all(fd, pfx, 2) == 2) {
+			size_t n = rw_get16(pfx);
+			assert_int_equal(recv_all(fd, r, n), n);
+			again = fd;
+		} else {
+			close(fd);
+			usleep(20 * 1000);
+		}
+	}
+	assert_true(again >= 0);
+	close(again);
+	close(a[0]);
+	close(a[1]);
+
+	enum { N = 100 };
+	int many[N][3];
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < N; i++) {
+			char src[32];
+			snprintf(src, sizeof(src), "127.0.%d.%d", 1 + i / 50, 1 + i % 50);
+			for (int k = 0; k < 3; k++) {
+				many[i][k] = connect_from(src, p);
+				ask(many[i][k], (uint16_t)(i * 3 + k));
+			}
+		}
+		int o = connect_from("127.0.1.7", p);
+		assert_true(closed_by_server(o));
+		close(o);
+		for (int i = 0; i < N; i++)
+			for (int k = 0; k < 3; k++)
+				close(many[i][k]);
+		usleep(200 * 1000);                     /* the server sees every close */
+	}
+	rwd_tcp_stop(t2);
+}
+
+/* io_timeout 200 ms, idle 3 s: a message trickled in a byte every 40 ms is
+ * cut at 200 ms although bytes keep coming; whole messages every 150 ms keep
+ * a connection open; a client that sends queries and reads nothing is
+ * closed once its answers stop moving. */
+static void test_io_timeout(void **state)
+{
+	struct rwd_conf_listen l = { 0 };
+	assert_int_equal(rwd_conf_parse_addr("127.0.0.1", 53, &l), 0);
+	((struct sockaddr_in *)&l.addr)->sin_port = 0;
+	struct rwd_tcp_opts opts = { .idle_timeout_ms = 3000, .io_timeout_ms = 200,
+	                             .max_clients = 10 };
+	struct rwd_tcp *t2 = NULL;
+	assert_int_equal(rwd_tcp_start(&l, 1, &opts, &t2), 0);
+	int p = rwd_tcp_port(t2, 0);
+	uint8_t q[600];
+
+	size_t len = frame_query(q, 0x30, "a.example.com.", RW_TYPE_A);
+	int fd = connect_to(AF_INET, p);
+	uint64_t t0 = now_ms();
+	bool closed = false;
+	for (size_t i = 0; i < len && !closed; i++) {
+		if (send(fd, q + i, 1, MSG_NOSIGNAL) != 1)
+			break;
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		closed = poll(&pf, 1, 40) == 1;         /* readable: EOF or reset */
+	}
+	if (!closed)
+		assert_true(closed_by_server(fd));
+	uint64_t dt = now_ms() - t0;
+	assert_true(dt >= 150 && dt < 1000);
+	close(fd);
+
+	fd = connect_to(AF_INET, p);
+	for (int i = 0; i < 5; i++) {
+		usleep(150 * 1000);
+		ask(fd, (uint16_t)(0x31 + i));
+	}
+	close(fd);
+
+	/* Not reading: the queries stop being read, the answers stop moving,
+	 * and the server closes (a reset, as it has unread queries). */
+	fd = connect_to(AF_INET, p);
+	int small = 4096;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	static uint8_t big[3000 * 64];
+	size_t blen = 0, boff = 0;
+	for (int i = 0; i < 3000; i++)
+		blen += frame_query(big + blen, (uint16_t)i, "big.example.com.", RW_TYPE_TXT);
+	uint64_t deadline = now_ms() + 3000;
+	while (boff < blen && now_ms() < deadline) {
+		ssize_t n = send(fd, big + boff, blen - boff, MSG_NOSIGNAL);
+		if (n > 0) {
+			boff += (size_t)n;
+			continue;
+		}
+		struct pollfd pf = { .fd = fd, .events = POLLOUT };
+		if (poll(&pf, 1, 50) == 0)
+			break;                              /* the server stopped reading */
+	}
+	t0 = now_ms();
+	struct pollfd pf = { .fd = fd, .events = POLLRDHUP };
+	assert_int_equal(poll(&pf, 1, 2000), 1);
+	assert_true(pf.revents & (POLLERR | POLLHUP | POLLRDHUP));
+	assert_true(now_ms() - t0 < 1500);
+	close(fd);
+	rwd_tcp_stop(t2);
 }
 
 /* A second server on [::1]:0 and 127.0.0.1:0 at once; then a port in use. */
@@ -546,6 +712,8 @@ int main(void)
 		cmocka_unit_test(test_short_length_closes),
 		cmocka_unit_test(test_idle_timeout),
 		cmocka_unit_test(test_max_clients),
+		cmocka_unit_test(test_max_per_client),
+		cmocka_unit_test(test_io_timeout),
 		cmocka_unit_test(test_ipv6_and_bind_error),
 		cmocka_unit_test(test_stop_busy),
 	};

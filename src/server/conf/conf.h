@@ -68,7 +68,9 @@ struct rwd_conf {
 	uint8_t *nsid;                 /* NSID payload (RFC 5001), NULL if unset */
 	size_t nsid_len;
 	unsigned tcp_idle_timeout_ms;  /* default 10000 */
+	unsigned tcp_io_timeout_ms;    /* default 2000 */
 	unsigned tcp_max_clients;      /* default 1000 */
+	unsigned tcp_max_per_client;   /* default 20 */
 	struct rwd_conf_zone *zones;
 	size_t n_zones;
 	struct rwd_conf_acl *acls;     /* named access lists (acls:), flat; in file order */

@@ -96,6 +96,10 @@ static void sum_all(struct rwd_qstats *t)
 			t->rcode[i] += get(&s->rcode[i]);
 		t->dropped += get(&s->dropped);
 		t->other_zones += get(&s->other_zones);
+		t->tcp_open += get(&s->tcp_open);
+		t->tcp_accepted += get(&s->tcp_accepted);
+		for (int i = 0; i < RWD_TCP_LIMITS; i++)
+			t->tcp_closed[i] += get(&s->tcp_closed[i]);
 		for (int i = 0; i < RWD_STATS_ZONES; i++) {
 			uint32_t h = __atomic_load_n(&s->zones[i].hash, __ATOMIC_ACQUIRE);
 			if (h == 0)
@@ -186,6 +190,20 @@ void rwd_stats_write(FILE *f)
 			fprintf(f, "runway_traffic_answers_total{name=\"%s\",endpoint=\"%s\"} %lu\n",
 			        t->answers[i].traffic, t->answers[i].endpoint,
 			        (unsigned long)t->answers[i].answers);
+	static const char *const tcp_limits[RWD_TCP_LIMITS] = {
+		[RWD_TCP_PER_CLIENT] = "max_per_client", [RWD_TCP_MAX_CLIENTS] = "max_clients",
+		[RWD_TCP_IDLE] = "idle_timeout", [RWD_TCP_IO] = "io_timeout" };
+	fprintf(f, "# HELP runway_tcp_connections TCP connections open.\n"
+	           "# TYPE runway_tcp_connections gauge\nrunway_tcp_connections %lu\n"
+	           "# HELP runway_tcp_accepted_total TCP connections accepted.\n"
+	           "# TYPE runway_tcp_accepted_total counter\nrunway_tcp_accepted_total %lu\n"
+	           "# HELP runway_tcp_closed_total TCP connections closed by the server, by the limit"
+	           " (tcp.*) that closed them.\n"
+	           "# TYPE runway_tcp_closed_total counter\n",
+	        (unsigned long)t->tcp_open, (unsigned long)t->tcp_accepted);
+	for (int i = 0; i < RWD_TCP_LIMITS; i++)
+		fprintf(f, "runway_tcp_closed_total{limit=\"%s\"} %lu\n", tcp_limits[i],
+		        (unsigned long)t->tcp_closed[i]);
 	fprintf(f, "# HELP runway_reloads_total Reloads (SIGHUP) done.\n"
 	           "# TYPE runway_reloads_total counter\nrunway_reloads_total %lu\n"
 	           "# HELP runway_api_changes_total Changes applied through the API.\n"

@@ -28,12 +28,24 @@ struct rwd_qstats_answer {
 	uint64_t answers;
 };
 
+/* Why the TCP transport closed a connection on its own (see net/tcp.h). */
+enum rwd_tcp_limit {
+	RWD_TCP_PER_CLIENT,            /* refused: tcp.max_per_client */
+	RWD_TCP_MAX_CLIENTS,           /* longest idle, closed to make room: tcp.max_clients */
+	RWD_TCP_IDLE,                  /* tcp.idle_timeout */
+	RWD_TCP_IO,                    /* tcp.io_timeout: message not whole, answers not read */
+	RWD_TCP_LIMITS
+};
+
 struct rwd_qstats {
 	uint64_t transport[2];         /* UDP, TCP */
 	uint64_t qtype[256];           /* by type; [0]: types >= 256 */
 	uint64_t rcode[32];
 	uint64_t dropped;              /* nothing sent */
 	uint64_t other_zones;          /* table full */
+	uint64_t tcp_open;             /* TCP connections open now (gauge) */
+	uint64_t tcp_accepted;         /* TCP connections accepted */
+	uint64_t tcp_closed[RWD_TCP_LIMITS];
 	struct rwd_qstats_zone zones[RWD_STATS_ZONES];
 	struct rwd_qstats_answer answers[RWD_STATS_ANSWERS];
 };

@@ -6,11 +6,25 @@
  * uv_async_send in rwd_tcp_stop.
  *
  * Per connection: a read buffer holding at most one incomplete message
- * after each read (complete ones are answered at once and removed), and a
- * count of responses queued in libuv. A response is first tried with
- * uv_try_write straight from the loop's scratch buffer; only what the
- * kernel does not take at once is copied into a write request (small ones
- * come from a loop-wide pool), so the usual query costs no allocation.
+ * after each read (complete ones are answered at once and removed), and
+ * the count and size of responses queued in libuv. A response is first
+ * tried with uv_try_write straight from the loop's scratch buffer; only
+ * what the kernel does not take at once is copied into a write request
+ * (small ones come from a loop-wide pool), so the usual query costs no
+ * allocation.
+ *
+ * One timer per connection measures whichever limit applies to its state
+ * (enum tmode): answers waiting to be written (io timeout, restarted by
+ * each write that completes), else a message partly received (io timeout
+ * from its first byte: more bytes do not restart it), else idle (idle
+ * timeout from the last answer). So a connection stays open only while its
+ * client completes queries or reads answers.
+ *
+ * The open connections form a list ordered by their last complete query
+ * (accept counts as one): the head is the longest idle, the one closed
+ * when max_clients is reached. Connections per client are counted in a
+ * small open-addressing table keyed by address (IPv4) or /64 (IPv6), hashed
+ * with a key drawn at start so remote clients cannot aim at one chain.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -21,6 +35,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <urcu-qsbr.h>
@@ -29,6 +44,7 @@
 #include "lib/error.h"
 #include "lib/wire.h"
 #include "server/core/log.h"
+#include "server/core/stats.h"
 #include "server/core/snapshot.h"
 #include "server/net/tcp.h"
 #include "server/query/query.h"
@@ -39,6 +55,7 @@
 #define WREQ_SMALL    512            /* pooled write requests hold this much */
 #define WREQ_POOL_MAX 256
 #define LISTEN_BACKLOG 1024
+#define CLIENTS_INITIAL 64           /* slots of the per-client table, doubled at half full */
 
 struct rwd_tcp;
 
@@ -47,22 +64,41 @@ struct wreq {
 	struct conn *c;
 	struct wreq *next;           /* in the pool */
 	size_t cap;
+	size_t len;                  /* bytes queued in this request */
 	uint8_t data[];
+};
+
+/* What a connection's timer measures now. */
+enum tmode {
+	T_IDLE,                      /* nothing buffered or queued: idle timeout */
+	T_MESSAGE,                   /* part of a message received: io timeout */
+	T_WRITE,                     /* answers queued in libuv: io timeout */
 };
 
 struct conn {
 	uv_tcp_t tcp;                /* .data = this */
 	uv_timer_t timer;            /* .data = this */
 	struct rwd_tcp *t;
-	struct conn *prev, *next;    /* rwd_tcp.conns */
+	struct conn *prev, *next;    /* rwd_tcp.conns, longest idle first */
+	uint8_t client[16];          /* key in rwd_tcp.clients (client_key) */
 	struct sockaddr_storage peer;
 	uint8_t *rbuf;
 	size_t rlen, rcap;
+	size_t queued;               /* bytes in uv_write requests not completed */
 	unsigned pending;            /* uv_write requests not completed */
 	unsigned handles_open;
+	uint8_t tmode;               /* enum tmode */
+	bool linked;                 /* in rwd_tcp.conns and n_conns */
+	bool counted;                /* holds one count in rwd_tcp.clients */
 	bool reading;
 	bool draining;               /* close once pending responses are sent */
 	bool closing;
+};
+
+/* Open connections of one client; a slot with conns == 0 is free. */
+struct client {
+	uint8_t key[16];
+	uint32_t conns;
 };
 
 struct listener {
@@ -80,12 +116,15 @@ struct rwd_tcp {
 	struct rwd_tcp_opts opts;
 	struct listener *ls;
 	size_t n_ls;
-	struct conn *conns;
+	struct conn *conns, *conns_tail;         /* longest idle first */
 	unsigned n_conns;
+	struct client *clients;      /* clients_cap slots, a power of two, at most half used */
+	size_t clients_cap, n_clients;
+	uint64_t hash_key[2];
 	struct wreq *pool;
 	unsigned n_pool;
-	uint64_t full_logged_at;     /* uv_now of the last "too many clients" line, 0 never */
-	unsigned full_rejected;      /* connections refused since that line */
+	uint64_t limit_logged_at;    /* uv_now of the last limits line, 0 never */
+	unsigned limit_unlogged[2];  /* per client, max clients: closed since that line */
 	uint8_t scratch[2 + RWD_QUERY_OUT_MIN];  /* length prefix + response */
 	struct rwd_query_thread qthread;         /* randomness, geo cache, counters of this thread */
 	struct rwd_geo_cache geo_cache;
@@ -125,6 +164,112 @@ static void wreq_put(struct rwd_tcp *t, struct wreq *w)
 	}
 }
 
+/* ---- connections per client ---- */
+
+/* The key of sa's client: an IPv4 address as ::ffff:a.b.c.d, an IPv6
+ * address's /64 (the rest zero); false for anything else. The two never
+ * collide: a /64 key ends in eight zero bytes, an IPv4 one in ffff:a.b.c.d. */
+static bool client_key(const struct sockaddr_storage *sa, uint8_t key[16])
+{
+	memset(key, 0, 16);
+	if (sa->ss_family == AF_INET) {
+		key[10] = key[11] = 0xff;
+		memcpy(key + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return true;
+	}
+	if (sa->ss_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		memcpy(key, a->s6_addr, IN6_IS_ADDR_V4MAPPED(a) ? 16 : 8);
+		return true;
+	}
+	return false;
+}
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	return x ^ (x >> 33);
+}
+
+static size_t client_home(const struct rwd_tcp *t, const uint8_t key[16])
+{
+	uint64_t a, b;
+	memcpy(&a, key, 8);
+	memcpy(&b, key + 8, 8);
+	return (size_t)(mix64(a ^ t->hash_key[0]) ^ mix64(b ^ t->hash_key[1])) &
+	       (t->clients_cap - 1);
+}
+
+static struct client *client_find(struct rwd_tcp *t, const uint8_t key[16])
+{
+	if (t->clients_cap == 0)
+		return NULL;
+	size_t mask = t->clients_cap - 1;
+	for (size_t i = client_home(t, key);; i = (i + 1) & mask) {   /* a free slot ends it */
+		struct client *e = &t->clients[i];
+		if (e->conns == 0)
+			return NULL;
+		if (memcmp(e->key, key, 16) == 0)
+			return e;
+	}
+}
+
+static void client_put(struct rwd_tcp *t, const uint8_t key[16], uint32_t conns)
+{
+	size_t mask = t->clients_cap - 1, i = client_home(t, key);
+	while (t->clients[i].conns)
+		i = (i + 1) & mask;
+	memcpy(t->clients[i].key, key, 16);
+	t->clients[i].conns = conns;
+}
+
+/* One more connection of key's client. 0 or RW_ENOMEM. */
+static int client_add(struct rwd_tcp *t, const uint8_t key[16])
+{
+	struct client *e = client_find(t, key);
+	if (e) {
+		e->conns++;
+		return 0;
+	}
+	if ((t->n_clients + 1) * 2 > t->clients_cap) {
+		size_t old_cap = t->clients_cap, cap = old_cap ? old_cap * 2 : CLIENTS_INITIAL;
+		struct client *old = t->clients, *n = calloc(cap, sizeof(*n));
+		if (n == NULL)
+			return RW_ENOMEM;
+		t->clients = n;
+		t->clients_cap = cap;
+		for (size_t i = 0; i < old_cap; i++)
+			if (old[i].conns)
+				client_put(t, old[i].key, old[i].conns);
+		free(old);
+	}
+	client_put(t, key, 1);
+	t->n_clients++;
+	return 0;
+}
+
+/* One connection of key's client fewer; its slot is freed at zero by
+ * shifting back the entries after it (no tombstones to accumulate). */
+static void client_del(struct rwd_tcp *t, const uint8_t key[16])
+{
+	struct client *e = client_find(t, key);
+	if (e == NULL || --e->conns > 0)
+		return;
+	size_t mask = t->clients_cap - 1, hole = (size_t)(e - t->clients);
+	for (size_t j = (hole + 1) & mask; t->clients[j].conns; j = (j + 1) & mask) {
+		size_t home = client_home(t, t->clients[j].key);
+		if (((j - home) & mask) >= ((j - hole) & mask)) {   /* the hole is on its probe path */
+			t->clients[hole] = t->clients[j];
+			hole = j;
+		}
+	}
+	t->clients[hole].conns = 0;
+	t->n_clients--;
+}
+
 /* ---- connections ---- */
 
 static void on_conn_handle_closed(uv_handle_t *h)
@@ -142,20 +287,66 @@ static void conn_close(struct conn *c)
 		return;
 	c->closing = true;
 	struct rwd_tcp *t = c->t;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		t->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	t->n_conns--;
+	if (c->linked) {
+		if (c->prev)
+			c->prev->next = c->next;
+		else
+			t->conns = c->next;
+		if (c->next)
+			c->next->prev = c->prev;
+		else
+			t->conns_tail = c->prev;
+		t->n_conns--;
+		t->stats.tcp_open = t->n_conns;
+	}
+	if (c->counted)
+		client_del(t, c->client);
 	/* Queued writes complete with UV_ECANCELED before the close callbacks. */
 	uv_close((uv_handle_t *)&c->tcp, on_conn_handle_closed);
 	uv_close((uv_handle_t *)&c->timer, on_conn_handle_closed);
 }
 
-/* Stop reading and close once every queued response is sent. The idle
- * timer still runs, so a peer that does not read is dropped anyway. */
+/* Append c to the open connections, as the most recently active. */
+static void conn_link(struct conn *c)
+{
+	struct rwd_tcp *t = c->t;
+	c->prev = t->conns_tail;
+	c->next = NULL;
+	if (t->conns_tail)
+		t->conns_tail->next = c;
+	else
+		t->conns = c;
+	t->conns_tail = c;
+	c->linked = true;
+	t->n_conns++;
+	t->stats.tcp_open = t->n_conns;
+}
+
+/* A query arrived on c: it becomes the least idle. */
+static void conn_touch(struct conn *c)
+{
+	struct rwd_tcp *t = c->t;
+	if (t->conns_tail == c)
+		return;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		t->conns = c->next;
+	c->next->prev = c->prev;
+	c->prev = t->conns_tail;
+	c->next = NULL;
+	t->conns_tail->next = c;
+	t->conns_tail = c;
+}
+
+/* Too many responses (or bytes) waiting for the peer: stop reading. */
+static bool conn_backlogged(const struct conn *c)
+{
+	return c->pending >= RWD_TCP_MAX_PENDING || c->queued >= RWD_TCP_MAX_QUEUED;
+}
+
+/* Stop reading and close once every queued response is sent. The timer
+ * still runs, so a peer that does not read is dropped anyway. */
 static void conn_drain(struct conn *c)
 {
 	c->draining = true;
@@ -167,41 +358,58 @@ static void conn_drain(struct conn *c)
 		conn_close(c);
 }
 
-static void on_idle(uv_timer_t *timer)
+static void on_timer(uv_timer_t *timer)
 {
-	conn_close(timer->data);
+	struct conn *c = timer->data;
+	bool io = c->tmode != T_IDLE && c->t->opts.io_timeout_ms;
+	c->t->stats.tcp_closed[io ? RWD_TCP_IO : RWD_TCP_IDLE]++;
+	conn_close(c);
 }
 
-static void idle_restart(struct conn *c)
+/* Point the timer at the limit c's state calls for (see the top of the
+ * file). It keeps running while the state stays the same, unless fresh:
+ * a query was answered (idle or a new message from now on) or a write
+ * completed (progress). */
+static void conn_timer(struct conn *c, bool fresh)
 {
-	if (c->t->opts.idle_timeout_ms)
-		uv_timer_start(&c->timer, on_idle, c->t->opts.idle_timeout_ms, 0);
+	const struct rwd_tcp_opts *o = &c->t->opts;
+	uint8_t m = c->pending ? T_WRITE : c->rlen ? T_MESSAGE : T_IDLE;
+	if (m == c->tmode && !fresh)
+		return;
+	c->tmode = m;
+	unsigned ms = m == T_IDLE || o->io_timeout_ms == 0 ? o->idle_timeout_ms : o->io_timeout_ms;
+	if (ms)
+		uv_timer_start(&c->timer, on_timer, ms, 0);
+	else
+		uv_timer_stop(&c->timer);
 }
 
 static void on_write(uv_write_t *req, int status)
 {
 	struct wreq *w = (struct wreq *)req;
 	struct conn *c = w->c;
-	wreq_put(c->t, w);
 	c->pending--;
+	c->queued -= w->len;
+	wreq_put(c->t, w);
 	if (c->closing)
 		return;
 	if (status < 0) {
 		conn_close(c);
 		return;
 	}
-	if (c->draining) {
-		if (c->pending == 0)
-			conn_close(c);
+	if (c->draining && c->pending == 0) {
+		conn_close(c);
 		return;
 	}
-	if (!c->reading && c->pending == 0) {
+	if (!c->draining && !c->reading && c->pending == 0) {
 		/* Drained after backpressure: answer what is buffered, then read again. */
 		conn_process(c);
-		if (!c->closing && !c->draining && c->pending < RWD_TCP_MAX_PENDING &&
-		    !c->reading && conn_read_start(c) < 0)
+		if (!c->closing && !c->draining && !conn_backlogged(c) && !c->reading &&
+		    conn_read_start(c) < 0)
 			conn_close(c);
 	}
+	if (!c->closing)
+		conn_timer(c, true);
 }
 
 /* Send the response of n bytes at t->scratch + 2 on c. 0 or a negative libuv/RW code. */
@@ -229,6 +437,7 @@ static int conn_send(struct conn *c, size_t n)
 		return RW_ENOMEM;
 	memcpy(w->data, p, total);
 	w->c = c;
+	w->len = total;
 	uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)total);
 	int r = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write);
 	if (r < 0) {
@@ -236,6 +445,7 @@ static int conn_send(struct conn *c, size_t n)
 		return r;
 	}
 	c->pending++;
+	c->queued += total;
 	return 0;
 }
 
@@ -265,7 +475,8 @@ static size_t conn_answer(struct conn *c, const uint8_t *msg, size_t len)
 static void conn_process(struct conn *c)
 {
 	size_t off = 0;
-	while (!c->closing && !c->draining && c->pending < RWD_TCP_MAX_PENDING) {
+	bool answered = false;
+	while (!c->closing && !c->draining && !conn_backlogged(c)) {
 		size_t avail = c->rlen - off;
 		if (avail < 2)
 			break;
@@ -276,7 +487,8 @@ static void conn_process(struct conn *c)
 		}
 		if (avail < 2 + len)
 			break;
-		idle_restart(c);
+		answered = true;
+		conn_touch(c);
 		size_t n = conn_answer(c, c->rbuf + off + 2, len);
 		off += 2 + len;
 		if (n == 0) {
@@ -300,10 +512,11 @@ static void conn_process(struct conn *c)
 		c->rbuf = NULL;
 		c->rcap = 0;
 	}
-	if (c->pending >= RWD_TCP_MAX_PENDING && c->reading) {
+	if (conn_backlogged(c) && c->reading) {
 		uv_read_stop((uv_stream_t *)&c->tcp);
 		c->reading = false;
 	}
+	conn_timer(c, answered && c->pending == 0);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -365,6 +578,25 @@ static void reject(uv_stream_t *server)
 	uv_close((uv_handle_t *)tmp, free_handle);
 }
 
+/* Count a connection closed at tcp.max_per_client or tcp.max_clients;
+ * say so in the log at most once a second. */
+static void limit_hit(struct rwd_tcp *t, enum rwd_tcp_limit which)
+{
+	t->stats.tcp_closed[which]++;
+	t->limit_unlogged[which == RWD_TCP_MAX_CLIENTS]++;
+	uint64_t now = uv_now(&t->loop);
+	if (t->limit_logged_at != 0 && now - t->limit_logged_at < 1000)
+		return;
+	if (t->limit_unlogged[0])
+		rwd_warn("tcp: refused %u connection(s) over tcp.max_per_client (%u)",
+		         t->limit_unlogged[0], t->opts.max_per_client);
+	if (t->limit_unlogged[1])
+		rwd_warn("tcp: closed %u longest-idle connection(s) at tcp.max_clients (%u)",
+		         t->limit_unlogged[1], t->opts.max_clients);
+	t->limit_logged_at = now ? now : 1;
+	t->limit_unlogged[0] = t->limit_unlogged[1] = 0;
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
 	struct listener *l = server->data;
@@ -372,18 +604,6 @@ static void on_connection(uv_stream_t *server, int status)
 
 	if (status < 0) {
 		rwd_warn("tcp: accept on %s: %s", l->text, uv_strerror(status));
-		return;
-	}
-	if (t->opts.max_clients && t->n_conns >= t->opts.max_clients) {
-		reject(server);
-		t->full_rejected++;
-		uint64_t now = uv_now(&t->loop);
-		if (t->full_logged_at == 0 || now - t->full_logged_at >= 1000) {
-			rwd_warn("tcp: %u clients connected (max-clients), refused %u connection(s)",
-			         t->n_conns, t->full_rejected);
-			t->full_logged_at = now ? now : 1;
-			t->full_rejected = 0;
-		}
 		return;
 	}
 
@@ -399,11 +619,6 @@ static void on_connection(uv_stream_t *server, int status)
 	c->tcp.data = c;
 	c->timer.data = c;
 	c->handles_open = 2;
-	c->next = t->conns;
-	if (t->conns)
-		t->conns->prev = c;
-	t->conns = c;
-	t->n_conns++;
 
 	int r = uv_accept(server, (uv_stream_t *)&c->tcp);
 	if (r < 0) {
@@ -411,12 +626,35 @@ static void on_connection(uv_stream_t *server, int status)
 		conn_close(c);
 		return;
 	}
+	t->stats.tcp_accepted++;
 	int plen = sizeof(c->peer);
 	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->peer, &plen) < 0)
 		c->peer.ss_family = AF_UNSPEC;
+
+	if (t->opts.max_per_client && client_key(&c->peer, c->client)) {
+		const struct client *e = client_find(t, c->client);
+		if (e && e->conns >= t->opts.max_per_client) {
+			limit_hit(t, RWD_TCP_PER_CLIENT);
+			conn_close(c);
+			return;
+		}
+		if (client_add(t, c->client) < 0) {
+			rwd_warn("tcp: out of memory for a new connection on %s", l->text);
+			conn_close(c);
+			return;
+		}
+		c->counted = true;
+	}
+	/* Full: the longest-idle connection makes room, so connections that
+	 * sit idle cannot keep new clients out. */
+	if (t->opts.max_clients && t->n_conns >= t->opts.max_clients && t->conns) {
+		limit_hit(t, RWD_TCP_MAX_CLIENTS);
+		conn_close(t->conns);
+	}
+	conn_link(c);
 	/* Several small responses in a row must not wait for the peer's ACKs. */
 	uv_tcp_nodelay(&c->tcp, 1);
-	idle_restart(c);
+	conn_timer(c, true);
 	if ((r = conn_read_start(c)) < 0) {
 		rwd_warn("tcp: read on %s: %s", l->text, uv_strerror(r));
 		conn_close(c);
@@ -473,6 +711,7 @@ static void tcp_free(struct rwd_tcp *t)
 		t->pool = w->next;
 		free(w);
 	}
+	free(t->clients);
 	free(t->ls);
 	free(t);
 }
@@ -547,6 +786,10 @@ int rwd_tcp_start(const struct rwd_conf_listen *addrs, size_t n, const struct rw
 		return RW_ENOMEM;
 	}
 	t->opts = *opts;
+	if (getrandom(t->hash_key, sizeof(t->hash_key), 0) != sizeof(t->hash_key)) {
+		t->hash_key[0] = uv_hrtime();          /* still unknown to a remote client */
+		t->hash_key[1] = (uint64_t)(uintptr_t)t;
+	}
 	int r = uv_loop_init(&t->loop);
 	if (r < 0) {
 		rwd_error("tcp: cannot start the event loop: %s", uv_strerror(r));

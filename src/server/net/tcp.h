@@ -5,16 +5,31 @@
  * Framing is the 2-byte length prefix of RFC 1035 4.2.2. Pipelined queries
  * are processed as they arrive and answered in order, one response per
  * message. A connection is closed
- *   - when no complete message has arrived for idle_timeout_ms (this also
- *     bounds how long a partially received message may take),
+ *   - when no query has arrived for idle_timeout_ms after the last one was
+ *     answered (or since it was accepted),
+ *   - when a message has begun to arrive and is not whole io_timeout_ms
+ *     later (slowloris: bytes trickled in do not extend the time), or when
+ *     queued answers have not moved to the kernel for io_timeout_ms (a
+ *     client that sends queries but does not read the answers),
  *   - on a message shorter than a DNS header (length 0..11),
  *   - on a message the query path does not answer (rwd_query_process
  *     returned 0: QR=1, no whole question, ...), like Knot DNS,
  *   - on EOF or a socket error.
- * When max_clients connections are open, new ones are accepted and closed
- * at once. Memory per connection is bounded: a read buffer of at most
- * 2 + 65535 bytes and at most RWD_TCP_MAX_PENDING queued responses (reading
- * stops while that many are waiting to be sent and resumes once they are).
+ *
+ * Limits on connections:
+ *   - max_per_client: a new connection from a client that already has this
+ *     many open is accepted and closed at once. A client is one IPv4
+ *     address or one IPv6 /64 (the smallest prefix an IPv6 site gets: one
+ *     host can take any address in it).
+ *   - max_clients: when this many are open, the longest-idle one (oldest
+ *     last complete query) is closed to let the new one in, so idle
+ *     connections cannot lock new clients out; with max_per_client, a
+ *     flood needs many addresses before it costs anyone a connection.
+ * Memory per connection is bounded: a read buffer of at most 2 + 65535
+ * bytes, and at most RWD_TCP_MAX_PENDING queued responses holding at most
+ * RWD_TCP_MAX_QUEUED bytes (plus the one that crossed the line): reading
+ * stops at either and resumes once every queued response is sent, and the
+ * io timeout closes a client that never reads them.
  *
  * Queries run under the RCU read side (QSBR): the thread is online only
  * while it calls rwd_query_process, so it never delays a grace period.
@@ -25,10 +40,13 @@
 #include "server/conf/conf.h"
 
 #define RWD_TCP_MAX_PENDING 16
+#define RWD_TCP_MAX_QUEUED  65536
 
 struct rwd_tcp_opts {
 	unsigned idle_timeout_ms;   /* 0: no idle timeout */
+	unsigned io_timeout_ms;     /* 0: idle_timeout_ms applies instead */
 	unsigned max_clients;       /* 0: no limit */
+	unsigned max_per_client;    /* 0: no limit */
 };
 
 struct rwd_tcp;
