@@ -69,6 +69,26 @@ static enum rw_parse parse_ecs(const uint8_t *o, uint16_t len, struct rw_edns *e
 	return RW_PARSE_OK;
 }
 
+/* RFC 7873 5.2.2: a COOKIE option is a client cookie (8 bytes), maybe
+ * followed by a server cookie (8..32 bytes); any other length is FORMERR.
+ * Only the first option counts; later ones must still be well-formed. */
+static enum rw_parse parse_cookie(const uint8_t *o, uint16_t len, struct rw_edns *e)
+{
+	if (len != RW_COOKIE_CLIENT_LEN &&
+	    (len < RW_COOKIE_CLIENT_LEN + RW_COOKIE_SERVER_MIN ||
+	     len > RW_COOKIE_CLIENT_LEN + RW_COOKIE_SERVER_MAX)) {
+		e->cookie_malformed = true;
+		return RW_PARSE_FORMERR;
+	}
+	if (e->cookie)
+		return RW_PARSE_OK;
+	e->cookie = true;
+	memcpy(e->cookie_client, o, RW_COOKIE_CLIENT_LEN);
+	e->cookie_server_len = (uint8_t)(len - RW_COOKIE_CLIENT_LEN);
+	memcpy(e->cookie_server, o + RW_COOKIE_CLIENT_LEN, e->cookie_server_len);
+	return RW_PARSE_OK;
+}
+
 /* The OPT RR starts at msg[start]; its fixed part is at msg[p..p+10). */
 static enum rw_parse parse_opt(const uint8_t *msg, size_t start, size_t p, struct rw_edns *e)
 {
@@ -90,6 +110,8 @@ static enum rw_parse parse_opt(const uint8_t *msg, size_t start, size_t p, struc
 		if (code == RW_EDNS_NSID)
 			e->nsid = true;
 		else if (code == RW_EDNS_ECS && parse_ecs(o + 4, olen, e) != RW_PARSE_OK)
+			return RW_PARSE_FORMERR;
+		else if (code == RW_EDNS_COOKIE && parse_cookie(o + 4, olen, e) != RW_PARSE_OK)
 			return RW_PARSE_FORMERR;
 		o += 4 + olen;
 	}

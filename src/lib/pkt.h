@@ -18,6 +18,10 @@
 #include <stdint.h>
 #include "lib/wire.h"
 
+#define RW_COOKIE_CLIENT_LEN 8
+#define RW_COOKIE_SERVER_MIN 8
+#define RW_COOKIE_SERVER_MAX 32
+
 /* What the caller should do with a received message. */
 enum rw_parse {
 	RW_PARSE_OK = 0,     /* a well-formed query */
@@ -39,6 +43,13 @@ struct rw_edns {
 	uint8_t ecs_family;  /* 1 or 2 */
 	uint8_t ecs_source;  /* SOURCE PREFIX-LENGTH */
 	uint8_t ecs_addr[16];/* zero-padded */
+	/* DNS Cookies (RFC 7873), the first COOKIE option; its length was
+	 * checked (8, or 16..40: RFC 7873 5.2.2), the cookies are not. */
+	bool cookie;
+	bool cookie_malformed;   /* the reason for FORMERR: the OPT itself was sound */
+	uint8_t cookie_server_len;                 /* 0: a client cookie only, else 8..32 */
+	uint8_t cookie_client[RW_COOKIE_CLIENT_LEN];
+	uint8_t cookie_server[RW_COOKIE_SERVER_MAX];
 };
 
 struct rw_query {

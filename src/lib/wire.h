@@ -31,6 +31,7 @@ enum rw_rcode {
 	RW_RCODE_NXDOMAIN = 3, RW_RCODE_NOTIMP = 4, RW_RCODE_REFUSED = 5,
 	RW_RCODE_NOTAUTH = 9,
 	RW_RCODE_BADVERS = 16, /* extended: upper 8 bits in OPT TTL */
+	RW_RCODE_BADCOOKIE = 23, /* extended (RFC 7873 8) */
 };
 
 enum rw_class { RW_CLASS_IN = 1, RW_CLASS_CH = 3, RW_CLASS_NONE = 254, RW_CLASS_ANY = 255 };

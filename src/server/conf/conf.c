@@ -40,6 +40,7 @@
 #include "server/steer/model.h"
 
 static int check_zones(struct ctx *c, const struct opt *o, void *base);
+static int check_cookies(struct ctx *c, const struct opt *o, void *base);
 static int check_view(struct ctx *c, const struct opt *o, void *elem, int line);
 static int check_views(struct ctx *c, const struct opt *o, void *base);
 
@@ -134,6 +135,37 @@ static const struct opt schema[] = {
 	         "other addresses get 403. Tokens are still required." },
 	{ "api.data", K_PATH, .off = offsetof(C, api_data),
 	  .doc = "Folder of the embedded store (LMDB) keeping live changes, relative to the config file's folder; without it the API cannot change anything." },
+	{ "rate_limit", K_SECTION,
+	  .doc = "Response rate limiting over UDP (docs/configuration.md#rate_limit); off while "
+	         "`responses_per_second` is 0. Reloads apply it; the counts survive them." },
+	{ "rate_limit.responses_per_second", K_UINT, FIELD(C, rrl_rate), .min = 0,
+	  .max = 1000000, .def = "0",
+	  .doc = "Answers per second one client prefix gets of one kind (identical answers, one "
+	         "zone's NXDOMAINs or NODATAs, one delegation's referrals, errors); 0: no limit." },
+	{ "rate_limit.slip", K_UINT, FIELD(C, rrl_slip), .min = 0, .max = 255, .def = "2",
+	  .doc = "Of the answers over the limit, every Nth is sent truncated (TC=1, no records; "
+	         "BADCOOKIE to a client that sent a cookie) so real clients retry over TCP; 0: none, 1: all." },
+	{ "rate_limit.ipv4_prefix", K_UINT, FIELD(C, rrl_ipv4_prefix), .min = 8, .max = 32,
+	  .def = "24",
+	  .doc = "IPv4 clients are counted together by this prefix length." },
+	{ "rate_limit.ipv6_prefix", K_UINT, FIELD(C, rrl_ipv6_prefix), .min = 16, .max = 128,
+	  .def = "56",
+	  .doc = "IPv6 clients are counted together by this prefix length." },
+	{ "rate_limit.exempt", K_ACL, .off = offsetof(C, rrl_exempt), .def = "none",
+	  .doc = "Clients never limited: prefixes, addresses or ACL names. Clients with a valid "
+	         "server cookie are never limited either." },
+	{ "rate_limit.table_size", K_UINT, FIELD(C, rrl_table_size), .min = 64, .max = 16777216,
+	  .def = "393241",
+	  .doc = "Buckets (8 bytes each) shared by all UDP workers; a reload that changes it starts "
+	         "the counts afresh." },
+	{ "cookies", K_SECTION, .check = check_cookies,
+	  .doc = "DNS Cookies (RFC 7873, RFC 9018 SipHash-2-4 server cookies)." },
+	{ "cookies.enabled", K_BOOL, FIELD(C, cookies_enabled), .def = "true",
+	  .doc = "Answer COOKIE options with a server cookie; a valid one exempts the client from "
+	         "`rate_limit`, an invalid one over UDP gets BADCOOKIE. false: the option is ignored." },
+	{ "cookies.secret", K_STRING, FIELD(C, cookie_secret_text), .def_doc = "random at start",
+	  .doc = "Server secret, 16 bytes as 32 hex digits; servers sharing it accept each "
+	         "other's cookies. Unset: a random secret, kept across reloads." },
 
 	/* ---- the traffic model ---- */
 	{ "health_checks", K_MAP, .model = true, .off = offsetof(M, checks), COUNT(M, n_checks),
@@ -1334,8 +1366,10 @@ static int parse_value(struct ctx *c, int i, yaml_node_t *v, void *base)
 	const struct opt *o = &schema[i];
 	const char *s;
 	switch (o->kind) {
-	case K_SECTION:
-		return parse_map(c, i, v, base);
+	case K_SECTION: {
+		int rc = parse_map(c, i, v, base);
+		return !rc && o->check ? o->check(c, o, base) : rc;
+	}
 	case K_LIST:
 		return parse_list(c, i, v, base);
 	case K_MAP:
@@ -1422,6 +1456,31 @@ static int cmp_zone(const void *a, const void *b)
 	const struct rwd_conf_zone *y = *(const struct rwd_conf_zone *const *)b;
 	int d = memcmp(x->dname, y->dname, sizeof(x->dname));
 	return d ? d : (x > y) - (x < y);  /* ties in file order */
+}
+
+/* cookies.secret: 16 bytes as 32 hex digits (an 0x in front is allowed). */
+static int check_cookies(struct ctx *c, const struct opt *o, void *base)
+{
+	struct rwd_conf *conf = base;
+	const char *s = conf->cookie_secret_text;
+	if (s == NULL)
+		return 0;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		s += 2;
+	size_t n = strlen(s);
+	for (size_t i = 0; n == 2 * sizeof(conf->cookie_secret) && i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || ((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'f')))
+			n = 0;
+	if (n != 2 * sizeof(conf->cookie_secret))
+		return cf_fail(c, cf_was_set(c, "cookies.secret"),
+		               "cookies.secret: expected 32 hex digits (16 bytes)");
+	for (size_t i = 0; i < sizeof(conf->cookie_secret); i++) {
+		unsigned hi = (unsigned)(s[2 * i] | 0x20), lo = (unsigned)(s[2 * i + 1] | 0x20);
+		hi = hi <= '9' ? hi - '0' : hi - 'a' + 10;
+		lo = lo <= '9' ? lo - '0' : lo - 'a' + 10;
+		conf->cookie_secret[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
 }
 
 /*
@@ -1744,6 +1803,8 @@ void rwd_conf_free(struct rwd_conf *conf)
 	free(conf->api_listen);
 	rwd_acl_free(&conf->api_allow);
 	free(conf->api_data);
+	rwd_acl_free(&conf->rrl_exempt);
+	free(conf->cookie_secret_text);
 	free(conf->listen);
 	free(conf->nsid);
 	free(conf->path);

@@ -49,7 +49,6 @@ struct rwd_conf_view {
 	int line;
 };
 
-
 /* An API token (api.tokens). */
 struct rwd_conf_token {
 	char *token;
@@ -88,6 +87,16 @@ struct rwd_conf {
 	char *dnstap_identity;         /* NULL: the host name */
 	bool dnstap_log_queries;       /* default true */
 	bool dnstap_log_responses;     /* default true */
+	/* rate_limit (limit/rrl.h): off while rrl_rate is 0 */
+	uint32_t rrl_rate;             /* responses_per_second, per bucket */
+	uint32_t rrl_slip;
+	uint8_t rrl_ipv4_prefix, rrl_ipv6_prefix;
+	uint32_t rrl_table_size;
+	struct rwd_acl rrl_exempt;     /* default none */
+	/* cookies (query/cookie.c) */
+	bool cookies_enabled;          /* default true */
+	char *cookie_secret_text;      /* as written; NULL: a random secret made at start */
+	uint8_t cookie_secret[16];     /* the parsed secret, when cookie_secret_text is set */
 	/* The traffic sections (health_checks, endpoints, geoip, latency,
 	 * traffic), built into one model: never NULL in a loaded config, empty
 	 * when the file has none of them. Freed by rwd_conf_free(). */

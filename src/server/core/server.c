@@ -6,6 +6,8 @@
 #include "lib/error.h"
 #include "server/core/log.h"
 #include "server/core/server.h"
+#include "server/limit/rrl.h"
+#include "server/query/cookie.h"
 
 struct load_report {
 	unsigned errors;
@@ -53,13 +55,20 @@ struct rwd_snapshot *rwd_server_build(struct rwd_conf *conf,
 	return rwd_server_build_opts(conf, prev, NULL, NULL, n_errors);
 }
 
-/* Settings of the query path that come straight from the configuration. */
-static void copy_settings(struct rwd_snapshot *s, const struct rwd_conf *conf)
+/* Settings of the query path that come straight from the configuration;
+ * rate limiting keeps prev's bucket table. 0 or RW_ENOMEM. */
+static int copy_settings(struct rwd_snapshot *s, const struct rwd_conf *conf,
+                         const struct rwd_snapshot *prev)
 {
 	s->edns_udp_size = conf->edns_udp_size;
 	s->nsid_len = (uint16_t)(conf->nsid_len < RWD_NSID_MAX ? conf->nsid_len : RWD_NSID_MAX);
 	if (s->nsid_len)
 		memcpy(s->nsid, conf->nsid, s->nsid_len);
+	s->cookies = conf->cookies_enabled;
+	memcpy(s->cookie_secret, conf->cookie_secret_text ? conf->cookie_secret
+	                                                  : rwd_cookie_random_secret(),
+	       sizeof(s->cookie_secret));
+	return rwd_rrl_build(conf, prev ? prev->rrl : NULL, &s->rrl);
 }
 
 /* " (view NAME)" for a zone of a view, "" for a top-level one: for log lines. */
@@ -192,7 +201,10 @@ struct rwd_snapshot *rwd_server_rebuild(struct rwd_conf *conf, const struct rwd_
 		free(cv);
 	}
 	rwd_zone_free(replace);            /* a view prev does not have: unused */
-	copy_settings(s, conf);
+	if (copy_settings(s, conf, prev) < 0) {
+		rwd_snapshot_free(s);
+		return NULL;
+	}
 	return s;
 fail:
 	for (size_t i = 0; i < n_copied; i++)
@@ -302,7 +314,10 @@ struct rwd_snapshot *rwd_server_build_opts(struct rwd_conf *conf, const struct r
 	}
 	free(own);
 	free(n_own);
-	copy_settings(s, conf);
+	if (copy_settings(s, conf, prev) < 0) {
+		rwd_snapshot_free(s);
+		return NULL;
+	}
 	return s;
 fail:
 	if (zones)

@@ -3,6 +3,7 @@
 #include <urcu-qsbr.h>
 
 #include "server/core/snapshot.h"
+#include "server/limit/rrl.h"
 
 static struct rwd_snapshot *current;
 
@@ -19,6 +20,7 @@ void rwd_snapshot_free(struct rwd_snapshot *s)
 	rwd_views_free(s->views, s->n_views);
 	rwd_model_free(s->model);
 	rwd_geo_close(s->geo);
+	rwd_rrl_free(s->rrl);
 	free(s);
 }
 

@@ -6,6 +6,7 @@
  * policies and health state here, so one swap changes them consistently.
  */
 #pragma once
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "server/core/acl.h"
@@ -14,6 +15,8 @@
 #include "server/zone/zonedb.h"
 
 #define RWD_NSID_MAX 128
+
+struct rwd_rrl;
 
 /*
  * A view (config views:): the zone set its clients see. Its zonedb holds
@@ -38,6 +41,9 @@ struct rwd_snapshot {
 	uint16_t edns_udp_size;        /* largest UDP answer we send with EDNS */
 	uint16_t nsid_len;             /* 0: no NSID configured */
 	uint8_t nsid[RWD_NSID_MAX];
+	struct rwd_rrl *rrl;           /* response rate limiting (limit/rrl.h); NULL: off */
+	bool cookies;                  /* answer DNS Cookies (query/cookie.c) */
+	uint8_t cookie_secret[16];     /* RFC 9018 server secret */
 	uint64_t generation;           /* increments with every publication */
 };
 

@@ -96,6 +96,10 @@ static void sum_all(struct rwd_qstats *t)
 			t->rcode[i] += get(&s->rcode[i]);
 		t->dropped += get(&s->dropped);
 		t->other_zones += get(&s->other_zones);
+		for (int i = 0; i < RWD_RRL_STATS; i++)
+			t->rrl[i] += get(&s->rrl[i]);
+		for (int i = 0; i < 3; i++)
+			t->cookies[i] += get(&s->cookies[i]);
 		t->tcp_open += get(&s->tcp_open);
 		t->tcp_accepted += get(&s->tcp_accepted);
 		for (int i = 0; i < RWD_TCP_LIMITS; i++)
@@ -162,13 +166,13 @@ void rwd_stats_write(FILE *f)
 		fprintf(f, "runway_queries_by_type_total{type=\"%s\"} %lu\n", name,
 		        (unsigned long)t->qtype[i]);
 	}
-	fprintf(f, "# HELP runway_responses_total Responses by rcode (BADVERS counts as 16).\n"
+	fprintf(f, "# HELP runway_responses_total Responses by rcode (BADVERS counts as 16, BADCOOKIE as 23).\n"
 	           "# TYPE runway_responses_total counter\n");
 	for (int i = 0; i < 32; i++) {
 		if (t->rcode[i] == 0)
 			continue;
 		char name[16];
-		snprintf(name, sizeof(name), "%s", i < 11 ? rcodes[i] : i == 16 ? "BADVERS" : "");
+		snprintf(name, sizeof(name), "%s", i < 11 ? rcodes[i] : i == 16 ? "BADVERS" : i == 23 ? "BADCOOKIE" : "");
 		if (name[0] == '\0')
 			snprintf(name, sizeof(name), "RCODE%d", i);
 		fprintf(f, "runway_responses_total{rcode=\"%s\"} %lu\n", name,
@@ -204,6 +208,26 @@ void rwd_stats_write(FILE *f)
 	for (int i = 0; i < RWD_TCP_LIMITS; i++)
 		fprintf(f, "runway_tcp_closed_total{limit=\"%s\"} %lu\n", tcp_limits[i],
 		        (unsigned long)t->tcp_closed[i]);
+	fprintf(f, "# HELP runway_rrl_limited_total UDP answers over the rate limit (rate_limit), "
+	           "by what was sent instead: nothing (dropped) or a truncated reply (slipped).\n"
+	           "# TYPE runway_rrl_limited_total counter\n"
+	           "runway_rrl_limited_total{action=\"dropped\"} %lu\n"
+	           "runway_rrl_limited_total{action=\"slipped\"} %lu\n"
+	           "# HELP runway_rrl_exempt_total UDP answers rate limiting let through uncounted: "
+	           "client in rate_limit.exempt (acl) or with a valid server cookie (cookie).\n"
+	           "# TYPE runway_rrl_exempt_total counter\n"
+	           "runway_rrl_exempt_total{reason=\"acl\"} %lu\n"
+	           "runway_rrl_exempt_total{reason=\"cookie\"} %lu\n",
+	        (unsigned long)t->rrl[RWD_RRL_DROPPED], (unsigned long)t->rrl[RWD_RRL_SLIPPED],
+	        (unsigned long)t->rrl[RWD_RRL_EXEMPT], (unsigned long)t->rrl[RWD_RRL_COOKIE]);
+	fprintf(f, "# HELP runway_cookie_queries_total Queries with a DNS COOKIE option, by the "
+	           "server cookie they held: none, valid or invalid.\n"
+	           "# TYPE runway_cookie_queries_total counter\n"
+	           "runway_cookie_queries_total{server_cookie=\"none\"} %lu\n"
+	           "runway_cookie_queries_total{server_cookie=\"valid\"} %lu\n"
+	           "runway_cookie_queries_total{server_cookie=\"invalid\"} %lu\n",
+	        (unsigned long)t->cookies[0], (unsigned long)t->cookies[1],
+	        (unsigned long)t->cookies[2]);
 	fprintf(f, "# HELP runway_reloads_total Reloads (SIGHUP) done.\n"
 	           "# TYPE runway_reloads_total counter\nrunway_reloads_total %lu\n"
 	           "# HELP runway_api_changes_total Changes applied through the API.\n"

@@ -37,12 +37,24 @@ enum rwd_tcp_limit {
 	RWD_TCP_LIMITS
 };
 
+/* What rate limiting did with an answer over UDP (query/limit.c). */
+enum rwd_rrl_stat {
+	RWD_RRL_DROPPED,               /* over the limit: not sent */
+	RWD_RRL_SLIPPED,               /* over the limit: sent truncated (or BADCOOKIE) */
+	RWD_RRL_EXEMPT,                /* not counted: client in rate_limit.exempt */
+	RWD_RRL_COOKIE,                /* not counted: valid server cookie */
+	RWD_RRL_STATS
+};
+
 struct rwd_qstats {
 	uint64_t transport[2];         /* UDP, TCP */
 	uint64_t qtype[256];           /* by type; [0]: types >= 256 */
 	uint64_t rcode[32];
 	uint64_t dropped;              /* nothing sent */
 	uint64_t other_zones;          /* table full */
+	uint64_t rrl[RWD_RRL_STATS];
+	uint64_t cookies[3];           /* queries with a COOKIE option, by server cookie:
+	                                * none, valid, invalid (enum rwd_cookie - 1) */
 	uint64_t tcp_open;             /* TCP connections open now (gauge) */
 	uint64_t tcp_accepted;         /* TCP connections accepted */
 	uint64_t tcp_closed[RWD_TCP_LIMITS];

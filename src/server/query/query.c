@@ -174,6 +174,8 @@ static size_t opt_size(const struct rwd_snapshot *s, const struct rwd_query *qr)
 		n += 6;
 	if (qr->q.edns.ecs)
 		n += 8u + ecs_addr_len(&qr->q.edns);
+	if (qr->cookie != RWD_COOKIE_NONE)
+		n += 4u + RW_COOKIE_CLIENT_LEN + RWD_SERVER_COOKIE_LEN;
 	return n;
 }
 
@@ -205,6 +207,13 @@ static size_t put_opt(const struct rwd_snapshot *s, const struct rwd_query *qr, 
 		o[7] = qr->ecs_scope;
 		memcpy(o + 8, e->ecs_addr, alen);
 		o += 8 + alen;
+	}
+	if (qr->cookie != RWD_COOKIE_NONE) {   /* RFC 7873 5.2: theirs and our fresh one */
+		rw_put16(o, RW_EDNS_COOKIE);
+		rw_put16(o + 2, RW_COOKIE_CLIENT_LEN + RWD_SERVER_COOKIE_LEN);
+		memcpy(o + 4, qr->q.edns.cookie_client, RW_COOKIE_CLIENT_LEN);
+		memcpy(o + 4 + RW_COOKIE_CLIENT_LEN, qr->server_cookie, RWD_SERVER_COOKIE_LEN);
+		o += 4 + RW_COOKIE_CLIENT_LEN + RWD_SERVER_COOKIE_LEN;
 	}
 	if (qr->ede) {
 		rw_put16(o, RW_EDNS_EDE);
@@ -271,6 +280,12 @@ static size_t stage_encode(const struct rwd_snapshot *s, struct rwd_query *qr, b
 
 static size_t process(const struct rwd_snapshot *s, struct rwd_query *qr);
 
+/* Stages "limit" and "encode": every outcome goes through both. */
+static size_t limit_encode(const struct rwd_snapshot *s, struct rwd_query *qr, bool with_opt)
+{
+	return rwd_stage_limit(s, qr) ? stage_encode(s, qr, with_opt) : 0;
+}
+
 /* Count what was asked and answered (thread-local, see core/stats.h). */
 static void count(struct rwd_query *qr, size_t len)
 {
@@ -306,27 +321,34 @@ static size_t process(const struct rwd_snapshot *s, struct rwd_query *qr)
 	qr->ede = 0;
 	qr->aa = false;
 	qr->tc = false;
+	qr->cookie = RWD_COOKIE_NONE;
 
 	switch (rw_query_parse(qr->wire, qr->wire_len, &qr->q)) {
 	case RW_PARSE_DROP:
 		return 0;
 	case RW_PARSE_FORMERR:
 		set_rcode(qr, RW_RCODE_FORMERR);
-		return stage_encode(s, qr, false);
+		if (!qr->q.edns.cookie_malformed)
+			return limit_encode(s, qr, false);
+		/* As Knot DNS: an OPT (RFC 6891 7), without options. */
+		qr->q.edns.nsid = qr->q.edns.ecs = false;
+		return limit_encode(s, qr, true);
 	case RW_PARSE_NOTIMP:
 		set_rcode(qr, RW_RCODE_NOTIMP);
-		return stage_encode(s, qr, false);
+		return limit_encode(s, qr, false);
 	case RW_PARSE_BADVERS:
 		/* We do not speak this EDNS version: no options (nor a reply larger
 		 * than the query), just the version we do speak. */
 		qr->q.edns.nsid = false;
 		set_rcode(qr, RW_RCODE_BADVERS);
-		return stage_encode(s, qr, true);
+		return limit_encode(s, qr, true);
 	case RW_PARSE_OK:
 		break;
 	}
+	if (rwd_stage_cookie(s, qr))
+		return limit_encode(s, qr, true);
 	if (!stage_filter(qr) && !stage_view(s, qr) && !stage_zone(qr) &&
 	    !rwd_stage_steer(s, qr, body_room(s, qr)))
 		stage_lookup(qr);
-	return stage_encode(s, qr, true);
+	return limit_encode(s, qr, true);
 }

@@ -4,12 +4,13 @@
  *
  * Stages, in order (docs/architecture.md):
  *   parse   rw_query_parse: header, question, EDNS; malformed -> FORMERR/drop
+ *   cookie  DNS Cookies: check the server cookie, make ours; invalid over UDP -> BADCOOKIE
  *   view    the zone set of the client's view (source address); none -> REFUSED
  *   zone    most specific served zone; none -> REFUSED
  *   lookup  closest encloser -> precomputed answer, referral, wildcard, NXDOMAIN
  *   steer   traffic policy names answer from endpoints (issue: steering)
  *   sign    DNSSEC                                     (later)
- *   limit   response rate limiting                     (issue: abuse)
+ *   limit   response rate limiting over UDP: drop, or slip (TC=1)  (query/limit.c)
  *   encode  header, question, body, truncation, OPT
  * Each stage is a function in query.c taking struct rwd_query; a stage that
  * decides the outcome sets rcode/answer and the rest are skipped.
@@ -22,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "lib/pkt.h"
 #include "server/core/snapshot.h"
@@ -36,7 +38,26 @@ struct rwd_query_thread {
 	uint64_t rng;                    /* rwd_steer_seed() */
 	struct rwd_geo_cache *geo_cache; /* may be NULL */
 	struct rwd_qstats *stats;        /* may be NULL: not counted */
+	uint32_t now;                    /* wall clock, seconds, read once per batch by the
+	                                  * transport (rate limiting, cookies); 0: read per query */
 };
+
+/* The clock of rwd_query_thread.now: coarse, read from the vDSO (no system call). */
+static inline uint32_t rwd_query_clock(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME_COARSE, &t);
+	return (uint32_t)t.tv_sec;
+}
+
+/* What the query's COOKIE option held (stage cookie, cookie.c). */
+enum rwd_cookie {
+	RWD_COOKIE_NONE,                 /* no option, or cookies are off */
+	RWD_COOKIE_CLIENT,               /* a client cookie only */
+	RWD_COOKIE_VALID,                /* and a server cookie we made, still fresh */
+	RWD_COOKIE_INVALID,              /* and a server cookie we did not make, or stale */
+};
+#define RWD_SERVER_COOKIE_LEN 16     /* RFC 9018: version, reserved, timestamp, hash */
 
 struct rwd_query {
 	/* in */
@@ -59,6 +80,8 @@ struct rwd_query {
 	uint8_t ecs_scope;               /* echoed in ECS: how far the answer depends on the client */
 	uint8_t rcode;
 	uint16_t ede;                    /* Extended DNS Error info-code + 1; 0 = none */
+	uint8_t cookie;                  /* enum rwd_cookie */
+	uint8_t server_cookie[RWD_SERVER_COOKIE_LEN]; /* ours, sent unless cookie is NONE */
 	bool aa;
 	bool tc;
 };

@@ -11,3 +11,11 @@
 
 /* Stage "steer" (steer.c): room is what the body may take behind the question. */
 bool rwd_stage_steer(const struct rwd_snapshot *s, struct rwd_query *qr, size_t room);
+
+/* Stage "cookie" (cookie.c): sets qr->cookie and qr->server_cookie; decides
+ * (BADCOOKIE) on an invalid server cookie over UDP. */
+bool rwd_stage_cookie(const struct rwd_snapshot *s, struct rwd_query *qr);
+
+/* Stage "limit" (limit.c), once the outcome is known: false to send
+ * nothing; may strip the answer to a truncated reply (slip). */
+bool rwd_stage_limit(const struct rwd_snapshot *s, struct rwd_query *qr);
