@@ -18,7 +18,7 @@ OPT      ?= -O2 -g
 endif
 
 CC      ?= cc
-PKGS     = libknot libzscanner liburcu-qsbr yaml-0.1 libuv libmaxminddb openssl lmdb libmicrohttpd jansson
+PKGS     = libknot libzscanner liburcu-qsbr yaml-0.1 libuv libmaxminddb openssl lmdb libmicrohttpd jansson libfstrm
 TOOL_PKGS = libcurl                 # the CLI's API client only: runwayd stays lean
 CFLAGS  += -std=gnu11 $(OPT) -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes \
            -D_GNU_SOURCE -Isrc $(SANFLAGS) $(shell pkg-config --cflags $(PKGS) $(TOOL_PKGS) 2>/dev/null)

@@ -59,6 +59,7 @@ static void stop(struct rwd_server *srv, struct rwd_control *ctl, struct rwd_api
 	rwd_api_stop(api);
 	rwd_tcp_stop(srv->tcp);
 	rwd_udp_stop(srv->udp);
+	rwd_dnstap_stop(srv->dnstap);      /* after the transports: flushes what they logged */
 	rwd_health_stop(srv->health);
 	rwd_control_close(ctl);
 	rwd_conf_free(srv->conf);
@@ -121,13 +122,20 @@ int main(int argc, char **argv)
 	const struct rwd_conf *conf = srv.conf;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned workers = conf->workers ? conf->workers : (cores > 0 ? (unsigned)cores : 1);
-	struct rwd_tcp_opts topts = { .idle_timeout_ms = conf->tcp_idle_timeout_ms,
+	/* dnstap: one queue per UDP worker and one for TCP */
+	if (rwd_dnstap_start(conf, "runwayd " VERSION, workers * (unsigned)conf->n_listen + 1,
+	                     &srv.dnstap) < 0) {
+		stop(&srv, ctl, NULL);
+		return 1;
+	}
+	struct rwd_tcp_opts topts = { .dnstap = srv.dnstap,
+	                              .idle_timeout_ms = conf->tcp_idle_timeout_ms,
 	                              .io_timeout_ms = conf->tcp_io_timeout_ms,
 	                              .max_clients = conf->tcp_max_clients,
 	                              .max_per_client = conf->tcp_max_per_client };
 	struct rwd_api *api = NULL;
 	if (rwd_health_start(s->model, &srv.health) < 0 ||
-	    rwd_udp_start(conf->listen, conf->n_listen, workers, &srv.udp) < 0 ||
+	    rwd_udp_start(conf->listen, conf->n_listen, workers, srv.dnstap, &srv.udp) < 0 ||
 	    rwd_tcp_start(conf->listen, conf->n_listen, &topts, &srv.tcp) < 0 ||
 	    start_api(srv.conf, &srv, ctl, &api) < 0) {
 		stop(&srv, ctl, api);

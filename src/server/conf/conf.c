@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <libknot/libknot.h>
@@ -40,6 +41,7 @@
 #include "server/steer/model.h"
 
 static int check_zones(struct ctx *c, const struct opt *o, void *base);
+static int check_dnstap(struct ctx *c, const struct opt *o, void *base);
 static int check_cookies(struct ctx *c, const struct opt *o, void *base);
 static int check_view(struct ctx *c, const struct opt *o, void *elem, int line);
 static int check_views(struct ctx *c, const struct opt *o, void *base);
@@ -135,6 +137,18 @@ static const struct opt schema[] = {
 	         "other addresses get 403. Tokens are still required." },
 	{ "api.data", K_PATH, .off = offsetof(C, api_data),
 	  .doc = "Folder of the embedded store (LMDB) keeping live changes, relative to the config file's folder; without it the API cannot change anything." },
+	{ "dnstap", K_SECTION, .check = check_dnstap,
+	  .doc = "Query logging in the dnstap format (docs/dnstap.md); absent: off. Applies at start." },
+	{ "dnstap.file", K_PATH, .off = offsetof(C, dnstap_file),
+	  .doc = "Write dnstap frames to this file (truncated at start), relative to the config file's folder; or `socket`." },
+	{ "dnstap.socket", K_PATH, .off = offsetof(C, dnstap_socket),
+	  .doc = "Send dnstap frames to a collector on this unix socket (reconnecting); or `file`." },
+	{ "dnstap.log_queries", K_BOOL, FIELD(C, dnstap_log_queries), .def = "true",
+	  .doc = "Log each query received (AUTH_QUERY)." },
+	{ "dnstap.log_responses", K_BOOL, FIELD(C, dnstap_log_responses), .def = "true",
+	  .doc = "Log each response sent (AUTH_RESPONSE)." },
+	{ "dnstap.identity", K_STRING, FIELD(C, dnstap_identity), .def_doc = "the host name",
+	  .doc = "Server identity in every frame, up to 255 bytes." },
 	{ "rate_limit", K_SECTION,
 	  .doc = "Response rate limiting over UDP (docs/configuration.md#rate_limit); off while "
 	         "`responses_per_second` is 0. Reloads apply it; the counts survive them." },
@@ -1483,6 +1497,29 @@ static int check_cookies(struct ctx *c, const struct opt *o, void *base)
 	return 0;
 }
 
+/* dnstap: exactly one output; a socket path fits in sun_path. Runs before defaults. */
+static int check_dnstap(struct ctx *c, const struct opt *o, void *base)
+{
+	struct rwd_conf *conf = base;
+	int file = cf_was_set(c, "dnstap.file"), sock = cf_was_set(c, "dnstap.socket");
+	int queries = cf_was_set(c, "dnstap.log_queries");
+	int responses = cf_was_set(c, "dnstap.log_responses");
+	int line = c->seen[cf_row_of(o->path)];
+	if (file && sock)
+		return cf_fail(c, file > sock ? file : sock,
+		               "dnstap: give either file or socket, not both");
+	if (!file && !sock)
+		return cf_fail(c, line, "dnstap: needs file or socket");
+	if (sock && strlen(conf->dnstap_socket) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return cf_fail(c, sock, "dnstap.socket: path longer than %zu bytes",
+		               sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+	if (conf->dnstap_identity && strlen(conf->dnstap_identity) > 255)
+		return cf_fail(c, cf_was_set(c, "dnstap.identity"), "dnstap.identity: longer than 255 bytes");
+	if (queries && responses && !conf->dnstap_log_queries && !conf->dnstap_log_responses)
+		return cf_fail(c, queries, "dnstap: log_queries and log_responses are both false");
+	return 0;
+}
+
 /*
  * Zone names are unique in a list (top-level `zones`, or a view's): sort
  * (n log n, configs can list many zones), then look at neighbours.
@@ -1803,6 +1840,9 @@ void rwd_conf_free(struct rwd_conf *conf)
 	free(conf->api_listen);
 	rwd_acl_free(&conf->api_allow);
 	free(conf->api_data);
+	free(conf->dnstap_file);
+	free(conf->dnstap_socket);
+	free(conf->dnstap_identity);
 	rwd_acl_free(&conf->rrl_exempt);
 	free(conf->cookie_secret_text);
 	free(conf->listen);

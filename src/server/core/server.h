@@ -5,6 +5,7 @@
 #pragma once
 #include "server/conf/conf.h"
 #include "server/core/snapshot.h"
+#include "server/dnstap/dnstap.h"
 #include "server/health/health.h"
 #include "server/net/tcp.h"
 #include "server/net/udp.h"
@@ -15,6 +16,7 @@ struct rwd_server {
 	struct rwd_health *health;
 	struct rwd_udp *udp;
 	struct rwd_tcp *tcp;
+	struct rwd_dnstap *dnstap;     /* NULL: no dnstap output */
 };
 
 /*

@@ -46,6 +46,7 @@
 #include "server/core/log.h"
 #include "server/core/stats.h"
 #include "server/core/snapshot.h"
+#include "server/dnstap/dnstap.h"
 #include "server/net/tcp.h"
 #include "server/query/query.h"
 #include "server/steer/eval.h"
@@ -82,6 +83,7 @@ struct conn {
 	struct conn *prev, *next;    /* rwd_tcp.conns, longest idle first */
 	uint8_t client[16];          /* key in rwd_tcp.clients (client_key) */
 	struct sockaddr_storage peer;
+	struct sockaddr_storage local;   /* with dnstap only */
 	uint8_t *rbuf;
 	size_t rlen, rcap;
 	size_t queued;               /* bytes in uv_write requests not completed */
@@ -129,6 +131,7 @@ struct rwd_tcp {
 	struct rwd_query_thread qthread;         /* randomness, geo cache, counters of this thread */
 	struct rwd_geo_cache geo_cache;
 	struct rwd_qstats stats;
+	struct rwd_dnstap_queue *dnstap;         /* NULL: dnstap off */
 };
 
 static void conn_close(struct conn *c);
@@ -463,11 +466,22 @@ static size_t conn_answer(struct conn *c, const uint8_t *msg, size_t len)
 		.thread = &t->qthread,
 	};
 	size_t n = 0;
+	struct timespec received;
+	if (t->dnstap)
+		clock_gettime(CLOCK_REALTIME, &received);
 	rcu_thread_online();
 	const struct rwd_snapshot *s = rwd_snapshot_get();
 	if (s)
 		n = rwd_query_process(s, &qr);
 	rcu_thread_offline();
+	if (t->dnstap) {
+		struct rwd_dnstap_msg m = {
+			.tcp = true, .client = (const struct sockaddr *)&c->peer,
+			.server = (const struct sockaddr *)&c->local, .query_time = received,
+			.query = msg, .query_len = len, .response = qr.out, .response_len = n,
+		};
+		rwd_dnstap_log(t->dnstap, &m);
+	}
 	return n;
 }
 
@@ -652,6 +666,9 @@ static void on_connection(uv_stream_t *server, int status)
 		conn_close(t->conns);
 	}
 	conn_link(c);
+	plen = sizeof(c->local);
+	if (t->dnstap && uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&c->local, &plen) < 0)
+		c->local.ss_family = AF_UNSPEC;
 	/* Several small responses in a row must not wait for the peer's ACKs. */
 	uv_tcp_nodelay(&c->tcp, 1);
 	conn_timer(c, true);
@@ -790,6 +807,7 @@ int rwd_tcp_start(const struct rwd_conf_listen *addrs, size_t n, const struct rw
 		t->hash_key[0] = uv_hrtime();          /* still unknown to a remote client */
 		t->hash_key[1] = (uint64_t)(uintptr_t)t;
 	}
+	t->dnstap = rwd_dnstap_queue_take(opts->dnstap);
 	int r = uv_loop_init(&t->loop);
 	if (r < 0) {
 		rwd_error("tcp: cannot start the event loop: %s", uv_strerror(r));

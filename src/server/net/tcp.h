@@ -42,7 +42,10 @@
 #define RWD_TCP_MAX_PENDING 16
 #define RWD_TCP_MAX_QUEUED  65536
 
+struct rwd_dnstap;
+
 struct rwd_tcp_opts {
+	struct rwd_dnstap *dnstap;  /* NULL: off; else the TCP thread takes a queue and logs to it */
 	unsigned idle_timeout_ms;   /* 0: no idle timeout */
 	unsigned io_timeout_ms;     /* 0: idle_timeout_ms applies instead */
 	unsigned max_clients;       /* 0: no limit */

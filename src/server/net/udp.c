@@ -10,6 +10,7 @@
 
 #include "lib/error.h"
 #include "server/core/log.h"
+#include "server/dnstap/dnstap.h"
 #include "server/net/udp.h"
 #include "server/query/query.h"
 #include "server/steer/eval.h"
@@ -33,6 +34,8 @@ struct worker {
 	struct rwd_query_thread qthread;   /* randomness, geo cache, counters of this worker */
 	struct rwd_geo_cache geo_cache;
 	struct rwd_qstats stats;
+	struct rwd_dnstap_queue *dnstap;   /* NULL: dnstap off */
+	struct sockaddr_storage local;     /* the listen address, for dnstap */
 };
 
 struct rwd_udp {
@@ -106,7 +109,44 @@ static void reply_from(struct msghdr *out, const struct msghdr *in)
 	}
 }
 
-static unsigned answer_batch(struct worker *w, unsigned n)
+/* The address a query on a wildcard socket was sent to (its packet info), with the port. */
+static bool dest_of(const struct msghdr *in, const struct sockaddr_storage *listen,
+                    struct sockaddr_storage *out)
+{
+	*out = *listen;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(in); c; c = CMSG_NXTHDR((struct msghdr *)in, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			((struct sockaddr_in *)out)->sin_addr =
+				((const struct in_pktinfo *)CMSG_DATA(c))->ipi_addr;
+			return true;
+		}
+		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			((struct sockaddr_in6 *)out)->sin6_addr =
+				((const struct in6_pktinfo *)CMSG_DATA(c))->ipi6_addr;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void dnstap_log(struct worker *w, unsigned i, const uint8_t *out, size_t len,
+                       const struct timespec *received)
+{
+	if (w->in_msg[i].msg_hdr.msg_namelen == 0)
+		return;                    /* no datagram: recvmmsg woken by rwd_udp_stop's shutdown() */
+	struct sockaddr_storage dest;
+	const struct sockaddr *server = (const struct sockaddr *)&w->local;
+	if (w->pktinfo && dest_of(&w->in_msg[i].msg_hdr, &w->local, &dest))
+		server = (const struct sockaddr *)&dest;
+	struct rwd_dnstap_msg m = {
+		.client = (const struct sockaddr *)&w->peer[i], .server = server,
+		.query_time = *received, .query = w->in[i], .query_len = w->in_msg[i].msg_len,
+		.response = out, .response_len = len,
+	};
+	rwd_dnstap_log(w->dnstap, &m);
+}
+
+static unsigned answer_batch(struct worker *w, unsigned n, const struct timespec *received)
 {
 	const struct rwd_snapshot *s = rwd_snapshot_get();
 	unsigned k = 0;
@@ -120,6 +160,8 @@ static unsigned answer_batch(struct worker *w, unsigned n)
 			.out = w->out[k], .out_cap = OUT_MAX, .thread = &w->qthread,
 		};
 		size_t len = rwd_query_process(s, &qr);
+		if (w->dnstap)
+			dnstap_log(w, i, w->out[k], len, received);
 		if (len == 0)
 			continue;
 		w->out_iov[k] = (struct iovec){ w->out[k], len };
@@ -168,7 +210,10 @@ static void *worker_main(void *arg)
 		rcu_thread_online();
 		if (n <= 0)
 			continue;
-		unsigned k = answer_batch(w, (unsigned)n);
+		struct timespec received = { 0 };
+		if (w->dnstap)
+			clock_gettime(CLOCK_REALTIME, &received);
+		unsigned k = answer_batch(w, (unsigned)n, &received);
 		send_batch(w, k);
 		for (int i = 0; i < n; i++) {   /* recvmmsg wrote lengths and flags */
 			w->in_msg[i].msg_hdr.msg_namelen = sizeof(w->peer[i]);
@@ -202,7 +247,7 @@ void rwd_udp_stop(struct rwd_udp *u)
 }
 
 int rwd_udp_start(const struct rwd_conf_listen *addrs, size_t n, unsigned workers,
-                  struct rwd_udp **out)
+                  struct rwd_dnstap *dnstap, struct rwd_udp **out)
 {
 	struct rwd_udp *u = calloc(1, sizeof(*u));
 	if (u == NULL || (u->workers = calloc(n * workers, sizeof(*u->workers))) == NULL) {
@@ -217,6 +262,8 @@ int rwd_udp_start(const struct rwd_conf_listen *addrs, size_t n, unsigned worker
 				return RW_ENOMEM;
 			}
 			w->udp = u;
+			w->local = addrs[a].addr;
+			w->dnstap = rwd_dnstap_queue_take(dnstap);
 			w->fd = open_socket(&addrs[a], &w->pktinfo);
 			if (w->fd < 0) {
 				rwd_error("cannot listen on UDP %s: %s", addrs[a].text, strerror(-w->fd));
