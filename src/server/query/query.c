@@ -157,6 +157,10 @@ static size_t put_body(struct rwd_query *qr, uint8_t *p, size_t room)
 			k = end_k;
 		}
 	}
+	/* The SOA serial is the zone's, not the one the body was built with
+	 * (a patched zone shares answers with its predecessor, zone.h). */
+	if (a->serial_at)
+		rw_put32(p + a->serial_at - 1, qr->zone->serial);
 	rw_put16(qr->out + RW_HDR_ANCOUNT, a->ancount);
 	rw_put16(qr->out + RW_HDR_NSCOUNT, a->nscount);
 	rw_put16(qr->out + RW_HDR_ARCOUNT, ar);

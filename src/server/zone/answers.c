@@ -21,7 +21,7 @@
 
 enum section { ANSWER, AUTHORITY, ADDITIONAL };
 
-struct abuild {
+struct rwd_answers {
 	struct rw_msgbuilder b;
 	struct rwd_zone *z;
 	size_t body;                 /* offset where the sections start */
@@ -32,6 +32,11 @@ struct abuild {
 	bool glue;                   /* targets may be below a cut (referral) */
 	uint8_t rcode;
 	bool aa;
+	uint16_t serial_at;          /* see struct rwd_answer */
+	/* Hashes of the names the node's answers read (node->deps). */
+	uint32_t *deps;
+	unsigned n_deps, cap_deps;
+	bool deps_oom;
 	uint8_t buf[RW_MSG_MAXLEN];
 };
 
@@ -46,7 +51,7 @@ struct abuild {
  */
 enum qmode { EXACT, WILDCARD, BELOW };
 
-static void ab_start(struct abuild *a, const uint8_t *qname, enum qmode mode)
+static void ab_start(struct rwd_answers *a, const uint8_t *qname, enum qmode mode)
 {
 	uint8_t stand_in[RW_DNAME_MAXLEN];
 	size_t len = rw_dname_len(qname);
@@ -63,9 +68,31 @@ static void ab_start(struct abuild *a, const uint8_t *qname, enum qmode mode)
 	a->glue = false;
 	a->rcode = RW_RCODE_NOERROR;
 	a->aa = true;
+	a->serial_at = 0;
 }
 
-static void note_target(struct abuild *a, uint16_t type, const uint8_t *rd, uint16_t len)
+/* The answers being built read name (flat, lowercase): a patch that
+ * changes it must rebuild them (see "Incremental changes" in zone.h). */
+static void dep(struct rwd_answers *a, const uint8_t *name, size_t len)
+{
+	uint32_t h = rwd_name_hash(name, len);
+	for (unsigned i = 0; i < a->n_deps; i++)
+		if (a->deps[i] == h)
+			return;
+	if (a->n_deps == a->cap_deps) {
+		unsigned cap = a->cap_deps ? a->cap_deps * 2 : 16;
+		uint32_t *d = realloc(a->deps, cap * sizeof(*d));
+		if (d == NULL) {
+			a->deps_oom = true;
+			return;
+		}
+		a->deps = d;
+		a->cap_deps = cap;
+	}
+	a->deps[a->n_deps++] = h;
+}
+
+static void note_target(struct rwd_answers *a, uint16_t type, const uint8_t *rd, uint16_t len)
 {
 	const uint8_t *t = rw_rdata_target(type, rd, len);
 	if (t == NULL || type == RW_TYPE_CNAME || a->n_targets == MAX_ADDITIONAL)
@@ -81,12 +108,12 @@ static void note_target(struct abuild *a, uint16_t type, const uint8_t *rd, uint
  * ttl_cap limits the TTL (negative answers, RFC 2308 3). Returns false if it
  * did not fit; the body is then as before the call.
  */
-static bool ab_rrset(struct abuild *a, enum section sec, const uint8_t *owner,
+static bool ab_rrset(struct rwd_answers *a, enum section sec, const uint8_t *owner,
                      const struct rwd_rrset *rs, uint32_t ttl_cap)
 {
 	size_t len0 = a->b.len;
 	unsigned relocs0 = a->b.n_relocs, dict0 = a->b.n_dict;
-	uint16_t count0 = a->count[sec];
+	uint16_t count0 = a->count[sec], serial0 = a->serial_at;
 	uint32_t ttl = rs->ttl < ttl_cap ? rs->ttl : ttl_cap;
 	RWD_RRSET_FOREACH(rs, rd, i) {
 		if (owner)
@@ -99,6 +126,9 @@ static bool ab_rrset(struct abuild *a, enum section sec, const uint8_t *owner,
 		rw_rdata_put(&a->b, rs->type, rd + 2, rw_get16(rd));
 		if (a->b.overflow)
 			break;
+		/* The record ends with SERIAL REFRESH RETRY EXPIRE MINIMUM. */
+		if (rs->type == RW_TYPE_SOA && a->serial_at == 0)
+			a->serial_at = (uint16_t)(a->b.len - 20 - a->body + 1);
 		if (sec == ADDITIONAL) {
 			if (a->count[sec] == sizeof(a->ar_end) / sizeof(a->ar_end[0])) {
 				a->b.overflow = true;
@@ -117,6 +147,7 @@ static bool ab_rrset(struct abuild *a, enum section sec, const uint8_t *owner,
 		a->b.n_dict = dict0;
 		a->b.overflow = false;
 		a->count[sec] = count0;
+		a->serial_at = serial0;
 		return false;
 	}
 	if (sec != ADDITIONAL)
@@ -126,7 +157,7 @@ static bool ab_rrset(struct abuild *a, enum section sec, const uint8_t *owner,
 }
 
 /* The SOA that proves a negative answer, with the RFC 2308 TTL. */
-static void ab_negative(struct abuild *a)
+static void ab_negative(struct rwd_answers *a)
 {
 	const struct rwd_rrset *soa = rwd_node_rrset(a->z->apex, RW_TYPE_SOA);
 	uint32_t minimum = rw_get32(rwd_soa_serial(soa) + 16);
@@ -139,7 +170,7 @@ static void ab_negative(struct abuild *a)
  * additional RRset, so the query path may drop any of them that does not
  * fit and keep the rest (put_body() in query.c).
  */
-static void ab_additional(struct abuild *a)
+static void ab_additional(struct rwd_answers *a)
 {
 	unsigned dict = a->b.n_dict;
 	for (unsigned i = 0; i < a->n_targets; i++) {
@@ -149,6 +180,7 @@ static void ab_additional(struct abuild *a)
 		rw_dname_lower(lc);
 		if (!rw_dname_is_sub(lc, a->z->apex_name))
 			continue;
+		dep(a, lc, len);
 		const struct rwd_node *n = rwd_zone_find(a->z, lc, len);
 		if (n == NULL || (n->cut && !a->glue))
 			continue;
@@ -162,23 +194,25 @@ static void ab_additional(struct abuild *a)
 	}
 }
 
-static const struct rwd_answer *ab_finish(struct abuild *a, size_t required)
+static const struct rwd_answer *ab_finish(struct rwd_answers *a, size_t required)
 {
 	size_t len = a->b.len - a->body;
 	unsigned nr = a->b.n_relocs, ar = a->count[ADDITIONAL];
-	struct rwd_answer *ans = rw_arena_alloc(&a->z->arena,
+	struct rwd_answer *ans = rw_arena_alloc(a->z->arena,
 	                                        sizeof(*ans) + 2u * (nr + ar) + len);
 	if (ans == NULL)
 		return NULL;
+	memset(ans, 0, sizeof(*ans));
 	ans->rcode = a->rcode;
 	ans->aa = a->aa;
 	ans->ancount = a->count[ANSWER];
 	ans->nscount = a->count[AUTHORITY];
 	ans->arcount = (uint16_t)ar;
-	ans->qname_len = (uint16_t)(a->body - RW_HDR_LEN - 4);
+	ans->qname_len = (uint8_t)(a->body - RW_HDR_LEN - 4);
 	ans->len = (uint16_t)len;
 	ans->required = (uint16_t)required;
 	ans->n_relocs = (uint16_t)nr;
+	ans->serial_at = a->serial_at;
 	for (unsigned i = 0; i < nr; i++)
 		ans->tail[i] = (uint16_t)(a->b.relocs[i] - a->body);
 	memcpy(ans->tail + nr, a->ar_end, 2u * ar);
@@ -187,7 +221,7 @@ static const struct rwd_answer *ab_finish(struct abuild *a, size_t required)
 }
 
 /* Body length so far: what must fit before additional records. */
-static size_t ab_len(const struct abuild *a) { return a->b.len - a->body; }
+static size_t ab_len(const struct rwd_answers *a) { return a->b.len - a->body; }
 
 /* ---- CNAME chains ---- */
 
@@ -197,7 +231,29 @@ struct target {
 	const struct rwd_node *cut;    /* set when the name is at/below a delegation */
 };
 
-static struct target resolve(const struct rwd_zone *z, const uint8_t *name)
+/*
+ * What resolve() read: the name, the names between it and its closest
+ * encloser (their absence), the encloser (its cut; not for the apex, whose
+ * data does not matter below it), the cut's NS, or else the "*" child.
+ */
+static void dep_resolve(struct rwd_answers *a, const uint8_t *lc, size_t len,
+                        const struct rwd_node *enc)
+{
+	bool exact = len == enc->name_len;
+	for (; len > enc->name_len; len -= lc[0] + 1u, lc += lc[0] + 1u)
+		dep(a, lc, len);
+	if (exact || !(enc->flags & RWD_NODE_APEX))
+		dep(a, enc->name, enc->name_len);
+	if (enc->cut) {
+		dep(a, enc->cut->name, enc->cut->name_len);
+	} else if (!exact && enc->name_len + 2u <= RW_DNAME_MAXLEN) {
+		uint8_t wild[RW_DNAME_MAXLEN] = { 1, '*' };
+		memcpy(wild + 2, enc->name, enc->name_len);
+		dep(a, wild, enc->name_len + 2u);
+	}
+}
+
+static struct target resolve(struct rwd_answers *a, const struct rwd_zone *z, const uint8_t *name)
 {
 	struct target t = { 0 };
 	uint8_t lc[RW_DNAME_MAXLEN];
@@ -205,6 +261,8 @@ static struct target resolve(const struct rwd_zone *z, const uint8_t *name)
 	memcpy(lc, name, len);
 	rw_dname_lower(lc);
 	const struct rwd_node *enc = rwd_zone_encloser(z, lc, len);
+	if (a)
+		dep_resolve(a, lc, len, enc);
 	if (enc->cut) {
 		t.cut = enc->cut;
 		return t;
@@ -225,7 +283,7 @@ static const uint8_t *cname_target(const struct rwd_node *n)
  * the chain ends with data or NODATA, or NULL (NXDOMAIN, out of zone, cut,
  * loop).
  */
-static const struct rwd_node *chain(struct abuild *a, const struct rwd_zone *z,
+static const struct rwd_node *chain(struct rwd_answers *a, const struct rwd_zone *z,
                                     const struct rwd_node *start, uint16_t qtype)
 {
 	/* Loops are cut by name, as Knot DNS does: a CNAME whose owner already
@@ -248,7 +306,7 @@ static const struct rwd_node *chain(struct abuild *a, const struct rwd_zone *z,
 			if (rw_dname_eq(seen[i], owner))
 				return NULL;             /* loop: each CNAME once */
 		seen[n_seen++] = owner;
-		struct target t = resolve(z, owner);
+		struct target t = resolve(a, z, owner);
 		if (t.cut) {
 			/* Into a delegation: append the referral (as Knot DNS does),
 			 * the resolver continues at the child. */
@@ -290,7 +348,7 @@ static int add_typed(struct rwd_zone *z, struct rwd_node *n, unsigned i,
 	return 0;
 }
 
-static const struct rwd_answer *build_positive(struct abuild *a, const struct rwd_node *n,
+static const struct rwd_answer *build_positive(struct rwd_answers *a, const struct rwd_node *n,
                                                const struct rwd_rrset *rs, bool wild)
 {
 	ab_start(a, n->name, wild ? WILDCARD : EXACT);
@@ -301,7 +359,7 @@ static const struct rwd_answer *build_positive(struct abuild *a, const struct rw
 	return ab_finish(a, required);
 }
 
-static const struct rwd_answer *build_chain(struct abuild *a, const struct rwd_node *n,
+static const struct rwd_answer *build_chain(struct rwd_answers *a, const struct rwd_node *n,
                                             uint16_t qtype, bool wild)
 {
 	ab_start(a, n->name, wild ? WILDCARD : EXACT);
@@ -311,12 +369,12 @@ static const struct rwd_answer *build_chain(struct abuild *a, const struct rwd_n
 	return ab_finish(a, required);
 }
 
-static int build_cname_node(struct abuild *a, struct rwd_node *n, bool wild)
+static int build_cname_node(struct rwd_answers *a, struct rwd_node *n, bool wild)
 {
 	struct rwd_zone *z = a->z;
 	const struct rwd_node *end = chain(NULL, z, n, 0);
 	unsigned n_types = 1 + (end ? end->n_rrsets : 0);
-	n->answers = rw_arena_alloc(&z->arena, n_types * sizeof(*n->answers));
+	n->answers = rw_arena_alloc(z->arena, n_types * sizeof(*n->answers));
 	if (n->answers == NULL)
 		return RW_ENOMEM;
 	n->n_answers = 0;
@@ -336,7 +394,7 @@ static int build_cname_node(struct abuild *a, struct rwd_node *n, bool wild)
 	return n->other ? 0 : RW_ENOMEM;
 }
 
-static int build_referral(struct abuild *a, struct rwd_node *n)
+static int build_referral(struct rwd_answers *a, struct rwd_node *n)
 {
 	/* A wildcard that owns NS is a literal cut (RFC 4592 4.2): names it
 	 * matches are referred with the "*" owner as written. */
@@ -356,14 +414,14 @@ static int build_referral(struct abuild *a, struct rwd_node *n)
 	n->other = a->z->nodata;
 	if (ds == NULL)
 		return 0;
-	n->answers = rw_arena_alloc(&a->z->arena, sizeof(*n->answers));
+	n->answers = rw_arena_alloc(a->z->arena, sizeof(*n->answers));
 	if (n->answers == NULL)
 		return RW_ENOMEM;
 	n->n_answers = 1;
 	return add_typed(a->z, n, 0, RW_TYPE_DS, build_positive(a, n, ds, false));
 }
 
-static int build_node(struct abuild *a, struct rwd_node *n)
+static int build_node(struct rwd_answers *a, struct rwd_node *n)
 {
 	bool wild = n->name[0] == 1 && n->name[1] == '*';
 	if (n->flags & RWD_NODE_DELEG)
@@ -375,7 +433,7 @@ static int build_node(struct abuild *a, struct rwd_node *n)
 	n->other = a->z->nodata;
 	if (n->n_rrsets == 0)
 		return 0;                     /* empty non-terminal: NODATA */
-	n->answers = rw_arena_alloc(&a->z->arena, n->n_rrsets * sizeof(*n->answers));
+	n->answers = rw_arena_alloc(a->z->arena, n->n_rrsets * sizeof(*n->answers));
 	if (n->answers == NULL)
 		return RW_ENOMEM;
 	n->n_answers = n->n_rrsets;
@@ -388,14 +446,29 @@ static int build_node(struct abuild *a, struct rwd_node *n)
 	return 0;
 }
 
-int rwd_zone_build_answers(struct rwd_zone_ctx *c)
+struct rwd_answers *rwd_answers_new(struct rwd_zone *z)
 {
-	struct rwd_zone *z = c->z;
-	struct abuild *a = malloc(sizeof(*a));
+	struct rwd_answers *a = malloc(sizeof(*a));
 	if (a == NULL)
-		return RW_ENOMEM;
+		return NULL;
 	a->z = z;
+	a->deps = NULL;
+	a->n_deps = a->cap_deps = 0;
+	a->deps_oom = false;
+	return a;
+}
 
+void rwd_answers_free(struct rwd_answers *a)
+{
+	if (a == NULL)
+		return;
+	free(a->deps);
+	free(a);
+}
+
+int rwd_answers_negative(struct rwd_answers *a)
+{
+	struct rwd_zone *z = a->z;
 	/* The zone's negative answers, valid behind any name in the zone. */
 	ab_start(a, z->apex_name, BELOW);
 	ab_negative(a);
@@ -404,11 +477,40 @@ int rwd_zone_build_answers(struct rwd_zone_ctx *c)
 	a->rcode = RW_RCODE_NXDOMAIN;
 	ab_negative(a);
 	z->nxdomain = ab_finish(a, ab_len(a));
-	int ret = (z->nodata && z->nxdomain) ? 0 : RW_ENOMEM;
+	return (z->nodata && z->nxdomain) ? 0 : RW_ENOMEM;
+}
 
+int rwd_answers_node(struct rwd_answers *a, struct rwd_node *n)
+{
+	a->n_deps = 0;
+	a->deps_oom = false;
+	int ret = build_node(a, n);
+	if (ret < 0)
+		return ret;
+	if (a->deps_oom)
+		return RW_ENOMEM;
+	n->deps = NULL;
+	if (a->n_deps == 0)
+		return 0;
+	uint32_t *d = rw_arena_alloc(a->z->arena, (a->n_deps + 1u) * sizeof(*d));
+	if (d == NULL)
+		return RW_ENOMEM;
+	d[0] = a->n_deps;
+	memcpy(d + 1, a->deps, a->n_deps * sizeof(*d));
+	n->deps = d;
+	return 0;
+}
+
+int rwd_zone_build_answers(struct rwd_zone_ctx *c)
+{
+	struct rwd_zone *z = c->z;
+	struct rwd_answers *a = rwd_answers_new(z);
+	if (a == NULL)
+		return RW_ENOMEM;
+	int ret = rwd_answers_negative(a);
 	for (size_t id = 0; id < z->n_nodes && ret == 0; id++) {
 		struct rwd_node *n = c->nodes[id];
-		ret = build_node(a, n);
+		ret = rwd_answers_node(a, n);
 		if (ret == RW_ELIMIT) {
 			char name[RW_DNAME_MAXLEN * 4 + 1];
 			rw_dname_to_str(n->name, name, sizeof(name));
@@ -416,7 +518,9 @@ int rwd_zone_build_answers(struct rwd_zone_ctx *c)
 			                "the answer for %s does not fit in a DNS message", name);
 			ret = 0;
 		}
+		for (uint32_t k = 0; n->deps && k < n->deps[0] && ret == 0; k++)
+			ret = rwd_deps_add(z->deps, RWD_DEP_READS, n->deps[k + 1], n->name);
 	}
-	free(a);
+	rwd_answers_free(a);
 	return ret;
 }

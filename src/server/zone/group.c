@@ -36,7 +36,7 @@ static int make_rrsets(struct rwd_zone_ctx *c, struct rwd_node *node,
 	for (size_t i = 0; i < n; i++)
 		if (i == 0 || recs[i]->type != recs[i - 1]->type)
 			n_sets++;
-	node->rrsets = rw_arena_alloc(&z->arena, n_sets * sizeof(*node->rrsets));
+	node->rrsets = rw_arena_alloc(z->arena, n_sets * sizeof(*node->rrsets));
 	if (node->rrsets == NULL)
 		return RW_ENOMEM;
 	node->n_rrsets = (uint16_t)n_sets;
@@ -68,7 +68,7 @@ static int make_rrsets(struct rwd_zone_ctx *c, struct rwd_node *node,
 		rs->ttl = recs[i]->ttl;
 		rs->count = (uint16_t)count;
 		z->n_records += count;
-		rs->rdata = rw_arena_alloc(&z->arena, bytes);
+		rs->rdata = rw_arena_alloc(z->arena, bytes);
 		if (rs->rdata == NULL)
 			return RW_ENOMEM;
 		uint8_t *p = rs->rdata;
@@ -124,6 +124,33 @@ static void check_node(struct rwd_zone_ctx *c, struct rwd_node *node,
 		rw_dname_to_str(node->name, name, sizeof(name));
 		rwd_zone_report(c, false, r->file, r->line, "CNAME and other data at %s", name);
 	}
+}
+
+bool rwd_zone_rrsets_ok(const struct rwd_node *n, bool apex)
+{
+	bool cname = false, other = false;
+	for (unsigned i = 0; i < n->n_rrsets; i++) {
+		const struct rwd_rrset *rs = &n->rrsets[i];
+		switch (rs->type) {
+		case RW_TYPE_SOA:
+			if (!apex || rs->count > 1)
+				return false;
+			other = true;
+			break;
+		case RW_TYPE_CNAME:
+			if (rs->count > 1)
+				return false;
+			cname = true;
+			break;
+		case RW_TYPE_RRSIG: case RW_TYPE_NSEC:
+			break;
+		default:
+			other = true;
+		}
+	}
+	if (cname && other)
+		return false;
+	return !apex || (rwd_node_rrset(n, RW_TYPE_SOA) && rwd_node_rrset(n, RW_TYPE_NS));
 }
 
 int rwd_zone_group(struct rwd_zone_ctx *c)

@@ -120,7 +120,7 @@ struct rwd_node *rwd_zone_get_node(struct rwd_zone_ctx *c, const uint8_t *name, 
 		c->heads = nh;
 		c->cap_nodes = cap;
 	}
-	struct rwd_node *n = rw_arena_alloc(&z->arena, sizeof(*n) + len);
+	struct rwd_node *n = rw_arena_alloc(z->arena, sizeof(*n) + len);
 	if (n == NULL)
 		return NULL;
 	memset(n, 0, sizeof(*n));
@@ -248,7 +248,10 @@ static int apply_overrides(struct rwd_zone_ctx *c, const struct rwd_zone_load_op
 				*pp = (*pp)->next;
 			else
 				pp = &(*pp)->next;
+		/* In the order given: grouping keeps the list order of records
+		 * on one line (here all 0), and the list is newest first. */
 		const uint8_t *rd = ov->rdata;
+		pp = &c->heads[n->id];
 		for (unsigned k = 0; k < ov->count; k++) {
 			uint16_t rdlen = rw_get16(rd);
 			struct rwd_zone_rec *r = rw_arena_alloc(&c->scratch, sizeof(*r) + rdlen);
@@ -257,8 +260,9 @@ static int apply_overrides(struct rwd_zone_ctx *c, const struct rwd_zone_load_op
 			*r = (struct rwd_zone_rec){ .file = c->path, .ttl = ov->ttl, .line = 0,
 			                            .type = ov->type, .rdlen = rdlen };
 			memcpy(r->rdata, rd + 2, rdlen);
-			r->next = c->heads[n->id];
-			c->heads[n->id] = r;
+			r->next = *pp;
+			*pp = r;
+			pp = &r->next;
 			rd += 2u + rdlen;
 		}
 	}
@@ -289,14 +293,20 @@ struct rwd_zone *rwd_zone_load_opts(const uint8_t *origin, const char *path,
 	if (z == NULL)
 		return NULL;
 	z->refs = 1;
-	rw_arena_init(&z->arena, 16 * 1024);
+	z->seg = rwd_zone_seg_new(NULL, 16 * 1024);
+	if (z->seg == NULL) {
+		free(z);
+		return NULL;
+	}
+	z->arena = &z->seg->arena;
+	z->deps = z->seg->deps = rwd_deps_new(initial_table(path) / 4);
 	rw_arena_init(&c.scratch, 16 * 1024);
 	z->apex_len = (uint8_t)rw_dname_len(origin);
 	z->apex_labels = (uint8_t)rw_dname_labels(origin);
 	memcpy(z->apex_name, origin, z->apex_len);
 	z->file = strdup(path);
 
-	int ret = z->file ? table_grow(z, initial_table(path)) : RW_ENOMEM;
+	int ret = z->file && z->deps ? table_grow(z, initial_table(path)) : RW_ENOMEM;
 	if (ret == 0 && (z->apex = rwd_zone_get_node(&c, origin, z->apex_len)) == NULL)
 		ret = RW_ENOMEM;
 	if (ret == 0)
@@ -315,10 +325,13 @@ struct rwd_zone *rwd_zone_load_opts(const uint8_t *origin, const char *path,
 	rw_arena_free(&c.scratch);
 	free(c.heads);
 	free(c.nodes);
+	free(c.parents);
 	if (ret < 0 || c.errors > 0) {
 		rwd_zone_free(z);
 		return NULL;
 	}
+	z->next_id = (uint32_t)z->n_nodes;
+	z->seg->base_bytes = z->arena->total;
 	return z;
 }
 
@@ -331,8 +344,38 @@ void rwd_zone_free(struct rwd_zone *z)
 {
 	if (z == NULL || __atomic_sub_fetch(&z->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
-	rw_arena_free(&z->arena);
 	rw_bigfree(z->table, (z->table_mask + 1) * sizeof(*z->table));
+	rwd_zone_seg_unref(z->seg);
 	free(z->file);
 	free(z);
+}
+
+struct rwd_zone_seg *rwd_zone_seg_new(struct rwd_zone_seg *prev, size_t chunk)
+{
+	struct rwd_zone_seg *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	s->refs = 1;
+	rw_arena_init(&s->arena, chunk);
+	if (prev != NULL) {
+		__atomic_add_fetch(&prev->refs, 1, __ATOMIC_RELAXED);
+		s->prev = prev;
+		s->deps = prev->deps;
+		s->base_bytes = prev->base_bytes;
+		s->patch_bytes = prev->patch_bytes;
+	}
+	return s;
+}
+
+/* Iterative: a chain may be thousands of segments long. */
+void rwd_zone_seg_unref(struct rwd_zone_seg *s)
+{
+	while (s != NULL && __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+		struct rwd_zone_seg *prev = s->prev;
+		rw_arena_free(&s->arena);
+		if (prev == NULL)
+			rwd_deps_free(s->deps);
+		free(s);
+		s = prev;
+	}
 }

@@ -27,9 +27,39 @@
  * a delegation or inside the zone), every pointer except those to offset 12
  * (the whole question name) moves by L' - L: the relocs list names them.
  *
- * Lifetime. A zone is built by rwd_zone_load() into its own arena and never
- * changes afterwards; it is freed as a whole by rwd_zone_free() once no reader
- * can see it (RCU, see zonedb.h).
+ * Serial. Every answer that carries the zone's SOA (negative answers, the SOA
+ * itself, CNAME chains ending in either) notes where the SOA serial sits
+ * (serial_at), and the query path writes the zone's current serial there. So
+ * a change that only bumps the serial leaves every precomputed answer valid,
+ * and a patched zone can share answers with its predecessor (see below).
+ *
+ * Lifetime. A zone version never changes once built, and is freed by
+ * rwd_zone_free() once no reader can see it (RCU, see zonedb.h). Its data
+ * lives in arena segments: rwd_zone_load() makes one segment holding
+ * everything; rwd_zone_patch() makes a new version whose own segment holds
+ * only what it rebuilt, and which points into its predecessors' segments
+ * for all the rest. Segments are reference counted and each holds its
+ * predecessor, so the chain of a version lives as long as the version (or a
+ * later one) does, while the old versions' hash tables are freed with them.
+ *
+ * Incremental changes (patch.c). rwd_zone_patch() applies RRset overrides to
+ * a built zone and rebuilds only what depends on the changed names: those
+ * nodes; new nodes and the empty non-terminals above them; the nodes whose
+ * answers read a changed name (additional-section targets, CNAME chain
+ * hops, glue, the "*" child and the names between a target and its closest
+ * encloser); the nodes below a changed delegation (their cut pointer); the
+ * parent of a changed "*" node (its wildcard pointer). It finds them in a
+ * dependency index built with the zone: each node records the hashes of the
+ * names its answers read (node->deps), and the index maps a name's hash to
+ * the nodes that read it and to its child nodes. The index is shared by a
+ * zone and all its patched versions, grows only (entries that no longer
+ * hold only cost a useless rebuild) and is used by one patching thread at a
+ * time. Replaced nodes and answers stay behind in the older segments as
+ * garbage, so a patch is refused (the caller then loads the zone afresh,
+ * which starts a new chain) once the chain's patch segments grow past a
+ * quarter of the zone or 64 MiB, whichever is larger; likewise a change
+ * that would rebuild more than a quarter of the nodes, or that a full load
+ * would reject, goes to the full load, which then reports the error.
  */
 #pragma once
 #include <stdbool.h>
@@ -42,13 +72,15 @@
 
 /* One precomputed response body: everything after the question. */
 struct rwd_answer {
-	uint8_t rcode;          /* RW_RCODE_* (4-bit) */
-	uint8_t aa;             /* authoritative: 0 for referrals */
+	uint8_t rcode : 4;      /* RW_RCODE_* */
+	uint8_t aa : 1;         /* authoritative: 0 for referrals */
+	uint8_t qname_len;      /* the question name length it was built behind */
 	uint16_t ancount, nscount, arcount;
-	uint16_t qname_len;     /* the question name length it was built behind */
 	uint16_t len;           /* bytes of data[] */
 	uint16_t required;      /* bytes that must fit or the reply is truncated (TC) */
 	uint16_t n_relocs;
+	uint16_t serial_at;     /* 1 + offset in data[] of the SOA serial to write
+	                           from the zone at query time; 0: no SOA */
 	/*
 	 * Followed by uint16_t relocs[n_relocs] (offsets within data[] of
 	 * pointers to relocate), uint16_t ar_end[arcount] (end of each additional
@@ -87,13 +119,14 @@ enum rwd_node_flags {
 };
 
 struct rwd_node {
-	struct rwd_node *parent;     /* next node towards the apex; NULL at the apex */
 	struct rwd_node *wildcard;   /* child "*" node, NULL if none */
 	struct rwd_node *cut;        /* delegation at or above, NULL if authoritative */
 	struct rwd_rrset *rrsets;    /* sorted by type; NULL for an ENT */
 	struct rwd_typed_answer *answers; /* [0] is the lowest type (ANY, RFC 8482) */
 	const struct rwd_answer *other;   /* any qtype not in answers[] (NODATA, CNAME chain) */
 	const struct rwd_answer *referral;/* set on delegation nodes */
+	const uint32_t *deps;        /* [0] = n, then the hashes of the n names
+	                                the answers read (patch.c); NULL: none */
 	uint32_t hash;
 	uint32_t id;                 /* creation order, 0 = apex */
 	uint16_t n_rrsets, n_answers;
@@ -102,8 +135,13 @@ struct rwd_node {
 	uint8_t name[];              /* lowercased flat wire name */
 };
 
+struct rwd_zone_seg;
+struct rwd_zone_deps;
+
 struct rwd_zone {
-	struct rw_arena arena;       /* everything below lives here */
+	struct rw_arena *arena;      /* this version's own data: its segment's */
+	struct rwd_zone_seg *seg;    /* its segment, which holds the older ones */
+	struct rwd_zone_deps *deps;  /* dependency index of the chain (patch.c) */
 	int refs;                    /* snapshots holding it: a reload keeps a zone
 	                                that failed to load again (atomic) */
 	char *file;                  /* zone file path */
@@ -115,6 +153,7 @@ struct rwd_zone {
 	size_t table_mask;
 	size_t n_nodes;
 	size_t n_records;
+	uint32_t next_id;            /* id of the next node a patch creates */
 	const struct rwd_answer *nxdomain;   /* SOA in authority, any name in the zone */
 	const struct rwd_answer *nodata;     /* likewise, NOERROR */
 	uint8_t apex_name[255];
@@ -152,6 +191,19 @@ struct rwd_zone_load_opts {
 struct rwd_zone *rwd_zone_load_opts(const uint8_t *origin, const char *path,
                                     const struct rwd_zone_load_opts *opts,
                                     rwd_report_fn report, void *ctx);
+/*
+ * A new version of old with the overrides applied and the given serial (as
+ * rwd_zone_load_opts with the overrides old was loaded with, then these,
+ * would build it, except that the zone file is not read again). Rebuilds
+ * only what the changes reach and shares the rest with old, which stays
+ * valid. NULL when the change is too broad, the chain needs compacting, or
+ * anything fails: the caller then does the full load, which reports errors.
+ * One patching thread per chain at a time.
+ */
+struct rwd_zone *rwd_zone_patch(const struct rwd_zone *old,
+                                const struct rwd_zone_override *overrides, size_t n,
+                                uint32_t serial);
+
 /* Take / drop a reference (a new zone has one); the last drop frees it. */
 void rwd_zone_ref(struct rwd_zone *zone);
 void rwd_zone_free(struct rwd_zone *zone);
