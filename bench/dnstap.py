@@ -98,7 +98,7 @@ def run(args, mode, work):
     done = int(re.search(r"Queries completed:\s+(\d+)", out).group(1))
     qps = float(re.search(r"Queries per second:\s+([\d.]+)", out).group(1))
     size = (work / f"{mode}.dnstap").stat().st_size if mode != "off" else 0
-    m = re.findall(r"dnstap: (\d+) frames to .*, (\d+) dropped", (work / f"{mode}.log").read_text())
+    m = re.findall(r"dnstap: (\d+) frames queued for .*, (\d+) dropped", (work / f"{mode}.log").read_text())
     frames = (int(m[-1][0]), int(m[-1][1])) if m and mode != "off" else (0, 0)
     return qps, cpu / done * 1e6, worker / done * 1e6, size, frames
 

@@ -161,7 +161,7 @@ def test_dnstap_file_udp_and_tcp(tmp_path):
         rc = srv.stop()
     assert rc == 0, srv.log_tail()
     # A clean stop flushes every frame: the readiness probes and ours.
-    m = re.search(r"dnstap: (\d+) frames to file \S+queries.dnstap, (\d+) dropped", srv.log())
+    m = re.search(r"dnstap: (\d+) frames queued for file \S+queries.dnstap, (\d+) dropped", srv.log())
     assert m and int(m.group(2)) == 0, srv.log_tail()
     frames = read_frames(srv.workdir / "queries.dnstap")
     assert len(frames) == int(m.group(1))
@@ -211,7 +211,7 @@ def test_dnstap_unix_socket_collector(tmp_path):
             rc = srv.stop()
         assert rc == 0, srv.log_tail()
         assert "no collector" not in srv.log()
-        m = re.search(r"dnstap: (\d+) frames to socket \S+, (\d+) dropped", srv.log())
+        m = re.search(r"dnstap: (\d+) frames queued for socket \S+, (\d+) dropped", srv.log())
         assert m and int(m.group(2)) == 0, srv.log_tail()
         want = int(m.group(1))
     finally:

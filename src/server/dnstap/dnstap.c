@@ -382,7 +382,7 @@ void rwd_dnstap_stop(struct rwd_dnstap *d)
 	uint64_t written, dropped;
 	fstrm_iothr_destroy(&d->iothr);
 	rwd_dnstap_counts(d, &written, &dropped);
-	rwd_info("dnstap: %llu frames to %s, %llu dropped", (unsigned long long)written, d->where,
+	rwd_info("dnstap: %llu frames queued for %s, %llu dropped (output behind)", (unsigned long long)written, d->where,
 	         (unsigned long long)dropped);
 	dnstap_free(d);
 }
