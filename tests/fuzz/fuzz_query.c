@@ -17,7 +17,10 @@
  *     backwards), every record is complete, nothing follows the last one;
  *     a truncated reply has empty sections but for the OPT;
  *   - no record appears twice in a section (RFC 2181 5), comparing names
- *     without case and after decompression.
+ *     without case and after decompression;
+ *   - a query with a COOKIE option (cookies are on, with a fixed secret)
+ *     gets our cookie back: 24 bytes, starting with the client cookie;
+ *     a malformed one gets FORMERR.
  *
  * Environment: FUZZ_QUERY_NSID=0 runs without an NSID configured (by
  * default the server has one, so NSID replies are exercised).
@@ -161,6 +164,8 @@ static void init(void)
 	snap.zones = rwd_zonedb_new(zones, 1);
 	CHECK(snap.zones != NULL);
 	snap.edns_udp_size = 1232;
+	snap.cookies = true;
+	memcpy(snap.cookie_secret, "fuzz-query-key!!", sizeof(snap.cookie_secret));
 	const char *nsid = getenv("FUZZ_QUERY_NSID");
 	if (nsid == NULL || strcmp(nsid, "0") != 0) {
 		static const char id[] = "fuzz-query-nsid";
@@ -278,6 +283,34 @@ static unsigned check_wellformed(const uint8_t *m, size_t len)
 	return opts;
 }
 
+/* The COOKIE option in the OPT record of reply m (len bytes), or NULL; *olen its length. */
+static const uint8_t *reply_cookie(const uint8_t *m, size_t len, uint16_t *olen)
+{
+	size_t p = RW_HDR_LEN;
+	uint8_t name[RW_DNAME_MAXLEN];
+	unsigned n = (unsigned)rw_get16(m + 6) + rw_get16(m + 8) + rw_get16(m + 10);
+	if (rw_get16(m + 4) == 1) {
+		CHECK(rw_dname_unpack(m, len, &p, name) > 0);
+		p += 4;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t type, rdlen;
+		CHECK(rw_rr_skip(m, len, &p, &type, &rdlen) == 0);
+		if (type != RW_TYPE_OPT)
+			continue;
+		for (size_t o = p - rdlen; o + 4 <= p;) {
+			uint16_t code = rw_get16(m + o), l = rw_get16(m + o + 2);
+			CHECK(o + 4 + l <= p);
+			if (code == RW_EDNS_COOKIE) {
+				*olen = l;
+				return m + o + 4;
+			}
+			o += 4u + l;
+		}
+	}
+	return NULL;
+}
+
 static void run(const uint8_t *data, size_t size, enum rwd_transport t, size_t cap)
 {
 	static uint8_t out[TCP_CAP];
@@ -319,6 +352,17 @@ static void run(const uint8_t *data, size_t size, enum rwd_transport t, size_t c
 	}
 	if (pr == RW_PARSE_OK || pr == RW_PARSE_BADVERS)
 		CHECK(opts == (q.edns.present ? 1u : 0u));
+	uint16_t clen = 0;
+	const uint8_t *cookie = reply_cookie(out, n, &clen);
+	if (pr == RW_PARSE_OK && q.edns.cookie) {
+		CHECK(cookie != NULL && clen == 24);
+		CHECK(memcmp(cookie, q.edns.cookie_client, 8) == 0);
+		CHECK(cookie[8] == 1);                  /* RFC 9018 version */
+	} else {
+		CHECK(cookie == NULL);
+	}
+	if (q.edns.cookie_malformed)
+		CHECK(pr == RW_PARSE_FORMERR && (out[3] & 0x0f) == RW_RCODE_FORMERR);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

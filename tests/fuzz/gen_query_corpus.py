@@ -36,6 +36,21 @@ SEEDS = [
     ("a-many-no-edns", "many.example.com", "A", {}),
     ("naptr", "naptr.example.com", "NAPTR", {"edns": 1232, "do": True}),
     ("a-occluded-cut", "x.deep.sub.sub.example.com", "A", {}),
+    # DNS Cookies (the target answers them with a fixed secret): a client
+    # cookie alone, with a server cookie of 8, 16 (RFC 9018) and 32 bytes,
+    # malformed lengths (FORMERR), two options, and next to NSID and ECS.
+    ("cookie-client-only", "www.example.com", "A", {"edns": 1232, "cookie": bytes(range(1, 9))}),
+    ("cookie-rfc9018", "www.example.com", "AAAA",
+     {"edns": 1232, "cookie": bytes.fromhex("2464c4abcf10c957010000005cf79f111f8130c3eee29480")}),
+    ("cookie-server-8", "mx.example.com", "MX", {"edns": 1232, "cookie": bytes(16)}),
+    ("cookie-server-32", "big.example.com", "TXT", {"edns": 4096, "cookie": bytes(range(40))}),
+    ("cookie-len5-formerr", "www.example.com", "A", {"edns": 1232, "cookie": b"12345"}),
+    ("cookie-len15-formerr", "www.example.com", "A", {"edns": 1232, "cookie": bytes(15)}),
+    ("cookie-len41-formerr", "www.example.com", "A", {"edns": 1232, "cookie": bytes(41)}),
+    ("cookie-two-options", "nothing.example.com", "A",
+     {"edns": 1232, "cookie": [bytes(8), bytes(range(24))]}),
+    ("cookie-nsid-ecs", "foo.wild.example.com", "A",
+     {"edns": 1232, "nsid": True, "ecs": True, "cookie": bytes(range(24))}),
 ]
 
 
@@ -44,8 +59,13 @@ def build(qname, qtype, o):
     options = []
     if o.get("nsid"):
         options.append(dns.edns.GenericOption(dns.edns.NSID, b""))
-    if o.get("cookie"):
-        options.append(dns.edns.GenericOption(dns.edns.COOKIE, b"\x01\x02\x03\x04\x05\x06\x07\x08"))
+    if o.get("ecs"):
+        options.append(dns.edns.ECSOption("192.0.2.0", 24))
+    cookie = o.get("cookie")
+    if cookie is True:
+        cookie = b"\x01\x02\x03\x04\x05\x06\x07\x08"
+    for c in (cookie if isinstance(cookie, list) else [cookie] if cookie else []):
+        options.append(dns.edns.GenericOption(dns.edns.COOKIE, c))
     q = dns.message.make_query(qname, qtype, use_edns=o.get("version", 0) if use_edns else False,
                                payload=o.get("edns", 1232), options=options,
                                want_dnssec=o.get("do", False))

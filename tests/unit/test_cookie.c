@@ -42,7 +42,8 @@ static void mkquery(struct msg *q, const uint8_t *opts, size_t opts_len)
 	assert_int_equal(rw_msgb_init(&b, q->b, sizeof(q->b), 0x77, dn, RW_TYPE_A, RW_CLASS_IN,
 	                              true), 0);
 	size_t rdlen_at = rw_msgb_put_opt(&b, 1232, 0, false);
-	rw_msgb_put(&b, opts, opts_len);
+	if (opts_len)
+		rw_msgb_put(&b, opts, opts_len);
 	rw_put16(b.buf + rdlen_at, (uint16_t)opts_len);
 	rw_put16(q->b + RW_HDR_ARCOUNT, 1);
 	assert_false(b.overflow);

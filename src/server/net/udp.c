@@ -210,6 +210,7 @@ static void *worker_main(void *arg)
 		rcu_thread_online();
 		if (n <= 0)
 			continue;
+		w->qthread.now = rwd_query_clock();   /* one clock read per batch */
 		struct timespec received = { 0 };
 		if (w->dnstap)
 			clock_gettime(CLOCK_REALTIME, &received);
