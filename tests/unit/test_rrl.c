@@ -15,6 +15,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +120,41 @@ static void test_small_table(void **state)
 	for (uint64_t k = 1; k <= 3; k++)   /* its neighbours are idle longer */
 		rwd_rrl_account(t, hot + k, 1, 0, 20);
 	assert_int_equal(rwd_rrl_account(t, hot, 1, 0, 20), RWD_RRL_DROP);
+	rwd_rrl_table_unref(t);
+}
+
+/* Four threads on one bucket in one second: the compare-and-swap keeps
+ * the count, so about `rate` answers pass in all; an update lost after
+ * repeated failures lets one more through, never fewer. */
+struct hammer {
+	struct rwd_rrl_table *t;
+	unsigned passed;
+};
+
+static void *hammer(void *arg)
+{
+	struct hammer *h = arg;
+	for (int i = 0; i < 100000; i++)
+		if (rwd_rrl_account(h->t, 0xabcdef0123456789ull, 1000, 2, 77) == RWD_RRL_PASS)
+			h->passed++;
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	struct rwd_rrl_table *t = rwd_rrl_table_new(1024);
+	struct hammer h[4] = { { t, 0 }, { t, 0 }, { t, 0 }, { t, 0 } };
+	pthread_t th[4];
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, hammer, &h[i]), 0);
+	unsigned passed = 0;
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		passed += h[i].passed;
+	}
+	print_message("4 threads x 100000 answers, rate 1000: %u passed\n", passed);
+	assert_true(passed >= 1000);
+	assert_true(passed <= 1100);
 	rwd_rrl_table_unref(t);
 }
 
@@ -430,6 +466,7 @@ int main(void)
 		cmocka_unit_test(test_slip_sequence),
 		cmocka_unit_test(test_buckets_independent),
 		cmocka_unit_test(test_small_table),
+		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_prefix_grouping),
 		cmocka_unit_test(test_build),
 		cmocka_unit_test(test_stage_classes),
