@@ -72,13 +72,14 @@ def run(args, mode, work):
     conf = work / f"{mode}.yaml"
     text = (f'server:\n  listen: ["127.0.0.1:{port}"]\n  workers: {args.workers}\n'
             f"zones:\n  - name: example.com.\n    file: {ZONE}\n")
-    if mode != "off":
+    if mode not in ("off", "baseline"):
         text += f"dnstap:\n  file: {work}/{mode}.dnstap\n"
         if mode == "responses":
             text += "  log_queries: false\n"
     conf.write_text(text)
     log = open(work / f"{mode}.log", "ab")
-    proc = subprocess.Popen([args.runwayd, "-c", str(conf)], stdout=log, stderr=log)
+    exe = args.baseline if mode == "baseline" else args.runwayd
+    proc = subprocess.Popen([exe, "-c", str(conf)], stdout=log, stderr=log)
     try:
         wait_ready(port, proc)
         c0 = cpu_seconds(f"/proc/{proc.pid}/stat")
@@ -97,9 +98,9 @@ def run(args, mode, work):
         log.close()
     done = int(re.search(r"Queries completed:\s+(\d+)", out).group(1))
     qps = float(re.search(r"Queries per second:\s+([\d.]+)", out).group(1))
-    size = (work / f"{mode}.dnstap").stat().st_size if mode != "off" else 0
+    size = (work / f"{mode}.dnstap").stat().st_size if mode not in ("off", "baseline") else 0
     m = re.findall(r"dnstap: (\d+) frames queued for .*, (\d+) dropped", (work / f"{mode}.log").read_text())
-    frames = (int(m[-1][0]), int(m[-1][1])) if m and mode != "off" else (0, 0)
+    frames = (int(m[-1][0]), int(m[-1][1])) if m and size else (0, 0)
     return qps, cpu / done * 1e6, worker / done * 1e6, size, frames
 
 
@@ -109,10 +110,11 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--duration", type=int, default=8)
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--baseline", help="also run this runwayd (built without dnstap) as 'baseline'")
     args = ap.parse_args()
     if not shutil.which("dnsperf"):
         sys.exit("dnsperf missing: scripts/deps.sh bench")
-    modes = ["off", "queries+responses", "responses"]
+    modes = (["baseline"] if args.baseline else []) + ["off", "queries+responses", "responses"]
     results = {m: [] for m in modes}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
