@@ -240,6 +240,67 @@ static void test_build(void **state)
 	rwd_acl_free(&conf.rrl_exempt);
 }
 
+/* rate_limit: and cookies: in the configuration: defaults, values, errors. */
+static struct rwd_conf *load(const char *text, char *err)
+{
+	struct rwd_conf *c = NULL;
+	err[0] = '\0';
+	rwd_conf_load_buf(text, strlen(text), "t.yaml", NULL, &c, err);
+	return c;
+}
+
+static void test_conf(void **state)
+{
+	char err[RWD_CONF_ERRLEN];
+	struct rwd_conf *c = load("server: { workers: 1 }\n", err);
+	assert_non_null(c);
+	assert_int_equal(c->rrl_rate, 0);               /* off */
+	assert_int_equal(c->rrl_slip, 2);
+	assert_int_equal(c->rrl_ipv4_prefix, 24);
+	assert_int_equal(c->rrl_ipv6_prefix, 56);
+	assert_int_equal(c->rrl_table_size, 393241);
+	assert_int_equal(c->rrl_exempt.n, 0);
+	assert_false(c->rrl_exempt.any);
+	assert_true(c->cookies_enabled);
+	assert_null(c->cookie_secret_text);
+	rwd_conf_free(c);
+
+	c = load("acls:\n  internal: [\"10.0.0.0/8\", \"127.0.0.2/32\"]\n"
+	         "rate_limit:\n  responses_per_second: 20\n  slip: 0\n  ipv4_prefix: 32\n"
+	         "  ipv6_prefix: 64\n  exempt: [internal, \"2001:db8::/32\"]\n  table_size: 1000\n"
+	         "cookies:\n  enabled: false\n  secret: 0x0123456789ABCDEF0123456789abcdef\n", err);
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(c->rrl_rate, 20);
+	assert_int_equal(c->rrl_slip, 0);
+	assert_int_equal(c->rrl_ipv4_prefix, 32);
+	assert_int_equal(c->rrl_ipv6_prefix, 64);
+	assert_int_equal(c->rrl_table_size, 1000);
+	assert_int_equal(c->rrl_exempt.n, 3);
+	assert_false(c->cookies_enabled);
+	static const uint8_t want[16] = { 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
+	                                  0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef };
+	assert_memory_equal(c->cookie_secret, want, 16);
+	rwd_conf_free(c);
+
+	static const struct { const char *text, *msg; } bad[] = {
+		{ "rate_limit:\n  slip: 256\n", "t.yaml:2: rate_limit.slip: expected an integer 0..255" },
+		{ "rate_limit:\n  ipv4_prefix: 33\n", "t.yaml:2: rate_limit.ipv4_prefix: expected an integer 8..32" },
+		{ "rate_limit:\n  table_size: 10\n", "t.yaml:2: rate_limit.table_size: expected an integer 64..16777216" },
+		{ "rate_limit:\n  responses_per_second: -1\n", "t.yaml:2: rate_limit.responses_per_second: expected an integer 0..1000000" },
+		{ "rate_limit:\n  exempt: [nosuch]\n", "t.yaml:2: rate_limit.exempt: " },
+		{ "rate_limit:\n  burst: 3\n", "t.yaml:2: " },
+		{ "cookies:\n  secret: 0123\n", "t.yaml:2: cookies.secret: expected 32 hex digits (16 bytes)" },
+		{ "\ncookies:\n  secret: 0123456789abcdef0123456789abcdex\n",
+		  "t.yaml:3: cookies.secret: expected 32 hex digits (16 bytes)" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		c = load(bad[i].text, err);
+		if (c != NULL || strncmp(err, bad[i].msg, strlen(bad[i].msg)) != 0)
+			fail_msg("%s: got \"%s\", want \"%s...\"", bad[i].text, err, bad[i].msg);
+	}
+}
+
 /* ---- the stage in the pipeline ---- */
 
 static struct rwd_snapshot snap;
@@ -469,6 +530,7 @@ int main(void)
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_prefix_grouping),
 		cmocka_unit_test(test_build),
+		cmocka_unit_test(test_conf),
 		cmocka_unit_test(test_stage_classes),
 		cmocka_unit_test(test_stage_slip_reply),
 		cmocka_unit_test(test_stage_exempt),
