@@ -913,10 +913,9 @@ int rwd_control_zone_change(struct rwd_control *c, const char *zone, const char 
 		return locked(c, RW_EINVAL);
 	}
 
-	/* Everything stored for the zone, then these changes on top. */
-	struct zone_overrides zo = { .zone = skey };
-	int ret = rwd_store_foreach(c->store, "rrsets", zo_from_store, &zo);
-	zo.zone = NULL;
+	/* The changes, checked against the zone as served. */
+	struct zone_overrides zo = { 0 };
+	int ret = 0;
 	for (size_t i = 0; i < n && ret == 0; i++) {
 		const struct rwd_rr_change *ch = &changes[i];
 		uint16_t type;
@@ -959,16 +958,36 @@ int rwd_control_zone_change(struct rwd_control *c, const char *zone, const char 
 			ret = zo_add(&zo, ch->name, type, ch->ttl, ch->records,
 			             ch->action == RWD_RR_DELETE ? 0 : ch->n_records, err, i + 1);
 	}
-	uint32_t serial = stored_serial(c, skey);
-	serial = (serial > cur->serial ? serial : cur->serial) + 1;
+	uint32_t stored = stored_serial(c, skey);
+	uint32_t serial = (stored > cur->serial ? stored : cur->serial) + 1;
 
+	/*
+	 * Applied to the zone as served, only what the changes reach is rebuilt
+	 * (rwd_zone_patch, zone.h). When the store is ahead of what is served
+	 * (stored, not published) or the patch declines (too broad, rejected),
+	 * the zone is loaded afresh: the file, everything stored, then these
+	 * changes on top; that load also says what is wrong with a change.
+	 */
 	struct rwd_zone *z = NULL;
-	if (ret == 0) {
+	bool incremental = false;
+	if (ret == 0 && stored <= cur->serial)
+		incremental = (z = rwd_zone_patch(cur, zo.v, zo.n, serial)) != NULL;
+	if (ret == 0 && z == NULL) {
+		struct zone_overrides all = { .zone = skey };
+		ret = rwd_store_foreach(c->store, "rrsets", zo_from_store, &all);
+		all.zone = NULL;
+		for (size_t i = 0; i < n && ret == 0; i++) {
+			uint16_t type;
+			knot_rrtype_from_string(changes[i].type, &type);
+			ret = zo_add(&all, changes[i].name, type, changes[i].ttl, changes[i].records,
+			             changes[i].action == RWD_RR_DELETE ? 0 : changes[i].n_records, err, i + 1);
+		}
 		struct zone_report rep = { err, false };
-		struct rwd_zone_load_opts opts = { zo.v, zo.n, serial };
-		z = rwd_zone_load_opts(cz->dname, cz->file, &opts, zone_report, &rep);
-		if (z == NULL)
+		struct rwd_zone_load_opts opts = { all.v, all.n, serial };
+		if (ret == 0 && (z = rwd_zone_load_opts(cz->dname, cz->file, &opts, zone_report,
+		                                        &rep)) == NULL)
 			ret = RW_EINVAL;
+		zo_free(&all);
 	}
 	zo_free(&zo);
 
@@ -1012,7 +1031,7 @@ int rwd_control_zone_change(struct rwd_control *c, const char *zone, const char 
 		return locked(c, RW_EIO);
 	}
 	publish(c, conf, z, view);
-	rwd_info("zone %s%s%s%s: %zu change(s) applied, serial %u", zname, view ? " (view " : "",
-	         view ? view : "", view ? ")" : "", n, serial);
+	rwd_info("zone %s%s%s%s: %zu change(s) applied, serial %u (%s)", zname, view ? " (view " : "",
+	         view ? view : "", view ? ")" : "", n, serial, incremental ? "incremental" : "full load");
 	return locked(c, 0);
 }

@@ -37,6 +37,7 @@ struct rwd_answers {
 	uint32_t *deps;
 	unsigned n_deps, cap_deps;
 	bool deps_oom;
+	const struct rwd_node *prev; /* the node's previous version, whose answers may do */
 	uint8_t buf[RW_MSG_MAXLEN];
 };
 
@@ -421,6 +422,28 @@ static int build_referral(struct rwd_answers *a, struct rwd_node *n)
 	return add_typed(a->z, n, 0, RW_TYPE_DS, build_positive(a, n, ds, false));
 }
 
+/*
+ * The previous version's answer for rs, if it is still right: an answer
+ * reads only its RRset and, through additional addresses, its targets; an
+ * RRset without target names and unchanged gives the same bytes.
+ */
+static const struct rwd_answer *reuse(const struct rwd_answers *a, const struct rwd_rrset *rs)
+{
+	const struct rwd_node *p = a->prev;
+	if (p == NULL || p->cut || (p->flags & (RWD_NODE_CNAME | RWD_NODE_DELEG)))
+		return NULL;
+	const struct rwd_rrset *was = rwd_node_rrset(p, rs->type);
+	if (was == NULL || was->rdata != rs->rdata || was->count != rs->count || was->ttl != rs->ttl)
+		return NULL;
+	RWD_RRSET_FOREACH(rs, rd, i)
+		if (rw_rdata_target(rs->type, rd + 2, rw_get16(rd)) != NULL)
+			return NULL;
+	for (unsigned i = 0; i < p->n_answers; i++)
+		if (p->answers[i].qtype == rs->type)
+			return p->answers[i].answer;
+	return NULL;
+}
+
 static int build_node(struct rwd_answers *a, struct rwd_node *n)
 {
 	bool wild = n->name[0] == 1 && n->name[1] == '*';
@@ -438,7 +461,9 @@ static int build_node(struct rwd_answers *a, struct rwd_node *n)
 		return RW_ENOMEM;
 	n->n_answers = n->n_rrsets;
 	for (unsigned i = 0; i < n->n_rrsets; i++) {
-		const struct rwd_answer *ans = build_positive(a, n, &n->rrsets[i], wild);
+		const struct rwd_answer *ans = reuse(a, &n->rrsets[i]);
+		if (ans == NULL)
+			ans = build_positive(a, n, &n->rrsets[i], wild);
 		if (ans == NULL)
 			return RW_ELIMIT;
 		add_typed(a->z, n, i, n->rrsets[i].type, ans);
@@ -480,10 +505,11 @@ int rwd_answers_negative(struct rwd_answers *a)
 	return (z->nodata && z->nxdomain) ? 0 : RW_ENOMEM;
 }
 
-int rwd_answers_node(struct rwd_answers *a, struct rwd_node *n)
+int rwd_answers_node(struct rwd_answers *a, struct rwd_node *n, const struct rwd_node *prev)
 {
 	a->n_deps = 0;
 	a->deps_oom = false;
+	a->prev = prev;
 	int ret = build_node(a, n);
 	if (ret < 0)
 		return ret;
@@ -510,7 +536,7 @@ int rwd_zone_build_answers(struct rwd_zone_ctx *c)
 	int ret = rwd_answers_negative(a);
 	for (size_t id = 0; id < z->n_nodes && ret == 0; id++) {
 		struct rwd_node *n = c->nodes[id];
-		ret = rwd_answers_node(a, n);
+		ret = rwd_answers_node(a, n, NULL);
 		if (ret == RW_ELIMIT) {
 			char name[RW_DNAME_MAXLEN * 4 + 1];
 			rw_dname_to_str(n->name, name, sizeof(name));

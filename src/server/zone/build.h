@@ -92,9 +92,11 @@ int rwd_answers_negative(struct rwd_answers *a);
 /*
  * Every answer of node n, and n->deps. n's answers, other, referral must be
  * clear; everything the answers read (other nodes' rrsets, flags, cuts,
- * wildcards, z->nodata) must be final. RW_ELIMIT: an answer does not fit.
+ * wildcards, z->nodata) must be final. prev (may be NULL): n's previous
+ * version, whose answers for unchanged RRsets without target names are
+ * taken over. RW_ELIMIT: an answer does not fit.
  */
-int rwd_answers_node(struct rwd_answers *a, struct rwd_node *n);
+int rwd_answers_node(struct rwd_answers *a, struct rwd_node *n, const struct rwd_node *prev);
 
 /* Checks of a node's RRsets that need no file position (patch.c): false if
  * rwd_zone_group() would report an error. */

@@ -605,13 +605,15 @@ static int build(struct patch *p, uint32_t serial)
 				return RW_ENOMEM;
 			n->n_rrsets = x->n_rrsets;
 		}
-		n->flags = RWD_NODE_LINKED;
-		if (rw_dname_eq(x->name, o->apex_name))
-			n->flags |= RWD_NODE_APEX;
-		else if (x->deleg)
-			n->flags |= RWD_NODE_DELEG;
-		if (rwd_node_rrset(n, RW_TYPE_CNAME))
-			n->flags |= RWD_NODE_CNAME;
+		if (x->old == NULL || x->rrsets_changed) {
+			n->flags = RWD_NODE_LINKED;
+			if (rw_dname_eq(x->name, o->apex_name))
+				n->flags |= RWD_NODE_APEX;
+			else if (x->deleg)
+				n->flags |= RWD_NODE_DELEG;
+			if (rwd_node_rrset(n, RW_TYPE_CNAME))
+				n->flags |= RWD_NODE_CNAME;
+		}
 		if (x->rebuild) {
 			n->answers = NULL;
 			n->n_answers = 0;
@@ -624,15 +626,23 @@ static int build(struct patch *p, uint32_t serial)
 	z->n_records = (size_t)records;
 	z->apex = (struct rwd_node *)rwd_zone_find(z, o->apex_name, o->apex_len);
 
+	/* Pointers: to the new version if the target is in W, else as they
+	 * were (a node outside W did not change). */
 	for (size_t i = 0; i < p->n; i++) {
 		struct pn *x = &p->v[i];
 		struct rwd_node *n = x->n;
-		n->cut = x->cut ? (struct rwd_node *)rwd_zone_find(z, x->cut, rw_dname_len(x->cut)) : NULL;
+		n->cut = NULL;
+		if (x->cut) {
+			size_t len = rw_dname_len(x->cut);
+			long k = w_find(p, x->cut, len, rwd_name_hash(x->cut, len));
+			n->cut = k >= 0 ? p->v[k].n : (struct rwd_node *)rwd_zone_find(z, x->cut, len);
+		}
 		n->wildcard = NULL;
 		if (x->name_len + 2u <= RW_DNAME_MAXLEN) {
 			uint8_t wild[RW_DNAME_MAXLEN] = { 1, '*' };
 			memcpy(wild + 2, x->name, x->name_len);
-			n->wildcard = (struct rwd_node *)rwd_zone_find(z, wild, x->name_len + 2u);
+			long k = w_find(p, wild, x->name_len + 2u, rwd_name_hash(wild, x->name_len + 2u));
+			n->wildcard = k >= 0 ? p->v[k].n : x->old ? x->old->wildcard : NULL;
 		}
 	}
 
@@ -644,7 +654,7 @@ static int build(struct patch *p, uint32_t serial)
 	ret = rwd_answers_negative(a);
 	for (size_t i = 0; i < p->n && ret == 0; i++)
 		if (p->v[i].rebuild)
-			ret = rwd_answers_node(a, p->v[i].n);
+			ret = rwd_answers_node(a, p->v[i].n, p->v[i].old);
 	rwd_answers_free(a);
 	return ret;
 }
@@ -689,7 +699,7 @@ struct rwd_zone *rwd_zone_patch(const struct rwd_zone *o,
                                 uint32_t serial)
 {
 	const struct rwd_zone_seg *seg = o->seg;
-	size_t garbage_max = seg->base_bytes / 4 > ((size_t)64 << 20) ? seg->base_bytes / 4
+	size_t garbage_max = seg->base_bytes / 2 > ((size_t)64 << 20) ? seg->base_bytes / 2
 	                                                               : (size_t)64 << 20;
 	if (o->deps == NULL || o->deps->broken || seg->patch_bytes > garbage_max)
 		return NULL;

@@ -57,7 +57,7 @@
  * time. Replaced nodes and answers stay behind in the older segments as
  * garbage, so a patch is refused (the caller then loads the zone afresh,
  * which starts a new chain) once the chain's patch segments grow past a
- * quarter of the zone or 64 MiB, whichever is larger; likewise a change
+ * half of the zone or 64 MiB, whichever is larger; likewise a change
  * that would rebuild more than a quarter of the nodes, or that a full load
  * would reject, goes to the full load, which then reports the error.
  */
