@@ -57,6 +57,7 @@ static int start_api(const struct rwd_conf *conf, struct rwd_server *srv, struct
 static void stop(struct rwd_server *srv, struct rwd_control *ctl, struct rwd_api *api)
 {
 	rwd_api_stop(api);
+	rwd_control_stop(ctl);             /* a zone compaction may publish: before health stops */
 	rwd_tcp_stop(srv->tcp);
 	rwd_udp_stop(srv->udp);
 	rwd_dnstap_stop(srv->dnstap);      /* after the transports: flushes what they logged */

@@ -301,8 +301,44 @@ static struct rwd_zone *full_load(const char *path, const struct stored *s,
 }
 
 struct walk_stats {
-	unsigned steps, patched, fell_back, rejected;
+	unsigned steps, patched, fell_back, rejected, rebased;
 };
+
+static struct stored store_copy(const struct stored *s)
+{
+	struct stored c = { malloc((s->n + 1) * sizeof(*s->v)), s->n, s->n + 1 };
+	assert_non_null(c.v);
+	if (s->n)
+		memcpy(c.v, s->v, s->n * sizeof(*s->v));
+	return c;
+}
+
+/*
+ * Compaction as the control layer does it: fresh is a full load of the
+ * file and the store (as it was when base was served, or as it is now),
+ * with base's serial; rebasing cur onto it must give what a full load
+ * gives now.
+ */
+static void check_rebase(const char *path, const struct stored *then, const struct stored *now,
+                         const struct rwd_zone *base, const struct rwd_zone *cur,
+                         bool reloaded, struct walk_stats *st)
+{
+	struct rwd_zone *fresh = full_load(path, rnd(2) ? then : now, NULL, 0, base->serial);
+	assert_non_null(fresh);
+	struct rwd_zone *r = rwd_zone_rebase(fresh, base, cur);
+	rwd_zone_free(fresh);            /* r keeps what it needs */
+	if (reloaded) {                  /* cur is not patched from base: nothing to replay */
+		assert_null(r);
+		return;
+	}
+	if (r == NULL)
+		fail_msg("rebase refused");
+	struct rwd_zone *full = full_load(path, now, NULL, 0, cur->serial);
+	zone_eq(r, full);
+	rwd_zone_free(full);
+	rwd_zone_free(r);
+	st->rebased++;
+}
 
 static void walk(uint64_t seed, unsigned steps, struct walk_stats *st)
 {
@@ -312,7 +348,20 @@ static void walk(uint64_t seed, unsigned steps, struct walk_stats *st)
 	struct rwd_zone *cur = full_load(path, &s, NULL, 0, 0);
 	assert_non_null(cur);
 	uint32_t serial = cur->serial;
+	struct rwd_zone *base = NULL;     /* a compaction's starting point */
+	struct stored base_store = { 0 };
+	bool reloaded = false;
 	for (unsigned step = 0; step < steps; step++) {
+		if (step % 16 == 0) {
+			if (base)
+				check_rebase(path, &base_store, &s, base, cur, reloaded, st);
+			reloaded = false;
+			rwd_zone_free(base);
+			free(base_store.v);
+			rwd_zone_ref(cur);
+			base = cur;
+			base_store = store_copy(&s);
+		}
 		struct ov batch[3];
 		size_t nb = 1 + rnd(3);
 		struct rwd_zone_override ovs[3];
@@ -336,6 +385,7 @@ static void walk(uint64_t seed, unsigned steps, struct walk_stats *st)
 			store_add(&s, &batch[i]);
 		if (patched == NULL) {
 			st->fell_back++;
+			reloaded = true;
 			rwd_zone_free(cur);
 			cur = full;
 			continue;
@@ -346,6 +396,9 @@ static void walk(uint64_t seed, unsigned steps, struct walk_stats *st)
 		rwd_zone_free(cur);           /* the new version must not need the old one's table */
 		cur = patched;
 	}
+	check_rebase(path, &base_store, &s, base, cur, reloaded, st);
+	rwd_zone_free(base);
+	free(base_store.v);
 	/* The chain still answers as a fresh load after everything. */
 	struct rwd_zone *full = full_load(path, &s, NULL, 0, serial);
 	assert_non_null(full);
@@ -360,11 +413,12 @@ static void test_random_changes(void **state)
 	struct walk_stats st = { 0 };
 	for (uint64_t seed = 1; seed <= 8; seed++)
 		walk(seed * 0x9e3779b97f4a7c15ULL, 150, &st);
-	print_message("%u steps: %u patched, %u full loads, %u rejected by both\n", st.steps,
-	              st.patched, st.fell_back, st.rejected);
+	print_message("%u steps: %u patched, %u full loads, %u rejected by both, %u rebased\n",
+	              st.steps, st.patched, st.fell_back, st.rejected, st.rebased);
 	/* The test is about the patch: most accepted changes must take that path. */
 	assert_true(st.patched > (st.patched + st.fell_back) * 3 / 4);
 	assert_true(st.rejected > 0);
+	assert_true(st.rebased >= 8 * 9);
 }
 
 /* One change far from most names shares them: same node objects. */

@@ -26,6 +26,12 @@ struct rwd_control {
 	struct rwd_server *srv;
 	struct rwd_store *store;       /* NULL: no api.data, changes are refused */
 	pthread_mutex_t lock;
+	/* Zone compaction in the background (rwd_zone_wants_compaction): at
+	 * most one thread at a time; these fields under lock. */
+	pthread_t compactor;
+	bool compacting;               /* started, not joined yet */
+	bool compacted;                /* and finished: join it before the next */
+	bool stopping;                 /* rwd_control_stop(): publish nothing more */
 };
 
 /* ---- the store's changes as config overlays ---- */
@@ -498,10 +504,24 @@ int rwd_control_open(struct rwd_server *srv, const char *dir, struct rwd_control
 	return 0;
 }
 
+void rwd_control_stop(struct rwd_control *c)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->stopping = true;
+	bool join = c->compacting;
+	c->compacting = false;
+	pthread_mutex_unlock(&c->lock);
+	if (join)
+		pthread_join(c->compactor, NULL);
+}
+
 void rwd_control_close(struct rwd_control *c)
 {
 	if (c == NULL)
 		return;
+	rwd_control_stop(c);
 	rwd_store_close(c->store);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
@@ -856,6 +876,118 @@ static json_t *change_value(const struct rwd_rr_change *ch)
 	return json_pack("{s:I,s:o}", "ttl", (json_int_t)ch->ttl, "records", recs);
 }
 
+/* ---- zone compaction ---- */
+
+/* The zone served at apex, in view (NULL: top level). Lock held. */
+static const struct rwd_zone *served_zone(const char *view, const uint8_t *apex)
+{
+	const struct rwd_snapshot *snap = rwd_snapshot_get();
+	if (view == NULL)
+		return rwd_zonedb_get(snap->zones, apex, rw_dname_len(apex));
+	const struct rwd_view *sv = rwd_snapshot_view(snap, view);
+	for (size_t i = 0; sv && i < sv->n_own; i++)
+		if (rw_dname_eq(sv->zones->zones[i]->apex_name, apex))
+			return sv->zones->zones[i];
+	return NULL;
+}
+
+struct compaction {
+	struct rwd_control *c;
+	struct rwd_zone *base;         /* the version served when it started (a reference) */
+	char *view, *file;
+	char skey[1200];
+	char zname[1024];
+	uint8_t apex[RW_DNAME_MAXLEN];
+};
+
+/*
+ * Load the zone afresh (file and store, as at start), then, under the lock,
+ * replay onto it the changes applied since (rwd_zone_rebase) and publish it:
+ * the memory the patches left behind goes with the old chain. Changes never
+ * wait for the load; the replay is one patch.
+ */
+static void *compact_main(void *arg)
+{
+	struct compaction *j = arg;
+	struct rwd_control *c = j->c;
+	char err[RWD_CONTROL_ERRLEN] = "out of memory";
+	struct zone_report rep = { err, false };
+	struct zone_overrides zo = { .zone = j->skey };
+	struct rwd_zone *fresh = NULL;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (rwd_store_foreach(c->store, "rrsets", zo_from_store, &zo) == 0) {
+		struct rwd_zone_load_opts opts = { zo.v, zo.n, j->base->serial };
+		fresh = rwd_zone_load_opts(j->apex, j->file, &opts, zone_report, &rep);
+	}
+	zo.zone = NULL;
+	zo_free(&zo);
+
+	pthread_mutex_lock(&c->lock);
+	const struct rwd_zone *cur = c->stopping || fresh == NULL ? NULL : served_zone(j->view, j->apex);
+	struct rwd_zone *z = cur ? rwd_zone_rebase(fresh, j->base, cur) : NULL;
+	struct overlays o = { 0 };
+	struct rwd_conf *conf = NULL;
+	if (z && collect_overlays(c, &o, NULL, NULL) == 0)
+		conf = conf_with(c, c->srv->conf, &o, err);
+	overlays_free(&o);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (conf) {
+		publish(c, conf, z, j->view);
+		rwd_info("zone %s: compacted in %.2f s (a fresh load, the changes since replayed)",
+		         j->zname, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	} else {
+		rwd_zone_free(z);
+		if (fresh == NULL)
+			rwd_warn("zone %s: compaction: %s", j->zname, err);
+		else if (!c->stopping)
+			rwd_info("zone %s: compaction dropped (reloaded meanwhile, or too many changes)",
+			         j->zname);
+	}
+	c->compacted = true;
+	pthread_mutex_unlock(&c->lock);
+
+	rwd_zone_free(fresh);
+	rwd_zone_free(j->base);
+	free(j->view);
+	free(j->file);
+	free(j);
+	return NULL;
+}
+
+/* Start compacting zone (just published, a reference taken for us) from its
+ * file (ours to free). Lock held. */
+static void compact_start(struct rwd_control *c, struct rwd_zone *zone, const char *view,
+                          char *file, const char *skey, const char *zname)
+{
+	if (c->compacting && c->compacted) {
+		pthread_join(c->compactor, NULL);
+		c->compacting = false;
+	}
+	struct compaction *j = c->compacting || c->stopping || file == NULL ? NULL
+	                                                                   : calloc(1, sizeof(*j));
+	if (j == NULL) {
+		rwd_zone_free(zone);
+		free(file);
+		return;
+	}
+	*j = (struct compaction){ .c = c, .base = zone, .view = view ? strdup(view) : NULL,
+	                          .file = file };
+	snprintf(j->skey, sizeof(j->skey), "%s", skey);
+	snprintf(j->zname, sizeof(j->zname), "%s", zname);
+	memcpy(j->apex, zone->apex_name, zone->apex_len);
+	if ((view && j->view == NULL) || j->file == NULL ||
+	    pthread_create(&c->compactor, NULL, compact_main, j) != 0) {
+		rwd_zone_free(zone);
+		free(j->view);
+		free(j->file);
+		free(j);
+		return;
+	}
+	c->compacting = true;
+	c->compacted = false;
+}
+
 int rwd_control_zone_change(struct rwd_control *c, const char *zone, const char *view,
                             const struct rwd_rr_change *changes, size_t n,
                             char err[RWD_CONTROL_ERRLEN])
@@ -1030,8 +1162,14 @@ int rwd_control_zone_change(struct rwd_control *c, const char *zone, const char 
 		rwd_zone_free(z);
 		return locked(c, RW_EIO);
 	}
+	bool compact = incremental && rwd_zone_wants_compaction(z);
+	char *file = compact ? strdup(cz->file) : NULL;   /* cz goes with the old conf */
+	if (compact)
+		rwd_zone_ref(z);               /* the compactor's starting point */
 	publish(c, conf, z, view);
 	rwd_info("zone %s%s%s%s: %zu change(s) applied, serial %u (%s)", zname, view ? " (view " : "",
 	         view ? view : "", view ? ")" : "", n, serial, incremental ? "incremental" : "full load");
+	if (compact)
+		compact_start(c, z, view, file, skey, zname);
 	return locked(c, 0);
 }

@@ -25,6 +25,9 @@ struct rwd_control;
 /* Open the store in dir and replay it onto srv's running state. */
 int rwd_control_open(struct rwd_server *srv, const char *dir, struct rwd_control **out,
                      char err[RWD_CONTROL_ERRLEN]);
+/* Stop background work (zone compaction) that would publish: before the
+ * services a publication touches (health) stop. rwd_control_close() does it too. */
+void rwd_control_stop(struct rwd_control *c);
 void rwd_control_close(struct rwd_control *c);
 
 /* SIGHUP: re-read configuration and zones, replay the store on top, publish. */

@@ -57,6 +57,8 @@ struct rwd_zone_seg {
 	struct rwd_zone_deps *deps;      /* the chain's index: owned by the first segment */
 	size_t base_bytes;               /* arena bytes of the chain's first segment */
 	size_t patch_bytes;              /* arena bytes of the patch segments up to this one */
+	const struct rwd_zone_override *ov;  /* what the patch applied (rwd_zone_rebase) */
+	size_t n_ov;
 	struct rw_arena arena;
 };
 

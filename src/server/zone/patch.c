@@ -694,13 +694,68 @@ static int index_update(struct patch *p)
 	return 0;
 }
 
+/* The segment remembers what the patch applied, for rwd_zone_rebase(). */
+static int keep_overrides(struct rwd_zone *z, const struct rwd_zone_override *ov, size_t n)
+{
+	struct rwd_zone_override *v = rw_arena_alloc(z->arena, (n ? n : 1) * sizeof(*v));
+	if (v == NULL)
+		return RW_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *rd = ov[i].rdata;
+		size_t len = 0;
+		for (unsigned k = 0; k < ov[i].count; k++)
+			len += 2u + rw_get16(rd + len);
+		v[i] = ov[i];
+		v[i].rdata = len ? rw_arena_memdup(z->arena, ov[i].rdata, len) : NULL;
+		if (len && v[i].rdata == NULL)
+			return RW_ENOMEM;
+	}
+	z->seg->ov = v;
+	z->seg->n_ov = n;
+	return 0;
+}
+
+bool rwd_zone_wants_compaction(const struct rwd_zone *z)
+{
+	size_t soft = z->seg->base_bytes / 8 > ((size_t)1 << 20) ? z->seg->base_bytes / 8
+	                                                        : (size_t)1 << 20;
+	return z->seg->patch_bytes > soft;
+}
+
+struct rwd_zone *rwd_zone_rebase(struct rwd_zone *fresh, const struct rwd_zone *base,
+                                 const struct rwd_zone *cur)
+{
+	if (cur == base) {
+		rwd_zone_ref(fresh);
+		return fresh;
+	}
+	size_t n = 0;
+	const struct rwd_zone_seg *s = cur->seg;
+	for (; s != NULL && s != base->seg; s = s->prev)
+		n += s->n_ov;
+	if (s == NULL)
+		return NULL;                 /* not patched from base */
+	struct rwd_zone_override *v = malloc((n ? n : 1) * sizeof(*v));
+	if (v == NULL)
+		return NULL;
+	/* Oldest first: a later override of an RRset wins. */
+	size_t at = n;
+	for (s = cur->seg; s != base->seg; s = s->prev) {
+		at -= s->n_ov;
+		memcpy(v + at, s->ov, s->n_ov * sizeof(*v));
+	}
+	struct rwd_zone *z = rwd_zone_patch(fresh, v, n, cur->serial);
+	free(v);
+	return z;
+}
+
 struct rwd_zone *rwd_zone_patch(const struct rwd_zone *o,
                                 const struct rwd_zone_override *overrides, size_t n,
                                 uint32_t serial)
 {
 	const struct rwd_zone_seg *seg = o->seg;
-	size_t garbage_max = seg->base_bytes / 2 > ((size_t)64 << 20) ? seg->base_bytes / 2
-	                                                               : (size_t)64 << 20;
+	size_t garbage_max = seg->base_bytes > ((size_t)64 << 20) ? seg->base_bytes
+	                                                          : (size_t)64 << 20;
 	if (o->deps == NULL || o->deps->broken || seg->patch_bytes > garbage_max)
 		return NULL;
 
@@ -727,6 +782,8 @@ struct rwd_zone *rwd_zone_patch(const struct rwd_zone *o,
 	int ret = z->file ? collect(&p, overrides, n, serial) : RW_ENOMEM;
 	if (ret == 0)
 		ret = build(&p, serial);
+	if (ret == 0)
+		ret = keep_overrides(z, overrides, n);
 	if (ret == 0 && (ret = index_update(&p)) < 0)
 		o->deps->broken = true;      /* entries may be missing: no more patches */
 	if (ret < 0) {

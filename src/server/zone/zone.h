@@ -55,9 +55,11 @@
  * zone and all its patched versions, grows only (entries that no longer
  * hold only cost a useless rebuild) and is used by one patching thread at a
  * time. Replaced nodes and answers stay behind in the older segments as
- * garbage, so a patch is refused (the caller then loads the zone afresh,
- * which starts a new chain) once the chain's patch segments grow past a
- * half of the zone or 64 MiB, whichever is larger; likewise a change
+ * garbage: past a soft limit the zone asks to be loaded afresh in the
+ * background (see "Compaction" below), and a patch is refused (the caller
+ * then loads the zone afresh at once, which starts a new chain) once the
+ * chain's patch segments grow past the size of the zone or 64 MiB,
+ * whichever is larger; likewise a change
  * that would rebuild more than a quarter of the nodes, or that a full load
  * would reject, goes to the full load, which then reports the error.
  */
@@ -203,6 +205,21 @@ struct rwd_zone *rwd_zone_load_opts(const uint8_t *origin, const char *path,
 struct rwd_zone *rwd_zone_patch(const struct rwd_zone *old,
                                 const struct rwd_zone_override *overrides, size_t n,
                                 uint32_t serial);
+
+/*
+ * Compaction. A chain of patches keeps what they replaced (see "Lifetime");
+ * past a soft limit (an eighth of the zone, at least 1 MiB) the zone wants
+ * to be loaded afresh, which the caller can do off the request path: load
+ * it (file and overrides, with base's serial) into fresh while base is
+ * served, then rwd_zone_rebase(fresh, base, cur) replays onto fresh the
+ * overrides the patches from base to the now served cur applied, giving a
+ * zone like cur in a new, compact chain. NULL if cur was not patched from
+ * base (a reload came between) or the replay is refused as rwd_zone_patch()
+ * would; with cur == base, a new reference to fresh.
+ */
+bool rwd_zone_wants_compaction(const struct rwd_zone *z);
+struct rwd_zone *rwd_zone_rebase(struct rwd_zone *fresh, const struct rwd_zone *base,
+                                 const struct rwd_zone *cur);
 
 /* Take / drop a reference (a new zone has one); the last drop frees it. */
 void rwd_zone_ref(struct rwd_zone *zone);
