@@ -7,6 +7,10 @@
  * RRsets, flags, cut, wildcard and answer bytes (after the query path's
  * serial substitution). Old versions are freed as soon as the next one
  * exists, so under AddressSanitizer sharing across versions is checked too.
+ * Both zones must also obey the existence rule on their own (a name is a
+ * node iff it owns records or a name below it does), and removing a name's
+ * last RRset is checked through the query pipeline both ways: NXDOMAIN,
+ * NODATA for an empty non-terminal, wildcards matching again.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,8 +24,12 @@
 
 #include "lib/dname.h"
 #include "lib/error.h"
+#include "lib/pkt.h"
 #include "lib/wire.h"
+#include "server/core/snapshot.h"
+#include "server/query/query.h"
 #include "server/zone/zone.h"
+#include "server/zone/zonedb.h"
 
 #include "testzone.h"
 
@@ -146,7 +154,73 @@ static void make_change(struct ov *c)
 	c->o.rdata = c->rdata;
 }
 
+/*
+ * Every RRset of a name removed (but the apex's SOA, which is not patched):
+ * the name itself goes unless names below it remain (then an empty
+ * non-terminal). For a name that does not exist, one removal of a type it
+ * never had.
+ */
+static size_t make_wipe(const struct rwd_zone *z, struct ov *out, size_t room)
+{
+	uint8_t owner[RW_DNAME_MAXLEN];
+	int len = tz_lname(NAMES[rnd(N_NAMES)], owner);
+	const struct rwd_node *n = rwd_zone_find(z, owner, (size_t)len);
+	size_t k = 0;
+	for (unsigned i = 0; n && i < n->n_rrsets && k < room; i++) {
+		if (n->rrsets[i].type == RW_TYPE_SOA)
+			continue;
+		memset(&out[k], 0, sizeof(out[k]));
+		memcpy(out[k].o.owner, owner, (size_t)len);
+		out[k].o.type = n->rrsets[i].type;
+		out[k].o.rdata = out[k].rdata;
+		k++;
+	}
+	if (k == 0 && room > 0) {
+		memset(&out[0], 0, sizeof(out[0]));
+		memcpy(out[0].o.owner, owner, (size_t)len);
+		out[0].o.type = TYPES[rnd(N_TYPES)];
+		out[0].o.rdata = out[0].rdata;
+		k = 1;
+	}
+	return k;
+}
+
 /* ---- comparison ---- */
+
+static const char *txt(const uint8_t *name);
+
+/*
+ * A name exists iff it owns records or a name below it does (RFC 1034 3.1,
+ * RFC 8020): every node but the apex has records or a child node, and its
+ * parent is a node. Independent of how the zone was built, so a bug both
+ * ways share is caught too.
+ */
+static void names_exist_ok(const struct rwd_zone *z, const char *which)
+{
+	size_t cap = z->table_mask + 1;
+	bool *has_child = calloc(cap, sizeof(*has_child));
+	assert_non_null(has_child);
+	for (size_t i = 0; i < cap; i++) {
+		const struct rwd_node *n = z->table[i];
+		if (n == NULL || n == z->apex)
+			continue;
+		const uint8_t *pname = n->name + n->name[0] + 1;
+		const struct rwd_node *p = rwd_zone_find(z, pname, n->name_len - n->name[0] - 1u);
+		if (p == NULL)
+			fail_msg("%s zone: %s has no parent node", which, txt(n->name));
+		size_t j = p->hash & z->table_mask;
+		while (z->table[j] != p)
+			j = (j + 1) & z->table_mask;
+		has_child[j] = true;
+	}
+	for (size_t i = 0; i < cap; i++) {
+		const struct rwd_node *n = z->table[i];
+		if (n != NULL && n != z->apex && n->n_rrsets == 0 && !has_child[i])
+			fail_msg("%s zone: %s is a node without records or names below it", which,
+			         txt(n->name));
+	}
+	free(has_child);
+}
 
 static const char *txt(const uint8_t *name)
 {
@@ -233,6 +307,8 @@ static void node_eq(const struct rwd_zone *pz, const struct rwd_node *x,
 
 static void zone_eq(const struct rwd_zone *pz, const struct rwd_zone *fz)
 {
+	names_exist_ok(fz, "full");
+	names_exist_ok(pz, "patched");
 	assert_int_equal(pz->serial, fz->serial);
 	assert_int_equal(pz->n_nodes, fz->n_nodes);
 	assert_int_equal(pz->n_records, fz->n_records);
@@ -302,7 +378,19 @@ static struct rwd_zone *full_load(const char *path, const struct stored *s,
 
 struct walk_stats {
 	unsigned steps, patched, fell_back, rejected, rebased;
+	unsigned removed;                /* patches after which a name is gone */
 };
+
+/* Whether a name of old is no node of z. */
+static bool lost_a_name(const struct rwd_zone *old, const struct rwd_zone *z)
+{
+	for (size_t i = 0; i <= old->table_mask; i++) {
+		const struct rwd_node *n = old->table[i];
+		if (n && rwd_zone_find(z, n->name, n->name_len) == NULL)
+			return true;
+	}
+	return false;
+}
 
 static struct stored store_copy(const struct stored *s)
 {
@@ -362,11 +450,16 @@ static void walk(uint64_t seed, unsigned steps, struct walk_stats *st)
 			base = cur;
 			base_store = store_copy(&s);
 		}
-		struct ov batch[3];
-		size_t nb = 1 + rnd(3);
-		struct rwd_zone_override ovs[3];
+		struct ov batch[12];
+		size_t nb = 0, want = 1 + rnd(3);
+		struct rwd_zone_override ovs[12];
+		for (size_t k = 0; k < want; k++) {
+			if (rnd(3) == 0)
+				nb += make_wipe(cur, batch + nb, 4);
+			else
+				make_change(&batch[nb++]);
+		}
 		for (size_t i = 0; i < nb; i++) {
-			make_change(&batch[i]);
 			ovs[i] = batch[i].o;
 			ovs[i].rdata = batch[i].rdata;
 		}
@@ -391,6 +484,7 @@ static void walk(uint64_t seed, unsigned steps, struct walk_stats *st)
 			continue;
 		}
 		st->patched++;
+		st->removed += lost_a_name(cur, patched);
 		zone_eq(patched, full);
 		rwd_zone_free(full);
 		rwd_zone_free(cur);           /* the new version must not need the old one's table */
@@ -413,12 +507,14 @@ static void test_random_changes(void **state)
 	struct walk_stats st = { 0 };
 	for (uint64_t seed = 1; seed <= 8; seed++)
 		walk(seed * 0x9e3779b97f4a7c15ULL, 150, &st);
-	print_message("%u steps: %u patched, %u full loads, %u rejected by both, %u rebased\n",
-	              st.steps, st.patched, st.fell_back, st.rejected, st.rebased);
+	print_message("%u steps: %u patched (%u removing a name), %u full loads, "
+	              "%u rejected by both, %u rebased\n", st.steps, st.patched, st.removed,
+	              st.fell_back, st.rejected, st.rebased);
 	/* The test is about the patch: most accepted changes must take that path. */
 	assert_true(st.patched > (st.patched + st.fell_back) * 3 / 4);
 	assert_true(st.rejected > 0);
 	assert_true(st.rebased >= 8 * 9);
+	assert_true(st.removed >= 50);
 }
 
 /* One change far from most names shares them: same node objects. */
@@ -480,6 +576,267 @@ static void test_rejects(void **state)
 	rwd_zone_free(z0);
 }
 
+/* ---- removing names, through the query pipeline ---- */
+
+static const char GONE_ZONE[] =
+	"$ORIGIN example.com.\n"
+	"$TTL 3600\n"
+	"@            SOA  ns1 hostmaster 2024010101 7200 3600 1209600 300\n"
+	"@            NS   ns1\n"
+	"ns1          A    192.0.2.53\n"
+	"leaf         A    192.0.2.1\n"
+	"leaf         TXT  \"two rrsets\"\n"
+	"mx           MX   10 leaf\n"
+	"toleaf       CNAME leaf\n"
+	"parent       A    192.0.2.2\n"
+	"child.parent A    192.0.2.3\n"
+	"only.a.ent   A    192.0.2.4\n"          /* ENTs a.ent, ent */
+	"toent        CNAME ent\n"
+	"*.wild       A    192.0.2.99\n"
+	"name.wild    A    192.0.2.5\n"
+	"host.e.wild  A    192.0.2.7\n"          /* ENT e.wild */
+	"*.star       TXT  \"star\"\n"
+	"real.star    A    192.0.2.6\n"
+	"deleg        NS   ns.deleg\n"
+	"ns.deleg     A    192.0.2.8\n";
+
+/* What the pipeline answers z for (name, qtype): rcode, counts and the
+ * first answer record's rdata. */
+struct reply {
+	unsigned rcode, an, ns, ar;
+	uint8_t rdata[64];
+	unsigned rdlen;
+};
+
+static size_t skip_name(const uint8_t *w, size_t at)
+{
+	while (w[at] != 0 && (w[at] & 0xc0) != 0xc0)
+		at += w[at] + 1u;
+	return at + (w[at] == 0 ? 1 : 2);
+}
+
+static struct reply ask(struct rwd_zone *z, const char *name, uint16_t qtype)
+{
+	struct rwd_zone **zones = malloc(sizeof(*zones));
+	assert_non_null(zones);
+	rwd_zone_ref(z);
+	zones[0] = z;
+	struct rwd_snapshot snap = { .zones = rwd_zonedb_new(zones, 1), .edns_udp_size = 1232 };
+	assert_non_null(snap.zones);
+	uint8_t q[512], out[RW_MSG_MAXLEN], dn[RW_DNAME_MAXLEN];
+	tz_name(name, dn);
+	struct rw_msgbuilder b;
+	assert_int_equal(rw_msgb_init(&b, q, sizeof(q), 7, dn, qtype, RW_CLASS_IN, true), 0);
+	struct rwd_query qr = { .wire = q, .wire_len = b.len, .transport = RWD_TCP,
+	                        .out = out, .out_cap = sizeof(out) };
+	size_t len = rwd_query_process(&snap, &qr);
+	rwd_zonedb_free(snap.zones);
+	assert_true(len >= RW_HDR_LEN);
+	struct reply r = { .rcode = out[3] & 0xfu, .an = rw_get16(out + 6),
+	                   .ns = rw_get16(out + 8), .ar = rw_get16(out + 10) };
+	if (r.an) {
+		size_t at = skip_name(out, RW_HDR_LEN) + 4;
+		at = skip_name(out, at) + 8;
+		r.rdlen = rw_get16(out + at);
+		assert_true(r.rdlen <= sizeof(r.rdata) && at + 2 + r.rdlen <= len);
+		memcpy(r.rdata, out + at + 2, r.rdlen);
+	}
+	return r;
+}
+
+/* Expect: rcode, answer count, for an A answer its last byte (a_last >= 0),
+ * the additional count (ar1 = 1 + count; 0: not checked). */
+static void expect(struct rwd_zone *z, const char *which, const char *name, uint16_t qtype,
+                   unsigned rcode, unsigned an, int a_last, unsigned ar1)
+{
+	struct reply r = ask(z, name, qtype);
+	if (r.rcode != rcode || r.an != an)
+		fail_msg("%s: %s type %u: rcode %u an %u, want rcode %u an %u", which, name, qtype,
+		         r.rcode, r.an, rcode, an);
+	if (ar1)
+		assert_int_equal(r.ar, ar1 - 1);
+	if (rcode == RW_RCODE_NXDOMAIN || an == 0)
+		assert_int_equal(r.ns, 1);        /* the SOA */
+	if (a_last >= 0) {
+		assert_int_equal(r.rdlen, 4);
+		assert_int_equal(r.rdata[3], a_last);
+	}
+}
+
+struct gone_case {
+	const char *what;
+	const char *remove[3];           /* "name TYPE": RRsets removed */
+	struct { const char *name; uint16_t qtype; unsigned rcode, an; int a_last; unsigned ar1; }
+		before[4], after[4];
+	int nodes;                       /* change in the number of nodes */
+};
+
+#define NX RW_RCODE_NXDOMAIN
+#define OK RW_RCODE_NOERROR
+static const struct gone_case GONE[] = {
+	{ "a leaf: NXDOMAIN, no longer an additional or CNAME target",
+	  { "leaf.example.com. A", "leaf.example.com. TXT" },
+	  { { "leaf.example.com.", RW_TYPE_A, OK, 1, 1, 0 }, { "toleaf.example.com.", RW_TYPE_A, OK, 2, -1, 0 },
+	    { "mx.example.com.", RW_TYPE_MX, OK, 1, -1, 1 + 1 } },
+	  { { "leaf.example.com.", RW_TYPE_A, NX, 0, -1, 0 }, { "leaf.example.com.", RW_TYPE_TXT, NX, 0, -1, 0 },
+	    { "toleaf.example.com.", RW_TYPE_A, NX, 1, -1, 0 }, { "mx.example.com.", RW_TYPE_MX, OK, 1, -1, 0 + 1 } },
+	  -1 },
+	{ "a name with a child: an empty non-terminal, NODATA",
+	  { "parent.example.com. A" },
+	  { { "parent.example.com.", RW_TYPE_A, OK, 1, 2, 0 } },
+	  { { "parent.example.com.", RW_TYPE_A, OK, 0, -1, 0 }, { "child.parent.example.com.", RW_TYPE_A, OK, 1, 3, 0 },
+	    { "x.parent.example.com.", RW_TYPE_A, NX, 0, -1, 0 } },
+	  0 },
+	{ "the only name under empty non-terminals: they go too",
+	  { "only.a.ent.example.com. A" },
+	  { { "ent.example.com.", RW_TYPE_A, OK, 0, -1, 0 }, { "a.ent.example.com.", RW_TYPE_A, OK, 0, -1, 0 },
+	    { "toent.example.com.", RW_TYPE_A, OK, 1, -1, 0 } },
+	  { { "only.a.ent.example.com.", RW_TYPE_A, NX, 0, -1, 0 }, { "a.ent.example.com.", RW_TYPE_A, NX, 0, -1, 0 },
+	    { "ent.example.com.", RW_TYPE_A, NX, 0, -1, 0 }, { "toent.example.com.", RW_TYPE_A, NX, 1, -1, 0 } },
+	  -3 },
+	{ "the only name under an empty non-terminal below a wildcard: both matched again",
+	  { "host.e.wild.example.com. A" },
+	  { { "e.wild.example.com.", RW_TYPE_A, OK, 0, -1, 0 }, { "x.e.wild.example.com.", RW_TYPE_A, NX, 0, -1, 0 } },
+	  { { "host.e.wild.example.com.", RW_TYPE_A, OK, 1, 99, 0 }, { "e.wild.example.com.", RW_TYPE_A, OK, 1, 99, 0 },
+	    { "x.e.wild.example.com.", RW_TYPE_A, OK, 1, 99, 0 } },
+	  -2 },
+	{ "a name under a wildcard: the wildcard answers it again",
+	  { "name.wild.example.com. A" },
+	  { { "name.wild.example.com.", RW_TYPE_A, OK, 1, 5, 0 }, { "x.name.wild.example.com.", RW_TYPE_A, NX, 0, -1, 0 } },
+	  { { "name.wild.example.com.", RW_TYPE_A, OK, 1, 99, 0 }, { "x.name.wild.example.com.", RW_TYPE_A, OK, 1, 99, 0 } },
+	  -1 },
+	{ "a \"*\" name: the names it matched are NXDOMAIN",
+	  { "*.star.example.com. TXT" },
+	  { { "q.star.example.com.", RW_TYPE_TXT, OK, 1, -1, 0 }, { "star.example.com.", RW_TYPE_TXT, OK, 0, -1, 0 } },
+	  { { "q.star.example.com.", RW_TYPE_TXT, NX, 0, -1, 0 }, { "q.star.example.com.", RW_TYPE_A, NX, 0, -1, 0 },
+	    { "star.example.com.", RW_TYPE_TXT, OK, 0, -1, 0 }, { "real.star.example.com.", RW_TYPE_A, OK, 1, 6, 0 } },
+	  -1 },
+	{ "a delegation without NS or other data, a name below: an empty non-terminal",
+	  { "deleg.example.com. NS" },
+	  { { "ns.deleg.example.com.", RW_TYPE_A, OK, 0, -1, 1 + 1 } },                 /* referral, glue */
+	  { { "deleg.example.com.", RW_TYPE_NS, OK, 0, -1, 0 }, { "ns.deleg.example.com.", RW_TYPE_A, OK, 1, 8, 0 },
+	    { "x.deleg.example.com.", RW_TYPE_A, NX, 0, -1, 0 } },
+	  0 },
+	{ "a name that never was: no node made",
+	  { "never.example.com. A", "x.never2.example.com. TXT" },
+	  { { "never.example.com.", RW_TYPE_A, NX, 0, -1, 0 } },
+	  { { "never.example.com.", RW_TYPE_A, NX, 0, -1, 0 }, { "never2.example.com.", RW_TYPE_A, NX, 0, -1, 0 } },
+	  0 },
+};
+
+static void check_answers(struct rwd_zone *z, const char *which, const struct gone_case *c,
+                          bool after)
+{
+	for (unsigned k = 0; k < 4; k++) {
+		const __typeof__(c->after[0]) *e = after ? &c->after[k] : &c->before[k];
+		if (e->name)
+			expect(z, which, e->name, e->qtype, e->rcode, e->an, e->a_last, e->ar1);
+	}
+}
+
+static void test_remove_last_rrset(void **state)
+{
+	const char *path = tz_write("gone.zone", GONE_ZONE);
+	struct stored none = { 0 };
+	for (size_t i = 0; i < sizeof(GONE) / sizeof(GONE[0]); i++) {
+		const struct gone_case *c = &GONE[i];
+		print_message("%s\n", c->what);
+		struct rwd_zone *z0 = full_load(path, &none, NULL, 0, 0);
+		assert_non_null(z0);
+		check_answers(z0, "before", c, false);
+		struct ov rm[3];
+		struct rwd_zone_override ovs[3];
+		size_t n = 0;
+		for (; n < 3 && c->remove[n]; n++) {
+			char name[256];
+			const char *sp = strchr(c->remove[n], ' ');
+			snprintf(name, sizeof(name), "%.*s", (int)(sp - c->remove[n]), c->remove[n]);
+			memset(&rm[n], 0, sizeof(rm[n]));
+			tz_lname(name, rm[n].o.owner);
+			rm[n].o.type = strcmp(sp + 1, "A") == 0 ? RW_TYPE_A :
+			               strcmp(sp + 1, "NS") == 0 ? RW_TYPE_NS : RW_TYPE_TXT;
+			rm[n].o.rdata = rm[n].rdata;
+			ovs[n] = rm[n].o;
+		}
+		struct rwd_zone *full = full_load(path, &none, rm, n, z0->serial + 1);
+		struct rwd_zone *patched = rwd_zone_patch(z0, ovs, n, z0->serial + 1);
+		assert_non_null(full);
+		assert_non_null(patched);
+		assert_int_equal((long)full->n_nodes - (long)z0->n_nodes, c->nodes);
+		check_answers(full, "full load", c, true);
+		check_answers(patched, "patch", c, true);
+		zone_eq(patched, full);
+		/* Compaction replays the removal onto a fresh load as well. */
+		struct rwd_zone *rebased = rwd_zone_rebase(z0, z0, patched);
+		assert_non_null(rebased);
+		check_answers(rebased, "rebase", c, true);
+		zone_eq(rebased, full);
+		rwd_zone_free(rebased);
+		rwd_zone_free(z0);
+		rwd_zone_free(full);
+		rwd_zone_free(patched);
+	}
+}
+
+/* Many removals at once: the tables lose entries from long probe runs
+ * (backward-shift deletion) and every remaining name is still found. */
+static void test_remove_many(void **state)
+{
+	enum { N = 3000 };
+	size_t cap = 200 + N * 40;
+	char *text = malloc(cap);
+	assert_non_null(text);
+	size_t at = (size_t)snprintf(text, cap, "$ORIGIN example.com.\n$TTL 3600\n"
+	                             "@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ NS ns1\n"
+	                             "ns1 A 192.0.2.53\n");
+	for (unsigned i = 0; i < N; i++)
+		at += (size_t)snprintf(text + at, cap - at, "h%u.e%u A 192.0.2.%u\n", i, i % 7, i % 250);
+	const char *path = tz_write("many.zone", text);
+	free(text);
+	struct stored none = { 0 };
+	struct rwd_zone *z0 = full_load(path, &none, NULL, 0, 0);
+	assert_non_null(z0);
+	assert_int_equal(z0->n_nodes, 2 + 7 + N);
+	/* Every name but each third; all of e6 (its ENT goes too). */
+	struct ov *rm = calloc(N, sizeof(*rm));
+	struct rwd_zone_override *ovs = calloc(N, sizeof(*ovs));
+	assert_true(rm && ovs);
+	size_t n = 0;
+	for (unsigned i = 0; i < N; i++) {
+		if (i % 3 == 0 && i % 7 != 6)
+			continue;
+		char name[64];
+		snprintf(name, sizeof(name), "h%u.e%u.example.com.", i, i % 7);
+		tz_lname(name, rm[n].o.owner);
+		rm[n].o.type = RW_TYPE_A;
+		rm[n].o.rdata = rm[n].rdata;
+		ovs[n] = rm[n].o;
+		n++;
+	}
+	struct rwd_zone *full = full_load(path, &none, rm, n, z0->serial + 1);
+	struct rwd_zone *patched = rwd_zone_patch(z0, ovs, n, z0->serial + 1);
+	assert_non_null(full);
+	assert_non_null(patched);
+	assert_int_equal(full->n_nodes, z0->n_nodes - n - 1);
+	zone_eq(patched, full);
+	rwd_zone_free(z0);
+	for (unsigned i = 0; i < N; i++) {
+		char name[64];
+		uint8_t dn[RW_DNAME_MAXLEN];
+		snprintf(name, sizeof(name), "h%u.e%u.example.com.", i, i % 7);
+		int len = tz_lname(name, dn);
+		bool kept = i % 3 == 0 && i % 7 != 6;
+		assert_int_equal(rwd_zone_find(patched, dn, (size_t)len) != NULL, kept);
+		assert_int_equal(rwd_zone_find(full, dn, (size_t)len) != NULL, kept);
+	}
+	expect(patched, "patch", "e6.example.com.", RW_TYPE_A, RW_RCODE_NXDOMAIN, 0, -1, 0);
+	expect(patched, "patch", "e5.example.com.", RW_TYPE_A, RW_RCODE_NOERROR, 0, -1, 0);
+	rwd_zone_free(full);
+	rwd_zone_free(patched);
+	free(rm);
+	free(ovs);
+}
+
 static int setup(void **state) { return tz_mkdir("test_zone_patch"); }
 static int teardown(void **state) { return tz_rmdir(); }
 
@@ -488,6 +845,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shares_unchanged),
 		cmocka_unit_test(test_rejects),
+		cmocka_unit_test(test_remove_last_rrset),
+		cmocka_unit_test(test_remove_many),
 		cmocka_unit_test(test_random_changes),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -45,6 +45,9 @@ void rwd_zone_report(struct rwd_zone_ctx *c, bool warning, const char *file,
 /* Find or create the node of a flat lowercased name. NULL when out of memory. */
 struct rwd_node *rwd_zone_get_node(struct rwd_zone_ctx *c, const uint8_t *name, size_t len);
 
+/* Take n out of z's table (backward-shift deletion); n_nodes is the caller's. */
+void rwd_zone_table_remove(struct rwd_zone *z, const struct rwd_node *n);
+
 int rwd_zone_group(struct rwd_zone_ctx *c);
 int rwd_zone_link(struct rwd_zone_ctx *c);
 int rwd_zone_build_answers(struct rwd_zone_ctx *c);

@@ -233,13 +233,34 @@ static int parse_file(struct rwd_zone_ctx *c)
 	return c->oom ? RW_ENOMEM : 0;
 }
 
+/* Backward-shift deletion: the entries after n in its probe run move up
+ * into the hole when their home slot allows, so no run is broken. */
+void rwd_zone_table_remove(struct rwd_zone *z, const struct rwd_node *n)
+{
+	size_t m = z->table_mask, i = n->hash & m;
+	while (z->table[i] != n)
+		i = (i + 1) & m;
+	for (size_t j = (i + 1) & m; z->table[j] != NULL; j = (j + 1) & m) {
+		size_t home = z->table[j]->hash & m;
+		if (((j - home) & m) >= ((j - i) & m)) {   /* the hole is between home and j */
+			z->table[i] = z->table[j];
+			i = j;
+		}
+	}
+	z->table[i] = NULL;
+}
+
 /* Replace the records of each overridden (name, type) by the override's. */
 static int apply_overrides(struct rwd_zone_ctx *c, const struct rwd_zone_load_opts *o)
 {
 	for (size_t i = 0; i < o->n_overrides; i++) {
 		const struct rwd_zone_override *ov = &o->overrides[i];
 		size_t len = rw_dname_len(ov->owner);
-		struct rwd_node *n = rwd_zone_get_node(c, ov->owner, len);
+		/* Removing what is not there makes no name. */
+		struct rwd_node *n = ov->count ? rwd_zone_get_node(c, ov->owner, len)
+		                               : (struct rwd_node *)rwd_zone_find(c->z, ov->owner, len);
+		if (n == NULL && ov->count == 0)
+			continue;
 		if (n == NULL)
 			return RW_ENOMEM;
 		struct rwd_zone_rec **pp = &c->heads[n->id];
@@ -278,6 +299,31 @@ static int apply_overrides(struct rwd_zone_ctx *c, const struct rwd_zone_load_op
 	return 0;
 }
 
+/*
+ * A name exists only if it owns records or a name below it does (RFC 1034
+ * 3.1, RFC 4592 2.2.2, RFC 8020): a node the overrides left without records
+ * goes, so its name is NXDOMAIN (or matched by a wildcard again), unless
+ * rwd_zone_link() brings it back as the empty non-terminal above a name
+ * that remains. Ids stay dense, in creation order.
+ */
+static void drop_empty_nodes(struct rwd_zone_ctx *c)
+{
+	struct rwd_zone *z = c->z;
+	size_t n = z->n_nodes, kept = 0;
+	for (size_t id = 0; id < n; id++) {
+		struct rwd_node *node = c->nodes[id];
+		if (c->heads[id] == NULL && node != z->apex) {
+			rwd_zone_table_remove(z, node);
+			continue;
+		}
+		node->id = (uint32_t)kept;
+		c->nodes[kept] = node;
+		c->heads[kept++] = c->heads[id];
+	}
+	z->n_nodes = kept;
+	c->last_node = NULL;
+}
+
 struct rwd_zone *rwd_zone_load(const uint8_t *origin, const char *path,
                                rwd_report_fn report, void *ctx)
 {
@@ -311,8 +357,8 @@ struct rwd_zone *rwd_zone_load_opts(const uint8_t *origin, const char *path,
 		ret = RW_ENOMEM;
 	if (ret == 0)
 		ret = parse_file(&c);
-	if (ret == 0 && c.errors == 0 && opts != NULL)
-		ret = apply_overrides(&c, opts);
+	if (ret == 0 && c.errors == 0 && opts != NULL && (ret = apply_overrides(&c, opts)) == 0)
+		drop_empty_nodes(&c);
 	if (ret == 0 && c.errors == 0)
 		ret = rwd_zone_group(&c);
 	if (ret == 0 && c.errors == 0)

@@ -6,8 +6,12 @@
  *
  * The steps of rwd_zone_patch(), over a working set W of touched names:
  *   1. the overridden RRsets (and the apex's SOA with the new serial);
- *   2. new names and the empty non-terminals above them (as the full load,
- *      a name an override touched stays a node, even with no data left);
+ *   2. new names and the empty non-terminals above them; and, since a name
+ *      exists only if it owns records or a name below it does (RFC 1034
+ *      3.1, RFC 8020), the names left without records and nothing below
+ *      go, with the empty non-terminals above them left with nothing below
+ *      (up to the apex), as the full load drops them: the new table loses
+ *      them, and their names count as changed (existence) from here on;
  *   3. every node below a node that is or was a delegation (cut pointers);
  *   4. the cut each node of W is under, top-down; with 1-3 this gives the
  *      names whose meaning changed (data, existence, cut);
@@ -158,6 +162,9 @@ struct pn {
 	bool rebuild;                    /* answers rebuilt */
 	bool subtree;                    /* its descendants are in W too */
 	bool deleg;                      /* new RWD_NODE_DELEG */
+	bool live;                       /* a new name that becomes a node (step 2) */
+	bool gone;                       /* no node in the new version */
+	const uint8_t *iname;            /* a new node's name in the index */
 	const uint8_t *cut;              /* name of the new cut, NULL: none */
 	struct rwd_rrset *rrsets;        /* scratch copy while overrides apply */
 	uint16_t n_rrsets, cap_rrsets;
@@ -300,6 +307,61 @@ static void expand_subtree(struct patch *p, uint32_t i)
 				push_work(p, (uint32_t)c);
 			}
 		}
+	}
+}
+
+/* Records of W entry x in the new version. */
+static unsigned new_rrsets(const struct pn *x)
+{
+	return x->rrsets_changed ? x->n_rrsets : x->old ? x->old->n_rrsets : 0;
+}
+
+/* Whether W entry i will have a child node: one of the old zone's that
+ * stays, or a new one (the index knows them from step 2 on). */
+static bool has_live_child(const struct patch *p, long i)
+{
+	const struct rwd_zone_deps *d = p->o->deps;
+	const uint8_t *name = p->v[i].name;
+	size_t len = p->v[i].name_len;
+	for (uint32_t e = deps_first(d, RWD_DEP_CHILD, p->v[i].hash); e;
+	     e = deps_next(d, e, RWD_DEP_CHILD)) {
+		const uint8_t *child = d->e[e - 1].name;
+		size_t clen = rw_dname_len(child);
+		if (clen != len + child[0] + 1u || memcmp(child + child[0] + 1, name, len) != 0)
+			continue;
+		long k = w_find(p, child, clen, rwd_name_hash(child, clen));
+		if (k >= 0 ? !p->v[k].gone : rwd_zone_find(p->o, child, clen) != NULL)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * W entry i has no records and no names below: it goes, and so does each
+ * empty non-terminal above it that is left with nothing below (never the
+ * apex). A child not decided yet counts as staying; when it goes, this
+ * runs for it and looks at the parent again.
+ */
+static void remove_up(struct patch *p, long i)
+{
+	for (;;) {
+		struct pn *x = &p->v[i];
+		x->gone = x->meaning = true;
+		const uint8_t *parent = x->name + x->name[0] + 1;
+		size_t plen = x->name_len - x->name[0] - 1u;
+		if (plen <= p->o->apex_len)
+			return;
+		long k = w_find(p, parent, plen, rwd_name_hash(parent, plen));
+		if (k >= 0 && (p->v[k].gone || new_rrsets(&p->v[k]) > 0))
+			return;
+		if (k < 0) {
+			const struct rwd_node *pn = rwd_zone_find(p->o, parent, plen);
+			if (pn == NULL || pn->n_rrsets > 0 || (k = touch(p, parent, plen, false)) < 0)
+				return;
+		}
+		if (has_live_child(p, k))
+			return;
+		i = k;
 	}
 }
 
@@ -457,16 +519,40 @@ static int collect(struct patch *p, const struct rwd_zone_override *ov, size_t n
 	if (ret < 0)
 		return ret;
 
-	/* 2. Empty non-terminals above new names (W grows behind i). */
+	/* 2. A new name with records is a node, and so is every name above it
+	 * up to an existing one (empty non-terminals, W grows behind i); the
+	 * index learns them as children now, for has_live_child(). */
+	struct rwd_zone_deps *d = o->deps;
 	for (size_t i = 0; i < p->n && !p->fail; i++) {
-		if (p->v[i].old != NULL)
+		if (p->v[i].old != NULL || p->v[i].n_rrsets == 0)
 			continue;
-		const uint8_t *name = p->v[i].name;
-		const uint8_t *parent = name + name[0] + 1;
-		size_t plen = p->v[i].name_len - name[0] - 1u;
-		if (rwd_zone_find(o, parent, plen) == NULL)
-			touch(p, parent, plen, true);
+		for (long k = (long)i; k >= 0 && !p->v[k].live;) {
+			struct pn *x = &p->v[k];
+			const uint8_t *parent = x->name + x->name[0] + 1;
+			size_t plen = x->name_len - x->name[0] - 1u;
+			x->live = true;
+			if ((x->iname = rwd_deps_name(d, x->name, x->name_len)) == NULL ||
+			    rwd_deps_add(d, RWD_DEP_CHILD, rwd_name_hash(parent, plen), x->iname) < 0)
+				return RW_ENOMEM;
+			if (rwd_zone_find(o, parent, plen) != NULL)
+				break;
+			k = touch(p, parent, plen, true);
+		}
 	}
+	if (p->fail)
+		return RW_ENOMEM;
+	/* A new name left without records (a removal of what never was) makes
+	 * no node; an old one without records or names below goes. */
+	for (size_t i = 0, n0 = p->n; i < n0 && !p->fail; i++) {
+		struct pn *x = &p->v[i];
+		if (x->old == NULL && !x->live)
+			x->gone = true, x->meaning = x->rebuild = false;
+		else if (x->old && x->rrsets_changed && x->n_rrsets == 0 && !x->gone &&
+		         (long)i != apex && !has_live_child(p, (long)i))
+			remove_up(p, (long)i);
+	}
+	if (p->fail)
+		return RW_ENOMEM;
 
 	/* 3. Below a delegation that is, was or became one, every node moves. */
 	for (size_t i = 0; i < p->n && !p->fail; i++) {
@@ -506,7 +592,6 @@ static int collect(struct patch *p, const struct rwd_zone_override *ov, size_t n
 	free(order);
 
 	/* 5. Whoever reads a name whose meaning changed is rebuilt. */
-	const struct rwd_zone_deps *d = o->deps;
 	size_t n_meaning = p->n;
 	for (size_t i = 0; i < n_meaning && !p->fail; i++) {
 		if (!p->v[i].meaning)
@@ -525,7 +610,7 @@ static int collect(struct patch *p, const struct rwd_zone_override *ov, size_t n
 		const struct pn *x = &p->v[i];
 		if (x->cut == x->name && x->old)
 			expand_subtree(p, (uint32_t)i);
-		if (is_wild(x->name))
+		if (is_wild(x->name) && (x->old || !x->gone))
 			touch(p, x->name + 2, x->name_len - 2u, false);
 	}
 	return p->fail ? RW_ENOMEM : 0;
@@ -574,16 +659,25 @@ static int build(struct patch *p, uint32_t serial)
 {
 	const struct rwd_zone *o = p->o;
 	struct rwd_zone *z = p->z;
-	size_t n_new = 0;
+	size_t n_new = 0, n_gone = 0;
 	long records = (long)o->n_records;
-	for (size_t i = 0; i < p->n; i++)
-		n_new += p->v[i].old == NULL;
+	for (size_t i = 0; i < p->n; i++) {
+		n_new += p->v[i].old == NULL && !p->v[i].gone;
+		n_gone += p->v[i].old != NULL && p->v[i].gone;
+	}
 	int ret = new_table(p, n_new);
 	if (ret < 0)
 		return ret;
 
 	for (size_t i = 0; i < p->n; i++) {
 		struct pn *x = &p->v[i];
+		if (x->gone) {               /* no records left (step 2) */
+			records -= x->old ? (long)record_count(x->old->rrsets, x->old->n_rrsets) : 0;
+			if (x->old)
+				rwd_zone_table_remove(z, x->old);
+			x->n = NULL;
+			continue;
+		}
 		struct rwd_node *n = rw_arena_alloc(z->arena, sizeof(*n) + x->name_len);
 		if (n == NULL)
 			return RW_ENOMEM;
@@ -622,7 +716,7 @@ static int build(struct patch *p, uint32_t serial)
 		x->n = n;
 		table_put(z, n);
 	}
-	z->n_nodes = o->n_nodes + n_new;
+	z->n_nodes = o->n_nodes + n_new - n_gone;
 	z->n_records = (size_t)records;
 	z->apex = (struct rwd_node *)rwd_zone_find(z, o->apex_name, o->apex_len);
 
@@ -631,6 +725,8 @@ static int build(struct patch *p, uint32_t serial)
 	for (size_t i = 0; i < p->n; i++) {
 		struct pn *x = &p->v[i];
 		struct rwd_node *n = x->n;
+		if (n == NULL)
+			continue;
 		n->cut = NULL;
 		if (x->cut) {
 			size_t len = rw_dname_len(x->cut);
@@ -642,7 +738,8 @@ static int build(struct patch *p, uint32_t serial)
 			uint8_t wild[RW_DNAME_MAXLEN] = { 1, '*' };
 			memcpy(wild + 2, x->name, x->name_len);
 			long k = w_find(p, wild, x->name_len + 2u, rwd_name_hash(wild, x->name_len + 2u));
-			n->wildcard = k >= 0 ? p->v[k].n : x->old ? x->old->wildcard : NULL;
+			n->wildcard = k >= 0 ? p->v[k].n /* NULL if gone */
+			                     : x->old ? x->old->wildcard : NULL;
 		}
 	}
 
@@ -653,7 +750,7 @@ static int build(struct patch *p, uint32_t serial)
 		return RW_ENOMEM;
 	ret = rwd_answers_negative(a);
 	for (size_t i = 0; i < p->n && ret == 0; i++)
-		if (p->v[i].rebuild)
+		if (p->v[i].rebuild && !p->v[i].gone)
 			ret = rwd_answers_node(a, p->v[i].n, p->v[i].old);
 	rwd_answers_free(a);
 	return ret;
@@ -667,20 +764,15 @@ static bool has_dep(const uint32_t *deps, uint32_t key)
 	return false;
 }
 
-/* The index learns the new nodes' places and the rebuilt ones' reads. */
+/* The index learns the rebuilt nodes' reads (new nodes' places: step 2). */
 static int index_update(struct patch *p)
 {
 	struct rwd_zone_deps *d = p->z->deps;
 	for (size_t i = 0; i < p->n; i++) {
 		struct pn *x = &p->v[i];
-		const uint8_t *name = NULL;
-		if (x->old == NULL) {
-			const uint8_t *parent = x->name + x->name[0] + 1;
-			size_t plen = x->name_len - x->name[0] - 1u;
-			if ((name = rwd_deps_name(d, x->name, x->name_len)) == NULL ||
-			    rwd_deps_add(d, RWD_DEP_CHILD, rwd_name_hash(parent, plen), name) < 0)
-				return RW_ENOMEM;
-		}
+		const uint8_t *name = x->iname;   /* new nodes: known as children since step 2 */
+		if (x->gone)
+			continue;
 		const uint32_t *nd = x->n->deps, *od = x->old ? x->old->deps : NULL;
 		for (uint32_t k = 0; x->rebuild && nd && k < nd[0]; k++) {
 			if (has_dep(od, nd[k + 1]))

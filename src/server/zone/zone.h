@@ -13,9 +13,12 @@
  *
  * Names. Every name in the zone, and every empty non-terminal (ENT) between
  * the apex and a name, is a node in one open-addressing hash table keyed by
- * the lowercased wire name. The query path looks up the query name, then
- * strips labels until a node exists: that node is the closest encloser
- * (RFC 4592 3.3.1), and everything else follows from links computed at load:
+ * the lowercased wire name; nothing else is (RFC 1034 3.1, RFC 8020: a name
+ * exists iff it owns records or a name below it does), so a name whose last
+ * RRset an override removes is no node: NXDOMAIN, or matched by a wildcard.
+ * The query path looks up the query name, then strips labels until a node
+ * exists: that node is the closest encloser (RFC 4592 3.3.1), and
+ * everything else follows from links computed at load:
  *   node->cut       the delegation at or above the node (NULL: authoritative)
  *   node->wildcard  the "*" child, source of synthesis below this node
  * Because ENTs are nodes, they block wildcards and answer NODATA for free.
@@ -48,10 +51,15 @@
  * answers read a changed name (additional-section targets, CNAME chain
  * hops, glue, the "*" child and the names between a target and its closest
  * encloser); the nodes below a changed delegation (their cut pointer); the
- * parent of a changed "*" node (its wildcard pointer). It finds them in a
- * dependency index built with the zone: each node records the hashes of the
- * names its answers read (node->deps), and the index maps a name's hash to
- * the nodes that read it and to its child nodes. The index is shared by a
+ * parent of a changed "*" node (its wildcard pointer). A node left without
+ * records or names below goes, with the ENTs above it left so: the new
+ * version's table (a copy) loses them, and their names count as changed,
+ * so what read them is rebuilt (a wildcard may match them now). The patch
+ * finds all of these in a dependency index built with the zone: each node
+ * records the hashes of the names its answers read (node->deps), and the
+ * index maps a name's hash to the nodes that read it and to its child
+ * nodes (a new node is entered as a child before removals are decided,
+ * since it keeps its parent in existence). The index is shared by a
  * zone and all its patched versions, grows only (entries that no longer
  * hold only cost a useless rebuild) and is used by one patching thread at a
  * time. Replaced nodes and answers stay behind in the older segments as
