@@ -17,11 +17,14 @@
  *      names whose meaning changed (data, existence, cut);
  *   5. the nodes whose answers read those names (the index), to rebuild;
  *   6. closure: a replaced delegation brings its subtree (cut pointers), a
- *      replaced "*" node its parent (wildcard pointer);
- * then every node of W gets a new version in the new segment, the new table
- * (a copy of the old one) points at them, pointers are set by name, the
- * answers of the nodes from 1, 2, 4 and 5 are rebuilt, and the index learns
- * the new children and dependencies.
+ *      replaced or removed "*" node its parent (wildcard pointer);
+ * then every node of W that stays gets a new version in the new segment,
+ * the new table (a copy of the old one) points at them and loses the
+ * removed ones (backward-shift deletion), pointers are set by name (a
+ * removed "*" node leaves none), the answers of the nodes from 1, 2, 4 and
+ * 5 are rebuilt, and the index learns the new dependencies (the new
+ * children it learnt in step 2: a new child keeps its parent in
+ * existence, which the removals must see).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -542,13 +545,17 @@ static int collect(struct patch *p, const struct rwd_zone_override *ov, size_t n
 	if (p->fail)
 		return RW_ENOMEM;
 	/* A new name left without records (a removal of what never was) makes
-	 * no node; an old one without records or names below goes. */
-	for (size_t i = 0, n0 = p->n; i < n0 && !p->fail; i++) {
+	 * no node; then (has_live_child() must see all of those) an old one
+	 * without records or names below goes. */
+	for (size_t i = 0; i < p->n; i++) {
 		struct pn *x = &p->v[i];
 		if (x->old == NULL && !x->live)
 			x->gone = true, x->meaning = x->rebuild = false;
-		else if (x->old && x->rrsets_changed && x->n_rrsets == 0 && !x->gone &&
-		         (long)i != apex && !has_live_child(p, (long)i))
+	}
+	for (size_t i = 0, n0 = p->n; i < n0 && !p->fail; i++) {
+		const struct pn *x = &p->v[i];
+		if (x->old && x->rrsets_changed && x->n_rrsets == 0 && !x->gone &&
+		    (long)i != apex && !has_live_child(p, (long)i))
 			remove_up(p, (long)i);
 	}
 	if (p->fail)
