@@ -722,6 +722,8 @@ def main():
     ap.add_argument("--workers", type=int, default=2,
                     help="UDP workers for every server (2 = one per core; 1 leaves "
                          "dnsperf a core of its own on a 2-core machine)")
+    ap.add_argument("--runway-busy-poll", type=int, default=None, metavar="US",
+                    help="runwayd's server.busy_poll in microseconds (default: runwayd's own)")
     ap.add_argument("--startup-only", action="store_true",
                     help="only time to first answer and memory (each server started alone, ROUNDS times)")
     ap.add_argument("--startup-timeout", type=float, default=600.0)
@@ -738,6 +740,7 @@ def main():
                          "%d%%%% of the machine during it" % NOISY_PCT)
     args = ap.parse_args()
     S.WORKERS = args.workers
+    S.RUNWAY_BUSY_POLL = args.runway_busy_poll
 
     order = [s.strip() for s in args.servers.split(",") if s.strip()]
     bad = [s for s in order if s not in S.BY_NAME]

@@ -30,6 +30,9 @@ def _write(path, text):
 # the comparison is fair. run.py --workers sets it. 2 = one per core; on a
 # 2-core machine shared with dnsperf, 1 leaves dnsperf a core of its own.
 WORKERS = 2
+# runwayd's server.busy_poll in microseconds (bench/run.py --runway-busy-poll);
+# None: runwayd's default.
+RUNWAY_BUSY_POLL = None
 
 
 class Server:
@@ -67,9 +70,12 @@ class Runway(Server):
         _write(cfg, "server:\n"
                     '  listen: ["127.0.0.1:%d"]\n'
                     "  workers: %d\n"
+                    "%s"
                     "zones:\n"
                     "  - name: example.com.\n"
-                    "    file: example.com.zone\n" % (port, WORKERS))
+                    "    file: example.com.zone\n"
+                    % (port, WORKERS, "" if RUNWAY_BUSY_POLL is None
+                       else "  busy_poll: %d\n" % RUNWAY_BUSY_POLL))
         return [self.binary_path(repo), "-c", cfg]
 
 

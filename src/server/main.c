@@ -136,7 +136,8 @@ int main(int argc, char **argv)
 	                              .max_per_client = conf->tcp_max_per_client };
 	struct rwd_api *api = NULL;
 	if (rwd_health_start(s->model, &srv.health) < 0 ||
-	    rwd_udp_start(conf->listen, conf->n_listen, workers, srv.dnstap, &srv.udp) < 0 ||
+	    rwd_udp_start(conf->listen, conf->n_listen, workers, conf->busy_poll_us, srv.dnstap,
+	                  &srv.udp) < 0 ||
 	    rwd_tcp_start(conf->listen, conf->n_listen, &topts, &srv.tcp) < 0 ||
 	    start_api(srv.conf, &srv, ctl, &api) < 0) {
 		stop(&srv, ctl, api);

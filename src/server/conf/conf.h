@@ -63,6 +63,7 @@ struct rwd_conf {
 	struct rwd_conf_listen *listen;
 	size_t n_listen;               /* >= 1 */
 	unsigned workers;              /* UDP workers; 0 in the file = one per core */
+	unsigned busy_poll_us;         /* UDP workers poll this long after a batch; 0: off */
 	uint16_t edns_udp_size;        /* largest UDP answer with EDNS; default 1232, 512..4096 */
 	uint8_t *nsid;                 /* NSID payload (RFC 5001), NULL if unset */
 	size_t nsid_len;

@@ -15,13 +15,14 @@ struct rwd_dnstap;
 
 /*
  * Bind workers sockets on each address and start workers x n threads.
- * With dnstap (may be NULL), each worker takes a queue of its own and logs
+ * After each batch a worker polls its socket for busy_poll_us microseconds
+ * before it sleeps (0: sleeps at once). With dnstap (may be NULL), each worker takes a queue of its own and logs
  * every exchange to it.
  * Returns 0, or a negative RW_E* code after logging why (nothing is left
  * running then).
  */
 int rwd_udp_start(const struct rwd_conf_listen *addrs, size_t n, unsigned workers,
-                  struct rwd_dnstap *dnstap, struct rwd_udp **out);
+                  unsigned busy_poll_us, struct rwd_dnstap *dnstap, struct rwd_udp **out);
 
 /* Stop and join every worker, close the sockets, free. */
 void rwd_udp_stop(struct rwd_udp *u);
