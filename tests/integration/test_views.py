@@ -351,3 +351,64 @@ def test_api_views(tmp_path):
         assert ask(s, INSIDE, "example.com.", "SOA").answer[0][0].serial == 3
     finally:
         assert s.stop() == 0, s.log_tail()
+
+
+VIEW_TRAFFIC = """
+acls:
+  internal: ["127.0.0.2/32"]
+endpoints:
+  lb-in: { address: [10.9.9.9] }
+  lb-out: { address: [192.0.2.99] }
+  only-in: { address: [10.7.7.7] }
+traffic:
+  lb.example.com.: { policy: lb-out }
+views:
+  - name: inside
+    match: [internal]
+    zones: [{ name: corp.example., file: corp.example.zone }]
+    traffic:
+      lb.example.com.: { ttl: 30, policy: lb-in }
+      svc.example.com.: { policy: only-in }
+      app.corp.example.: { policy: { failover: [only-in, lb-in] } }
+  - name: outside
+    match: [any]
+"""
+
+
+def test_view_traffic(tmp_path):
+    # A view's own traffic entry replaces the top-level one for its clients;
+    # a name only in the view answers only there. The API changes top-level
+    # traffic only: the view's entry stays, also across a reload.
+    from test_api import WRITE, ApiServer
+    src = tmp_path / "src"
+    src.mkdir()
+    for name, text in {"corp.example.zone": zone("corp.example.", 1, "10.0.0.80"),
+                       "example.com.zone": zone("example.com.", 1, "192.0.2.80")}.items():
+        (src / name).write_text(text)
+    s = ApiServer(tmp_path / "srv", VIEW_TRAFFIC,
+                  zones=[("example.com.", src / "example.com.zone", [])],
+                  files={"corp.example.zone": src / "corp.example.zone"})
+    s.start()
+    try:
+        def check(outside_lb):
+            expect(s, INSIDE, "lb.example.com.", dns.rcode.NOERROR, ["10.9.9.9"])
+            expect(s, OUTSIDE, "lb.example.com.", dns.rcode.NOERROR, [outside_lb])
+            assert ask(s, INSIDE, "lb.example.com.").answer[0].ttl == 30
+            assert ask(s, OUTSIDE, "lb.example.com.").answer[0].ttl == 60
+            expect(s, INSIDE, "svc.example.com.", dns.rcode.NOERROR, ["10.7.7.7"])
+            expect(s, OUTSIDE, "svc.example.com.", dns.rcode.NXDOMAIN)
+            expect(s, INSIDE, "app.corp.example.", dns.rcode.NOERROR, ["10.7.7.7"])
+            expect(s, OUTSIDE, "app.corp.example.", dns.rcode.REFUSED)
+            # The zone's own names are untouched.
+            expect(s, INSIDE, "www.example.com.", dns.rcode.NOERROR, ["192.0.2.80"])
+
+        check("192.0.2.99")
+        st, body = s.call("PUT", "/v1/traffic/lb.example.com.", {"policy": "only-in"},
+                          token=WRITE)
+        assert st in (200, 201), body
+        check("10.7.7.7")
+        s.reload()
+        s.wait_log(r"reload done")
+        check("10.7.7.7")
+    finally:
+        assert s.stop() == 0, s.log_tail()

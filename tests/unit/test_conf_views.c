@@ -110,6 +110,55 @@ static void test_conf_values(void **state)
 	rwd_conf_free(conf);
 }
 
+/* views[].traffic: per view, by view index; top-level traffic apart. */
+static void test_conf_view_traffic(void **state)
+{
+	char err[RWD_CONF_ERRLEN];
+	struct rwd_conf *conf = load(
+		"zones:\n"
+		"  - { name: example.com., file: a }\n"
+		"endpoints:\n"
+		"  in: { address: 10.0.0.1 }\n"
+		"  out: { address: 192.0.2.1 }\n"
+		"traffic:\n"
+		"  www.example.com.: { policy: out }\n"
+		"views:\n"
+		"  - { name: other, match: 127.0.0.3 }\n"
+		"  - name: inside\n"
+		"    match: 127.0.0.2\n"
+		"    zones: [{ name: corp.example., file: c }]\n"
+		"    traffic:\n"
+		"      www.example.com.: { ttl: 30, policy: in }\n"
+		"      app.corp.example.: { policy: { failover: [in, out] } }\n", err);
+	if (!conf)
+		fail_msg("%s", err);
+	const struct rwd_model *m = conf->model;
+	static const uint8_t www[] = "\3www\7example\3com";
+	static const uint8_t app[] = "\3app\4corp\7example";
+	assert_int_equal(m->n_traffic, 1);
+	assert_int_equal(m->n_views, 2);
+	assert_int_equal(m->views[0].n_traffic, 0);
+	assert_int_equal(m->views[1].n_traffic, 2);
+	const struct rwd_traffic *g = rwd_model_find(m, www, sizeof(www));
+	const struct rwd_traffic *t = rwd_model_find_in_view(m, 1, www, sizeof(www));
+	assert_non_null(g);
+	assert_non_null(t);
+	assert_ptr_not_equal(g, t);
+	assert_int_equal(t->ttl, 30);
+	assert_int_equal(t->line, 14);
+	assert_string_equal(t->policy->u.endpoint->name, "in");
+	assert_ptr_equal(t->policy->u.endpoint, rwd_model_find_endpoint(m, "in"));
+	assert_ptr_equal(rwd_model_find_in_view(m, 0, www, sizeof(www)), g);
+	assert_ptr_equal(rwd_model_find_in_view(m, (size_t)-1, www, sizeof(www)), g);
+	assert_null(rwd_model_find(m, app, sizeof(app)));
+	assert_null(rwd_model_find_in_view(m, 0, app, sizeof(app)));
+	t = rwd_model_find_in_view(m, 1, app, sizeof(app));
+	assert_non_null(t);
+	assert_int_equal(t->zone_len, 14);   /* corp.example. */
+	assert_int_equal(t->policy->kind, RWD_POLICY_FAILOVER);
+	rwd_conf_free(conf);
+}
+
 static void test_conf_errors(void **state)
 {
 	static const struct { const char *text, *err; } cases[] = {
@@ -145,6 +194,36 @@ static void test_conf_errors(void **state)
 		  "endpoints:\n  a: { address: 192.0.2.1 }\n"
 		  "traffic:\n  www.example.com.: { policy: a }\n",
 		  "t.yaml:6: traffic name www.example.com. is not inside any zone" },
+		/* A view's own traffic: checked as the top-level one, once endpoints are known. */
+		{ "zones:\n  - { name: example.com., file: a }\n"
+		  "views:\n  - name: v\n    match: any\n    traffic:\n"
+		  "      www.example.com.: { policy: nope }\n"
+		  "endpoints:\n  a: { address: 192.0.2.1 }\n",
+		  "t.yaml:7: unknown endpoint 'nope'" },
+		{ "zones:\n  - { name: example.com., file: a }\n"
+		  "views:\n  - name: v\n    match: any\n    traffic:\n"
+		  "      www.example.com.: { policy: { roundrobin: [a] } }\n"
+		  "endpoints:\n  a: { address: 192.0.2.1 }\n",
+		  "t.yaml:7: unknown policy 'roundrobin' (expected weighted, failover, geolocation, "
+		  "geoproximity, latency, multivalue or cidr)" },
+		{ "zones:\n  - { name: example.com., file: a }\n"
+		  "views:\n  - name: v\n    match: any\n    traffic:\n"
+		  "      www.example.com.: { ttl: 30 }\n"
+		  "endpoints:\n  a: { address: 192.0.2.1 }\n",
+		  "t.yaml:7: traffic name www.example.com. needs a policy, an alias or srv" },
+		{ "zones:\n  - { name: example.com., file: a }\n"
+		  "views:\n  - name: v\n    match: any\n    traffic:\n"
+		  "      www.example.com.: { policy: a }\n"
+		  "      WWW.example.com: { policy: a }\n"
+		  "endpoints:\n  a: { address: 192.0.2.1 }\n",
+		  "t.yaml:8: duplicate traffic name 'www.example.com.' in view 'v' (first on line 7)" },
+		{ "views:\n  - name: v\n    match: any\n    traffic: [a]\n",
+		  "t.yaml:4: views.traffic: expected a mapping of traffic names, as `traffic`" },
+		/* Inside a zone, but only one of another view. */
+		{ "views:\n  - { name: in, match: 127.0.0.2, zones: [{ name: corp.example., file: c }] }\n"
+		  "  - name: out\n    match: any\n    traffic:\n      app.corp.example.: { policy: a }\n"
+		  "endpoints:\n  a: { address: 192.0.2.1 }\n",
+		  "t.yaml:6: traffic name app.corp.example. is not inside any zone of view 'out'" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char err[RWD_CONF_ERRLEN];
@@ -345,6 +424,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_conf_values),
+		cmocka_unit_test(test_conf_view_traffic),
 		cmocka_unit_test(test_conf_errors),
 		cmocka_unit_test(test_build_and_query),
 	};

@@ -126,6 +126,10 @@ static const struct opt schema[] = {
 	  .doc = "The zone's apex." },
 	{ "views.zones.file", K_PATH, .off = offsetof(Z, file), .required = true,
 	  .doc = "Zone file, relative to the config file's folder." },
+	{ "views.traffic", K_VIEW_TRAFFIC,
+	  .doc = "Traffic names of this view's clients, written like top-level `traffic` (same "
+	         "endpoints and checks); one with the name of a top-level entry replaces it in this "
+	         "view, others exist only in this view, each inside a zone the view serves." },
 	{ "api", K_SECTION,
 	  .doc = "The control API (docs/api.md); absent: no API." },
 	{ "api.listen", K_STRING, FIELD(C, api_listen),
@@ -467,6 +471,7 @@ static const char *describe(const struct opt *o, char buf[128])
 	case K_POLICY:   return "policy";
 	case K_ACLS:     return "mapping of names to lists of prefixes";
 	case K_ACL:      return "list of prefixes, addresses, ACL names, any or none";
+	case K_VIEW_TRAFFIC: return "mapping of traffic names, as `traffic`";
 	}
 	return "?";
 }
@@ -1103,6 +1108,7 @@ static int set_scalar(struct ctx *c, const struct opt *o, const char *s, int lin
 		return cf_acl_add(c, o, s, line, at(base, o->off));
 	case K_POLICY:
 	case K_ACLS:
+	case K_VIEW_TRAFFIC:
 		break;
 	}
 	return cf_expected(c, o, line);
@@ -1397,6 +1403,9 @@ static int parse_value(struct ctx *c, int i, yaml_node_t *v, void *base)
 		return parse_listen(c, o, v, base);
 	case K_POLICY:
 		return cf_parse_policy(c, o, v, base);
+	case K_VIEW_TRAFFIC:       /* read by load_view_traffic, once endpoints are known */
+		return cf_is_null(v) || v->type == YAML_MAPPING_NODE ? 0
+		     : cf_expected(c, o, cf_line_of(v));
 	case K_ACLS:
 		return cf_parse_acls(c, o, v, base);
 	case K_ACL:
@@ -1664,6 +1673,54 @@ static int load_listfile(struct ctx *c, int i, const char *path, int line, void 
 	return rc;
 }
 
+/* The value of key in mapping n, or NULL. */
+static yaml_node_t *value_of(struct ctx *c, yaml_node_t *n, const char *key)
+{
+	if (!n || n->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		const char *k = cf_scalar(cf_node_at(c, p->key));
+		if (k && !strcmp(k, key))
+			return cf_node_at(c, p->value);
+	}
+	return NULL;
+}
+
+/*
+ * Each view's own `traffic:`, read with the rows of the top-level section
+ * (same checks, same messages) into m->views[k]. The views themselves were
+ * read already, one element per item of the `views:` sequence.
+ */
+static int load_view_traffic(struct ctx *c)
+{
+	struct rwd_model *m = c->model;
+	struct rwd_conf *conf = c->conf;
+	yaml_node_t *views = value_of(c, yaml_document_get_root_node(c->doc), "views");
+	int row = cf_row_of("traffic"), rc = 0;
+	if (!views || views->type != YAML_SEQUENCE_NODE || conf->n_views == 0)
+		return 0;
+	for (size_t k = 0; k < conf->n_views && !rc; k++) {
+		yaml_node_t *item = cf_node_at(c, views->data.sequence.items.start[k]);
+		yaml_node_t *t = value_of(c, item, "traffic");
+		if (!t || cf_is_null(t))
+			continue;
+		if (!m->views) {
+			if (!(m->views = cf_alloc(c, conf->n_views, sizeof(*m->views))))
+				return cf_nomem(c);
+			m->n_views = conf->n_views;
+		}
+		struct rwd_model scratch = { .traffic = NULL };
+		c->view = &conf->views[k];
+		rc = parse_value(c, row, t, &scratch);
+		m->views[k].traffic = scratch.traffic;
+		m->views[k].n_traffic = scratch.n_traffic;
+		if (!rc)
+			rc = cf_finish_view_traffic(c, &m->views[k]);
+		c->view = NULL;
+	}
+	return rc;
+}
+
 /* The model sections, in table order, then what needs all of them. */
 static int load_model(struct ctx *c)
 {
@@ -1677,6 +1734,8 @@ static int load_model(struct ctx *c)
 		rc = finish(c, -1, m, 1, true);
 	if (!rc)
 		rc = cf_finish_model(c);
+	if (!rc)
+		rc = load_view_traffic(c);
 	c->arena = NULL;
 	return rc;
 }
@@ -1926,7 +1985,7 @@ void rwd_conf_doc(FILE *out)
 		else if (o->required)
 			fprintf(out, "required");
 		else if (o->kind != K_SECTION && o->kind != K_LIST && o->kind != K_MAP &&
-		         o->kind != K_POLICY)
+		         o->kind != K_POLICY && o->kind != K_VIEW_TRAFFIC)
 			fprintf(out, "unset");
 		fprintf(out, " | %s |\n", o->doc);
 	}

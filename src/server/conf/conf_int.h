@@ -43,6 +43,7 @@ enum kind {
 	K_POLICY,   /* a policy tree (traffic.c), stored as struct rwd_policy * */
 	K_ACLS,     /* the `acls:` table (acls.c): rwd_conf_acl[] (off) + count (off2) */
 	K_ACL,      /* prefixes, addresses, ACL names, any, none (acls.c): struct rwd_acl (off) */
+	K_VIEW_TRAFFIC, /* a view's traffic names: read with the model, like `traffic` (traffic.c) */
 };
 
 /* "No such field" for off2 / line_off. */
@@ -130,6 +131,7 @@ struct ctx {
 	const uint8_t **zones;  /* zone apexes (wire, lowercase), sorted */
 	size_t n_zones;
 	bool zones_ready;
+	const struct rwd_conf_view *view;  /* while a view's traffic is read: that view */
 	/* overlay.c: lines > main_lines while c->file is main_file belong to an overlay */
 	const char *main_file;
 	int main_lines;
@@ -195,6 +197,8 @@ int cf_check_srv(struct ctx *c, const struct opt *o, void *elem, int line);
 int cf_check_traffic(struct ctx *c, const struct opt *o, void *elem, int line);
 /* After every model section: the traffic table (duplicate names) and health slots. */
 int cf_finish_model(struct ctx *c);
+/* The name table of the own traffic v of view c->view (duplicate names are errors). */
+int cf_finish_view_traffic(struct ctx *c, struct rwd_view_traffic *v);
 void cf_free_scratch(struct ctx *c);
 /* After a successful build with overlays: lines of the model that are not the file's become 0. */
 void cf_clear_overlay_lines(struct ctx *c);

@@ -758,12 +758,50 @@ static int cmp_zone_ptr(const void *a, const void *b)
 	return cmp_wire(x, rw_dname_len(x), y, rw_dname_len(y));
 }
 
+/* Is name at or below apex (both flat, lowercase)? */
+static bool under(const uint8_t *name, const uint8_t *apex)
+{
+	size_t n = rw_dname_len(name), a = rw_dname_len(apex);
+	for (const uint8_t *s = name; n >= a; n -= (size_t)*s + 1, s += *s + 1) {
+		if (n == a)
+			return !memcmp(s, apex, a);
+		if (!*s)
+			break;
+	}
+	return false;
+}
+
+/*
+ * inside_zones for a view's own traffic: only the zones that view serves
+ * (its own and the top-level ones), so that zone_len is the apex its
+ * clients' answers come from. Views have few zones: a plain scan.
+ */
+static int inside_view_zones(struct ctx *c, const uint8_t *name, bool *inside, size_t *apex_len)
+{
+	const struct rwd_conf *conf = c->conf;
+	const struct rwd_conf_view *v = c->view;
+	*inside = false;
+	*apex_len = 0;
+	for (size_t i = 0; i < conf->n_zones + v->n_zones; i++) {
+		const uint8_t *apex = i < conf->n_zones ? conf->zones[i].dname
+		                                        : v->zones[i - conf->n_zones].dname;
+		size_t len = rw_dname_len(apex);
+		if (under(name, apex) && len > *apex_len) {
+			*inside = true;
+			*apex_len = len;
+		}
+	}
+	return 0;
+}
+
 /*
  * Is name (flat, lowercase) at or below the apex of a configured zone, top
  * level or in a view? *apex_len: the length of the most specific such apex.
  */
 static int inside_zones(struct ctx *c, const uint8_t *name, bool *inside, size_t *apex_len)
 {
+	if (c->view)
+		return inside_view_zones(c, name, inside, apex_len);
 	if (!c->zones_ready) {
 		const struct rwd_conf *conf = c->conf;
 		size_t n = conf->n_zones;
@@ -837,6 +875,9 @@ int cf_check_traffic(struct ctx *c, const struct opt *o, void *elem, int line)
 	int rc = inside_zones(c, t->name, &inside, &apex_len);
 	if (rc)
 		return rc;
+	if (!inside && c->view)
+		return cf_fail(c, line, "traffic name %s is not inside any zone of view '%s'", name,
+		               c->view->name);
 	if (!inside)
 		return cf_fail(c, line, "traffic name %s is not inside any zone", name);
 	t->zone_len = (uint8_t)apex_len;
@@ -858,6 +899,21 @@ int cf_finish_model(struct ctx *c)
 		return cf_nomem(c);
 	rwd_model_assign_slots(m);
 	return 0;
+}
+
+int cf_finish_view_traffic(struct ctx *c, struct rwd_view_traffic *v)
+{
+	const struct rwd_traffic *dup;
+	char name[RW_DNAME_MAXLEN * 4 + 2];
+	int rc = rwd_model_build_view_table(c->model, v, &dup);
+	if (rc == RW_EEXIST) {
+		const struct rwd_traffic *first = v->traffic;
+		while (first->name_len != dup->name_len || memcmp(first->name, dup->name, dup->name_len))
+			first++;
+		return cf_fail(c, dup->line, "duplicate traffic name '%s' in view '%s' (first on line %d)",
+		               name_str(dup->name, name), c->view->name, cf_ln(c, first->line));
+	}
+	return rc ? cf_nomem(c) : 0;
 }
 
 static int plain_line(struct ctx *c, int line)

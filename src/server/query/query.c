@@ -40,7 +40,9 @@ static bool stage_filter(struct rwd_query *qr)
  */
 static bool stage_view(const struct rwd_snapshot *s, struct rwd_query *qr)
 {
-	qr->zones = rwd_snapshot_zones_for(s, qr->client, NULL);
+	const struct rwd_view *v;
+	qr->zones = rwd_snapshot_zones_for(s, qr->client, &v);
+	qr->view = v ? (uint32_t)(v - s->views) + 1 : 0;
 	if (qr->zones != NULL)
 		return false;
 	set_rcode(qr, RW_RCODE_REFUSED);

@@ -73,6 +73,7 @@ struct rwd_query {
 	/* state, filled by the stages */
 	struct rw_query q;
 	const struct rwd_zonedb *zones;  /* stage view: the zone set this client sees */
+	uint32_t view;                   /* stage view: index of the client's view + 1; 0: no views */
 	const struct rwd_zone *zone;
 	const struct rwd_answer *answer; /* precomputed body, or: */
 	uint16_t body_len;               /* body written in place by a stage (steer) */

@@ -126,12 +126,14 @@ static bool served_by(const struct rwd_traffic *t, const struct rwd_zone *z)
 
 /* ALIAS (CNAME flattening): the target's addresses under the question name,
  * as the client's zone set (its view) has them. */
-static bool answer_alias(const struct rwd_snapshot *s, const struct rwd_zonedb *zones,
+static bool answer_alias(const struct rwd_snapshot *s, const struct rwd_query *qr,
                          struct rwd_steer *st, const struct rwd_traffic *t, int family,
                          struct body *b)
 {
 	uint16_t type = family == AF_INET ? RW_TYPE_A : RW_TYPE_AAAA;
-	const struct rwd_traffic *target = rwd_model_find(s->model, t->alias, t->alias_len);
+	const struct rwd_zonedb *zones = qr->zones;
+	const struct rwd_traffic *target = rwd_model_find_in_view(s->model, (size_t)qr->view - 1,
+	                                                          t->alias, t->alias_len);
 	if (target && target->kind == RWD_TRAFFIC_POLICY &&
 	    served_by(target, rwd_zonedb_find(zones, t->alias, t->alias_len, type)))
 		return answer_policy(st, target, family, b);
@@ -188,10 +190,12 @@ static bool answer_srv(struct rwd_steer *st, const struct rwd_traffic *t, struct
 bool rwd_stage_steer(const struct rwd_snapshot *s, struct rwd_query *qr, size_t room)
 {
 	const struct rwd_model *m = s->model;
-	if (m == NULL || m->n_traffic == 0)
+	if (m == NULL || (m->n_traffic == 0 && m->n_views == 0))
 		return false;
 	const struct rw_query *q = &qr->q;
-	const struct rwd_traffic *t = rwd_model_find(m, q->qname, q->qname_len);
+	/* A view's own entry first (view - 1 wraps to "none" without views). */
+	const struct rwd_traffic *t = rwd_model_find_in_view(m, (size_t)qr->view - 1, q->qname,
+	                                                     q->qname_len);
 	if (t == NULL || !served_by(t, qr->zone))
 		return false;
 
@@ -232,7 +236,7 @@ bool rwd_stage_steer(const struct rwd_snapshot *s, struct rwd_query *qr, size_t 
 	bool ok;
 	switch (t->kind) {
 	case RWD_TRAFFIC_POLICY: ok = answer_policy(&st, t, family, &b); break;
-	case RWD_TRAFFIC_ALIAS:  ok = answer_alias(s, qr->zones, &st, t, family, &b); break;
+	case RWD_TRAFFIC_ALIAS:  ok = answer_alias(s, qr, &st, t, family, &b); break;
 	default:                 ok = answer_srv(&st, t, &b); break;
 	}
 	qr->aa = true;

@@ -51,28 +51,30 @@ static uint64_t hash_name(const uint8_t *name, size_t len)
 	return h;
 }
 
-int rwd_model_build_table(struct rwd_model *m, const struct rwd_traffic **dup)
+/* A name table for traffic[0..n) in arena (see rwd_model_build_table). */
+static int build_table(struct rw_arena *arena, struct rwd_traffic *traffic, size_t n,
+                       struct rwd_traffic ***table, size_t *mask, const struct rwd_traffic **dup)
 {
-	m->table = NULL;
-	m->table_mask = 0;
+	*table = NULL;
+	*mask = 0;
 	*dup = NULL;
-	if (m->n_traffic == 0)
+	if (n == 0)
 		return 0;
 	/* Load factor at most 1/2: probes stay short and always end at a NULL. */
 	size_t size = 8;
-	while (size < 2 * m->n_traffic) {
-		if (size > SIZE_MAX / 4 / sizeof(*m->table))
+	while (size < 2 * n) {
+		if (size > SIZE_MAX / 4 / sizeof(**table))
 			return RW_ENOMEM;
 		size *= 2;
 	}
-	struct rwd_traffic **t = rw_arena_alloc(&m->arena, size * sizeof(*t));
+	struct rwd_traffic **t = rw_arena_alloc(arena, size * sizeof(*t));
 	if (!t)
 		return RW_ENOMEM;
 	memset(t, 0, size * sizeof(*t));
-	m->table = t;
-	m->table_mask = size - 1;
-	for (size_t i = 0; i < m->n_traffic; i++) {
-		struct rwd_traffic *e = &m->traffic[i];
+	*table = t;
+	*mask = size - 1;
+	for (size_t i = 0; i < n; i++) {
+		struct rwd_traffic *e = &traffic[i];
 		size_t k = (size_t)hash_name(e->name, e->name_len) & (size - 1);
 		for (; t[k]; k = (k + 1) & (size - 1)) {
 			if (t[k]->name_len == e->name_len && !memcmp(t[k]->name, e->name, e->name_len)) {
@@ -85,17 +87,45 @@ int rwd_model_build_table(struct rwd_model *m, const struct rwd_traffic **dup)
 	return 0;
 }
 
-const struct rwd_traffic *rwd_model_find(const struct rwd_model *m, const uint8_t *name, size_t len)
+int rwd_model_build_table(struct rwd_model *m, const struct rwd_traffic **dup)
 {
-	if (!m->table)
+	return build_table(&m->arena, m->traffic, m->n_traffic, &m->table, &m->table_mask, dup);
+}
+
+int rwd_model_build_view_table(struct rwd_model *m, struct rwd_view_traffic *v,
+                               const struct rwd_traffic **dup)
+{
+	return build_table(&m->arena, v->traffic, v->n_traffic, &v->table, &v->table_mask, dup);
+}
+
+static const struct rwd_traffic *find(struct rwd_traffic *const *table, size_t mask,
+                                      const uint8_t *name, size_t len)
+{
+	if (!table)
 		return NULL;
-	for (size_t k = (size_t)hash_name(name, len) & m->table_mask; m->table[k];
-	     k = (k + 1) & m->table_mask) {
-		const struct rwd_traffic *e = m->table[k];
+	for (size_t k = (size_t)hash_name(name, len) & mask; table[k]; k = (k + 1) & mask) {
+		const struct rwd_traffic *e = table[k];
 		if (e->name_len == len && !memcmp(e->name, name, len))
 			return e;
 	}
 	return NULL;
+}
+
+const struct rwd_traffic *rwd_model_find(const struct rwd_model *m, const uint8_t *name, size_t len)
+{
+	return find(m->table, m->table_mask, name, len);
+}
+
+const struct rwd_traffic *rwd_model_find_in_view(const struct rwd_model *m, size_t view,
+                                                 const uint8_t *name, size_t len)
+{
+	if (view < m->n_views) {
+		const struct rwd_view_traffic *v = &m->views[view];
+		const struct rwd_traffic *t = find(v->table, v->table_mask, name, len);
+		if (t)
+			return t;
+	}
+	return find(m->table, m->table_mask, name, len);
 }
 
 const struct rwd_endpoint *rwd_model_find_endpoint(const struct rwd_model *m, const char *name)

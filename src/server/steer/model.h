@@ -175,6 +175,19 @@ struct rwd_network_location {
 	double lat, lon;
 };
 
+/*
+ * A view's own traffic names (views[].traffic in the configuration): for
+ * the clients of that view they come before the top-level ones, so a name
+ * in both is steered by the view's entry there and by the top-level one
+ * elsewhere. Endpoints, checks and geoip stay shared by all views.
+ */
+struct rwd_view_traffic {
+	struct rwd_traffic *traffic;
+	size_t n_traffic;
+	struct rwd_traffic **table;    /* as rwd_model.table */
+	size_t table_mask;
+};
+
 struct rwd_model {
 	struct rw_arena arena;
 	struct rwd_check *checks;
@@ -185,6 +198,8 @@ struct rwd_model {
 	size_t n_traffic;
 	struct rwd_traffic **table;    /* by name: open addressing, NULL-terminated probes */
 	size_t table_mask;
+	struct rwd_view_traffic *views;   /* by view index (config order, as the snapshot's views) */
+	size_t n_views;                   /* 0, or the number of configured views */
 	uint32_t n_slots;              /* health slots in use */
 	char *mmdb_path;               /* geoip.mmdb resolved, or NULL */
 	struct rwd_network_location *networks;
@@ -195,6 +210,14 @@ struct rwd_model {
 
 /* The traffic entry of a flat lowercased name, or NULL. */
 const struct rwd_traffic *rwd_model_find(const struct rwd_model *m, const uint8_t *name, size_t len);
+
+/*
+ * The same for a client of view number view (0-based, config order): the
+ * view's own entry, else the top-level one. view >= n_views (no views, or
+ * a view without traffic of its own): the top-level one.
+ */
+const struct rwd_traffic *rwd_model_find_in_view(const struct rwd_model *m, size_t view,
+                                                 const uint8_t *name, size_t len);
 
 void rwd_model_free(struct rwd_model *m);
 
@@ -229,6 +252,10 @@ void rwd_model_assign_slots(struct rwd_model *m);
  * Pre: every traffic name is flat and lowercased; dup != NULL.
  */
 int rwd_model_build_table(struct rwd_model *m, const struct rwd_traffic **dup);
+
+/* The same for one view's own names: v->table from v->traffic, in m->arena. */
+int rwd_model_build_view_table(struct rwd_model *m, struct rwd_view_traffic *v,
+                               const struct rwd_traffic **dup);
 
 /* The endpoint called name (linear search, for tools and the API), or NULL. */
 const struct rwd_endpoint *rwd_model_find_endpoint(const struct rwd_model *m, const char *name);
