@@ -171,10 +171,12 @@ void rwd_stats_write(FILE *f)
 	for (int i = 0; i < 32; i++) {
 		if (t->rcode[i] == 0)
 			continue;
-		char name[16];
-		snprintf(name, sizeof(name), "%s", i < 11 ? rcodes[i] : i == 16 ? "BADVERS" : i == 23 ? "BADCOOKIE" : "");
-		if (name[0] == '\0')
-			snprintf(name, sizeof(name), "RCODE%d", i);
+		char other[16];
+		const char *name = i < 11 ? rcodes[i] : i == 16 ? "BADVERS" : i == 23 ? "BADCOOKIE" : NULL;
+		if (name == NULL) {
+			snprintf(other, sizeof(other), "RCODE%u", (unsigned)i & 31u);
+			name = other;
+		}
 		fprintf(f, "runway_responses_total{rcode=\"%s\"} %lu\n", name,
 		        (unsigned long)t->rcode[i]);
 	}
