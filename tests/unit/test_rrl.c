@@ -125,7 +125,8 @@ static void test_small_table(void **state)
 
 /* Four threads on one bucket in one second: the compare-and-swap keeps
  * the count, so about `rate` answers pass in all; an update lost after
- * repeated failures lets one more through, never fewer. */
+ * repeated failures lets one more through while the bucket has tokens,
+ * never fewer, and none once it is empty. */
 struct hammer {
 	struct rwd_rrl_table *t;
 	unsigned passed;

@@ -54,6 +54,7 @@ enum rwd_rrl_verdict rwd_rrl_account(struct rwd_rrl_table *t, uint64_t hash, uin
 	if (rate > RWD_RRL_MAX_RATE)
 		rate = RWD_RRL_MAX_RATE;
 
+	enum rwd_rrl_verdict v = RWD_RRL_PASS;
 	for (int attempt = 0; attempt < TRIES; attempt++) {
 		/* Our bucket, else a free slot, else the one idle longest. */
 		_Atomic uint64_t *slot = NULL;
@@ -83,7 +84,7 @@ enum rwd_rrl_verdict rwd_rrl_account(struct rwd_rrl_table *t, uint64_t hash, uin
 				tokens = tokens + refill >= rate ? rate : (uint32_t)(tokens + refill);
 			}
 		}
-		enum rwd_rrl_verdict v = RWD_RRL_PASS;
+		v = RWD_RRL_PASS;
 		if (tokens > 0) {
 			tokens--;
 		} else if (slip == 0) {
@@ -99,7 +100,11 @@ enum rwd_rrl_verdict rwd_rrl_account(struct rwd_rrl_table *t, uint64_t hash, uin
 		                                                      memory_order_relaxed))
 			return v;
 	}
-	return RWD_RRL_PASS;           /* lost the race every time: let it through */
+	/* Lost the race every time: the verdict of the last try stands, its
+	 * count is lost. An empty bucket still drops (a flood of one prefix
+	 * spread over every worker must not win by contention); a bucket
+	 * with tokens lets this one through uncounted. */
+	return v;
 }
 
 /* A 64-bit keyed hash (FNV-1a with a random offset, then a murmur finaliser):
