@@ -94,8 +94,13 @@ unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 # A crash leaves its reproducer in build-fuzz/ and fails the run, with the log.
+# Inputs that once failed (tests/fuzz/regressions/TARGET/) are replayed first.
 fuzz-smoke: $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
+	  r=$$(ls tests/fuzz/regressions/$$n/* 2>/dev/null || true); \
+	  if [ -n "$$r" ]; then echo "== $$n: $$(echo $$r | wc -w) regression input(s)"; \
+	    $$f -runs=1 $$r > $(FUZZ_BUILD)/$$n-regressions.log 2>&1 || \
+	    { tail -n 40 $(FUZZ_BUILD)/$$n-regressions.log; exit 1; }; fi; \
 	  echo "== $$n ($(FUZZ_SMOKE_SECONDS)s)"; \
 	  if ! $$f -max_total_time=$(FUZZ_SMOKE_SECONDS) -timeout=5 -rss_limit_mb=2048 \
 	      -artifact_prefix=$(FUZZ_BUILD)/$$n- $(FUZZ_BUILD)/corpus/$$n tests/fuzz/corpus/$$n \
