@@ -6,6 +6,7 @@
 #include <sys/random.h>
 
 #include "lib/error.h"
+#include "lib/hash.h"
 #include "server/limit/rrl.h"
 
 #define PROBE 4                        /* slots looked at per key */
@@ -117,15 +118,6 @@ static uint64_t hash_bytes(uint64_t h, const uint8_t *p, size_t n)
 	return h;
 }
 
-static uint64_t finish(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	return h ^ (h >> 33);
-}
-
 uint64_t rwd_rrl_key(const struct rwd_rrl *r, const struct sockaddr *client, uint8_t cls,
                      const void *key, size_t len)
 {
@@ -151,7 +143,7 @@ uint64_t rwd_rrl_key(const struct rwd_rrl *r, const struct sockaddr *client, uin
 	if (bits % 8)
 		head[2 + bytes - 1] &= (uint8_t)(0xff << (8 - bits % 8));
 	uint64_t h = hash_bytes(r->seed, head, sizeof(head));
-	return finish(hash_bytes(h, key, len));
+	return rw_mix64(hash_bytes(h, key, len));
 }
 
 int rwd_rrl_build(const struct rwd_conf *conf, const struct rwd_rrl *prev,

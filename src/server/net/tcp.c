@@ -42,6 +42,7 @@
 #include <uv.h>
 
 #include "lib/error.h"
+#include "lib/hash.h"
 #include "lib/wire.h"
 #include "server/core/log.h"
 #include "server/core/stats.h"
@@ -188,21 +189,12 @@ static bool client_key(const struct sockaddr_storage *sa, uint8_t key[16])
 	return false;
 }
 
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	return x ^ (x >> 33);
-}
-
 static size_t client_home(const struct rwd_tcp *t, const uint8_t key[16])
 {
 	uint64_t a, b;
 	memcpy(&a, key, 8);
 	memcpy(&b, key + 8, 8);
-	return (size_t)(mix64(a ^ t->hash_key[0]) ^ mix64(b ^ t->hash_key[1])) &
+	return (size_t)(rw_mix64(a ^ t->hash_key[0]) ^ rw_mix64(b ^ t->hash_key[1])) &
 	       (t->clients_cap - 1);
 }
 

@@ -33,6 +33,7 @@
 #include <sys/socket.h>
 
 #include "lib/error.h"
+#include "lib/hash.h"
 
 #define NONE UINT32_MAX
 
@@ -417,16 +418,6 @@ void rwd_geo_lookup(const struct rwd_geo *g, const struct rwd_addr *addr, uint8_
 
 /* ---- the per-thread cache ---- */
 
-static uint64_t mix(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
-
 void rwd_geo_lookup_cached(const struct rwd_geo *g, struct rwd_geo_cache *c,
                            const struct rwd_addr *addr, uint8_t prefix_len,
                            struct rwd_location *out)
@@ -443,7 +434,7 @@ void rwd_geo_lookup_cached(const struct rwd_geo *g, struct rwd_geo_cache *c,
 	uint64_t w0, w1;
 	memcpy(&w0, key.bytes, 8);
 	memcpy(&w1, key.bytes + 8, 8);
-	uint64_t h = mix(w0 ^ mix(w1 ^ mix(g->id ^ ((uint64_t)prefix_len << 56) ^
+	uint64_t h = rw_mix64(w0 ^ rw_mix64(w1 ^ rw_mix64(g->id ^ ((uint64_t)prefix_len << 56) ^
 	                                   ((uint64_t)(key.family & 0xff) << 48))));
 	struct rwd_geo_cache_entry *e = &c->e[h & (RWD_GEO_CACHE_SIZE - 1)];
 	if (e->geo_id == g->id && e->prefix_len == prefix_len && e->addr.family == key.family &&
