@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import os
+import re
 import shutil
 import signal
 import socket
@@ -505,3 +506,21 @@ def run_tool(args, timeout=20, cwd=None):
         raise ServerFailed(f"{RUNWAY} not found; build it with `make`")
     return subprocess.run([str(RUNWAY)] + [str(a) for a in args], capture_output=True, text=True,
                           timeout=timeout, cwd=cwd, stdin=subprocess.DEVNULL)
+
+
+def dnsperf_stats(out: str) -> dict:
+    """dnsperf's summary as numbers: sent, completed, lost, qps, rcodes (the
+    "Response codes:" line as text) and rcode_counts ({"NOERROR": n, ...})."""
+    stats = {}
+    for key, pat in (("sent", r"Queries sent:\s+(\d+)"),
+                     ("completed", r"Queries completed:\s+(\d+)"),
+                     ("lost", r"Queries lost:\s+(\d+)"),
+                     ("qps", r"Queries per second:\s+([\d.]+)")):
+        m = re.search(pat, out)
+        assert m, f"dnsperf output lacks {key}:\n{out}"
+        stats[key] = float(m.group(1))
+    m = re.search(r"Response codes:\s+(.*)", out)
+    assert m, out
+    stats["rcodes"] = m.group(1).strip()
+    stats["rcode_counts"] = {k: int(v) for k, v in re.findall(r"([A-Z]+) (\d+)", stats["rcodes"])}
+    return stats

@@ -8,7 +8,6 @@ import json
 
 import pytest
 
-import dnsharness as h
 from test_api import READ, ApiServer
 
 pytestmark = pytest.mark.runway_only

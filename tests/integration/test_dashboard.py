@@ -15,13 +15,11 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-import dnsharness as h
 import steer_helpers as sh
 from test_api import READ, WRITE, ApiServer
 

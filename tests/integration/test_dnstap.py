@@ -4,15 +4,12 @@ right names, types, rcodes, transport, addresses and ports.
 
 Queries are sent from sockets bound to known ports, so each frame can be
 matched to its exchange by the client port and the message id."""
-import os
 import re
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import time
-from pathlib import Path
 
 import dns.message
 import pytest

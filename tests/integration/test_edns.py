@@ -5,7 +5,7 @@ import dns.flags
 import dns.rcode
 import pytest
 
-from dnsharness import EDNS_UDP_SIZE, NSID, check, make_query
+from dnsharness import EDNS_UDP_SIZE, NSID, check
 
 BIG_LEN = 2000  # big.example.net TXT is ~2.2 KB
 

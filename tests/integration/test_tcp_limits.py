@@ -11,69 +11,38 @@ import re
 import resource
 import select
 import socket
-import struct
 import time
-import urllib.request
 
 import dns.message
 import pytest
 
 import dnsharness as h
+from abuse_helpers import AbuseServer
 from dnsharness import check, make_query, tcp_frame, tcp_read_msg
 
 pytestmark = pytest.mark.runway_only
 
-TOKEN = "tcp-limits-read"
-
-
-def free_tcp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class LimitServer(h.DnsServer):
-    """runwayd with extra tcp: options and a read-only API for /metrics."""
+class LimitServer(AbuseServer):
+    """runwayd with extra tcp: options and a read-only API for /metrics
+    (abuse_helpers.AbuseServer); metrics() keeps the runway_tcp_* figures."""
 
     def __init__(self, workdir, tcp, **kw):
         self.tcp = tcp
-        self.api_port = free_tcp_port()
-        super().__init__("runway", workdir, listen_v6=False, **kw)
+        super().__init__(workdir, **kw)
 
     def runway_config(self) -> str:
         text = super().runway_config()
         extra = "".join(f"  {k}: {v}\n" for k, v in self.tcp.items())
-        text = re.sub(r"(?m)^(  idle_timeout: .*\n)", lambda m: m.group(1) + extra, text, count=1)
-        return text + (f'api:\n  listen: "127.0.0.1:{self.api_port}"\n'
-                       f"  tokens: [{{ token: {TOKEN}, access: read }}]\n")
+        return re.sub(r"(?m)^(  idle_timeout: .*\n)", lambda m: m.group(1) + extra, text, count=1)
 
     def metrics(self) -> dict:
         """The runway_tcp_* figures from /metrics."""
-        req = urllib.request.Request(f"http://127.0.0.1:{self.api_port}/metrics")
-        req.add_header("Authorization", f"Bearer {TOKEN}")
-        with urllib.request.urlopen(req, timeout=5) as r:
-            text = r.read().decode()
+        text = self.metrics_text()
         out = {"open": int(re.search(r"^runway_tcp_connections (\d+)$", text, re.M).group(1)),
                "accepted": int(re.search(r"^runway_tcp_accepted_total (\d+)$", text, re.M).group(1))}
         for limit, n in re.findall(r'^runway_tcp_closed_total\{limit="(\w+)"\} (\d+)$', text, re.M):
             out[limit] = int(n)
         return out
-
-    def wait_metrics(self, pred, timeout=10.0):
-        """Poll /metrics until pred(figures) holds (a readiness check)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                m = self.metrics()
-                if pred(m):
-                    return m
-            except OSError:
-                m = None
-            if not self.alive():
-                raise h.ServerFailed(f"runwayd died; log:\n{self.log_tail()}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"metrics never satisfied the condition within {timeout}s: {m}")
-            time.sleep(0.05)  # poll interval of a readiness check
 
 
 @pytest.fixture
@@ -84,7 +53,6 @@ def limit_server(tmp_path):
         s = LimitServer(tmp_path / f"srv{len(started)}", tcp, idle_timeout=10)
         started.append(s)
         s.start()
-        s.wait_metrics(lambda m: True)  # the API is up
         return s
 
     yield start

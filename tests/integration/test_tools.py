@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 import dnsharness as h
-from dnsharness import DnsServer, check, run_tool
+from dnsharness import DnsServer, run_tool
 
 pytestmark = pytest.mark.runway_only
 

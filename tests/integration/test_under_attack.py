@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 import subprocess
 import threading
-import time
 
 import pytest
 
@@ -29,7 +28,7 @@ import dnsharness as h
 import steer_helpers as sh
 from abuse_helpers import AbuseServer, ask_from, cookie_query, reply_cookie, rrl_yaml
 from dnsharness import check, make_query
-from test_rrl import FLOOD_Q, LEGIT, VICTIMS, ZONES, LegitClient, flood
+from test_rrl import FLOOD_Q, VICTIMS, ZONES, LegitClient, flood
 from test_tcp_limits import ask_tcp, connect_from, raise_fd_limit
 
 pytestmark = pytest.mark.runway_only
@@ -50,18 +49,6 @@ class AttackedServer(AbuseServer):
         text = super().runway_config()
         extra = "".join(f"  {k}: {v}\n" for k, v in self.TCP.items())
         return re.sub(r"(?m)^(  idle_timeout: .*\n)", lambda m: m.group(1) + extra, text, count=1)
-
-
-def dnsperf_stats(out: str) -> dict:
-    def num(pat):
-        m = re.search(pat, out)
-        assert m, f"dnsperf output lacks {pat}:\n{out}"
-        return float(m.group(1))
-    rcodes = dict((k, int(v)) for k, v in
-                  re.findall(r"([A-Z]+) (\d+)", re.search(r"Response codes:\s+(.*)", out).group(1)))
-    return {"sent": num(r"Queries sent:\s+(\d+)"), "completed": num(r"Queries completed:\s+(\d+)"),
-            "lost": num(r"Queries lost:\s+(\d+)"), "qps": num(r"Queries per second:\s+([\d.]+)"),
-            "rcodes": rcodes}
 
 
 def test_legitimate_traffic_survives_flood_and_idle_connections(tmp_path):
@@ -115,8 +102,8 @@ def test_legitimate_traffic_survives_flood_and_idle_connections(tmp_path):
         rc = srv.stop()
     assert rc == 0, srv.log_tail()
 
-    st = dnsperf_stats(out)
-    ok = st["rcodes"].get("NOERROR", 0) + st["rcodes"].get("NXDOMAIN", 0)   # nx.example.net
+    st = h.dnsperf_stats(out)
+    ok = st["rcode_counts"].get("NOERROR", 0) + st["rcode_counts"].get("NXDOMAIN", 0)   # nx.example.net
     rate = ok / st["sent"]
     fl = flood_result
     sh.report(f"under attack: dnsperf (cookie) {st['sent']:.0f} sent at {st['qps']:.0f} qps, "

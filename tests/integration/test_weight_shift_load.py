@@ -51,21 +51,6 @@ def within(share: float, p: float, n=SAMPLE) -> bool:
     return abs(share - p) <= 5 * sigma + 1e-9
 
 
-def dnsperf_stats(out: str) -> dict:
-    stats = {}
-    for key, pat in (("sent", r"Queries sent:\s+(\d+)"),
-                     ("completed", r"Queries completed:\s+(\d+)"),
-                     ("lost", r"Queries lost:\s+(\d+)"),
-                     ("qps", r"Queries per second:\s+([\d.]+)")):
-        m = re.search(pat, out)
-        assert m, f"dnsperf output lacks {key}:\n{out}"
-        stats[key] = float(m.group(1))
-    m = re.search(r"Response codes:\s+(.*)", out)
-    assert m, out
-    stats["rcodes"] = m.group(1).strip()
-    return stats
-
-
 def test_canary_rollout_under_load(tmp_path):
     srv = ApiServer(tmp_path / "srv", TRAFFIC)
     srv.start()
@@ -99,7 +84,7 @@ def test_canary_rollout_under_load(tmp_path):
                 load.kill()
                 load.wait()
         assert load.returncode == 0, out
-        stats = dnsperf_stats(out)
+        stats = h.dnsperf_stats(out)
         sh.report(f"weight shift under load: dnsperf sent {stats['sent']:.0f} queries at "
                   f"{stats['qps']:.0f} qps, completed {stats['completed']:.0f}, lost "
                   f"{stats['lost']:.0f}, rcodes {stats['rcodes']}; canary share after shifts "

@@ -25,7 +25,6 @@ import pytest
 import dnsharness as h
 import steer_helpers as sh
 from test_api import ApiServer
-from test_weight_shift_load import dnsperf_stats
 
 pytestmark = pytest.mark.runway_only
 
@@ -98,7 +97,7 @@ def test_zone_changes_under_load(tmp_path):
                 load.kill()
                 load.wait()
         assert load.returncode == 0, out
-        stats = dnsperf_stats(out)
+        stats = h.dnsperf_stats(out)
         ms = sorted(t * 1000 for t in times)
         sh.report(f"zone changes under load ({N_HOSTS * 2 + N_HOSTS // 20 + 4} records): "
                   f"{CHANGES} changes, request to 200 median {statistics.median(ms):.1f} ms, "
