@@ -23,8 +23,9 @@
  *     no lock. A slot is found by probing 4 neighbours from the key's hash;
  *     a key that finds neither its bucket nor a free slot takes the slot
  *     idle longest. A compare-and-swap that keeps failing (4 tries) gives
- *     up and lets the answer through: under such contention an update may
- *     be lost, which at worst lets a few more answers out. A bucket reused
+ *     up with the verdict of its last try, uncounted: a bucket with tokens
+ *     lets one more answer out, an empty one still drops (a flood spread
+ *     over every worker must not win by contention). A bucket reused
  *     by another key, or a fingerprint collision (1 in 32768 per slot),
  *     only mixes the counts of two keys;
  *   - time is whole seconds (the transport reads a coarse clock once per
