@@ -5,15 +5,17 @@
  * Stages, in order (docs/architecture.md):
  *   parse   rw_query_parse: header, question, EDNS; malformed -> FORMERR/drop
  *   cookie  DNS Cookies: check the server cookie, make ours; invalid over UDP -> BADCOOKIE
+ *   filter  classes other than IN/ANY, AXFR over UDP, TYPE0
  *   view    the zone set of the client's view (source address); none -> REFUSED
  *   zone    most specific served zone; none -> REFUSED
+ *   steer   traffic names answer from their policy and endpoints (query/steer.c)
  *   lookup  closest encloser -> precomputed answer, referral, wildcard, NXDOMAIN
- *   steer   traffic policy names answer from endpoints (issue: steering)
  *   sign    DNSSEC                                     (later)
  *   limit   response rate limiting over UDP: drop, or slip (TC=1)  (query/limit.c)
  *   encode  header, question, body, truncation, OPT
- * Each stage is a function in query.c taking struct rwd_query; a stage that
- * decides the outcome sets rcode/answer and the rest are skipped.
+ * Each stage is a function taking struct rwd_query (in query.c, or in the
+ * file named); a stage that decides the outcome sets rcode/answer and the
+ * stages up to limit are skipped: every outcome is limited and encoded.
  *
  * Contract: no allocation, no locks, no system calls. Pre: the caller holds
  * the RCU read side (worker online) and passes the current snapshot.
