@@ -14,29 +14,14 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "testaddr.h"
 #include "lib/error.h"
 #include "server/conf/conf.h"
 #include "server/core/acl.h"
 
-static struct sockaddr_storage sa(const char *text)
-{
-	struct sockaddr_storage ss;
-	memset(&ss, 0, sizeof(ss));
-	if (strchr(text, ':')) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-		s6->sin6_family = AF_INET6;
-		assert_int_equal(inet_pton(AF_INET6, text, &s6->sin6_addr), 1);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-		s4->sin_family = AF_INET;
-		assert_int_equal(inet_pton(AF_INET, text, &s4->sin_addr), 1);
-	}
-	return ss;
-}
-
 static bool match(const struct rwd_acl *acl, const char *addr)
 {
-	struct sockaddr_storage ss = sa(addr);
+	struct sockaddr_storage ss = test_sockaddr(addr);
 	return rwd_acl_match(acl, (struct sockaddr *)&ss);
 }
 

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "testaddr.h"
 #include "lib/dname.h"
 #include "lib/pkt.h"
 #include "lib/wire.h"
@@ -118,21 +119,6 @@ static void hex(const char *h, uint8_t *out)
 		assert_int_equal(sscanf(h + 2 * i, "%2hhx", &out[i]), 1);
 }
 
-static struct sockaddr_storage addr(const char *text)
-{
-	struct sockaddr_storage ss = { 0 };
-	if (strchr(text, ':')) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-		a->sin6_family = AF_INET6;
-		assert_int_equal(inet_pton(AF_INET6, text, &a->sin6_addr), 1);
-	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-		a->sin_family = AF_INET;
-		assert_int_equal(inet_pton(AF_INET, text, &a->sin_addr), 1);
-	}
-	return ss;
-}
-
 /* RFC 9018 appendix A: the server cookies every implementation makes. */
 static void test_rfc9018_vectors(void **state)
 {
@@ -158,7 +144,7 @@ static void test_rfc9018_vectors(void **state)
 		hex(v[i].secret, secret);
 		hex(v[i].cc, cc);
 		hex(v[i].sc, want);
-		struct sockaddr_storage c = addr(v[i].client);
+		struct sockaddr_storage c = test_sockaddr(v[i].client);
 		rwd_cookie_make(secret, cc, (struct sockaddr *)&c, v[i].now, got);
 		assert_memory_equal(got, want, 16);
 		assert_true(rwd_cookie_valid(secret, cc, (struct sockaddr *)&c, v[i].now, want, 16));
@@ -167,14 +153,14 @@ static void test_rfc9018_vectors(void **state)
 	 * implementation with reserved bytes set (they are hashed as received),
 	 * and A.4's, made with the old secret. */
 	uint8_t secret[16], cc[8], sc[16];
-	struct sockaddr_storage c = addr("203.0.113.203");
+	struct sockaddr_storage c = test_sockaddr("203.0.113.203");
 	hex("e5e973e5a6b2a43f48e7dc849e37bfcf", secret);
 	hex("fc93fc62807ddb86", cc);
 	hex("01abcdef5cf78f71a314227b6679ebf5", sc);
 	assert_true(rwd_cookie_valid(secret, cc, (struct sockaddr *)&c, 1559727985 + 60, sc, 16));
 	sc[2] ^= 1;
 	assert_false(rwd_cookie_valid(secret, cc, (struct sockaddr *)&c, 1559727985 + 60, sc, 16));
-	c = addr("2001:db8:220:1:59de:d0f4:8769:82b8");
+	c = test_sockaddr("2001:db8:220:1:59de:d0f4:8769:82b8");
 	hex("dd3bdf9344b678b185a6f5cb60fca715", secret);
 	hex("22681ab97d52c298", cc);
 	hex("010000005cf7c57926556bd0934c72f8", sc);
@@ -186,7 +172,8 @@ static void test_rfc9018_vectors(void **state)
 static void test_window(void **state)
 {
 	uint8_t secret[16] = { 9 }, cc[8] = { 1, 2, 3 }, sc[16];
-	struct sockaddr_storage c = addr("192.0.2.7"), other = addr("192.0.2.8");
+	struct sockaddr_storage c = test_sockaddr("192.0.2.7");
+	struct sockaddr_storage other = test_sockaddr("192.0.2.8");
 	const struct sockaddr *a = (struct sockaddr *)&c;
 	rwd_cookie_make(secret, cc, a, 100000, sc);
 	assert_true(rwd_cookie_valid(secret, cc, a, 100000, sc, 16));
@@ -260,7 +247,7 @@ static void ask(const uint8_t *opts, size_t n, enum rwd_transport t, uint32_t no
 {
 	struct msg q, r;
 	mkquery(&q, opts, n);
-	struct sockaddr_storage c = addr("192.0.2.99");
+	struct sockaddr_storage c = test_sockaddr("192.0.2.99");
 	struct rwd_query_thread th = { .now = now };
 	struct rwd_query qr = { .wire = q.b, .wire_len = q.len, .transport = t,
 	                        .client = (struct sockaddr *)&c, .thread = &th,
@@ -336,7 +323,7 @@ static void test_pipeline(void **state)
 	assert_int_equal(r.cc[0], 0x11);
 	assert_int_equal(r.sc[0], 1);                 /* version 1 */
 	assert_int_equal(rw_get32(r.sc + 4), 1000000);  /* timestamp */
-	struct sockaddr_storage c = addr("192.0.2.99");
+	struct sockaddr_storage c = test_sockaddr("192.0.2.99");
 	assert_true(rwd_cookie_valid(snap.cookie_secret, r.cc, (struct sockaddr *)&c, 1000000,
 	                             r.sc, 16));
 	/* Sent back: valid, answered, with a fresh cookie of now. */

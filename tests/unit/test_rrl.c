@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "testaddr.h"
 #include "lib/dname.h"
 #include "lib/error.h"
 #include "lib/pkt.h"
@@ -161,24 +162,9 @@ static void test_threads(void **state)
 
 /* ---- keys ---- */
 
-static struct sockaddr_storage addr(const char *text)
-{
-	struct sockaddr_storage ss = { 0 };
-	if (strchr(text, ':')) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-		a->sin6_family = AF_INET6;
-		assert_int_equal(inet_pton(AF_INET6, text, &a->sin6_addr), 1);
-	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-		a->sin_family = AF_INET;
-		assert_int_equal(inet_pton(AF_INET, text, &a->sin_addr), 1);
-	}
-	return ss;
-}
-
 static uint64_t key_of(const struct rwd_rrl *r, const char *client, uint8_t cls, const char *k)
 {
-	struct sockaddr_storage ss = addr(client);
+	struct sockaddr_storage ss = test_sockaddr(client);
 	return rwd_rrl_key(r, (struct sockaddr *)&ss, cls, k, k ? strlen(k) : 0);
 }
 
@@ -385,7 +371,7 @@ static uint64_t total_rrl(enum rwd_rrl_stat s) { return stats.rrl[s]; }
 /* Ask from client over t; returns the reply length (0: dropped). */
 static size_t ask_q(const struct msg *q, const char *client, enum rwd_transport t, struct msg *r)
 {
-	struct sockaddr_storage ss = addr(client);
+	struct sockaddr_storage ss = test_sockaddr(client);
 	struct rwd_query qr = {
 		.wire = q->b, .wire_len = q->len, .transport = t, .client = (struct sockaddr *)&ss,
 		.thread = &thread, .out = r->b, .out_cap = sizeof(r->b),
@@ -496,7 +482,7 @@ static void test_stage_exempt(void **state)
 static void test_stage_cookies(void **state)
 {
 	thread.now = 5000;
-	struct sockaddr_storage c = addr("192.0.3.40");
+	struct sockaddr_storage c = test_sockaddr("192.0.3.40");
 	uint8_t cookie[24] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 	rwd_cookie_make(snap.cookie_secret, cookie, (struct sockaddr *)&c, 5000, cookie + 8);
 	struct msg q, r;
