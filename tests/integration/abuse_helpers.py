@@ -82,6 +82,9 @@ class AbuseServer(h.DnsServer):
             time.sleep(0.05)  # poll interval of a readiness check
 
 
+ZONES = [z for z in h.STANDARD_ZONES if z[0] == "example.net."]
+
+
 def rrl_yaml(rate=20, slip=2, exempt=None, acls=None, extra="") -> str:
     text = f"rate_limit:\n  responses_per_second: {rate}\n  slip: {slip}\n"
     if exempt is not None:

@@ -12,6 +12,8 @@ Fixtures:
                "runway-test", edns_udp_size 1232, tcp idle_timeout 2s.
   make_server  factory for a private server (own folder, own zones, own
                config), stopped at teardown: make_server(zones=..., kind=...)
+  abuse_server factory for runwayd with extra YAML (rate_limit:, cookies:)
+               and a read-only API: abuse_server(extra, name=None, ...)
 """
 import sys
 from pathlib import Path
@@ -20,6 +22,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import abuse_helpers as ah  # noqa: E402
 import dnsharness as h  # noqa: E402
 
 
@@ -102,3 +105,22 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("traffic steering measurements")
         for line in helpers.REPORT:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def abuse_server(tmp_path):
+    """Factory: server(extra_yaml, name=None, **kw) starts an AbuseServer with
+    example.net in its own folder; every one is stopped at teardown and must
+    exit cleanly. For the rate limiting and cookie tests (abuse_helpers.py)."""
+    started = []
+
+    def start(extra, name=None, **kw):
+        s = ah.AbuseServer(tmp_path / (name or f"srv{len(started)}"), extra, zones=ah.ZONES, **kw)
+        started.append(s)
+        return s.start()
+
+    yield start
+    for s in started:
+        was_running = s.alive()
+        rc = s.stop()
+        assert not was_running or rc == 0, f"runwayd exited with {rc}:\n{s.log_tail()}"

@@ -20,31 +20,14 @@ import dns.rcode
 import pytest
 
 import dnsharness as h
-from abuse_helpers import (BADCOOKIE, AbuseServer, ask_from, cookie_query, reply_cookie,
+from abuse_helpers import (BADCOOKIE, ZONES, AbuseServer, ask_from, cookie_query, reply_cookie,
                            rrl_yaml, udp_socket)
 
 pytestmark = pytest.mark.runway_only
 
-ZONES = [z for z in h.STANDARD_ZONES if z[0] == "example.net."]
 SECRET = "0123456789abcdef0123456789abcdef"
 CLIENT = bytes.fromhex("0102030405060708")
 WWW = "www.example.net. 3600 IN A 192.0.2.80"
-
-
-@pytest.fixture
-def server(tmp_path):
-    started = []
-
-    def start(extra, name=None, **kw):
-        s = AbuseServer(tmp_path / (name or f"srv{len(started)}"), extra, zones=ZONES, **kw)
-        started.append(s)
-        return s.start()
-
-    yield start
-    for s in started:
-        was_running = s.alive()
-        rc = s.stop()
-        assert not was_running or rc == 0, f"runwayd exited with {rc}:\n{s.log_tail()}"
 
 
 def cookies_yaml(secret=SECRET, enabled=None):
@@ -65,8 +48,8 @@ def learn(s, src="127.0.0.1", client=CLIENT):
     return c[8:]
 
 
-def test_client_cookie_then_server_cookie(server):
-    s = server(cookies_yaml())
+def test_client_cookie_then_server_cookie(abuse_server):
+    s = abuse_server(cookies_yaml())
     r = ask_from("127.0.0.1", s.port, cookie_query("www.example.net"))
     h.check(r, rcode="NOERROR", aa=True, answer=[WWW])
     c = reply_cookie(r)
@@ -87,8 +70,8 @@ def test_client_cookie_then_server_cookie(server):
     assert m['runway_cookie_queries_total{server_cookie="valid"}'] >= 1
 
 
-def test_valid_cookie_exempt_from_rate_limit(server, capsys):
-    s = server(rrl_yaml(rate=5, slip=2) + cookies_yaml())
+def test_valid_cookie_exempt_from_rate_limit(abuse_server, capsys):
+    s = abuse_server(rrl_yaml(rate=5, slip=2) + cookies_yaml())
     sc = learn(s, "127.0.6.1")
     before = s.metrics()['runway_rrl_exempt_total{reason="cookie"}']
     # 300 queries at once with the valid cookie: every one answered.
@@ -131,8 +114,8 @@ def burst(port, src, wire, n, quiet=0.5):
     return out
 
 
-def test_bad_server_cookie(server):
-    s = server(cookies_yaml())
+def test_bad_server_cookie(abuse_server):
+    s = abuse_server(cookies_yaml())
     forged = bytes.fromhex("01000000") + struct.pack("!I", int(time.time())) + b"\xaa" * 8
     q = cookie_query("www.example.net", server=forged)
     r = ask_from("127.0.0.1", s.port, q)
@@ -160,8 +143,8 @@ def test_bad_server_cookie(server):
 
 
 @pytest.mark.parametrize("length", [5, 15, 41, 0])
-def test_malformed_cookie_formerr(server, length):
-    s = server(cookies_yaml())
+def test_malformed_cookie_formerr(abuse_server, length):
+    s = abuse_server(cookies_yaml())
     q = cookie_query("www.example.net", raw=bytes(range(1, length + 1)))
     wire = q.to_wire()
     reply = ask_from("127.0.0.1", s.port, q)
@@ -171,8 +154,8 @@ def test_malformed_cookie_formerr(server, length):
     assert s.alive()
 
 
-def test_cookies_disabled(server):
-    s = server(cookies_yaml(secret=None, enabled=False))
+def test_cookies_disabled(abuse_server):
+    s = abuse_server(cookies_yaml(secret=None, enabled=False))
     forged = b"\x01\0\0\0" + b"\xaa" * 12
     r = ask_from("127.0.0.1", s.port, cookie_query("www.example.net", server=forged))
     h.check(r, rcode="NOERROR", answer=[WWW])
@@ -181,13 +164,13 @@ def test_cookies_disabled(server):
     assert r.rcode() == dns.rcode.FORMERR
 
 
-def test_shared_secret(server):
+def test_shared_secret(abuse_server):
     """A fleet sharing the secret: a cookie from one server is valid at the
     others; a server with another secret (or a random one) rejects it."""
-    a = server(cookies_yaml(), name="a")
-    b = server(cookies_yaml(), name="b")
-    c = server(cookies_yaml(secret="ffeeddccbbaa99887766554433221100"), name="c")
-    d = server(cookies_yaml(secret=None), name="d")
+    a = abuse_server(cookies_yaml(), name="a")
+    b = abuse_server(cookies_yaml(), name="b")
+    c = abuse_server(cookies_yaml(secret="ffeeddccbbaa99887766554433221100"), name="c")
+    d = abuse_server(cookies_yaml(secret=None), name="d")
     sc = learn(a)
     q = cookie_query("www.example.net", server=sc)
     h.check(ask_from("127.0.0.1", b.port, q), rcode="NOERROR", answer=[WWW])
@@ -200,8 +183,8 @@ def test_shared_secret(server):
     h.check(r, rcode="NOERROR", answer=[WWW])
 
 
-def test_random_secret_kept_across_reload(server):
-    s = server(cookies_yaml(secret=None))
+def test_random_secret_kept_across_reload(abuse_server):
+    s = abuse_server(cookies_yaml(secret=None))
     sc = learn(s)
     gen = s.metrics()["runway_snapshot_generation"]
     s.reload()
@@ -226,8 +209,8 @@ DIG = shutil.which("dig")
 
 
 @pytest.mark.skipif(DIG is None, reason="dig not installed (bind9-dnsutils)")
-def test_dig_cookie(server):
-    s = server(cookies_yaml())
+def test_dig_cookie(abuse_server):
+    s = abuse_server(cookies_yaml())
     out = subprocess.run([DIG, "@127.0.0.1", "-p", str(s.port), "www.example.net", "A",
                           "+cookie", "+norec", "+tries=1", "+time=3"],
                          capture_output=True, text=True, timeout=20).stdout
@@ -256,10 +239,10 @@ class KnotCookies(h.DnsServer):
 
 
 @pytest.mark.needs_knot
-def test_knot_interoperability(server, tmp_path):
+def test_knot_interoperability(abuse_server, tmp_path):
     """knotd's mod-cookies with the same secret accepts our cookies and we
     accept its; where the two differ is docs/knot-differences.md."""
-    rw = server(cookies_yaml())
+    rw = abuse_server(cookies_yaml())
     knot = KnotCookies("knot", tmp_path / "knot", ZONES, listen_v6=False)
     try:
         knot.start()

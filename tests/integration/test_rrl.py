@@ -24,34 +24,17 @@ import dns.rcode
 import pytest
 
 import dnsharness as h
-from abuse_helpers import AbuseServer, ask_from, rrl_yaml, udp_socket
+from abuse_helpers import ZONES, ask_from, rrl_yaml, udp_socket
 from dnsharness import make_query
 
 pytestmark = pytest.mark.runway_only
 
-ZONES = [z for z in h.STANDARD_ZONES if z[0] == "example.net."]
 FLOOD_QUERIES = 20000
 FLOOD_SECONDS = 15.0
 VICTIMS = [f"127.0.1.{i}" for i in range(1, 65)]
 LEGIT = "127.0.2.1"
 # The reflected answer: the apex MX, with the mail servers' addresses.
 FLOOD_Q = ("example.net", "MX")
-
-
-@pytest.fixture
-def server(tmp_path):
-    started = []
-
-    def start(extra, name="srv", **kw):
-        s = AbuseServer(tmp_path / name, extra, zones=ZONES, **kw)
-        started.append(s)
-        return s.start()
-
-    yield start
-    for s in started:
-        was_running = s.alive()
-        rc = s.stop()
-        assert not was_running or rc == 0, f"runwayd exited with {rc}:\n{s.log_tail()}"
 
 
 def drain(socks, wait=0.0):
@@ -147,7 +130,7 @@ class LegitClient(threading.Thread):
                 time.sleep(0.02)
 
 
-def test_flood_reflection(server, make_server, capsys):
+def test_flood_reflection(abuse_server, make_server, capsys):
     wire = make_query(*FLOOD_Q).to_wire()
     # Without rate limiting the flood is an amplifier: the figure to beat.
     plain = make_server(zones=ZONES, listen_v6=False)
@@ -155,7 +138,7 @@ def test_flood_reflection(server, make_server, capsys):
     assert base["replies"] >= 0.99 * base["sent"], base
     assert base["ratio"] > 2, base
 
-    s = server(rrl_yaml(rate=20, slip=2))
+    s = abuse_server(rrl_yaml(rate=20, slip=2))
     legit = LegitClient(s.port)
     legit.start()
     before = s.metrics()
@@ -195,8 +178,8 @@ def test_flood_reflection(server, make_server, capsys):
     assert share >= 0.99, f"real client answered {legit.answered}/{legit.asked}"
 
 
-def test_slip_sends_truncated_then_tcp_answers(server):
-    s = server(rrl_yaml(rate=5, slip=1))
+def test_slip_sends_truncated_then_tcp_answers(abuse_server):
+    s = abuse_server(rrl_yaml(rate=5, slip=1))
     q = make_query("www.example.net", "A")
     replies = [ask_from("127.0.3.1", s.port, q) for _ in range(30)]
     assert all(r is not None for r in replies), "slip 1 replies to every limited query"
@@ -212,8 +195,8 @@ def test_slip_sends_truncated_then_tcp_answers(server):
         h.check(r, rcode="NOERROR", answer=["www.example.net. 3600 IN A 192.0.2.80"])
 
 
-def test_slip_zero_drops_all(server, capsys):
-    s = server(rrl_yaml(rate=5, slip=0))
+def test_slip_zero_drops_all(abuse_server, capsys):
+    s = abuse_server(rrl_yaml(rate=5, slip=0))
     wire = make_query(*FLOOD_Q).to_wire()
     f = flood(s.port, 3000, VICTIMS, FLOOD_SECONDS, wire, rate=5000)
     with capsys.disabled():
@@ -224,8 +207,8 @@ def test_slip_zero_drops_all(server, capsys):
     assert f["ratio"] < 0.1, f
 
 
-def test_exempt_and_counters(server):
-    s = server(rrl_yaml(rate=5, slip=2, exempt="[internal]",
+def test_exempt_and_counters(abuse_server):
+    s = abuse_server(rrl_yaml(rate=5, slip=2, exempt="[internal]",
                         acls={"internal": '["10.0.0.0/8", "127.0.0.2/32"]'}))
     q = make_query("www.example.net", "A")
     # 127.0.0.2 is exempt: never limited.
@@ -243,10 +226,10 @@ def test_exempt_and_counters(server):
     assert 'runway_rrl_exempt_total{reason="cookie"}' in m
 
 
-def test_classes_share_buckets(server):
+def test_classes_share_buckets(abuse_server):
     """Random names: NXDOMAINs of one zone share a bucket, as do all the
     names one wildcard answers; errors share one per prefix."""
-    s = server(rrl_yaml(rate=5, slip=1))
+    s = abuse_server(rrl_yaml(rate=5, slip=1))
     for fmt, rcode in (("r{}.example.net", dns.rcode.NXDOMAIN), ("h{}.wild.example.net", 0),
                        ("x{}.example.org", dns.rcode.REFUSED)):
         replies = [ask_from("127.0.4.1", s.port, make_query(fmt.format(i), "A"))
@@ -256,8 +239,8 @@ def test_classes_share_buckets(server):
         assert all(r.rcode() == rcode for r in replies)
 
 
-def test_reload_applies_settings(server):
-    s = server(rrl_yaml(rate=5, slip=1))
+def test_reload_applies_settings(abuse_server):
+    s = abuse_server(rrl_yaml(rate=5, slip=1))
     q = make_query("mail.example.net", "A")
     tc = sum(1 for _ in range(30) if ask_from("127.0.5.1", s.port, q).flags & dns.flags.TC)
     assert tc >= 15

@@ -26,9 +26,9 @@ import pytest
 
 import dnsharness as h
 import steer_helpers as sh
-from abuse_helpers import AbuseServer, ask_from, cookie_query, reply_cookie, rrl_yaml
+from abuse_helpers import ZONES, AbuseServer, ask_from, cookie_query, reply_cookie, rrl_yaml
 from dnsharness import check, make_query
-from test_rrl import FLOOD_Q, VICTIMS, ZONES, LegitClient, flood
+from test_rrl import FLOOD_Q, VICTIMS, LegitClient, flood
 from test_tcp_limits import ask_tcp, connect_from, raise_fd_limit
 
 pytestmark = pytest.mark.runway_only
