@@ -524,3 +524,42 @@ def dnsperf_stats(out: str) -> dict:
     stats["rcodes"] = m.group(1).strip()
     stats["rcode_counts"] = {k: int(v) for k, v in re.findall(r"([A-Z]+) (\d+)", stats["rcodes"])}
     return stats
+
+
+class DnsperfLoad:
+    """A bounded dnsperf load in the background (-l seconds, -Q queries/s) on
+    loopback, as a context manager that kills it if the test fails first:
+
+        with DnsperfLoad(port, qfile, seconds=10, qps=2000) as load:
+            ...                         # act while the load runs
+            stats = load.finish("the last change")
+    """
+
+    def __init__(self, port, qfile, *, seconds, qps, clients=4, timeout=5, extra=()):
+        self.seconds = seconds
+        self.proc = subprocess.Popen(
+            ["dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", str(qfile),
+             "-l", str(seconds), "-Q", str(qps), "-c", str(clients), "-t", str(timeout),
+             *extra],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.out = ""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def stop(self):
+        """Kill dnsperf if it still runs (a test that failed half-way)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def finish(self, what: str) -> dict:
+        """Check that the load still ran after `what` (else the test proves
+        nothing), wait for dnsperf's end and return its dnsperf_stats()."""
+        assert self.proc.poll() is None, f"dnsperf finished before {what}: raise its duration"
+        self.out, _ = self.proc.communicate(timeout=self.seconds + 30)
+        assert self.proc.returncode == 0, self.out
+        return dnsperf_stats(self.out)

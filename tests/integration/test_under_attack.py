@@ -19,7 +19,6 @@ attacker sent, and new TCP clients still served during the idle flood.
 from __future__ import annotations
 
 import re
-import subprocess
 import threading
 
 import pytest
@@ -64,11 +63,8 @@ def test_legitimate_traffic_survives_flood_and_idle_connections(tmp_path):
 
         qfile = tmp_path / "queries.txt"
         qfile.write_text("\n".join(NAMES) + "\n")
-        load = subprocess.Popen(
-            ["dnsperf", "-s", "127.0.0.1", "-a", "127.0.0.1", "-p", str(srv.port),
-             "-d", str(qfile), "-l", str(LOAD_SECONDS), "-Q", str(LOAD_QPS), "-c", "4",
-             "-t", "2", "-E", f"10:{cookie.hex()}"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        load = h.DnsperfLoad(srv.port, qfile, seconds=LOAD_SECONDS, qps=LOAD_QPS, timeout=2,
+                             extra=("-a", "127.0.0.1", "-E", f"10:{cookie.hex()}"))
         small = LegitClient(srv.port)
         small.start()
         flood_result = {}
@@ -87,14 +83,11 @@ def test_legitimate_traffic_survives_flood_and_idle_connections(tmp_path):
                     check(r, rcode="NOERROR", answer=["www.example.net. 3600 IN A 192.0.2.80"])
                     tcp_ok.append(i)
             flooder.join(LOAD_SECONDS + 10)
-            assert load.poll() is None, "dnsperf finished before the attacks did: raise LOAD_SECONDS"
-            out, _ = load.communicate(timeout=LOAD_SECONDS + 30)
+            st = load.finish("the attacks did")
         finally:
             small.stop.set()
             small.join(5)
-            if load.poll() is None:
-                load.kill()
-                load.wait()
+            load.stop()
         m = srv.metrics()
     finally:
         for c in idle:
@@ -102,7 +95,7 @@ def test_legitimate_traffic_survives_flood_and_idle_connections(tmp_path):
         rc = srv.stop()
     assert rc == 0, srv.log_tail()
 
-    st = h.dnsperf_stats(out)
+    out = load.out
     ok = st["rcode_counts"].get("NOERROR", 0) + st["rcode_counts"].get("NXDOMAIN", 0)   # nx.example.net
     rate = ok / st["sent"]
     fl = flood_result

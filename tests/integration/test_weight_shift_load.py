@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import re
-import subprocess
 
 import pytest
 
@@ -57,11 +56,7 @@ def test_canary_rollout_under_load(tmp_path):
     try:
         qfile = tmp_path / "queries.txt"
         qfile.write_text(f"{NAME} A\n")
-        load = subprocess.Popen(
-            ["dnsperf", "-s", "127.0.0.1", "-p", str(srv.port), "-d", str(qfile),
-             "-l", str(LOAD_SECONDS), "-Q", str(LOAD_QPS), "-c", "4", "-t", "5"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        try:
+        with h.DnsperfLoad(srv.port, qfile, seconds=LOAD_SECONDS, qps=LOAD_QPS) as load:
             shares = []
             for pct in STEPS:
                 if pct == 100:   # the last step through the CLI, one weight at a time
@@ -76,15 +71,8 @@ def test_canary_rollout_under_load(tmp_path):
                 share = canary_share(srv)
                 shares.append(share)
                 assert within(share, pct / 100), (pct, share)
-            # The shifts happened while the load ran; otherwise the test proves nothing.
-            assert load.poll() is None, "dnsperf finished before the last shift: raise LOAD_SECONDS"
-            out, _ = load.communicate(timeout=LOAD_SECONDS + 30)
-        finally:
-            if load.poll() is None:
-                load.kill()
-                load.wait()
-        assert load.returncode == 0, out
-        stats = h.dnsperf_stats(out)
+            stats = load.finish("the last shift")
+        out = load.out
         sh.report(f"weight shift under load: dnsperf sent {stats['sent']:.0f} queries at "
                   f"{stats['qps']:.0f} qps, completed {stats['completed']:.0f}, lost "
                   f"{stats['lost']:.0f}, rcodes {stats['rcodes']}; canary share after shifts "
