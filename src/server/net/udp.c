@@ -9,7 +9,7 @@
 #include <urcu-qsbr.h>
 
 #include "lib/error.h"
-#include "server/core/log.h"
+#include "server/common/log.h"
 #include "server/dnstap/dnstap.h"
 #include "server/net/udp.h"
 #include "server/query/query.h"
@@ -239,6 +239,10 @@ static void *worker_main(void *arg)
 			clock_gettime(CLOCK_REALTIME, &received);
 		unsigned k = answer_batch(w, (unsigned)n, &received);
 		send_batch(w, k);
+		/* QSBR: holding no snapshot pointer now. Under a flood the worker
+		 * never sleeps (nor goes offline), and without this a reload or an
+		 * API change would wait in synchronize_rcu() for the flood to end. */
+		rcu_quiescent_state();
 		for (int i = 0; i < n; i++) {   /* recvmmsg wrote lengths and flags */
 			w->in_msg[i].msg_hdr.msg_namelen = sizeof(w->peer[i]);
 			w->in_msg[i].msg_hdr.msg_controllen = w->pktinfo ? CMSG_MAX : 0;
