@@ -26,9 +26,9 @@ LDFLAGS += $(SANFLAGS)
 LDLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 LIB_SRC    = $(wildcard src/lib/*.c)
-SERVER_SRC = $(wildcard src/server/*/*.c)
+SERVER_SRC = $(filter-out $(DAEMON_SRC),$(wildcard src/server/*/*.c))
 SERVER_ASM = $(wildcard src/server/api/*.S)
-DAEMON_SRC = src/server/main.c
+DAEMON_SRC = src/server/daemon/main.c
 TOOL_SRC   = $(wildcard src/tools/runway/*.c)
 
 obj = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(1))

@@ -20,7 +20,7 @@
 #include "server/api/dashboard.h"
 #include "server/api/internal.h"
 #include "server/conf/conf.h"
-#include "server/core/log.h"
+#include "server/common/log.h"
 
 #define MAX_PARAMS 32
 

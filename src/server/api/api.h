@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "server/core/acl.h"
+#include "server/common/acl.h"
 
 struct rwd_control;
 struct rwd_health;

@@ -10,7 +10,7 @@
 
 #include "server/api/api.h"
 #include "server/control/control.h"
-#include "server/core/snapshot.h"
+#include "server/snapshot/snapshot.h"
 
 /* Bodies larger than this are refused with 413. */
 #define RWD_API_MAX_BODY (1u << 20)
@@ -61,7 +61,7 @@ size_t api_dname(const char *text, uint8_t out[255]);
 void api_dname_str(const uint8_t *dn, char *buf, size_t size);
 
 /* Address to text ("192.0.2.1", "2001:db8::1"). */
-void api_addr_str(const struct rwd_addr *a, char *buf, size_t size);
+void api_addr_str(const struct rw_addr *a, char *buf, size_t size);
 
 /* ---- handlers ---- */
 void api_zones_list(const struct rwd_api_env *e, struct rwd_api_response *out);

@@ -154,7 +154,7 @@ bool api_endpoint_slot(const struct rwd_endpoint *ep, unsigned k, uint32_t *slot
 	return false;
 }
 
-void api_addr_str(const struct rwd_addr *a, char *buf, size_t size)
+void api_addr_str(const struct rw_addr *a, char *buf, size_t size)
 {
 	if (inet_ntop(a->family, a->bytes, buf, (socklen_t)size) == NULL)
 		snprintf(buf, size, "?");

@@ -38,7 +38,7 @@ static bool parse_client(const char *text, struct rwd_client *c)
 	char *slash = strchr(buf, '/');
 	if (slash)
 		*slash = '\0';
-	if (rwd_addr_parse(buf, &c->addr) != 0)
+	if (rw_addr_parse(buf, &c->addr) != 0)
 		return false;
 	unsigned max = c->addr.family == AF_INET ? 32 : 128, len = max;
 	if (slash) {
@@ -138,8 +138,8 @@ static json_t *step_json(const struct rwd_steer *st, const struct rwd_trace_step
 		break;
 	case RWD_POLICY_CIDR:
 		if (s->chosen >= 0 && (unsigned)s->chosen < p->u.cidr.n) {
-			char pfx[RWD_PREFIX_STRLEN];
-			rwd_prefix_format(&p->u.cidr.v[s->chosen].prefix, p->u.cidr.v[s->chosen].len, pfx,
+			char pfx[RW_PREFIX_STRLEN];
+			rw_prefix_format(&p->u.cidr.v[s->chosen].prefix, p->u.cidr.v[s->chosen].len, pfx,
 			                  sizeof(pfx));
 			json_object_set_new(o, "rule", json_string(pfx));
 			to = p->u.cidr.v[s->chosen].node;

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "lib/error.h"
-#include "server/core/acl.h"
+#include "server/common/acl.h"
 #include "server/steer/model.h"
 
 static bool in_prefix(const struct rwd_acl_prefix *p, const uint8_t *bytes)
@@ -59,9 +59,9 @@ static int append(struct rwd_acl *acl, const struct rwd_acl_prefix *p, uint32_t 
 
 int rwd_acl_add_text(struct rwd_acl *acl, const char *text)
 {
-	struct rwd_addr a;
+	struct rw_addr a;
 	struct rwd_acl_prefix p = { 0 };
-	int rc = rwd_prefix_parse(text, &a, &p.len);
+	int rc = rw_prefix_parse(text, &a, &p.len);
 	if (rc)
 		return rc;
 	p.family = (uint8_t)a.family;
@@ -100,10 +100,10 @@ void rwd_acl_format(const struct rwd_acl *acl, char *buf, size_t size)
 		return;
 	}
 	for (uint32_t i = 0; i < acl->n && pos < size; i++) {
-		char one[RWD_PREFIX_STRLEN];
-		struct rwd_addr a = { .family = acl->v[i].family };
+		char one[RW_PREFIX_STRLEN];
+		struct rw_addr a = { .family = acl->v[i].family };
 		memcpy(a.bytes, acl->v[i].bytes, sizeof(a.bytes));
-		rwd_prefix_format(&a, acl->v[i].len, one, sizeof(one));
+		rw_prefix_format(&a, acl->v[i].len, one, sizeof(one));
 		int n = snprintf(buf + pos, size - pos, "%s%s", i ? ", " : "", one);
 		if (n < 0)
 			break;

@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "server/core/log.h"
+#include "server/common/log.h"
 
 static enum rwd_log_level max_level = RWD_LOG_INFO;
 static const char *const names[] = { "error", "warning", "info", "debug" };

@@ -5,7 +5,7 @@
 #include <libknot/libknot.h>
 
 #include "lib/dname.h"
-#include "server/core/stats.h"
+#include "server/common/stats.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rwd_qstats **blocks;

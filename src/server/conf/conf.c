@@ -776,11 +776,11 @@ static int add_addr(struct ctx *c, const struct opt *o, const char *s, int line,
 {
 	struct rwd_endpoint_addr *a = *(struct rwd_endpoint_addr **)at(base, o->off);
 	size_t n = get_count(o, base);
-	if (rwd_addr_parse(s, &a[n].addr) != 0)
+	if (rw_addr_parse(s, &a[n].addr) != 0)
 		return cf_expected(c, o, line);
 	for (size_t i = 0; i < n; i++) {
 		if (!memcmp(&a[i].addr, &a[n].addr, sizeof(a[n].addr))) {
-			char text[RWD_PREFIX_STRLEN];
+			char text[RW_PREFIX_STRLEN];
 			inet_ntop(a[n].addr.family, a[n].addr.bytes, text, sizeof(text));
 			return cf_fail(c, line, "%s: %s is listed twice", o->path, text);
 		}
@@ -1072,7 +1072,7 @@ static int set_scalar(struct ctx *c, const struct opt *o, const char *s, int lin
 		return add_addr(c, o, s, line, base);
 	case K_PREFIX: {
 		char buf[68];
-		int rc = rwd_prefix_parse(s, at(base, o->off), at(base, o->off2));
+		int rc = rw_prefix_parse(s, at(base, o->off), at(base, o->off2));
 		if (rc == RW_EINVAL)
 			return cf_fail(c, line, "%s: %s has host bits set", o->path, cf_show(s, buf));
 		return rc ? cf_expected(c, o, line) : 0;

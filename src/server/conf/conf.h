@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
-#include "server/core/acl.h"
+#include "server/common/acl.h"
 
 #define RWD_CONF_ERRLEN 512
 

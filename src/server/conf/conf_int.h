@@ -38,7 +38,7 @@ enum kind {
 	K_QTYPE,    /* RR type mnemonic, stored as uint16_t */
 	K_RCODE,    /* rcode mnemonic, stored as int */
 	K_ADDRS,    /* one IP address or a list of them: struct rwd_endpoint_addr[] + unsigned count */
-	K_PREFIX,   /* CIDR prefix: struct rwd_addr (off) + uint8_t length (off2) */
+	K_PREFIX,   /* CIDR prefix: struct rw_addr (off) + uint8_t length (off2) */
 	K_CODE,     /* geolocation code of level min (enum rwd_geo_level), into char[size] */
 	K_POLICY,   /* a policy tree (traffic.c), stored as struct rwd_policy * */
 	K_ACLS,     /* the `acls:` table (acls.c): rwd_conf_acl[] (off) + count (off2) */

@@ -152,13 +152,13 @@ static json_t *rules_json(struct out *o, const struct rwd_policy *p)
 	unsigned n = geo ? p->u.geo.n : p->u.cidr.n;
 	const struct rwd_policy *fallback = geo ? p->u.geo.fallback : p->u.cidr.fallback;
 	for (unsigned i = 0; i < n; i++) {
-		char key[RWD_PREFIX_STRLEN + 24];
+		char key[RW_PREFIX_STRLEN + 24];
 		if (geo) {
 			geo_key(&p->u.geo.v[i], key);
 			add(o, v, key, policy_json(o, p->u.geo.v[i].node));
 		} else {
 			const struct rwd_cidr_rule *r = &p->u.cidr.v[i];
-			rwd_prefix_format(&r->prefix, r->len, key, sizeof(key));
+			rw_prefix_format(&r->prefix, r->len, key, sizeof(key));
 			add(o, v, key, policy_json(o, r->node));
 		}
 	}
@@ -259,7 +259,7 @@ json_t *rwd_endpoint_to_json(const struct rwd_endpoint *e)
 		json_t *a = json_array();
 		for (unsigned i = 0; i < e->n_addrs; i++) {
 			char text[INET6_ADDRSTRLEN];
-			const struct rwd_addr *x = &e->addrs[i].addr;
+			const struct rw_addr *x = &e->addrs[i].addr;
 			push(&o, a, inet_ntop(x->family, x->bytes, text, sizeof(text)) ? json_string(text)
 			                                                                  : NULL);
 		}

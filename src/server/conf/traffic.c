@@ -301,7 +301,7 @@ static int rules(struct ctx *c, const char *what, yaml_node_t *v, unsigned depth
 			(*nrules)++;
 		} else {
 			struct rwd_cidr_rule *r = &p->u.cidr.v[*nrules];
-			int prc = rwd_prefix_parse(s, &r->prefix, &r->len);
+			int prc = rw_prefix_parse(s, &r->prefix, &r->len);
 			if (prc == RW_EINVAL) {
 				rc = cf_fail(c, line, "cidr: %s has host bits set", cf_show(s, buf));
 				break;
@@ -326,13 +326,13 @@ static int rules(struct ctx *c, const char *what, yaml_node_t *v, unsigned depth
 	}
 	size_t dup, first;
 	if (!rc && cf_find_dup(keys, *nrules, &dup, &first)) {
-		char text[RWD_PREFIX_STRLEN];
+		char text[RW_PREFIX_STRLEN];
 		if (geo) {
 			rc = cf_fail(c, keys[dup].line, "geolocation: duplicate code '%s' (first on line %d)",
 			             p->u.geo.v[keys[dup].pos].code, cf_ln(c, keys[first].line));
 		} else {
 			const struct rwd_cidr_rule *r = &p->u.cidr.v[keys[dup].pos];
-			rwd_prefix_format(&r->prefix, r->len, text, sizeof(text));
+			rw_prefix_format(&r->prefix, r->len, text, sizeof(text));
 			rc = cf_fail(c, keys[dup].line, "cidr: duplicate prefix %s (first on line %d)", text,
 			             cf_ln(c, keys[first].line));
 		}
@@ -514,7 +514,7 @@ static int latency_row(struct ctx *c, char *text, int line, struct rwd_latency_r
 		for (int i = 0; i < 2; i++)
 			r->country[i] = f[0][i] >= 'a' ? (char)(f[0][i] - 32) : f[0][i];
 	} else {
-		int rc = rwd_prefix_parse(f[0], &r->prefix, &r->len);
+		int rc = rw_prefix_parse(f[0], &r->prefix, &r->len);
 		if (rc == RW_EINVAL)
 			return cf_fail(c, line, "client %s has host bits set", cf_show(f[0], buf));
 		if (rc)
@@ -588,11 +588,11 @@ static int latency_rows(struct ctx *c, char *data, size_t len, struct rwd_model 
 	size_t dup, orig;
 	if (cf_find_dup(keys, m->n_latency, &dup, &orig)) {
 		const struct rwd_latency_row *r = &m->latency[keys[dup].pos];
-		char client[RWD_PREFIX_STRLEN];
+		char client[RW_PREFIX_STRLEN];
 		if (r->is_country)
 			snprintf(client, sizeof(client), "%s", r->country);
 		else
-			rwd_prefix_format(&r->prefix, r->len, client, sizeof(client));
+			rw_prefix_format(&r->prefix, r->len, client, sizeof(client));
 		return cf_fail(c, keys[dup].line, "duplicate row for client %s and endpoint '%s' "
 		               "(first on line %d)", client, r->endpoint->name, keys[orig].line);
 	}
@@ -726,9 +726,9 @@ int cf_check_networks(struct ctx *c, const struct opt *o, void *base)
 		keys[i].pos = i;
 	}
 	if (cf_find_dup(keys, m->n_networks, &dup, &first)) {
-		char text[RWD_PREFIX_STRLEN];
+		char text[RW_PREFIX_STRLEN];
 		const struct rwd_network_location *nl = &m->networks[keys[dup].pos];
-		rwd_prefix_format(&nl->prefix, nl->len, text, sizeof(text));
+		rw_prefix_format(&nl->prefix, nl->len, text, sizeof(text));
 		rc = cf_fail(c, keys[dup].line, "geoip.networks: duplicate network %s (first on line %d)",
 		             text, keys[first].line);
 	}

@@ -18,8 +18,8 @@
 #include "lib/error.h"
 #include "lib/rdata.h"
 #include "server/control/control.h"
-#include "server/core/log.h"
-#include "server/core/stats.h"
+#include "server/common/log.h"
+#include "server/common/stats.h"
 #include "server/store/store.h"
 
 struct rwd_control {
@@ -137,7 +137,7 @@ static int parse_client(const char *text, struct rwd_latency_row *row)
 		row->country[1] = (char)toupper((unsigned char)text[1]);
 		return 0;
 	}
-	return rwd_prefix_parse(text, &row->prefix, &row->len) == 0 ? 0 : RW_EINVAL;
+	return rw_prefix_parse(text, &row->prefix, &row->len) == 0 ? 0 : RW_EINVAL;
 }
 
 static bool same_client(const struct rwd_latency_row *a, const struct rwd_latency_row *b)
@@ -752,12 +752,12 @@ int rwd_control_latency(struct rwd_control *c, const struct rwd_latency_sample *
 	int ret = rwd_store_begin(c->store, &t);
 	for (size_t i = 0; i < n && ret == 0; i++) {
 		struct rwd_latency_row row;
-		char client[RWD_PREFIX_STRLEN], key[300], val[64], *old = NULL;
+		char client[RW_PREFIX_STRLEN], key[300], val[64], *old = NULL;
 		parse_client(v[i].client, &row);
 		if (row.is_country)
 			snprintf(client, sizeof(client), "%s", row.country);
 		else
-			rwd_prefix_format(&row.prefix, row.len, client, sizeof(client));
+			rw_prefix_format(&row.prefix, row.len, client, sizeof(client));
 		snprintf(key, sizeof(key), "%s|%.100s", client, v[i].endpoint);
 		double avg = v[i].rtt_ms;
 		/* Earlier samples of this batch are not visible yet: average per batch order. */

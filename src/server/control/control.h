@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "server/core/server.h"
+#include "server/daemon/server.h"
 
 #define RWD_CONTROL_ERRLEN 512
 

@@ -13,10 +13,10 @@
 
 #include "lib/error.h"
 #include "server/conf/conf.h"
-#include "server/core/log.h"
+#include "server/common/log.h"
 #include "server/api/api.h"
 #include "server/control/control.h"
-#include "server/core/server.h"
+#include "server/daemon/server.h"
 
 #define VERSION "0.1.0"
 

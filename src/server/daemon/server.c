@@ -4,8 +4,8 @@
 
 #include "lib/dname.h"
 #include "lib/error.h"
-#include "server/core/log.h"
-#include "server/core/server.h"
+#include "server/common/log.h"
+#include "server/daemon/server.h"
 #include "server/limit/rrl.h"
 #include "server/query/cookie.h"
 

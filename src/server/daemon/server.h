@@ -4,7 +4,7 @@
  */
 #pragma once
 #include "server/conf/conf.h"
-#include "server/core/snapshot.h"
+#include "server/snapshot/snapshot.h"
 #include "server/dnstap/dnstap.h"
 #include "server/health/health.h"
 #include "server/net/tcp.h"

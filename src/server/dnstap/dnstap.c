@@ -45,7 +45,7 @@
 #include <fstrm.h>
 
 #include "lib/error.h"
-#include "server/core/log.h"
+#include "server/common/log.h"
 #include "server/dnstap/dnstap.h"
 
 #define CONTENT_TYPE "protobuf:dnstap.Dnstap"

@@ -42,7 +42,7 @@
 #include "lib/dname.h"
 #include "lib/wire.h"
 #include "lib/error.h"
-#include "server/core/log.h"
+#include "server/common/log.h"
 #include "server/health/health.h"
 #include "server/health/internal.h"
 

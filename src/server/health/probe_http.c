@@ -30,7 +30,7 @@
 #include <uv.h>
 
 #include "lib/error.h"
-#include "server/core/log.h"
+#include "server/common/log.h"
 #include "server/health/internal.h"
 
 /* ---- TLS contexts and sessions ---- */

@@ -42,7 +42,7 @@
 #include <sys/socket.h>
 
 #include "server/conf/conf.h"
-#include "server/core/acl.h"
+#include "server/common/acl.h"
 
 #define RWD_RRL_MAX_RATE ((1u << 24) - 1)  /* tokens fit 24 bits */
 #define RWD_RRL_MAX_SLIP 255               /* the slip counter fits 8 bits */

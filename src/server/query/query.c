@@ -67,108 +67,6 @@ static bool stage_zone(struct rwd_query *qr)
 	return false;
 }
 
-/* Stage "lookup": closest encloser, then cut, exact, wildcard or nothing. */
-static void stage_lookup(struct rwd_query *qr)
-{
-	const struct rwd_zone *z = qr->zone;
-	const struct rw_query *q = &qr->q;
-	const struct rwd_node *n = rwd_zone_encloser(z, q->qname, q->qname_len);
-	bool exact = n->name_len == q->qname_len;
-	const struct rwd_answer *a;
-
-	if (n->cut && !(exact && n->cut == n && q->qtype == RW_TYPE_DS)) {
-		a = n->cut->referral;
-	} else if (!exact && n->wildcard == NULL) {
-		a = z->nxdomain;
-	} else if (!exact && (n->wildcard->flags & RWD_NODE_DELEG)) {
-		a = n->wildcard->referral;    /* a wildcard owning NS: a literal cut */
-	} else {
-		uint16_t qtype = q->qtype;
-		if (!exact) {
-			n = n->wildcard;          /* RFC 4592 synthesis: owner is the qname */
-			/* A wildcard CNAME asked by its own target name loops at once:
-			 * the CNAME alone, as Knot DNS answers (the precomputed chain
-			 * assumes a question name other than the target). */
-			if ((n->flags & RWD_NODE_CNAME) && qtype != RW_TYPE_CNAME &&
-			    rw_dname_eq(q->qname, rwd_node_rrset(n, RW_TYPE_CNAME)->rdata + 2))
-				qtype = RW_TYPE_CNAME;
-		}
-		if (qtype == RW_TYPE_ANY)     /* RFC 8482: one RRset, the lowest type */
-			a = n->n_answers ? n->answers[0].answer : n->other;
-		else
-			a = rwd_node_answer(n, qtype);
-	}
-	qr->answer = a;
-	qr->rcode = a->rcode;
-	qr->aa = a->aa;
-}
-
-/* Move the pointers among relocs[*i..] that lie in data [from, to), now
- * copied to p + at, by delta. Relocs are sorted by position. */
-static void relocate(uint8_t *p, const uint16_t *relocs, unsigned n_relocs, unsigned *i,
-                     size_t from, size_t to, size_t at, int delta)
-{
-	for (; *i < n_relocs && relocs[*i] < to; (*i)++) {
-		if (relocs[*i] < from || delta == 0)
-			continue;
-		uint8_t *ptr = p + at + (relocs[*i] - from);
-		rw_put16(ptr, (uint16_t)(0xc000 | ((rw_get16(ptr) & 0x3fff) + delta)));
-	}
-}
-
-/* Copy the precomputed body behind the question; returns bytes written. */
-static size_t put_body(struct rwd_query *qr, uint8_t *p, size_t room)
-{
-	const struct rwd_answer *a = qr->answer;
-	const uint8_t *data = rwd_answer_data(a);
-	const uint16_t *relocs = rwd_answer_relocs(a);
-	int delta = (int)qr->q.qname_len - (int)a->qname_len;
-	unsigned r = 0;
-	uint16_t ar = a->arcount;
-	size_t n = a->len;
-
-	if (n <= room) {                  /* the common case: all of it */
-		memcpy(p, data, n);
-		if (delta != 0)
-			relocate(p, relocs, a->n_relocs, &r, 0, n, 0, delta);
-	} else if (a->required > room) {
-		qr->tc = true;                /* as Knot DNS: header, question, OPT only */
-		return 0;
-	} else {
-		/* Additional RRsets that do not fit are left out, TC stays clear
-		 * (RFC 2181 9); a later, smaller one may still fit. Every record
-		 * carries its RRset's end, and no RRset points into another. */
-		const uint16_t *ar_end = rwd_answer_ar_end(a);
-		n = a->required;
-		memcpy(p, data, n);
-		relocate(p, relocs, a->n_relocs, &r, 0, n, 0, delta);
-		size_t from = a->required;
-		ar = 0;
-		for (unsigned k = 0; k < a->arcount;) {
-			unsigned end_k = k;
-			while (end_k < a->arcount && ar_end[end_k] == ar_end[k])
-				end_k++;
-			size_t to = ar_end[k];
-			if (n + (to - from) <= room) {
-				memcpy(p + n, data + from, to - from);
-				relocate(p, relocs, a->n_relocs, &r, from, to, n, delta);
-				n += to - from;
-				ar += (uint16_t)(end_k - k);
-			}
-			from = to;
-			k = end_k;
-		}
-	}
-	/* The SOA serial is the zone's, not the one the body was built with
-	 * (a patched zone shares answers with its predecessor, zone.h). */
-	if (a->serial_at)
-		rw_put32(p + a->serial_at - 1, qr->zone->serial);
-	rw_put16(qr->out + RW_HDR_ANCOUNT, a->ancount);
-	rw_put16(qr->out + RW_HDR_NSCOUNT, a->nscount);
-	rw_put16(qr->out + RW_HDR_ARCOUNT, ar);
-	return n;
-}
-
 static size_t ecs_addr_len(const struct rw_edns *e) { return (e->ecs_source + 7u) / 8; }
 
 static size_t opt_size(const struct rwd_snapshot *s, const struct rwd_query *qr)
@@ -269,7 +167,7 @@ static size_t stage_encode(const struct rwd_snapshot *s, struct rwd_query *qr, b
 	memcpy(o + RW_HDR_LEN, qr->wire + RW_HDR_LEN, q->question_len);
 	size_t pos = RW_HDR_LEN + q->question_len;
 	if (qr->answer != NULL && pos + opt <= max) {
-		pos += put_body(qr, o + pos, max - pos - opt);
+		pos += rwd_body_put(qr, o + pos, max - pos - opt);
 	} else if (qr->body_len) {         /* written in place by a stage */
 		pos += qr->body_len;
 		rw_put16(o + RW_HDR_ANCOUNT, qr->body_an);
@@ -292,7 +190,7 @@ static size_t limit_encode(const struct rwd_snapshot *s, struct rwd_query *qr, b
 	return rwd_stage_limit(s, qr) ? stage_encode(s, qr, with_opt) : 0;
 }
 
-/* Count what was asked and answered (thread-local, see core/stats.h). */
+/* Count what was asked and answered (thread-local, see common/stats.h). */
 static void count(struct rwd_query *qr, size_t len)
 {
 	struct rwd_qstats *st = qr->thread->stats;
@@ -355,6 +253,6 @@ static size_t process(const struct rwd_snapshot *s, struct rwd_query *qr)
 		return limit_encode(s, qr, true);
 	if (!stage_filter(qr) && !stage_view(s, qr) && !stage_zone(qr) &&
 	    !rwd_stage_steer(s, qr, body_room(s, qr)))
-		stage_lookup(qr);
+		rwd_stage_lookup(qr);
 	return limit_encode(s, qr, true);
 }

@@ -28,8 +28,8 @@
 #include <time.h>
 
 #include "lib/pkt.h"
-#include "server/core/snapshot.h"
-#include "server/core/stats.h"
+#include "server/snapshot/snapshot.h"
+#include "server/common/stats.h"
 #include "server/steer/geo.h"
 
 enum rwd_transport { RWD_UDP, RWD_TCP };

@@ -6,6 +6,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "server/query/query.h"
 
@@ -19,3 +20,11 @@ bool rwd_stage_cookie(const struct rwd_snapshot *s, struct rwd_query *qr);
 /* Stage "limit" (limit.c), once the outcome is known: false to send
  * nothing; may strip the answer to a truncated reply (slip). */
 bool rwd_stage_limit(const struct rwd_snapshot *s, struct rwd_query *qr);
+
+/* Stage "lookup" (lookup.c): sets qr->answer, rcode and aa from the zone. */
+void rwd_stage_lookup(struct rwd_query *qr);
+
+/* Write qr->answer behind the question at p, at most room bytes; sets the
+ * section counts in qr->out and qr->tc when the required part does not fit.
+ * Returns the bytes written (body.c). */
+size_t rwd_body_put(struct rwd_query *qr, uint8_t *p, size_t room);

@@ -2,7 +2,7 @@
 #include <string.h>
 #include <urcu-qsbr.h>
 
-#include "server/core/snapshot.h"
+#include "server/snapshot/snapshot.h"
 #include "server/limit/rrl.h"
 
 static struct rwd_snapshot *current;

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "server/core/acl.h"
+#include "server/common/acl.h"
 #include "server/steer/geo.h"
 #include "server/steer/model.h"
 #include "server/zone/zonedb.h"

@@ -94,7 +94,7 @@ static bool geo_matches(const struct rwd_geo_rule *r, const struct rwd_location 
 }
 
 /* Does prefix/len contain the client's network? */
-static bool prefix_contains(const struct rwd_addr *prefix, uint8_t len, const struct rwd_client *c)
+static bool prefix_contains(const struct rw_addr *prefix, uint8_t len, const struct rwd_client *c)
 {
 	if (prefix->family != c->addr.family)
 		return false;

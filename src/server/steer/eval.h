@@ -26,7 +26,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "server/core/stats.h"
+#include "server/common/stats.h"
 #include "server/health/health.h"
 #include "server/steer/geo.h"
 #include "server/steer/model.h"
@@ -34,7 +34,7 @@
 #define RWD_STEER_MAX 32
 
 struct rwd_client {
-	struct rwd_addr addr;          /* ECS address or source address, host bits zero */
+	struct rw_addr addr;          /* ECS address or source address, host bits zero */
 	uint8_t prefix_len;            /* ECS source prefix length, or 32/128 */
 	bool located;                  /* loc filled (lazily, on first need) */
 	struct rwd_location loc;

@@ -81,7 +81,7 @@ static void mask_bytes(uint8_t *bytes, unsigned len, unsigned nbytes)
 }
 
 /* ::ffff:a.b.c.d */
-static bool v4_mapped(const struct rwd_addr *a)
+static bool v4_mapped(const struct rw_addr *a)
 {
 	static const uint8_t pfx[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 	return a->family == AF_INET6 && memcmp(a->bytes, pfx, 12) == 0;
@@ -368,7 +368,7 @@ static unsigned lookup_mmdb(const struct rwd_geo *g, const uint8_t *a, int famil
 	return scope;
 }
 
-void rwd_geo_lookup(const struct rwd_geo *g, const struct rwd_addr *addr, uint8_t prefix_len,
+void rwd_geo_lookup(const struct rwd_geo *g, const struct rw_addr *addr, uint8_t prefix_len,
                     struct rwd_location *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -419,12 +419,12 @@ void rwd_geo_lookup(const struct rwd_geo *g, const struct rwd_addr *addr, uint8_
 /* ---- the per-thread cache ---- */
 
 void rwd_geo_lookup_cached(const struct rwd_geo *g, struct rwd_geo_cache *c,
-                           const struct rwd_addr *addr, uint8_t prefix_len,
+                           const struct rw_addr *addr, uint8_t prefix_len,
                            struct rwd_location *out)
 {
 	/* The key: the address with host bits cleared, so that every client
 	 * of one ECS prefix shares an entry. */
-	struct rwd_addr key;
+	struct rw_addr key;
 	memset(&key, 0, sizeof(key));
 	key.family = addr->family;
 	unsigned nbytes = addr->family == AF_INET ? 4 : 16;

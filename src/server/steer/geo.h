@@ -42,14 +42,14 @@ uint64_t rwd_geo_id(const struct rwd_geo *g);
  * Locate the network addr/prefix_len (host bits beyond prefix_len are
  * ignored). Thread-safe; allocates nothing.
  */
-void rwd_geo_lookup(const struct rwd_geo *g, const struct rwd_addr *addr, uint8_t prefix_len,
+void rwd_geo_lookup(const struct rwd_geo *g, const struct rw_addr *addr, uint8_t prefix_len,
                     struct rwd_location *out);
 
 /* A per-thread cache in front of rwd_geo_lookup (direct-mapped, fixed size). */
 #define RWD_GEO_CACHE_SIZE 4096
 struct rwd_geo_cache_entry {
 	uint64_t geo_id;               /* rwd_geo_id() of the db it came from: a reload invalidates */
-	struct rwd_addr addr;
+	struct rw_addr addr;
 	uint8_t prefix_len;
 	struct rwd_location loc;
 };
@@ -57,7 +57,7 @@ struct rwd_geo_cache {
 	struct rwd_geo_cache_entry e[RWD_GEO_CACHE_SIZE];
 };
 void rwd_geo_lookup_cached(const struct rwd_geo *g, struct rwd_geo_cache *c,
-                           const struct rwd_addr *addr, uint8_t prefix_len,
+                           const struct rw_addr *addr, uint8_t prefix_len,
                            struct rwd_location *out);
 /* Empty a cache. Zeroed memory (calloc) is an empty cache too: no rwd_geo
  * has id 0. Never needed for correctness after a reload (ids differ). */

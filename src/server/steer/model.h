@@ -2,7 +2,7 @@
  * The traffic model: endpoints, health checks and policy trees, as read from
  * the configuration (health_checks:, endpoints:, geoip:, latency:, traffic:)
  * and, later, changed through the control API. Immutable once built; it
- * lives in the snapshot next to the zones (core/snapshot.h), so a reload or
+ * lives in the snapshot next to the zones (snapshot/snapshot.h), so a reload or
  * an API change swaps it whole.
  *
  * Health is not part of the model: each endpoint address has a slot in the
@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/addr.h"
 #include "lib/arena.h"
 
 enum rwd_check_type { RWD_CHECK_TCP, RWD_CHECK_HTTP, RWD_CHECK_HTTPS, RWD_CHECK_DNS };
@@ -45,14 +46,10 @@ struct rwd_check {
 	int line;                      /* in the configuration */
 };
 
-struct rwd_addr {
-	int family;                    /* AF_INET or AF_INET6 */
-	uint8_t bytes[16];             /* 4 used for AF_INET */
-};
 
 /* One address of an endpoint, with its own health slot. */
 struct rwd_endpoint_addr {
-	struct rwd_addr addr;
+	struct rw_addr addr;
 	uint32_t slot;                 /* index into the health state */
 };
 
@@ -101,7 +98,7 @@ struct rwd_geo_rule {
 };
 
 struct rwd_cidr_rule {
-	struct rwd_addr prefix;        /* host bits zero */
+	struct rw_addr prefix;        /* host bits zero */
 	uint8_t len;                   /* prefix length */
 	struct rwd_policy *node;
 };
@@ -160,7 +157,7 @@ struct rwd_traffic {
 struct rwd_latency_row {
 	bool is_country;
 	char country[3];
-	struct rwd_addr prefix;
+	struct rw_addr prefix;
 	uint8_t len;
 	const struct rwd_endpoint *endpoint;
 	uint32_t rtt_ms;
@@ -168,7 +165,7 @@ struct rwd_latency_row {
 
 /* Own CIDR -> location entries (geoip.networks), win over the mmdb. */
 struct rwd_network_location {
-	struct rwd_addr prefix;
+	struct rw_addr prefix;
 	uint8_t len;
 	char continent[3], country[3], subdivision[4];   /* "" when unknown */
 	bool has_location;
@@ -267,20 +264,6 @@ const struct rwd_endpoint *rwd_model_find_endpoint(const struct rwd_model *m, co
  * address). Other kinds are left alone. Not recursive.
  */
 void rwd_policy_sort_rules(struct rwd_policy *p);
-
-/* "192.0.2.1" or "2001:db8::1" (no port, no scope). Returns 0 or RW_EMALFORMED. */
-int rwd_addr_parse(const char *text, struct rwd_addr *out);
-
-/*
- * "ADDR/LEN" (LEN 0..32 for IPv4, 0..128 for IPv6); a bare address means a
- * single host (/32, /128). Returns 0, RW_EMALFORMED (not a prefix) or
- * RW_EINVAL (well formed, but bits beyond LEN are set).
- */
-int rwd_prefix_parse(const char *text, struct rwd_addr *addr, uint8_t *len);
-
-/* "ADDR/LEN", NUL-terminated, truncated to size. RWD_PREFIX_STRLEN always fits. */
-#define RWD_PREFIX_STRLEN 52
-void rwd_prefix_format(const struct rwd_addr *addr, uint8_t len, char *buf, size_t size);
 
 /*
  * A geolocation code: a continent (AF AN AS EU NA OC SA), a country (two

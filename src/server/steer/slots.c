@@ -17,7 +17,7 @@
 
 struct key {
 	const char *endpoint;
-	const struct rwd_addr *addr;   /* NULL: the endpoint's CNAME slot */
+	const struct rw_addr *addr;   /* NULL: the endpoint's CNAME slot */
 	uint32_t slot;
 };
 
