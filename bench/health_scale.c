@@ -39,7 +39,7 @@
 #include <uv.h>
 
 #include "lib/wire.h"
-#include "server/core/log.h"
+#include "server/common/log.h"
 #include "server/health/health.h"
 
 static const char RESPONSE[] =

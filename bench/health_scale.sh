@@ -10,7 +10,7 @@ mkdir -p "$OUT"
 PKGS="libknot libzscanner liburcu-qsbr libuv openssl"
 cc -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -Isrc \
    $(pkg-config --cflags $PKGS) -o "$OUT/health_scale" bench/health_scale.c \
-   src/server/health/*.c src/server/core/log.c src/lib/pkt.c src/lib/dname.c src/lib/error.c \
+   src/server/health/*.c src/server/common/log.c src/lib/pkt.c src/lib/dname.c src/lib/error.c \
    $(pkg-config --libs $PKGS) -lpthread -lm
 if [ $# -gt 0 ]; then
 	exec "$OUT/health_scale" "$@"

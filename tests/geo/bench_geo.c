@@ -60,7 +60,7 @@ int main(int argc, char **argv)
 	}
 
 	enum { POOL = 1 << 20 };
-	struct rwd_addr *pool = malloc(POOL * sizeof(*pool));
+	struct rw_addr *pool = malloc(POOL * sizeof(*pool));
 	struct rwd_geo_cache *cache = calloc(1, sizeof(*cache));
 	if (!pool || !cache)
 		return 1;
@@ -89,7 +89,7 @@ int main(int argc, char **argv)
 		rwd_geo_cache_clear(cache);
 		double t0 = now();
 		for (unsigned long n = 0; n < lookups; n++) {
-			const struct rwd_addr *a = &pool[(n * 40503u) % runs[r].clients];
+			const struct rw_addr *a = &pool[(n * 40503u) % runs[r].clients];
 			if (runs[r].cached)
 				rwd_geo_lookup_cached(g, cache, a, 24, &l);
 			else

@@ -17,7 +17,7 @@
 #include "testaddr.h"
 #include "lib/error.h"
 #include "server/conf/conf.h"
-#include "server/core/acl.h"
+#include "server/common/acl.h"
 
 static bool match(const struct rwd_acl *acl, const char *addr)
 {

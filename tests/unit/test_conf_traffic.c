@@ -98,17 +98,17 @@ static void is_endpoint(const struct rwd_policy *p, const char *name)
 	assert_string_equal(p->u.endpoint->name, name);
 }
 
-static struct rwd_addr addr(const char *text)
+static struct rw_addr addr(const char *text)
 {
-	struct rwd_addr a;
-	assert_int_equal(rwd_addr_parse(text, &a), 0);
+	struct rw_addr a;
+	assert_int_equal(rw_addr_parse(text, &a), 0);
 	return a;
 }
 
-static void prefix_is(const struct rwd_addr *a, uint8_t len, const char *want)
+static void prefix_is(const struct rw_addr *a, uint8_t len, const char *want)
 {
-	char buf[RWD_PREFIX_STRLEN];
-	rwd_prefix_format(a, len, buf, sizeof(buf));
+	char buf[RW_PREFIX_STRLEN];
+	rw_prefix_format(a, len, buf, sizeof(buf));
 	assert_string_equal(buf, want);
 }
 
@@ -261,7 +261,7 @@ static void test_full(void **state)
 	assert_ptr_equal(use, &m->endpoints[0]);
 	assert_int_equal(use->line, 21);
 	assert_int_equal(use->n_addrs, 2);
-	struct rwd_addr a = addr("192.0.2.10");
+	struct rw_addr a = addr("192.0.2.10");
 	assert_memory_equal(&use->addrs[0].addr, &a, sizeof(a));
 	a = addr("2001:db8::10");
 	assert_int_equal(use->addrs[1].addr.family, AF_INET6);
@@ -559,25 +559,25 @@ static void test_depth(void **state)
 
 static void test_model_helpers(void **state)
 {
-	struct rwd_addr a;
+	struct rw_addr a;
 	uint8_t len;
-	assert_int_equal(rwd_prefix_parse("10.0.0.0/8", &a, &len), 0);
+	assert_int_equal(rw_prefix_parse("10.0.0.0/8", &a, &len), 0);
 	assert_int_equal(len, 8);
 	assert_int_equal(a.family, AF_INET);
-	assert_int_equal(rwd_prefix_parse("10.0.0.1", &a, &len), 0);
+	assert_int_equal(rw_prefix_parse("10.0.0.1", &a, &len), 0);
 	assert_int_equal(len, 32);
-	assert_int_equal(rwd_prefix_parse("::/0", &a, &len), 0);
+	assert_int_equal(rw_prefix_parse("::/0", &a, &len), 0);
 	assert_int_equal(len, 0);
-	assert_int_equal(rwd_prefix_parse("2001:db8::/128", &a, &len), 0);
-	assert_int_equal(rwd_prefix_parse("10.0.0.1/8", &a, &len), RW_EINVAL);
-	assert_int_equal(rwd_prefix_parse("10.128.0.0/8", &a, &len), RW_EINVAL);
-	assert_int_equal(rwd_prefix_parse("2001:db8::1/64", &a, &len), RW_EINVAL);
+	assert_int_equal(rw_prefix_parse("2001:db8::/128", &a, &len), 0);
+	assert_int_equal(rw_prefix_parse("10.0.0.1/8", &a, &len), RW_EINVAL);
+	assert_int_equal(rw_prefix_parse("10.128.0.0/8", &a, &len), RW_EINVAL);
+	assert_int_equal(rw_prefix_parse("2001:db8::1/64", &a, &len), RW_EINVAL);
 	static const char *bad[] = {
 		"", "/8", "10.0.0.0/", "10.0.0.0/33", "10.0.0.0/08", "10.0.0.0/-1", "10.0.0.0/8x",
 		"::/129", "10/8", "host/8", "10.0.0.0 /8", "1.2.3.4.5/32",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (rwd_prefix_parse(bad[i], &a, &len) != RW_EMALFORMED)
+		if (rw_prefix_parse(bad[i], &a, &len) != RW_EMALFORMED)
 			fail_msg("'%s' accepted", bad[i]);
 
 	static const struct { const char *in; enum rwd_geo_level level; const char *code; } geo_ok[] = {

@@ -21,7 +21,7 @@
 #include "lib/dname.h"
 #include "lib/pkt.h"
 #include "lib/wire.h"
-#include "server/core/snapshot.h"
+#include "server/snapshot/snapshot.h"
 #include "server/query/cookie.h"
 #include "server/query/query.h"
 #include "server/zone/zone.h"

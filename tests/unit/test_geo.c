@@ -67,9 +67,9 @@ __attribute__((noinline)) void *realloc(void *p, size_t n)
 
 /* ---- helpers ---- */
 
-static struct rwd_addr ip(const char *s)
+static struct rw_addr ip(const char *s)
 {
-	struct rwd_addr a;
+	struct rw_addr a;
 	memset(&a, 0, sizeof(a));
 	if (inet_pton(AF_INET, s, a.bytes) == 1)
 		a.family = AF_INET;
@@ -132,7 +132,7 @@ static struct rwd_geo *open_ok(bool with_mmdb)
 static struct rwd_location look(const struct rwd_geo *g, const char *addr, uint8_t len)
 {
 	struct rwd_location l;
-	struct rwd_addr a = ip(addr);
+	struct rw_addr a = ip(addr);
 	memset(&l, 0xa5, sizeof(l));          /* everything must be written */
 	rwd_geo_lookup(g, &a, len, &l);
 	return l;
@@ -296,7 +296,7 @@ static void test_unknown(void **state)
 	expect_none(g, "2001:db9::1", 128, 32);
 	expect_none(g, "::ffff:8.8.8.8", 128, 96 + 7);
 	/* an unknown family */
-	struct rwd_addr a;
+	struct rw_addr a;
 	memset(&a, 0, sizeof(a));
 	a.family = AF_UNIX;
 	struct rwd_location l;
@@ -313,9 +313,9 @@ static void test_scope_stable(void **state)
 	struct rwd_geo *g = open_ok(true);
 	const char *base[] = { "198.51.100.0", "100.64.0.0", "10.0.0.0", "8.0.0.0", "192.0.2.0" };
 	for (unsigned b = 0; b < sizeof(base) / sizeof(base[0]); b++) {
-		struct rwd_addr a0 = ip(base[b]);
+		struct rw_addr a0 = ip(base[b]);
 		for (unsigned i = 0; i < 4000; i++) {
-			struct rwd_addr a = a0;
+			struct rw_addr a = a0;
 			uint32_t v = (uint32_t)a.bytes[0] << 24 | (uint32_t)a.bytes[1] << 16 |
 			             (uint32_t)a.bytes[2] << 8 | a.bytes[3];
 			v += (i * 2654435761u) >> (b == 1 ? 14 : 20);
@@ -325,7 +325,7 @@ static void test_scope_stable(void **state)
 			rwd_geo_lookup(g, &a, 32, &l);
 			/* the first and the last address of addr/scope */
 			for (int end = 0; end < 2; end++) {
-				struct rwd_addr x = a;
+				struct rw_addr x = a;
 				uint32_t m = l.scope ? 0xffffffffu << (32 - l.scope) : 0;
 				uint32_t w = end ? (v | ~m) : (v & m);
 				for (int k = 0; k < 4; k++)
@@ -448,7 +448,7 @@ static void test_ids(void **state)
 static struct rwd_geo_cache_entry *find_entry(struct rwd_geo_cache *c, uint64_t id,
                                               const char *addr, uint8_t len)
 {
-	struct rwd_addr a = ip(addr);
+	struct rw_addr a = ip(addr);
 	struct rwd_geo_cache_entry *hit = NULL;
 	for (unsigned i = 0; i < RWD_GEO_CACHE_SIZE; i++) {
 		struct rwd_geo_cache_entry *e = &c->e[i];
@@ -475,7 +475,7 @@ static void test_cache(void **state)
 	for (int round = 0; round < 2; round++)
 		for (unsigned i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++)
 			for (unsigned k = 0; k < sizeof(lens); k++) {
-				struct rwd_addr a = ip(addrs[i]);
+				struct rw_addr a = ip(addrs[i]);
 				uint8_t len = a.family == AF_INET6 ? (uint8_t)(lens[k] * 4) : lens[k];
 				struct rwd_location l1, l2;
 				memset(&l1, 0, sizeof(l1));
@@ -488,14 +488,14 @@ static void test_cache(void **state)
 
 	/* an entry per (address with host bits cleared, prefix length); a hit
 	 * comes from the entry: mark it and see the mark */
-	struct rwd_addr a = ip("100.64.2.77");
+	struct rw_addr a = ip("100.64.2.77");
 	struct rwd_location l;
 	rwd_geo_lookup_cached(g, c, &a, 24, &l);
 	assert_string_equal(l.country, "IE");
 	struct rwd_geo_cache_entry *e = find_entry(c, rwd_geo_id(g), "100.64.2.0", 24);
 	assert_non_null(e);
 	strcpy(e->loc.country, "ZZ");
-	struct rwd_addr b = ip("100.64.2.200");   /* same /24 */
+	struct rw_addr b = ip("100.64.2.200");   /* same /24 */
 	rwd_geo_lookup_cached(g, c, &b, 24, &l);
 	assert_string_equal(l.country, "ZZ");
 	rwd_geo_lookup_cached(g, c, &b, 32, &l);  /* another prefix length: its own entry */
@@ -523,7 +523,7 @@ static void test_no_allocation(void **state)
 	struct rwd_geo_cache *c = calloc(1, sizeof(*c));
 	const char *addrs[] = { "198.51.100.7", "8.8.8.8", "10.2.3.4", "2001:db8:1::5",
 	                        "::ffff:100.64.1.5", "100.64.18.1", "2001:db9::" };
-	struct rwd_addr a[7];
+	struct rw_addr a[7];
 	for (int i = 0; i < 7; i++)
 		a[i] = ip(addrs[i]);
 	struct rwd_location l;
@@ -573,7 +573,7 @@ static void *work(void *arg)
 	struct worker *w = arg;
 	struct rwd_geo_cache *c = calloc(1, sizeof(*c));
 	for (unsigned i = 0; i < 20000 && c; i++) {
-		struct rwd_addr a = ip("100.64.0.0");
+		struct rw_addr a = ip("100.64.0.0");
 		uint32_t v = (i + w->seed) * 2654435761u;
 		a.bytes[2] = (uint8_t)(v >> 8) & 31;
 		a.bytes[3] = (uint8_t)v;
@@ -622,7 +622,7 @@ static void test_bench(void **state)
 	struct rwd_geo *g = open_ok(true);
 	struct rwd_geo_cache *c = calloc(1, sizeof(*c));
 	enum { N = 2000 };
-	static struct rwd_addr a[N];
+	static struct rw_addr a[N];
 	static uint8_t len[N];
 	const char *bases[] = { "100.64.0.0", "198.51.100.0", "203.0.113.0", "10.0.0.0",
 	                        "8.0.0.0", "2001:db8::" };

@@ -45,7 +45,7 @@
 #include "lib/error.h"
 #include "lib/pkt.h"
 #include "lib/wire.h"
-#include "server/core/log.h"
+#include "server/common/log.h"
 #include "server/health/health.h"
 
 #define INTERVAL 150

@@ -23,7 +23,7 @@
 #include "lib/error.h"
 #include "lib/pkt.h"
 #include "lib/wire.h"
-#include "server/core/snapshot.h"
+#include "server/snapshot/snapshot.h"
 #include "server/query/query.h"
 #include "server/zone/zone.h"
 #include "server/zone/zonedb.h"

@@ -26,7 +26,7 @@
 #include "lib/pkt.h"
 #include "lib/wire.h"
 #include "server/conf/conf.h"
-#include "server/core/snapshot.h"
+#include "server/snapshot/snapshot.h"
 #include "server/limit/rrl.h"
 #include "server/query/cookie.h"
 #include "server/query/query.h"
