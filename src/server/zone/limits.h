@@ -1,0 +1,24 @@
+/*
+ * Limits on what a zone source may hand the zone store: a zone file, its
+ * $INCLUDEs, an API change. Each bounds the work and memory one input can
+ * cost; input past a limit is refused with a message naming the limit,
+ * never truncated. The configuration sets them (docs/configuration.md).
+ */
+#pragma once
+#include <stdint.h>
+
+struct rwd_zone_limits {
+	uint32_t max_rrset_records;   /* records in one RRset (as BIND's max-records-per-type) */
+	uint32_t max_include_depth;   /* $INCLUDE nesting; 0: $INCLUDE refused */
+	uint64_t max_file_bytes;      /* a zone file and everything it includes, in bytes */
+};
+
+/* 1000 records: more than any real RRset (the largest seen in the root zone
+ * and large TLDs hold a few dozen), a small fraction of what one message
+ * could carry; BIND's default is 100. */
+#define RWD_ZONE_MAX_RRSET_RECORDS 1000u
+#define RWD_ZONE_MAX_INCLUDE_DEPTH 8u
+#define RWD_ZONE_MAX_FILE_BYTES (4ull << 30)
+
+#define RWD_ZONE_LIMITS_DEFAULT \
+	{ RWD_ZONE_MAX_RRSET_RECORDS, RWD_ZONE_MAX_INCLUDE_DEPTH, RWD_ZONE_MAX_FILE_BYTES }
