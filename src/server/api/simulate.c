@@ -261,8 +261,8 @@ static const char *run_pipeline(const struct rwd_snapshot *s, const uint8_t *qna
 		snprintf(err, err_size, "out of memory");
 		return NULL;
 	}
-	struct rwd_query_thread qt = { .rng = rwd_steer_seed(), .geo_cache = NULL };
-	struct rwd_query qr = { .wire = q, .wire_len = b.len, .transport = RWD_TCP,
+	struct rwd_query_thread qt = { .rng = rwd_steer_seed(), .health = rwd_health_get() };
+	struct rwd_query qr = { .wire = q, .wire_len = b.len, .transport = &rwd_transport_tcp,
 	                        .client = (const struct sockaddr *)&ss, .thread = &qt, .out = resp,
 	                        .out_cap = RWD_QUERY_OUT_MIN };
 	size_t len = rwd_query_process(s, &qr);

@@ -451,7 +451,7 @@ static size_t conn_answer(struct conn *c, const uint8_t *msg, size_t len)
 	struct rwd_query qr = {
 		.wire = msg,
 		.wire_len = len,
-		.transport = RWD_TCP,
+		.transport = &rwd_transport_tcp,
 		.client = (struct sockaddr *)&c->peer,
 		.out = t->scratch + 2,
 		.out_cap = RWD_QUERY_OUT_MIN,
@@ -463,6 +463,7 @@ static size_t conn_answer(struct conn *c, const uint8_t *msg, size_t len)
 		clock_gettime(CLOCK_REALTIME, &received);
 	rcu_thread_online();
 	const struct rwd_snapshot *s = rwd_snapshot_get();
+	t->qthread.health = rwd_health_get();   /* read with the snapshot, under RCU */
 	if (s)
 		n = rwd_query_process(s, &qr);
 	rcu_thread_offline();

@@ -157,7 +157,7 @@ static unsigned answer_batch(struct worker *w, unsigned n, const struct timespec
 			continue;                  /* bigger than any sane query */
 		struct rwd_query qr = {
 			.wire = w->in[i], .wire_len = w->in_msg[i].msg_len,
-			.transport = RWD_UDP, .client = (struct sockaddr *)&w->peer[i],
+			.transport = &rwd_transport_udp, .client = (struct sockaddr *)&w->peer[i],
 			.out = w->out[k], .out_cap = OUT_MAX, .thread = &w->qthread,
 		};
 		size_t len = rwd_query_process(s, &qr);
@@ -234,6 +234,7 @@ static void *worker_main(void *arg)
 		if (n <= 0)
 			continue;
 		w->qthread.now = rwd_query_clock();   /* one clock read per batch */
+		w->qthread.health = rwd_health_get(); /* one health state per batch (RCU online) */
 		struct timespec received = { 0 };
 		if (w->dnstap)
 			clock_gettime(CLOCK_REALTIME, &received);

@@ -30,9 +30,11 @@
 #include "lib/pkt.h"
 #include "server/snapshot/snapshot.h"
 #include "server/common/stats.h"
+#include "server/common/transport.h"
 #include "server/steer/geo.h"
 
-enum rwd_transport { RWD_UDP, RWD_TCP };
+struct rwd_health_state;             /* server/health/health.h */
+struct rwd_trace;                    /* server/steer/eval.h */
 
 /* What a thread running queries keeps between them: never shared, so the
  * pipeline needs no lock for randomness or caches. */
@@ -42,6 +44,10 @@ struct rwd_query_thread {
 	struct rwd_qstats *stats;        /* may be NULL: not counted */
 	uint32_t now;                    /* wall clock, seconds, read once per batch by the
 	                                  * transport (rate limiting, cookies); 0: read per query */
+	const struct rwd_health_state *health; /* rwd_health_get(), read once per batch by the
+	                                  * transport under the RCU read side; NULL: all up */
+	struct rwd_trace *trace;         /* steer decisions are recorded here (the simulator);
+	                                  * NULL on the query path: nothing recorded, no cost */
 };
 
 /* The clock of rwd_query_thread.now: coarse, read from the vDSO (no system call). */
@@ -65,7 +71,7 @@ struct rwd_query {
 	/* in */
 	const uint8_t *wire;
 	size_t wire_len;
-	enum rwd_transport transport;
+	const struct rwd_transport *transport; /* &rwd_transport_udp, ... (common/transport.h) */
 	const struct sockaddr *client;   /* may be NULL (tests, fuzzing) */
 	struct rwd_query_thread *thread; /* may be NULL (tests, fuzzing) */
 	/* out: answers are truncated to out_cap; RW_MSG_MAXLEN for TCP, at least

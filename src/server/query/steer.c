@@ -222,15 +222,18 @@ bool rwd_stage_steer(const struct rwd_snapshot *s, struct rwd_query *qr, size_t 
 		return true;
 	}
 
-	static uint64_t no_thread_rng = 0x9e3779b97f4a7c15ULL;   /* tests and fuzzing only */
+	/* Everything steering reads besides the snapshot comes from the thread
+	 * context: the health state, randomness, caches, the trace. Without one
+	 * (unit tests and fuzzing that build none) a context of this query
+	 * stands in: every endpoint up, a random stream seeded by the query ID
+	 * (reproducible), nothing counted or traced. */
+	struct rwd_query_thread none = { .rng = 0x9e3779b97f4a7c15ULL ^ q->id };
+	struct rwd_query_thread *th = qr->thread ? qr->thread : &none;
 	struct rwd_client client;
 	client_of(qr, &client);
 	struct rwd_steer st = {
-		.model = m, .health = rwd_health_get(), .geo = s->geo,
-		.geo_cache = qr->thread ? qr->thread->geo_cache : NULL,
-		.rng = qr->thread ? &qr->thread->rng : &no_thread_rng,
-		.client = &client,
-		.stats = qr->thread ? qr->thread->stats : NULL,
+		.model = m, .health = th->health, .geo = s->geo, .geo_cache = th->geo_cache,
+		.rng = &th->rng, .client = &client, .trace = th->trace, .stats = th->stats,
 	};
 	struct body b = { .p = qr->out + RW_HDR_LEN + q->question_len, .room = room };
 	bool ok;
