@@ -311,7 +311,7 @@ static const uint8_t *reply_cookie(const uint8_t *m, size_t len, uint16_t *olen)
 	return NULL;
 }
 
-static void run(const uint8_t *data, size_t size, enum rwd_transport t, size_t cap)
+static void run(const uint8_t *data, size_t size, const struct rwd_transport *t, size_t cap)
 {
 	static uint8_t out[TCP_CAP];
 	struct rwd_query qr = {
@@ -326,7 +326,7 @@ static void run(const uint8_t *data, size_t size, enum rwd_transport t, size_t c
 		CHECK(n <= size);              /* garbage is never amplified */
 	if (pr == RW_PARSE_DROP)
 		CHECK(n == 0);
-	if (t == RWD_UDP) {
+	if (t == &rwd_transport_udp) {
 		size_t limit = RW_UDP_DEFAULT_MAX;
 		if (q.edns.present)
 			limit = q.edns.udp_size < snap.edns_udp_size ? q.edns.udp_size : snap.edns_udp_size;
@@ -369,7 +369,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (snap.zones == NULL)
 		init();
-	run(data, size, RWD_UDP, UDP_CAP);
-	run(data, size, RWD_TCP, TCP_CAP);
+	run(data, size, &rwd_transport_udp, UDP_CAP);
+	run(data, size, &rwd_transport_tcp, TCP_CAP);
 	return 0;
 }

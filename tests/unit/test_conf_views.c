@@ -269,7 +269,7 @@ static struct sockaddr_in client(const char *addr)
 
 /* Ask name A as addr (NULL: no address) over t; *rcode, and the first A as text into a. */
 static void ask(const struct rwd_snapshot *s, const char *addr, const char *name,
-                enum rwd_transport t, int *rcode, char a[32], uint16_t *ede)
+                const struct rwd_transport *t, int *rcode, char a[32], uint16_t *ede)
 {
 	uint8_t q[512], out[RW_MSG_MAXLEN], dn[RW_DNAME_MAXLEN];
 	struct rw_msgbuilder b;
@@ -304,7 +304,7 @@ static void expect(const struct rwd_snapshot *s, const char *addr, const char *n
 	for (int t = 0; t < 2; t++) {
 		int rc;
 		char got[32];
-		ask(s, addr, name, t ? RWD_TCP : RWD_UDP, &rc, got, NULL);
+		ask(s, addr, name, t ? &rwd_transport_tcp : &rwd_transport_udp, &rc, got, NULL);
 		if (rc != rcode || strcmp(got, a))
 			fail_msg("%s from %s (%s): rcode %d, A '%s'; want %d, '%s'", name,
 			         addr ? addr : "nowhere", t ? "TCP" : "UDP", rc, got, rcode, a);
@@ -367,9 +367,9 @@ static void test_build_and_query(void **state)
 	int rc;
 	char a[32];
 	uint16_t ede = 0;
-	ask(s, "127.0.0.1", "www.example.org.", RWD_UDP, &rc, a, &ede);
+	ask(s, "127.0.0.1", "www.example.org.", &rwd_transport_udp, &rc, a, &ede);
 	assert_int_equal(ede, 18 + 1);
-	ask(s, "127.0.0.3", "nowhere.example.", RWD_UDP, &rc, a, &ede);
+	ask(s, "127.0.0.3", "nowhere.example.", &rwd_transport_udp, &rc, a, &ede);
 	assert_int_equal(rc, RW_RCODE_REFUSED);
 	assert_int_equal(ede, 20 + 1);                  /* in a view, not authoritative */
 

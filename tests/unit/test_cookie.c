@@ -242,7 +242,7 @@ struct reply {
 };
 
 /* Ask with the options over t from 192.0.2.99 at now; parse what matters. */
-static void ask(const uint8_t *opts, size_t n, enum rwd_transport t, uint32_t now,
+static void ask(const uint8_t *opts, size_t n, const struct rwd_transport *t, uint32_t now,
                 struct reply *out)
 {
 	struct msg q, r;
@@ -295,7 +295,7 @@ static void test_formerr(void **state)
 	size_t n = 4 + cookie_opt(opts + 4, 5);
 	struct msg q, r;
 	mkquery(&q, opts, n);
-	struct rwd_query qr = { .wire = q.b, .wire_len = q.len, .transport = RWD_UDP,
+	struct rwd_query qr = { .wire = q.b, .wire_len = q.len, .transport = &rwd_transport_udp,
 	                        .out = r.b, .out_cap = sizeof(r.b) };
 	snap.nsid_len = 4;
 	memcpy(snap.nsid, "nsid", 4);
@@ -312,11 +312,11 @@ static void test_pipeline(void **state)
 	uint8_t opt[64];
 	struct reply r, r2;
 	/* No cookie: none back. */
-	ask(NULL, 0, RWD_UDP, 1000000, &r);
+	ask(NULL, 0, &rwd_transport_udp, 1000000, &r);
 	assert_false(r.cookie);
 	/* A client cookie: a normal answer with ours (RFC 9018: 8 + 16 bytes). */
 	size_t n = cookie_opt(opt, 8);
-	ask(opt, n, RWD_UDP, 1000000, &r);
+	ask(opt, n, &rwd_transport_udp, 1000000, &r);
 	assert_int_equal(r.rcode, RW_RCODE_NOERROR);
 	assert_int_equal(r.an, 1);
 	assert_true(r.cookie);
@@ -329,29 +329,29 @@ static void test_pipeline(void **state)
 	/* Sent back: valid, answered, with a fresh cookie of now. */
 	memcpy(opt + 12, r.sc, 16);
 	rw_put16(opt + 2, 24);
-	ask(opt, 28, RWD_UDP, 1000100, &r2);
+	ask(opt, 28, &rwd_transport_udp, 1000100, &r2);
 	assert_int_equal(r2.rcode, RW_RCODE_NOERROR);
 	assert_int_equal(r2.an, 1);
 	assert_int_equal(rw_get32(r2.sc + 4), 1000100);
 	/* Stale (over an hour): BADCOOKIE over UDP, with a fresh cookie, no records. */
-	ask(opt, 28, RWD_UDP, 1000000 + 3601, &r2);
+	ask(opt, 28, &rwd_transport_udp, 1000000 + 3601, &r2);
 	assert_int_equal(r2.rcode, RW_RCODE_BADCOOKIE);
 	assert_int_equal(r2.an, 0);
 	assert_false(r2.tc);
 	assert_true(r2.cookie);
 	assert_int_equal(rw_get32(r2.sc + 4), 1000000 + 3601);
 	/* ... and answered over TCP, which proves the address. */
-	ask(opt, 28, RWD_TCP, 1000000 + 3601, &r2);
+	ask(opt, 28, &rwd_transport_tcp, 1000000 + 3601, &r2);
 	assert_int_equal(r2.rcode, RW_RCODE_NOERROR);
 	assert_int_equal(r2.an, 1);
 	assert_true(r2.cookie);
 	/* Forged: BADCOOKIE. */
 	opt[27] ^= 0xff;
-	ask(opt, 28, RWD_UDP, 1000000, &r2);
+	ask(opt, 28, &rwd_transport_udp, 1000000, &r2);
 	assert_int_equal(r2.rcode, RW_RCODE_BADCOOKIE);
 	/* Cookies off: the option is ignored, even a bad server cookie. */
 	snap.cookies = false;
-	ask(opt, 28, RWD_UDP, 1000000, &r2);
+	ask(opt, 28, &rwd_transport_udp, 1000000, &r2);
 	snap.cookies = true;
 	assert_int_equal(r2.rcode, RW_RCODE_NOERROR);
 	assert_int_equal(r2.an, 1);

@@ -204,11 +204,11 @@ static void mkquery(struct msg *q, uint16_t id, const char *name, uint16_t qtype
 	q->len = b.len;
 }
 
-static size_t process(const struct msg *q, enum rwd_transport t, struct msg *r)
+static size_t process(const struct msg *q, const struct rwd_transport *t, struct msg *r)
 {
 	struct rwd_query qr = {
 		.wire = q->b, .wire_len = q->len, .transport = t,
-		.out = r->b, .out_cap = t == RWD_TCP ? RW_MSG_MAXLEN : 4608,
+		.out = r->b, .out_cap = t == &rwd_transport_tcp ? RW_MSG_MAXLEN : 4608,
 	};
 	memset(r->b, 0xdd, 64);
 	r->len = rwd_query_process(&snap, &qr);
@@ -394,8 +394,8 @@ static size_t opt_option(const struct resp *r, uint16_t code, uint16_t *len)
  * Ask and parse; check what every reply shares: id, QR, opcode, RD copied,
  * one question echoed byte for byte.
  */
-static void ask(const char *name, uint16_t qtype, const struct qopt *o, enum rwd_transport t,
-                struct resp *r)
+static void ask(const char *name, uint16_t qtype, const struct qopt *o,
+                const struct rwd_transport *t, struct resp *r)
 {
 	static struct msg q, m;
 	static uint16_t next_id = 0x1000;
@@ -418,7 +418,7 @@ static void ask(const char *name, uint16_t qtype, const struct qopt *o, enum rwd
 
 static void ask_udp(const char *name, uint16_t qtype, const struct qopt *o, struct resp *r)
 {
-	ask(name, qtype, o, RWD_UDP, r);
+	ask(name, qtype, o, &rwd_transport_udp, r);
 }
 
 static const struct qopt EDNS = { .edns = 1232 };
@@ -527,7 +527,7 @@ static void test_any_and_special_types(void **state)
 	assert_int_equal(r.rcode, RW_RCODE_NOTIMP);
 	assert_int_equal(FLAGS(&r), RW_FLAG_QR);
 	assert_int_equal(r.an + r.ns + r.ar, 0);
-	ask("example.com.", RW_TYPE_AXFR, NULL, RWD_TCP, &r);
+	ask("example.com.", RW_TYPE_AXFR, NULL, &rwd_transport_tcp, &r);
 	assert_int_equal(r.rcode, RW_RCODE_NOTAUTH);
 	ask_udp("example.com.", RW_TYPE_IXFR, NULL, &r);
 	assert_int_equal(r.rcode, RW_RCODE_NOTAUTH);
@@ -582,7 +582,7 @@ static void test_truncation(void **state)
 	assert_non_null(r.opt);
 	assert_int_equal(r.len, 12 + 17 + 4 + 11);
 	/* Over TCP: complete. */
-	ask("big.example.com.", RW_TYPE_TXT, NULL, RWD_TCP, &r);
+	ask("big.example.com.", RW_TYPE_TXT, NULL, &rwd_transport_tcp, &r);
 	assert_int_equal(FLAGS(&r), RW_FLAG_QR | RW_FLAG_AA);
 	assert_int_equal(r.an, 10);
 	assert_true(r.len > 2500);
@@ -629,7 +629,7 @@ static unsigned count_rrset(const struct resp *r, const uint8_t *owner, uint16_t
 static void test_additional_dropped_whole(void **state)
 {
 	struct resp u, t;
-	ask("manymx.example.com.", RW_TYPE_MX, NULL, RWD_TCP, &t);
+	ask("manymx.example.com.", RW_TYPE_MX, NULL, &rwd_transport_tcp, &t);
 	assert_int_equal(t.an, 12);
 	assert_int_equal(t.ar, 24);
 	for (unsigned i = 0; i < 12; i++) {
@@ -692,7 +692,7 @@ static void test_additional_later_smaller_rrset_fits(void **state)
 	static const char *names[] = { "manymx.example.com.", "manymx-with-long-name.example.com." };
 	for (int k = 0; k < 2; k++) {
 		struct resp u, t;
-		ask(names[k], RW_TYPE_MX, NULL, RWD_TCP, &t);
+		ask(names[k], RW_TYPE_MX, NULL, &rwd_transport_tcp, &t);
 		ask_udp(names[k], RW_TYPE_MX, NULL, &u);
 		size_t room = 512 - u.len;
 		for (unsigned i = 0; i < t.ar; i++) {
@@ -899,7 +899,7 @@ static void test_referral(void **state)
 	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
 		ask_udp(q[i], RW_TYPE_A, NULL, &r);
 		check_referral(&r);
-		ask(q[i], RW_TYPE_AAAA, &EDNS, RWD_TCP, &r);
+		ask(q[i], RW_TYPE_AAAA, &EDNS, &rwd_transport_tcp, &r);
 		check_referral(&r);
 	}
 	ask_udp("sub.example.com.", RW_TYPE_NS, NULL, &r);
@@ -1022,7 +1022,7 @@ static void check_names(const char *qname, uint16_t qtype, const char *const *wa
 	struct msg q, m;
 	struct resp r;
 	mkquery(&q, 0x7777, qname, qtype, NULL);
-	process(&q, RWD_UDP, &m);
+	process(&q, &rwd_transport_udp, &m);
 	const char *err = parse_resp_try(&m, &r);
 	if (err)
 		fail_msg("%s type %u: %s", qname, qtype, err);
@@ -1115,7 +1115,7 @@ static void test_long_qnames(void **state)
 		long_name(name, cases[i].suffix, (size_t)sl);
 		for (int t = 0; t < 2; t++) {
 			struct resp r;
-			ask(name, cases[i].qtype, t ? &EDNS : NULL, t ? RWD_TCP : RWD_UDP, &r);
+			ask(name, cases[i].qtype, t ? &EDNS : NULL, t ? &rwd_transport_tcp : &rwd_transport_udp, &r);
 			if (r.rcode != cases[i].rcode || !(r.f1 & RW_FLAG_AA) != !cases[i].aa)
 				fail_msg("255-octet name under %s type %u: rcode %u aa %d", cases[i].suffix,
 				         cases[i].qtype, r.rcode, !!(r.f1 & RW_FLAG_AA));
@@ -1263,7 +1263,7 @@ static void test_nsid(void **state)
 
 /* ---- error replies ---- */
 
-static size_t raw(const uint8_t *wire, size_t len, enum rwd_transport t, struct msg *out)
+static size_t raw(const uint8_t *wire, size_t len, const struct rwd_transport *t, struct msg *out)
 {
 	struct msg q;
 	memcpy(q.b, wire, len);
@@ -1279,15 +1279,15 @@ static void test_errors(void **state)
 	/* QR=1 and short messages: nothing. */
 	mkquery(&q, 0x4444, "www.example.com.", RW_TYPE_A, NULL);
 	q.b[2] |= RW_FLAG_QR;
-	assert_int_equal(process(&q, RWD_UDP, &m), 0);
-	assert_int_equal(raw(q.b, 11, RWD_UDP, &m), 0);
-	assert_int_equal(raw(q.b, 0, RWD_TCP, &m), 0);
+	assert_int_equal(process(&q, &rwd_transport_udp, &m), 0);
+	assert_int_equal(raw(q.b, 11, &rwd_transport_udp, &m), 0);
+	assert_int_equal(raw(q.b, 0, &rwd_transport_tcp, &m), 0);
 
 	/* QDCOUNT 0: FORMERR, header only. */
 	mkquery(&q, 0x4445, "www.example.com.", RW_TYPE_A, NULL);
 	q.b[2] = RW_FLAG_RD;
 	rw_put16(q.b + 4, 0);
-	assert_int_equal(raw(q.b, 12, RWD_UDP, &m), 12);
+	assert_int_equal(raw(q.b, 12, &rwd_transport_udp, &m), 12);
 	parse_resp(&m, &r);
 	assert_int_equal(r.id, 0x4445);
 	assert_int_equal(FLAGS(&r), RW_FLAG_QR | RW_FLAG_RD);
@@ -1299,7 +1299,7 @@ static void test_errors(void **state)
 	mkquery(&q, 0x4446, "WwW.example.com.", RW_TYPE_A, &e);
 	memcpy(q.b + q.len, "\xde\xad\xbe\xef", 4);
 	q.len += 4;
-	process(&q, RWD_UDP, &m);
+	process(&q, &rwd_transport_udp, &m);
 	parse_resp(&m, &r);
 	assert_int_equal(r.rcode, RW_RCODE_FORMERR);
 	assert_int_equal(r.qd, 1);
@@ -1310,7 +1310,7 @@ static void test_errors(void **state)
 	/* Unknown opcode: NOTIMP, opcode echoed, question echoed, no OPT. */
 	struct qopt op = { .edns = 1232, .flags1 = (2 << 3) | RW_FLAG_RD };
 	mkquery(&q, 0x4447, "www.example.com.", RW_TYPE_A, &op);
-	process(&q, RWD_UDP, &m);
+	process(&q, &rwd_transport_udp, &m);
 	parse_resp(&m, &r);
 	assert_int_equal(r.rcode, RW_RCODE_NOTIMP);
 	assert_int_equal(r.f1, RW_FLAG_QR | (2 << 3) | RW_FLAG_RD);
@@ -1322,7 +1322,7 @@ static void test_errors(void **state)
 	 * version 0 with our payload, AA=0, question echoed. */
 	struct qopt v1 = { .edns = 4096, .version = 1, .do_bit = true };
 	mkquery(&q, 0x4448, "www.example.com.", RW_TYPE_A, &v1);
-	process(&q, RWD_UDP, &m);
+	process(&q, &rwd_transport_udp, &m);
 	parse_resp(&m, &r);
 	assert_int_equal(r.f2 & 0x0f, 0);
 	assert_int_equal(r.rcode, RW_RCODE_BADVERS);
@@ -1345,7 +1345,7 @@ static void test_badvers_not_amplified(void **state)
 	struct msg q, m;
 	struct qopt v1 = { .edns = 1232, .version = 1, .nsid = true };
 	mkquery(&q, 0x4449, "www.example.com.", RW_TYPE_A, &v1);
-	size_t n = process(&q, RWD_UDP, &m);
+	size_t n = process(&q, &rwd_transport_udp, &m);
 	if (n > q.len)
 		fail_msg("BADVERS reply of %zu bytes to a %zu-byte query (NSID option echoed with %u bytes)",
 		         n, q.len, snap.nsid_len);

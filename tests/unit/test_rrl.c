@@ -369,7 +369,7 @@ static void mkquery(struct msg *q, const char *name, uint16_t qtype, const uint8
 static uint64_t total_rrl(enum rwd_rrl_stat s) { return stats.rrl[s]; }
 
 /* Ask from client over t; returns the reply length (0: dropped). */
-static size_t ask_q(const struct msg *q, const char *client, enum rwd_transport t, struct msg *r)
+static size_t ask_q(const struct msg *q, const char *client, const struct rwd_transport *t, struct msg *r)
 {
 	struct sockaddr_storage ss = test_sockaddr(client);
 	struct rwd_query qr = {
@@ -384,7 +384,7 @@ static size_t ask(const char *name, uint16_t qtype, const char *client, struct m
 {
 	struct msg q;
 	mkquery(&q, name, qtype, NULL, 0);
-	return ask_q(&q, client, RWD_UDP, r);
+	return ask_q(&q, client, &rwd_transport_udp, r);
 }
 
 /* The answers, drops (.) and slips (T) of n queries for names made of fmt and i. */
@@ -473,8 +473,8 @@ static void test_stage_exempt(void **state)
 	struct msg q;
 	mkquery(&q, "mail.example.com.", RW_TYPE_A, NULL, 0);
 	for (int i = 0; i < 50; i++)
-		assert_true(ask_q(&q, "192.0.2.30", RWD_TCP, &r) > 0);
-	assert_true(ask_q(&q, "192.0.2.30", RWD_UDP, &r) > 0);   /* UDP bucket untouched */
+		assert_true(ask_q(&q, "192.0.2.30", &rwd_transport_tcp, &r) > 0);
+	assert_true(ask_q(&q, "192.0.2.30", &rwd_transport_udp, &r) > 0);   /* UDP bucket untouched */
 }
 
 /* A valid server cookie exempts; a client cookie alone does not, and its
@@ -489,16 +489,16 @@ static void test_stage_cookies(void **state)
 	mkquery(&q, "www.example.com.", RW_TYPE_A, cookie, 24);
 	uint64_t passed = total_rrl(RWD_RRL_COOKIE);
 	for (int i = 0; i < 50; i++)
-		assert_true(ask_q(&q, "192.0.3.40", RWD_UDP, &r) > 0);
+		assert_true(ask_q(&q, "192.0.3.40", &rwd_transport_udp, &r) > 0);
 	assert_int_equal(total_rrl(RWD_RRL_COOKIE), passed + 50);
 	/* The same cookie from another address of the prefix is not valid there. */
-	assert_true(ask_q(&q, "192.0.3.41", RWD_UDP, &r) > 0);
+	assert_true(ask_q(&q, "192.0.3.41", &rwd_transport_udp, &r) > 0);
 	assert_int_equal((r.b[3] & 0x0f), RW_RCODE_BADCOOKIE & 0x0f);
 
 	mkquery(&q, "www.example.com.", RW_TYPE_A, cookie, 8);
 	char got[8];
 	for (int i = 0; i < 5; i++) {
-		size_t n = ask_q(&q, "192.0.3.40", RWD_UDP, &r);
+		size_t n = ask_q(&q, "192.0.3.40", &rwd_transport_udp, &r);
 		got[i] = n == 0 ? '.' : (r.b[3] & 0x0f) == (RW_RCODE_BADCOOKIE & 0x0f) ? 'B' : 'A';
 		if (got[i] == 'B')
 			assert_false(r.b[2] & RW_FLAG_TC);

@@ -630,7 +630,7 @@ static struct reply ask(struct rwd_zone *z, const char *name, uint16_t qtype)
 	tz_name(name, dn);
 	struct rw_msgbuilder b;
 	assert_int_equal(rw_msgb_init(&b, q, sizeof(q), 7, dn, qtype, RW_CLASS_IN, true), 0);
-	struct rwd_query qr = { .wire = q, .wire_len = b.len, .transport = RWD_TCP,
+	struct rwd_query qr = { .wire = q, .wire_len = b.len, .transport = &rwd_transport_tcp,
 	                        .out = out, .out_cap = sizeof(out) };
 	size_t len = rwd_query_process(&snap, &qr);
 	rwd_zonedb_free(snap.zones);

@@ -88,7 +88,7 @@ static void sum_all(struct rwd_qstats *t)
 {
 	for (size_t b = 0; b < n_blocks; b++) {
 		const struct rwd_qstats *s = blocks[b];
-		for (int i = 0; i < 2; i++)
+		for (int i = 0; i < RWD_TRANSPORT_KINDS; i++)
 			t->transport[i] += get(&s->transport[i]);
 		for (int i = 0; i < 256; i++)
 			t->qtype[i] += get(&s->qtype[i]);
@@ -151,10 +151,10 @@ void rwd_stats_write(FILE *f)
 	pthread_mutex_unlock(&lock);
 
 	fprintf(f, "# HELP runway_queries_total Queries received, by transport.\n"
-	           "# TYPE runway_queries_total counter\n"
-	           "runway_queries_total{transport=\"udp\"} %lu\n"
-	           "runway_queries_total{transport=\"tcp\"} %lu\n",
-	        (unsigned long)t->transport[0], (unsigned long)t->transport[1]);
+	           "# TYPE runway_queries_total counter\n");
+	for (int i = 0; i < RWD_TRANSPORT_KINDS; i++)
+		fprintf(f, "runway_queries_total{transport=\"%s\"} %lu\n", rwd_transports[i]->name,
+		        (unsigned long)t->transport[i]);
 	fprintf(f, "# HELP runway_queries_by_type_total Queries by query type.\n"
 	           "# TYPE runway_queries_by_type_total counter\n");
 	for (int i = 0; i < 256; i++) {

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "server/common/transport.h"
+
 #define RWD_STATS_ZONES 256        /* zones counted per thread (the rest: "other") */
 #define RWD_STATS_ANSWERS 1024     /* (traffic name, endpoint) pairs per thread */
 #define RWD_STATS_NAME 96
@@ -47,7 +49,7 @@ enum rwd_rrl_stat {
 };
 
 struct rwd_qstats {
-	uint64_t transport[2];         /* UDP, TCP */
+	uint64_t transport[RWD_TRANSPORT_KINDS]; /* by enum rwd_transport_kind */
 	uint64_t qtype[256];           /* by type; [0]: types >= 256 */
 	uint64_t rcode[32];
 	uint64_t dropped;              /* nothing sent */

@@ -87,7 +87,7 @@ bool rwd_stage_cookie(const struct rwd_snapshot *s, struct rwd_query *qr)
 	rwd_cookie_make(s->cookie_secret, e->cookie_client, qr->client, now, qr->server_cookie);
 	if (qr->thread && qr->thread->stats)
 		qr->thread->stats->cookies[qr->cookie - 1]++;
-	if (qr->cookie != RWD_COOKIE_INVALID || qr->transport != RWD_UDP)
+	if (qr->cookie != RWD_COOKIE_INVALID || qr->transport->address_verified)
 		return false;
 	qr->rcode = RW_RCODE_BADCOOKIE;    /* RFC 7873 5.2.4, with our fresh cookie */
 	qr->answer = NULL;

@@ -52,7 +52,7 @@ static uint64_t bucket_key(const struct rwd_rrl *r, const struct rwd_query *qr)
 bool rwd_stage_limit(const struct rwd_snapshot *s, struct rwd_query *qr)
 {
 	const struct rwd_rrl *r = s->rrl;
-	if (r == NULL || qr->transport != RWD_UDP || qr->client == NULL || qr->thread == NULL ||
+	if (r == NULL || qr->transport->address_verified || qr->client == NULL || qr->thread == NULL ||
 	    (qr->client->sa_family != AF_INET && qr->client->sa_family != AF_INET6))
 		return true;
 	struct rwd_qstats *st = qr->thread->stats;

@@ -26,7 +26,7 @@ static bool stage_filter(struct rwd_query *qr)
 		set_rcode(qr, RW_RCODE_REFUSED);
 		return true;
 	}
-	if (q->qtype == 0 || (q->qtype == RW_TYPE_AXFR && qr->transport == RWD_UDP)) {
+	if (q->qtype == 0 || (q->qtype == RW_TYPE_AXFR && qr->transport->datagram)) {
 		set_rcode(qr, RW_RCODE_NOTIMP);
 		return true;
 	}
@@ -134,7 +134,7 @@ static size_t max_size(const struct rwd_snapshot *s, const struct rwd_query *qr)
 {
 	const struct rw_query *q = &qr->q;
 	size_t max = RW_MSG_MAXLEN;
-	if (qr->transport == RWD_UDP) {
+	if (qr->transport->datagram) {
 		max = RW_UDP_DEFAULT_MAX;
 		if (q->edns.present)
 			max = q->edns.udp_size < s->edns_udp_size ? q->edns.udp_size : s->edns_udp_size;
@@ -194,7 +194,7 @@ static size_t limit_encode(const struct rwd_snapshot *s, struct rwd_query *qr, b
 static void count(struct rwd_query *qr, size_t len)
 {
 	struct rwd_qstats *st = qr->thread->stats;
-	st->transport[qr->transport == RWD_TCP]++;
+	st->transport[qr->transport->kind]++;
 	if (len == 0) {
 		st->dropped++;
 		return;
