@@ -304,7 +304,8 @@ def test_all_or_nothing(api):
 def test_create_and_delete_like_route53(api):
     ch = {"action": "CREATE", "name": "www.example.com.", "type": "A", "ttl": 60, "records": ["192.0.2.1"]}
     st, body = api.call("POST", "/v1/zones/example.com./changes", {"changes": [ch]})
-    assert st == 400 and "change 1" in body["error"]          # www A exists
+    assert st == 409 and "change 1" in body["error"], body    # www A exists
+    assert "already exists" in body["error"], body
     st, body = api.call("POST", "/v1/zones/example.com./changes", {"changes": [
         {"action": "DELETE", "name": "mail.example.com.", "type": "A", "ttl": 3600,
          "records": ["192.0.2.25"]}]})

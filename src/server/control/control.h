@@ -1,20 +1,34 @@
 /*
  * The control layer: the one way the running state changes, whether the
- * change comes from the HTTP API or a SIGHUP reload.
+ * change comes from the HTTP API, a SIGHUP reload, a registration that
+ * expired or a zone compaction.
  *
  * State = configuration file + zone files + the store's changes on top.
- * Every change is, in order, validated against a rebuild of the affected
- * state (nothing is written if that fails), written to the store and made
- * durable (LMDB commit), then published as a new snapshot (RCU swap), and
- * only then acknowledged. A mutex serialises changes; queries never wait.
+ * Every change is, in order: validated and built into a new snapshot
+ * (nothing is written if that fails), written to the store and made
+ * durable (LMDB commit; nothing is published if that fails), published
+ * (RCU swap, which cannot fail), and only then acknowledged. So a change
+ * that was answered with success is served and survives a restart, and one
+ * answered with an error changed nothing.
  *
- * Reading: the API reads the current snapshot while holding the control
- * lock (rwd_control_read_lock), which keeps it from being swapped and freed.
+ * A stored change that no longer applies to the files (an endpoint a stored
+ * traffic name uses was removed from the file) is left out at start and at
+ * reload with an error in the log and in /metrics, instead of failing them;
+ * rwd_control_changes() lists it, rwd_control_change_drop() forgets it.
+ *
+ * Threading: every entry point takes the control lock, and the holder of
+ * the lock is the one publisher. The API thread (changes), the main thread
+ * (reload, tick) and the compaction thread all publish, one at a time.
+ * Queries never wait for it. Reading: a thread that is not a query thread
+ * reads the current snapshot while holding the lock (rwd_control_read_lock),
+ * which keeps it from being swapped and freed.
  */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <stdio.h>
 
 #include "server/daemon/server.h"
 
@@ -25,6 +39,10 @@ struct rwd_control;
 /* Open the store in dir and replay it onto srv's running state. */
 int rwd_control_open(struct rwd_server *srv, const char *dir, struct rwd_control **out,
                      char err[RWD_CONTROL_ERRLEN]);
+/* For runway check: the store in dir read only (a missing store has no
+ * changes), with no server: nothing is published. */
+int rwd_control_open_check(const char *dir, struct rwd_control **out,
+                           char err[RWD_CONTROL_ERRLEN]);
 /* Stop background work (zone compaction) that would publish: before the
  * services a publication touches (health) stop. rwd_control_close() does it too. */
 void rwd_control_stop(struct rwd_control *c);
@@ -47,12 +65,16 @@ struct rwd_rr_change {
 };
 
 /*
- * Apply changes to zone all or nothing, bump its SOA serial. CREATE fails if
- * the RRset exists, DELETE if it does not match what exists (as Route 53).
- * view NULL: the top-level zone (served in every view without its own zone
- * of that apex); else the own zone of that view. Errors name the failing
- * change: "change 2: ...". Returns 0, RW_ENOENT (no such zone or view),
- * RW_EINVAL (bad change), or RW_EIO (store).
+ * Apply changes to zone all or nothing, in order, bump its SOA serial.
+ * CREATE fails if the RRset exists, DELETE if it does not match what exists
+ * (as Route 53); "exists" counts the earlier changes of the same batch, so
+ * two CREATEs of one RRset fail. view NULL: the top-level zone (served in
+ * every view without its own zone of that apex); else the own zone of that
+ * view. Errors name the failing change: "change 2: ...". Returns 0,
+ * RW_ENOENT (no such zone or view), RW_EEXIST (CREATE of an RRset that
+ * exists), RW_ELIMIT (more records in an RRset than the per-RRset limit,
+ * zone/limits.h; refused before any record is parsed), RW_EINVAL (bad
+ * change), RW_ENOMEM or RW_EIO (store).
  */
 int rwd_control_zone_change(struct rwd_control *c, const char *zone, const char *view,
                             const struct rwd_rr_change *changes, size_t n,
@@ -80,7 +102,9 @@ struct rwd_snapshot *rwd_control_build(struct rwd_control *c, struct rwd_conf **
 
 /* Real-user RTT samples (POST /v1/latency). Each (client, endpoint) keeps
  * a moving average that feeds the latency policy, winning over the
- * latency file's row for the same pair. */
+ * latency file's row for the same pair. At most RWD_LATENCY_MAX_PAIRS pairs
+ * are kept: a batch that would add more is refused (RW_ELIMIT). */
+#define RWD_LATENCY_MAX_PAIRS 10000u
 struct rwd_latency_sample {
 	const char *client;            /* a prefix ("203.0.113.0/24") or a country code */
 	const char *endpoint;
@@ -90,8 +114,48 @@ int rwd_control_latency(struct rwd_control *c, const struct rwd_latency_sample *
                         char err[RWD_CONTROL_ERRLEN]);
 
 /* Once a second from the main thread: remove endpoints whose ttl_seconds
- * ran out without a new registration. */
+ * ran out without a new registration; one a policy still uses is drained
+ * instead. When neither works (the store fails) the registration stays
+ * due and the next tick tries again. */
 void rwd_control_tick(struct rwd_control *c);
+
+/* ---- stored changes (GET/DELETE /v1/changes, runway changes) ---- */
+
+struct rwd_stored_change {
+	/* "traffic/NAME", "endpoints/NAME", "drains/NAME", "expiry/NAME" or
+	 * "rrsets/ZONE|OWNER|TYPE" (ZONE "@VIEW/apex" for a view's own zone) */
+	const char *key;
+	const char *value;             /* as stored: JSON text, "null" for removed */
+	const char *error;             /* NULL: applied; else why it is skipped */
+};
+typedef int (*rwd_stored_change_fn)(void *ctx, const struct rwd_stored_change *ch);
+/* Call fn for every stored change, table by table in key order (latency
+ * averages are not listed: there may be thousands). fn's non-zero value
+ * stops the walk and is returned. */
+int rwd_control_changes(struct rwd_control *c, rwd_stored_change_fn fn, void *ctx);
+/*
+ * Forget a stored change: the file's version (or nothing) is served again.
+ * Validated and published like any change: RW_ENOENT (no such change),
+ * RW_EEXIST (the state without it would not validate, e.g. a stored
+ * traffic name still uses the endpoint: err says why), RW_EIO.
+ */
+int rwd_control_change_drop(struct rwd_control *c, const char *key, char err[RWD_CONTROL_ERRLEN]);
+
+/* ---- runway check ---- */
+
+typedef void (*rwd_control_report_fn)(void *ctx, const char *msg);
+/* *conf (replaced) with the stored changes applied as runwayd would at
+ * start; each that no longer applies is reported. Returns how many were
+ * skipped, or RW_ENOMEM. */
+int rwd_control_check_stored(struct rwd_control *c, struct rwd_conf **conf,
+                             rwd_control_report_fn report, void *ctx);
+/* Load zone cz with its stored changes, as runwayd would at start. */
+struct rwd_zone *rwd_control_check_zone(struct rwd_control *c, const struct rwd_conf_zone *cz,
+                                        rwd_report_fn report, void *ctx);
+
+/* Prometheus lines for /metrics: stored changes skipped, compactions and
+ * their failures and backoff, publications refused. Takes the lock. */
+void rwd_control_metrics(struct rwd_control *c, FILE *f);
 
 /* Hold while reading rwd_snapshot_get() outside a query thread. */
 void rwd_control_read_lock(struct rwd_control *c);

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdbool.h>
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@ static const char *const tables[] = RWD_STORE_TABLES;
 struct rwd_store {
 	MDB_env *env;
 	MDB_dbi dbi[N_TABLES];
+	bool missing[N_TABLES];        /* read only: a table not in the file (empty) */
 };
 
 struct rwd_store_txn {
@@ -29,14 +31,23 @@ static int table_index(const char *name)
 	return -1;
 }
 
-int rwd_store_open(const char *dir, struct rwd_store **out, char err[256])
+static int open_env(const char *dir, bool readonly, struct rwd_store **out, char err[256])
 {
 	struct rwd_store *s = calloc(1, sizeof(*s));
 	MDB_txn *txn = NULL;
 	int rc;
 	if (s == NULL)
 		return RW_ENOMEM;
-	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+	if (readonly) {
+		struct stat st;
+		char data[4096];
+		snprintf(data, sizeof(data), "%s/data.mdb", dir);
+		if (stat(data, &st) < 0) {
+			snprintf(err, 256, "%s: no store: %s", dir, strerror(errno));
+			free(s);
+			return RW_ENOENT;
+		}
+	} else if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
 		snprintf(err, 256, "%s: cannot create: %s", dir, strerror(errno));
 		free(s);
 		return RW_EIO;
@@ -45,12 +56,17 @@ int rwd_store_open(const char *dir, struct rwd_store **out, char err[256])
 	    (rc = mdb_env_set_maxdbs(s->env, N_TABLES)) != 0 ||
 	    /* A map size is a reservation of address space, not of disk. */
 	    (rc = mdb_env_set_mapsize(s->env, (size_t)1 << 32)) != 0 ||
-	    (rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0640)) != 0 ||
-	    (rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+	    (rc = mdb_env_open(s->env, dir, MDB_NOTLS | (readonly ? MDB_RDONLY : 0), 0640)) != 0 ||
+	    (rc = mdb_txn_begin(s->env, NULL, readonly ? MDB_RDONLY : 0, &txn)) != 0)
 		goto fail;
-	for (size_t i = 0; i < N_TABLES; i++)
-		if ((rc = mdb_dbi_open(txn, tables[i], MDB_CREATE, &s->dbi[i])) != 0)
+	for (size_t i = 0; i < N_TABLES; i++) {
+		rc = mdb_dbi_open(txn, tables[i], readonly ? 0 : MDB_CREATE, &s->dbi[i]);
+		if (rc == MDB_NOTFOUND && readonly)
+			s->dbi[i] = 0;             /* a table this store never had: empty */
+		else if (rc != 0)
 			goto fail;
+		s->missing[i] = rc == MDB_NOTFOUND;
+	}
 	if ((rc = mdb_txn_commit(txn)) != 0) {
 		txn = NULL;
 		goto fail;
@@ -65,6 +81,16 @@ fail:
 		mdb_env_close(s->env);
 	free(s);
 	return RW_EIO;
+}
+
+int rwd_store_open(const char *dir, struct rwd_store **out, char err[256])
+{
+	return open_env(dir, false, out, err);
+}
+
+int rwd_store_open_readonly(const char *dir, struct rwd_store **out, char err[256])
+{
+	return open_env(dir, true, out, err);
 }
 
 void rwd_store_close(struct rwd_store *s)
@@ -131,6 +157,8 @@ int rwd_store_foreach(struct rwd_store *s, const char *table, rwd_store_fn fn, v
 	MDB_cursor *cur;
 	if (i < 0)
 		return RW_EINVAL;
+	if (s->missing[i])
+		return 0;
 	if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0)
 		return RW_EIO;
 	if (mdb_cursor_open(txn, s->dbi[i], &cur) != 0) {
@@ -157,6 +185,8 @@ int rwd_store_get(struct rwd_store *s, const char *table, const char *key, char 
 	MDB_txn *txn;
 	if (i < 0)
 		return RW_EINVAL;
+	if (s->missing[i])
+		return RW_ENOENT;
 	if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0)
 		return RW_EIO;
 	MDB_val k = { strlen(key), (void *)key }, v;
@@ -174,4 +204,16 @@ int rwd_store_get(struct rwd_store *s, const char *table, const char *key, char 
 	}
 	mdb_txn_abort(txn);
 	return ret;
+}
+
+size_t rwd_store_count(struct rwd_store *s, const char *table)
+{
+	int i = s ? table_index(table) : -1;
+	MDB_txn *txn;
+	MDB_stat st;
+	if (i < 0 || s->missing[i] || mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0)
+		return 0;
+	size_t n = mdb_stat(txn, s->dbi[i], &st) == 0 ? st.ms_entries : 0;
+	mdb_txn_abort(txn);
+	return n;
 }

@@ -24,6 +24,10 @@ struct rwd_store_txn;
 
 /* Open (creating) the store in dir. 0, or a negative RW_E* with "DIR: message" in err. */
 int rwd_store_open(const char *dir, struct rwd_store **out, char err[256]);
+/* The same, read only, for tools beside a running runwayd (LMDB allows
+ * readers in other processes): nothing is created; RW_ENOENT when dir has
+ * no store. Writes on a read-only store fail with RW_EIO. */
+int rwd_store_open_readonly(const char *dir, struct rwd_store **out, char err[256]);
 void rwd_store_close(struct rwd_store *s);
 
 int rwd_store_begin(struct rwd_store *s, struct rwd_store_txn **out);
@@ -40,6 +44,9 @@ void rwd_store_abort(struct rwd_store_txn *t);
  * and returns fn's value when it is non-zero. */
 typedef int (*rwd_store_fn)(void *ctx, const char *key, const void *val, size_t len);
 int rwd_store_foreach(struct rwd_store *s, const char *table, rwd_store_fn fn, void *ctx);
+
+/* Entries in table (0 when it cannot be read). */
+size_t rwd_store_count(struct rwd_store *s, const char *table);
 
 /* One value into a NUL-terminated malloc'ed copy; RW_ENOENT when absent. */
 int rwd_store_get(struct rwd_store *s, const char *table, const char *key, char **out, size_t *len);

@@ -1,0 +1,122 @@
+/*
+ * Endpoints: registration (PUT /v1/endpoints/NAME, optionally with a TTL
+ * that must be renewed), its expiry (rwd_control_tick, once a second from
+ * the main thread) and drains.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/error.h"
+#include "server/common/log.h"
+#include "server/control/internal.h"
+
+int rwd_control_endpoint_put(struct rwd_control *c, const char *name, const char *json,
+                             unsigned ttl_seconds, char err[RWD_CONTROL_ERRLEN])
+{
+	char origin[320];
+	snprintf(origin, sizeof(origin), "PUT /v1/endpoints/%s", name);
+	struct rwd_conf_overlay ov = { "endpoints", name, NULL, json, origin };
+	/* A registration with a TTL must be renewed, or rwd_control_tick()
+	 * removes it; without one it stays until deleted. One transaction. */
+	char until[32];
+	snprintf(until, sizeof(until), "%lld", (long long)time(NULL) + ttl_seconds);
+	struct store_op ops[] = {
+		{ "endpoints", name, json },
+		{ "expiry", name, ttl_seconds ? until : NULL },
+	};
+	pthread_mutex_lock(&c->lock);
+	return ctl_unlock(c, ctl_overlay_change(c, "endpoints", name, &ov, ops, 2, err));
+}
+
+int rwd_control_drain(struct rwd_control *c, const char *endpoint, bool drained,
+                      char err[RWD_CONTROL_ERRLEN])
+{
+	char origin[320];
+	snprintf(origin, sizeof(origin), "POST /v1/endpoints/%s/%s", endpoint,
+	         drained ? "drain" : "undrain");
+	struct rwd_conf_overlay ov = { "endpoints", endpoint, "drained", drained ? "true" : NULL,
+	                               origin };
+	struct store_op op = { "drains", endpoint, drained ? "true" : NULL };
+	pthread_mutex_lock(&c->lock);
+	int ret;
+	if (drained) {
+		ret = ctl_overlay_change(c, "drains", endpoint, &ov, &op, 1, err);
+	} else {
+		/* Undrain forgets the stored drain; the endpoint must exist. */
+		ret = rwd_model_find_endpoint(rwd_snapshot_get()->model, endpoint) ? 0 : RW_ENOENT;
+		if (ret < 0)
+			snprintf(err, RWD_CONTROL_ERRLEN, "no endpoint '%s'", endpoint);
+		else
+			ret = ctl_overlay_change(c, "drains", endpoint, NULL, &op, 1, err);
+	}
+	return ctl_unlock(c, ret);
+}
+
+/* ---- registration expiry ---- */
+
+struct expired {
+	char names[64][128];
+	size_t n;
+	time_t now;
+};
+
+static int find_expired(void *ctx, const char *key, const void *val, size_t len)
+{
+	struct expired *x = ctx;
+	char text[32];
+	if (len >= sizeof(text) || x->n == 64 || strlen(key) >= sizeof(x->names[0]))
+		return 0;
+	memcpy(text, val, len);
+	text[len] = '\0';
+	if ((time_t)strtoll(text, NULL, 10) <= x->now)
+		snprintf(x->names[x->n++], sizeof(x->names[0]), "%s", key);
+	return 0;
+}
+
+/*
+ * One expired registration. Forgetting it is the normal case; when a
+ * policy still names the endpoint (the change does not validate: RW_EINVAL)
+ * it is drained instead, down but still valid. The expiry key goes in the
+ * same transaction as whichever succeeds; when neither does (the store or
+ * the rebuild failed) it stays, and the next tick tries again.
+ */
+static void expire(struct rwd_control *c, const char *name)
+{
+	char err[RWD_CONTROL_ERRLEN], why[RWD_CONTROL_ERRLEN];
+	struct store_op forget[] = { { "endpoints", name, NULL }, { "expiry", name, NULL } };
+	int ret = ctl_overlay_change(c, "endpoints", name, NULL, forget, 2, why);
+	if (ret == 0) {
+		rwd_info("endpoint %s: registration expired, removed", name);
+		return;
+	}
+	if (ret != RW_EINVAL) {
+		rwd_error("endpoint %s: registration expired, but cannot be removed (tried again "
+		          "in a second): %s", name, why);
+		return;
+	}
+	char origin[200];
+	snprintf(origin, sizeof(origin), "expiry of %s", name);
+	struct rwd_conf_overlay ov = { "endpoints", name, "drained", "true", origin };
+	struct store_op drain[] = { { "drains", name, "true" }, { "expiry", name, NULL } };
+	ret = ctl_overlay_change(c, "drains", name, &ov, drain, 2, err);
+	if (ret == 0)
+		rwd_warn("endpoint %s: registration expired; still used (%s): drained instead", name,
+		         why);
+	else
+		rwd_error("endpoint %s: registration expired; still used (%s), and cannot be drained "
+		          "(tried again in a second): %s", name, why, err);
+}
+
+void rwd_control_tick(struct rwd_control *c)
+{
+	if (c == NULL || c->store == NULL)
+		return;
+	struct expired x = { .now = time(NULL) };
+	pthread_mutex_lock(&c->lock);
+	rwd_store_foreach(c->store, "expiry", find_expired, &x);
+	for (size_t i = 0; i < x.n; i++)
+		expire(c, x.names[i]);
+	pthread_mutex_unlock(&c->lock);
+}

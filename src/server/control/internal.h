@@ -1,0 +1,183 @@
+/*
+ * Internal to the control layer (control.h), split by concern:
+ *   control.c    the lock, the one way to publish, start-up build, reload
+ *   overlays.c   the store's traffic/endpoint/drain changes as config
+ *                overlays; stored changes that no longer apply; traffic
+ *   changes.c    listing and dropping stored changes (API, runway changes)
+ *   zones.c      RRset changes (records from text, overrides, the batch)
+ *   compact.c    background zone compaction, with a backoff on failure
+ *   endpoints.c  registration, its expiry (rwd_control_tick), drains
+ *   latency.c    real-user RTT samples and their merge into the model
+ *
+ * Threading: every function here runs under c->lock (the caller holds it)
+ * unless it says otherwise. The lock makes the holder the one publisher:
+ * the API thread, the main thread (reload, tick) and the compaction thread
+ * all publish, one at a time.
+ */
+#pragma once
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "server/control/control.h"
+#include "server/store/store.h"
+
+/* A stored change that no longer applies to the file (skipped at start or
+ * reload, or by runway check), and why. */
+struct skipped_change {
+	char *key;                     /* "TABLE/KEY", as GET /v1/changes names it */
+	char *error;
+};
+struct skipped_list {
+	struct skipped_change *v;
+	size_t n;
+};
+
+/* One write to the store: put value, or delete the key (value NULL). */
+struct store_op {
+	const char *table, *key, *value;
+};
+
+/* A zone whose compaction failed: when to try again. */
+struct compact_backoff {
+	char skey[1200];               /* the zone in store keys */
+	unsigned failures;             /* in a row */
+	time_t next;                   /* no new attempt before (monotonic seconds) */
+	char error[RWD_CONTROL_ERRLEN];   /* the last failure, logged once */
+};
+
+struct rwd_control {
+	struct rwd_server *srv;        /* NULL: runway check (nothing is published) */
+	struct rwd_store *store;       /* NULL: no api.data, changes are refused */
+	pthread_mutex_t lock;
+	/* Zone compaction in the background (rwd_zone_wants_compaction): at
+	 * most one thread at a time; these fields under lock. */
+	pthread_t compactor;
+	bool compacting;               /* started, not joined yet */
+	bool compacted;                /* and finished: join it before the next */
+	bool stopping;                 /* rwd_control_stop(): publish nothing more */
+	struct compact_backoff *backoff;
+	size_t n_backoff;
+	/* Stored changes left out of the running state (overlays.c). */
+	struct skipped_list skipped;
+	/* Latency averages being written (latency.c): the merge sees them
+	 * before they are stored. */
+	const struct store_op *pending;
+	size_t n_pending;
+	/* Counters for /metrics (rwd_control_metrics). */
+	uint64_t skipped_total;        /* stored changes skipped, every start and reload */
+	uint64_t compactions, compaction_failures;
+	uint64_t publish_failures;     /* changes refused because the state would not build */
+};
+
+/* ---- control.c ---- */
+
+/* Build the snapshot that makes conf (and zone, if set: of view, or the
+ * top level) the running state; takes zone over, and conf's model. NULL
+ * (with err) when it cannot be built: nothing may then be stored. */
+struct rwd_snapshot *ctl_prepare(struct rwd_control *c, struct rwd_conf *conf,
+                                 struct rwd_zone *zone, const char *view,
+                                 char err[RWD_CONTROL_ERRLEN]);
+/* Publish s (from ctl_prepare with conf), which cannot fail; conf becomes
+ * the live configuration. */
+void ctl_publish(struct rwd_control *c, struct rwd_snapshot *s, struct rwd_conf *conf);
+
+/* Unlock and return ret. */
+int ctl_unlock(struct rwd_control *c, int ret);
+
+/* Apply ops in one transaction, made durable. 0 or RW_EIO (err filled). */
+int ctl_store_write(struct rwd_control *c, const struct store_op *ops, size_t n,
+                    char err[RWD_CONTROL_ERRLEN]);
+
+/* ---- overlays.c ---- */
+
+struct overlays {
+	struct rwd_conf_overlay *v;
+	size_t n, cap;
+	char **owned;                  /* keys and values we copied */
+	size_t n_owned;
+};
+
+int overlays_add(struct overlays *o, struct rwd_conf_overlay ov);
+void overlays_free(struct overlays *o);
+
+/* The stored traffic, endpoint and drain changes, in the order they apply,
+ * leaving out table/key (the one being changed) and those skipped. */
+int overlays_collect(struct rwd_control *c, struct overlays *o, const char *skip_table,
+                     const char *skip_key);
+
+/* The configuration base with overlays and the stored latency averages:
+ * what the running state should be, in *out. 0, RW_EINVAL (the result does
+ * not validate; err says why) or RW_ENOMEM. */
+int ctl_conf_with(struct rwd_control *c, const struct rwd_conf *base, const struct overlays *o,
+                  struct rwd_conf **out, char err[RWD_CONTROL_ERRLEN]);
+
+/* The live configuration with every applied stored change (the zones'
+ * changes leave it as it is): what a zone change publishes with it. */
+int ctl_conf_live(struct rwd_control *c, struct rwd_conf **out, char err[RWD_CONTROL_ERRLEN]);
+
+/*
+ * The stored changes on top of base, leaving out (and recording in
+ * c->skipped, and reporting) each that no longer applies: start, reload,
+ * runway check. NULL only when out of memory or the latency merge fails.
+ */
+typedef void (*ctl_report_fn)(void *ctx, const char *msg);
+struct rwd_conf *ctl_conf_stored(struct rwd_control *c, const struct rwd_conf *base,
+                                 struct skipped_list *skipped, ctl_report_fn report, void *ctx);
+
+/*
+ * Validate a change of table/key (change NULL: the stored entry is
+ * forgotten), write ops in one transaction, publish. Nothing is written
+ * when the result would not validate (RW_EINVAL, "still referenced" and
+ * the like) or not build (RW_ENOMEM); RW_EIO when the store fails.
+ */
+int ctl_overlay_change(struct rwd_control *c, const char *table, const char *key,
+                       const struct rwd_conf_overlay *change, const struct store_op *ops,
+                       size_t n_ops, char err[RWD_CONTROL_ERRLEN]);
+
+/* Forget that table/key was skipped (it was replaced or dropped). */
+void ctl_unskip(struct rwd_control *c, const char *table, const char *key);
+bool ctl_is_skipped(const struct rwd_control *c, const char *table, const char *key);
+
+/* ---- zones.c ---- */
+
+/* rwd_zone_opts_fn: the store's overrides and serial for a zone. */
+void ctl_zone_opts(void *ctx, const struct rwd_conf_zone *cz, struct rwd_zone_load_opts *out);
+
+/* The zone in store keys: its apex, or "@VIEW/apex" for a view's own zone. */
+void ctl_store_zone_name(const char *view, const uint8_t *apex, char *out, size_t size);
+
+/* Load a zone afresh from its file and the store's overrides, with serial
+ * (0: the file's); skip_key: a stored RRset key to leave out. */
+struct rwd_zone *ctl_zone_load(struct rwd_control *c, const uint8_t *apex, const char *file,
+                               const char *skey, uint32_t serial, const char *skip_key,
+                               char err[RWD_CONTROL_ERRLEN]);
+
+/* A zone's serial as the store has it (0: none). */
+uint32_t ctl_stored_serial(struct rwd_control *c, const char *skey);
+
+/* Report callback for zone loads: keeps the first error (not warning) in
+ * err as "the zone would not load: ...". */
+struct zone_report {
+	char *err;
+	bool any;
+};
+void ctl_zone_report(void *ctx, const char *msg);
+
+/* The zone served at apex, in view (NULL: top level). */
+const struct rwd_zone *ctl_served_zone(const char *view, const uint8_t *apex);
+
+/* ---- compact.c ---- */
+
+/* Start compacting zone (just published, a reference taken for us) from its
+ * file (ours to free), unless a recent failure of this zone says wait. */
+void ctl_compact_start(struct rwd_control *c, struct rwd_zone *zone, const char *view,
+                       char *file, const char *skey, const char *zname);
+/* Wait for a running compaction (lock not held). */
+void ctl_compact_stop(struct rwd_control *c);
+
+/* ---- latency.c ---- */
+
+/* The model's latency rows with the stored averages on top (linear). */
+int ctl_merge_latency(struct rwd_control *c, struct rwd_model *m);

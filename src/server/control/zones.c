@@ -1,0 +1,662 @@
+/*
+ * Zone changes (rwd_control_zone_change): RRsets in presentation form
+ * parsed by libzscanner as a zone file would be, kept in the store as
+ * overrides of the zone file, applied to the served zone by a patch when
+ * they can be (rwd_zone_patch) or by a fresh load of file and overrides.
+ *
+ * Every step is linear in the size of the batch and of the stored
+ * overrides: RRsets are found through a hash index, and an RRset past the
+ * per-RRset record limit is refused before any record is parsed.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libknot/libknot.h>
+#include <libzscanner/scanner.h>
+
+#include "lib/dname.h"
+#include "lib/error.h"
+#include "lib/hash.h"
+#include "lib/rdata.h"
+#include "server/common/log.h"
+#include "server/control/internal.h"
+#include "server/zone/limits.h"
+
+/* Records in one RRset a change may carry (zone/limits.h). */
+static uint32_t max_rrset_records(const struct rwd_control *c)
+{
+	(void)c;
+	return RWD_ZONE_MAX_RRSET_RECORDS;
+}
+
+/* ---- record data from text ---- */
+
+struct rr_parse {
+	uint8_t *rdata;                /* count x (uint16 len, bytes) */
+	size_t len, cap;
+	uint16_t type;
+	unsigned count;
+	size_t change;                 /* the batch's change (1-based) it came from; 0: stored */
+	char error[128];
+};
+
+static void on_rr(zs_scanner_t *s)
+{
+	struct rr_parse *p = s->process.data;
+	if (s->r_type != p->type) {
+		snprintf(p->error, sizeof(p->error), "record does not match type");
+		return;
+	}
+	if (p->len + 2 + s->r_data_length > p->cap) {
+		size_t cap = (p->cap + s->r_data_length + 2) * 2;
+		uint8_t *n = realloc(p->rdata, cap);
+		if (n == NULL) {
+			snprintf(p->error, sizeof(p->error), "out of memory");
+			return;
+		}
+		p->rdata = n;
+		p->cap = cap;
+	}
+	rw_put16(p->rdata + p->len, (uint16_t)s->r_data_length);
+	memcpy(p->rdata + p->len + 2, s->r_data, s->r_data_length);
+	p->len += 2 + s->r_data_length;
+	p->count++;
+}
+
+static void on_rr_error(zs_scanner_t *s)
+{
+	struct rr_parse *p = s->process.data;
+	if (p->error[0] == '\0')
+		snprintf(p->error, sizeof(p->error), "%s", zs_strerror(s->error.code));
+	s->state = ZS_STATE_STOP;
+}
+
+/* Parse records of one type through libzscanner, as a zone file would. */
+static int parse_records(const char *owner, uint16_t type, uint32_t ttl,
+                         const char *const *records, size_t n, struct rr_parse *p,
+                         char err[RWD_CONTROL_ERRLEN], size_t change)
+{
+	char tname[32];
+	knot_rrtype_to_string(type, tname, sizeof(tname));
+	memset(p, 0, sizeof(*p));
+	p->type = type;
+	p->change = change;
+	zs_scanner_t *s = malloc(sizeof(*s));
+	char *line = malloc(70000);
+	if (s == NULL || line == NULL || zs_init(s, ".", KNOT_CLASS_IN, ttl) != 0) {
+		free(s);
+		free(line);
+		return RW_ENOMEM;
+	}
+	zs_set_processing(s, on_rr, on_rr_error, p);
+	for (size_t i = 0; i < n && p->error[0] == '\0'; i++) {
+		if (strpbrk(records[i], "\n\r$;") != NULL) {
+			snprintf(p->error, sizeof(p->error), "record %zu: not one record", i + 1);
+			break;
+		}
+		int l = snprintf(line, 70000, "%s %u IN %s %s\n", owner, ttl, tname, records[i]);
+		if (l < 0 || l >= 70000 || zs_set_input_string(s, line, (size_t)l) != 0 ||
+		    zs_parse_all(s) != 0 || p->count != i + 1) {
+			if (p->error[0] == '\0')
+				snprintf(p->error, sizeof(p->error), "record %zu: cannot parse '%.60s'", i + 1,
+				         records[i]);
+		}
+	}
+	zs_deinit(s);
+	free(s);
+	free(line);
+	if (p->error[0]) {
+		snprintf(err, RWD_CONTROL_ERRLEN, "change %zu: %s", change, p->error);
+		free(p->rdata);
+		p->rdata = NULL;
+		return RW_EINVAL;
+	}
+	return 0;
+}
+
+/* ---- zone overrides kept in the store ---- */
+
+/* Key of an RRset in the store: "zone|owner|TYPE", names absolute lowercase. */
+static void rrset_key(char *out, size_t size, const char *zone, const char *owner, uint16_t type)
+{
+	char t[32];
+	knot_rrtype_to_string(type, t, sizeof(t));
+	/* Names are at most 1004 characters in text: key buffers have room. */
+	if ((size_t)snprintf(out, size, "%s|%s|%s", zone, owner, t) >= size)
+		out[0] = '\0';
+}
+
+/* Overrides of one zone, each RRset once (a later one replaces an earlier),
+ * found by (owner, type) through an open-addressing index. */
+struct zone_overrides {
+	const char *zone;              /* canonical text */
+	const char *skip;              /* a stored key to leave out, or NULL */
+	struct rwd_zone_override *v;
+	struct rr_parse *parsed;       /* rdata owned here */
+	size_t n, cap;
+	uint32_t *index;               /* entry + 1, 0: empty; index_size slots */
+	size_t index_size;             /* a power of two, at least twice cap */
+};
+
+static uint64_t rrset_hash(const uint8_t *owner, uint16_t type)
+{
+	uint64_t h = type;
+	size_t len = rw_dname_len(owner);
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ owner[i]) * 0x100000001b3ull;
+	return rw_mix64(h);
+}
+
+static ssize_t zo_find(const struct zone_overrides *zo, const uint8_t *owner, uint16_t type)
+{
+	if (zo->index_size == 0)
+		return -1;
+	size_t mask = zo->index_size - 1;
+	for (size_t i = rrset_hash(owner, type) & mask; zo->index[i]; i = (i + 1) & mask) {
+		const struct rwd_zone_override *ov = &zo->v[zo->index[i] - 1];
+		if (ov->type == type && rw_dname_eq(ov->owner, owner))
+			return (ssize_t)zo->index[i] - 1;
+	}
+	return -1;
+}
+
+static void zo_index(struct zone_overrides *zo, size_t k)
+{
+	size_t mask = zo->index_size - 1;
+	size_t i = rrset_hash(zo->v[k].owner, zo->v[k].type) & mask;
+	while (zo->index[i])
+		i = (i + 1) & mask;
+	zo->index[i] = (uint32_t)k + 1;
+}
+
+static int zo_grow(struct zone_overrides *zo)
+{
+	size_t cap = zo->cap ? zo->cap * 2 : 8;
+	struct rwd_zone_override *v = realloc(zo->v, cap * sizeof(*v));
+	if (v)
+		zo->v = v;
+	struct rr_parse *p = v ? realloc(zo->parsed, cap * sizeof(*p)) : NULL;
+	if (p)
+		zo->parsed = p;
+	uint32_t *index = p ? calloc(cap * 2, sizeof(*index)) : NULL;
+	if (index == NULL)
+		return RW_ENOMEM;
+	free(zo->index);
+	zo->index = index;
+	zo->index_size = cap * 2;
+	zo->cap = cap;
+	for (size_t k = 0; k < zo->n; k++)
+		zo_index(zo, k);
+	return 0;
+}
+
+/* Add the RRset (records NULL/0: removed), replacing an earlier one of the
+ * same owner and type. */
+static int zo_add(struct zone_overrides *zo, const char *owner, uint16_t type, uint32_t ttl,
+                  const char *const *records, size_t n_records, char err[RWD_CONTROL_ERRLEN],
+                  size_t change)
+{
+	if (zo->n == zo->cap && zo_grow(zo) < 0)
+		return RW_ENOMEM;
+	struct rwd_zone_override *ov = &zo->v[zo->n];
+	struct rr_parse *p = &zo->parsed[zo->n];
+	memset(ov, 0, sizeof(*ov));
+	memset(p, 0, sizeof(*p));
+	if (rw_dname_from_str(owner, NULL, ov->owner) < 0) {
+		snprintf(err, RWD_CONTROL_ERRLEN, "change %zu: bad name '%.200s'", change, owner);
+		return RW_EINVAL;
+	}
+	rw_dname_lower(ov->owner);
+	if (n_records > 0) {
+		int ret = parse_records(owner, type, ttl, records, n_records, p, err, change);
+		if (ret < 0)
+			return ret;
+	}
+	p->change = change;
+	ssize_t k = zo_find(zo, ov->owner, type);
+	if (k >= 0) {
+		free(zo->parsed[k].rdata);
+		zo->parsed[k] = *p;
+		zo->v[k].ttl = ttl;
+		zo->v[k].count = (uint16_t)p->count;
+		zo->v[k].rdata = p->rdata;
+		return 0;
+	}
+	ov->type = type;
+	ov->ttl = ttl;
+	ov->count = (uint16_t)p->count;
+	ov->rdata = p->rdata;
+	zo_index(zo, zo->n++);
+	return 0;
+}
+
+static void zo_free(struct zone_overrides *zo)
+{
+	for (size_t i = 0; i < zo->n; i++)
+		free(zo->parsed[i].rdata);
+	free(zo->parsed);
+	free(zo->v);
+	free(zo->index);
+	memset(zo, 0, sizeof(*zo));
+}
+
+/* Stored value: {"ttl": N, "records": ["text", ...]}; no records: removed. */
+static int zo_from_store(void *ctx, const char *key, const void *val, size_t len)
+{
+	struct zone_overrides *zo = ctx;
+	size_t zl = strlen(zo->zone);
+	if (strncasecmp(key, zo->zone, zl) != 0 || key[zl] != '|')
+		return 0;
+	if (zo->skip && strcasecmp(zo->skip, key) == 0)
+		return 0;
+	char owner[1024], type[32];
+	if (sscanf(key + zl + 1, "%1023[^|]|%31s", owner, type) != 2)
+		return 0;
+	uint16_t t;
+	json_t *j = json_loadb(val, len, 0, NULL);
+	if (j == NULL || knot_rrtype_from_string(type, &t) != 0) {
+		json_decref(j);
+		return 0;
+	}
+	json_t *recs = json_object_get(j, "records");
+	size_t n = json_array_size(recs);
+	const char **texts = calloc(n ? n : 1, sizeof(*texts));
+	for (size_t i = 0; texts && i < n; i++)
+		texts[i] = json_string_value(json_array_get(recs, i));
+	char err[RWD_CONTROL_ERRLEN];
+	int ret = texts ? zo_add(zo, owner, t, (uint32_t)json_integer_value(json_object_get(j, "ttl")),
+	                         texts, n, err, 0) : RW_ENOMEM;
+	if (ret < 0)
+		rwd_error("store: rrsets/%s: %s", key, err);
+	free(texts);
+	json_decref(j);
+	return ret == RW_ENOMEM ? ret : 0;
+}
+
+uint32_t ctl_stored_serial(struct rwd_control *c, const char *skey)
+{
+	char *v = NULL;
+	uint32_t serial = 0;
+	if (c->store && rwd_store_get(c->store, "serials", skey, &v, NULL) == 0)
+		serial = (uint32_t)strtoul(v, NULL, 10);
+	free(v);
+	return serial;
+}
+
+/*
+ * The zone's name in store keys: its apex ("example.com."), or for a view's
+ * own zone "@VIEW/example.com." (a name in text never starts with an
+ * unescaped '@', a view name holds no '/').
+ */
+void ctl_store_zone_name(const char *view, const uint8_t *apex, char *out, size_t size)
+{
+	size_t at = view ? (size_t)snprintf(out, size, "@%s/", view) : 0;
+	if (at >= size || rw_dname_to_str(apex, out + at, size - at) < 0)
+		out[0] = '\0';
+}
+
+void ctl_zone_opts(void *ctx, const struct rwd_conf_zone *cz, struct rwd_zone_load_opts *out)
+{
+	struct rwd_control *c = ctx;
+	/* One load at a time per thread (the start-up build, a reload: under
+	 * the control lock); released by the call with cz NULL. */
+	static __thread struct zone_overrides zo;
+	zo_free(&zo);
+	if (cz == NULL || c->store == NULL)
+		return;
+	char zone[1200];
+	ctl_store_zone_name(cz->view, cz->dname, zone, sizeof(zone));
+	zo.zone = zone;
+	rwd_store_foreach(c->store, "rrsets", zo_from_store, &zo);
+	zo.zone = NULL;
+	out->overrides = zo.v;
+	out->n_overrides = zo.n;
+	out->serial = ctl_stored_serial(c, zone);
+}
+
+void ctl_zone_report(void *ctx, const char *msg)
+{
+	struct zone_report *r = ctx;
+	if (!r->any && strstr(msg, ": warning: ") == NULL) {
+		snprintf(r->err, RWD_CONTROL_ERRLEN, "the zone would not load: %s", msg);
+		r->any = true;
+	}
+}
+
+struct rwd_zone *ctl_zone_load(struct rwd_control *c, const uint8_t *apex, const char *file,
+                               const char *skey, uint32_t serial, const char *skip_key,
+                               char err[RWD_CONTROL_ERRLEN])
+{
+	struct zone_overrides zo = { .zone = skey, .skip = skip_key };
+	struct zone_report rep = { err, false };
+	struct rwd_zone *z = NULL;
+	snprintf(err, RWD_CONTROL_ERRLEN, "out of memory");
+	if (c->store == NULL || rwd_store_foreach(c->store, "rrsets", zo_from_store, &zo) == 0) {
+		struct rwd_zone_load_opts opts = { zo.v, zo.n, serial };
+		z = rwd_zone_load_opts(apex, file, &opts, ctl_zone_report, &rep);
+		if (z == NULL && !rep.any)
+			snprintf(err, RWD_CONTROL_ERRLEN, "the zone would not load");
+	}
+	zo_free(&zo);
+	return z;
+}
+
+const struct rwd_zone *ctl_served_zone(const char *view, const uint8_t *apex)
+{
+	const struct rwd_snapshot *snap = rwd_snapshot_get();
+	if (view == NULL)
+		return rwd_zonedb_get(snap->zones, apex, rw_dname_len(apex));
+	const struct rwd_view *sv = rwd_snapshot_view(snap, view);
+	for (size_t i = 0; sv && i < sv->n_own; i++)
+		if (rw_dname_eq(sv->zones->zones[i]->apex_name, apex))
+			return sv->zones->zones[i];
+	return NULL;
+}
+
+/* ---- a batch of changes ---- */
+
+/* Is rdata (one record, uint16 length first) in the parsed set? */
+static bool parsed_has(const struct rr_parse *p, uint16_t type, const uint8_t *rd)
+{
+	const uint8_t *q = p->rdata;
+	for (unsigned k = 0; k < p->count; k++, q += 2u + rw_get16(q))
+		if (rw_rdata_equal(type, rd + 2, rw_get16(rd), q + 2, rw_get16(q)))
+			return true;
+	return false;
+}
+
+/* A DELETE matches what exists: the served RRset rs, or (earlier NULL
+ * when none) the state an earlier change of the batch left. Records are
+ * unique within an RRset, so equal counts and inclusion make equal sets;
+ * at most the per-RRset limit squared comparisons. */
+static bool delete_matches(const struct rwd_rrset *rs, const struct rwd_zone_override *earlier,
+                           const struct rr_parse *earlier_p, const struct rr_parse *p,
+                           uint32_t ttl)
+{
+	if (earlier) {
+		if (earlier->count == 0 || earlier->ttl != ttl || earlier->count != p->count)
+			return false;
+		const uint8_t *q = p->rdata;
+		for (unsigned k = 0; k < p->count; k++, q += 2u + rw_get16(q))
+			if (!parsed_has(earlier_p, p->type, q))
+				return false;
+		return true;
+	}
+	if (rs == NULL || rs->ttl != ttl || rs->count != p->count)
+		return false;
+	RWD_RRSET_FOREACH(rs, rd, i)
+		if (!parsed_has(p, rs->type, rd))
+			return false;
+	return true;
+}
+
+static json_t *change_value(const struct rwd_rr_change *ch)
+{
+	json_t *recs = json_array();
+	for (size_t i = 0; ch->action != RWD_RR_DELETE && i < ch->n_records; i++)
+		json_array_append_new(recs, json_string(ch->records[i]));
+	return json_pack("{s:I,s:o}", "ttl", (json_int_t)ch->ttl, "records", recs);
+}
+
+/* The zone and its configuration entry for apex in view (NULL: top level). */
+static int find_zone(struct rwd_control *c, const char *zone, const char *view,
+                     const uint8_t *apex, const struct rwd_zone **cur,
+                     const struct rwd_conf_zone **cz, char err[RWD_CONTROL_ERRLEN])
+{
+	const struct rwd_conf *conf0 = c->srv->conf;
+	const struct rwd_conf_zone *czs = conf0->zones;
+	size_t n_czs = conf0->n_zones;
+	if (view) {
+		size_t v = 0;
+		while (v < conf0->n_views && strcmp(conf0->views[v].name, view) != 0)
+			v++;
+		if (rwd_snapshot_view(rwd_snapshot_get(), view) == NULL || v == conf0->n_views) {
+			snprintf(err, RWD_CONTROL_ERRLEN, "no view '%s'", view);
+			return RW_ENOENT;
+		}
+		czs = conf0->views[v].zones;
+		n_czs = conf0->views[v].n_zones;
+	}
+	*cur = ctl_served_zone(view, apex);
+	*cz = NULL;
+	for (size_t i = 0; i < n_czs && !*cz; i++)
+		if (rw_dname_eq(czs[i].dname, apex))
+			*cz = &czs[i];
+	if (*cz == NULL || *cur == NULL) {
+		snprintf(err, RWD_CONTROL_ERRLEN, view ? "no zone '%s' in view '%s'" : "no zone '%s'",
+		         zone, view);
+		return RW_ENOENT;
+	}
+	return 0;
+}
+
+/* The changes, checked in order against the zone as served and what the
+ * earlier changes of the batch did, into zo. */
+static int check_changes(struct rwd_control *c, const struct rwd_zone *cur, const uint8_t *apex,
+                         const char *zname, const struct rwd_rr_change *changes, size_t n,
+                         struct zone_overrides *zo, char err[RWD_CONTROL_ERRLEN])
+{
+	uint32_t max = max_rrset_records(c);
+	/* Cheap checks first: a batch past a limit is refused before any
+	 * record is parsed. */
+	for (size_t i = 0; i < n; i++) {
+		if (changes[i].n_records > max) {
+			snprintf(err, RWD_CONTROL_ERRLEN, "change %zu: %zu records for %.200s %.20s: at "
+			         "most %u records in one RRset (zone.max_rrset_records)", i + 1,
+			         changes[i].n_records, changes[i].name, changes[i].type, max);
+			return RW_ELIMIT;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct rwd_rr_change *ch = &changes[i];
+		uint16_t type;
+		uint8_t owner[RW_DNAME_MAXLEN];
+		if (knot_rrtype_from_string(ch->type, &type) != 0 || type == RW_TYPE_ANY) {
+			snprintf(err, RWD_CONTROL_ERRLEN, "change %zu: unknown type '%.20s'", i + 1, ch->type);
+			return RW_EINVAL;
+		}
+		if (type == RW_TYPE_SOA) {
+			snprintf(err, RWD_CONTROL_ERRLEN, "change %zu: the SOA is managed by runway", i + 1);
+			return RW_EINVAL;
+		}
+		if (rw_dname_from_str(ch->name, NULL, owner) < 0 || !rw_dname_is_sub(owner, apex)) {
+			snprintf(err, RWD_CONTROL_ERRLEN, "change %zu: '%.200s' is not a name in %.200s",
+			         i + 1, ch->name, zname);
+			return RW_EINVAL;
+		}
+		if (ch->action != RWD_RR_DELETE && ch->n_records == 0) {
+			snprintf(err, RWD_CONTROL_ERRLEN, "change %zu: no records", i + 1);
+			return RW_EINVAL;
+		}
+		rw_dname_lower(owner);
+		/* What exists before this change: an earlier change of the batch
+		 * decides, else the zone as served. */
+		ssize_t k = zo_find(zo, owner, type);
+		const struct rwd_rrset *rs = NULL;
+		if (k < 0) {
+			const struct rwd_node *node = rwd_zone_find(cur, owner, rw_dname_len(owner));
+			rs = node ? rwd_node_rrset(node, type) : NULL;
+		}
+		bool exists = k >= 0 ? zo->v[k].count > 0 : rs != NULL;
+		if (ch->action == RWD_RR_CREATE && exists) {
+			if (k >= 0)
+				snprintf(err, RWD_CONTROL_ERRLEN, "change %zu: %.200s %.20s already exists "
+				         "(change %zu of this batch made it): nothing was changed", i + 1,
+				         ch->name, ch->type, zo->parsed[k].change);
+			else
+				snprintf(err, RWD_CONTROL_ERRLEN, "change %zu: %.200s %.20s already exists: "
+				         "nothing was changed", i + 1, ch->name, ch->type);
+			return RW_EEXIST;
+		}
+		if (ch->action == RWD_RR_DELETE) {
+			struct rr_parse p = { 0 };
+			int ret = parse_records(ch->name, type, ch->ttl, ch->records, ch->n_records, &p,
+			                        err, i + 1);
+			if (ret < 0)
+				return ret;
+			bool ok = delete_matches(rs, k >= 0 ? &zo->v[k] : NULL,
+			                         k >= 0 ? &zo->parsed[k] : NULL, &p, ch->ttl);
+			free(p.rdata);
+			if (!ok) {
+				snprintf(err, RWD_CONTROL_ERRLEN, "change %zu: %.200s %.20s does not match the "
+				         "existing records (TTL and every record must match)", i + 1,
+				         ch->name, ch->type);
+				return RW_EINVAL;
+			}
+		}
+		int ret = zo_add(zo, ch->name, type, ch->ttl, ch->records,
+		                 ch->action == RWD_RR_DELETE ? 0 : ch->n_records, err, i + 1);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+/* The store writes of a batch: each RRset, the serial, the journal entry. */
+static int store_changes(struct rwd_control *c, const char *skey, const struct rwd_rr_change *changes,
+                         size_t n, uint32_t serial, char err[RWD_CONTROL_ERRLEN])
+{
+	struct rwd_store_txn *t = NULL;
+	int ret = rwd_store_begin(c->store, &t);
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		uint8_t owner[RW_DNAME_MAXLEN];
+		char oname[1024], key[2400];
+		uint16_t type;
+		rw_dname_from_str(changes[i].name, NULL, owner);
+		rw_dname_lower(owner);
+		rw_dname_to_str(owner, oname, sizeof(oname));
+		knot_rrtype_from_string(changes[i].type, &type);
+		rrset_key(key, sizeof(key), skey, oname, type);
+		json_t *v = change_value(&changes[i]);
+		char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+		ret = text ? rwd_store_put(t, "rrsets", key, text, strlen(text)) : RW_ENOMEM;
+		free(text);
+		json_decref(v);
+	}
+	char sv[16];
+	snprintf(sv, sizeof(sv), "%u", serial);
+	if (ret == 0)
+		ret = rwd_store_put(t, "serials", skey, sv, strlen(sv));
+	if (ret == 0)
+		ret = rwd_store_commit(t);
+	else if (t)
+		rwd_store_abort(t);
+	if (ret < 0) {
+		snprintf(err, RWD_CONTROL_ERRLEN, "cannot write the store: nothing was changed");
+		return RW_EIO;
+	}
+	return 0;
+}
+
+int rwd_control_zone_change(struct rwd_control *c, const char *zone, const char *view,
+                            const struct rwd_rr_change *changes, size_t n,
+                            char err[RWD_CONTROL_ERRLEN])
+{
+	uint8_t apex[RW_DNAME_MAXLEN];
+	if (rw_dname_from_str(zone, NULL, apex) < 0) {
+		snprintf(err, RWD_CONTROL_ERRLEN, "bad zone name '%.200s'", zone);
+		return RW_ENOENT;
+	}
+	rw_dname_lower(apex);
+	char zname[1024];
+	rw_dname_to_str(apex, zname, sizeof(zname));
+
+	pthread_mutex_lock(&c->lock);
+	const struct rwd_zone *cur;
+	const struct rwd_conf_zone *cz;
+	int ret = find_zone(c, zone, view, apex, &cur, &cz, err);
+	if (ret < 0)
+		return ctl_unlock(c, ret);
+	char skey[1200];                   /* the zone in store keys */
+	ctl_store_zone_name(view, apex, skey, sizeof(skey));
+	if (c->store == NULL) {
+		snprintf(err, RWD_CONTROL_ERRLEN, "no store configured (api.data)");
+		return ctl_unlock(c, RW_EIO);
+	}
+	if (n == 0) {
+		snprintf(err, RWD_CONTROL_ERRLEN, "no changes");
+		return ctl_unlock(c, RW_EINVAL);
+	}
+
+	struct zone_overrides zo = { 0 };
+	ret = check_changes(c, cur, apex, zname, changes, n, &zo, err);
+	uint32_t stored = ctl_stored_serial(c, skey);
+	uint32_t serial = (stored > cur->serial ? stored : cur->serial) + 1;
+
+	/*
+	 * Applied to the zone as served, only what the changes reach is rebuilt
+	 * (rwd_zone_patch, zone.h). When the store is ahead of what is served
+	 * (stored, not published) or the patch declines (too broad, rejected),
+	 * the zone is loaded afresh: the file, everything stored, then these
+	 * changes on top; that load also says what is wrong with a change.
+	 */
+	struct rwd_zone *z = NULL;
+	bool incremental = false;
+	if (ret == 0 && stored <= cur->serial)
+		incremental = (z = rwd_zone_patch(cur, zo.v, zo.n, serial)) != NULL;
+	if (ret == 0 && z == NULL) {
+		struct zone_overrides all = { .zone = skey };
+		ret = rwd_store_foreach(c->store, "rrsets", zo_from_store, &all);
+		all.zone = NULL;
+		for (size_t i = 0; i < zo.n && ret == 0; i++) {
+			/* the batch's net effect, one entry per RRset, on top */
+			ssize_t k = zo_find(&all, zo.v[i].owner, zo.v[i].type);
+			if (k < 0 && all.n == all.cap && (ret = zo_grow(&all)) < 0)
+				break;
+			if (k < 0) {
+				k = (ssize_t)all.n;
+				all.v[k] = zo.v[i];
+				memset(&all.parsed[k], 0, sizeof(all.parsed[k]));
+				zo_index(&all, all.n++);
+			} else {
+				free(all.parsed[k].rdata);   /* the stored version, replaced */
+				all.parsed[k].rdata = NULL;
+			}
+			all.v[k].ttl = zo.v[i].ttl;
+			all.v[k].count = zo.v[i].count;
+			all.v[k].rdata = zo.v[i].rdata;   /* owned by zo, which outlives the load */
+		}
+		struct zone_report rep = { err, false };
+		struct rwd_zone_load_opts opts = { all.v, all.n, serial };
+		if (ret == 0 && (z = rwd_zone_load_opts(cz->dname, cz->file, &opts, ctl_zone_report,
+		                                        &rep)) == NULL)
+			ret = RW_EINVAL;
+		zo_free(&all);                 /* the batch's rdata stays zo's */
+	}
+	zo_free(&zo);
+	if (ret < 0) {
+		rwd_zone_free(z);
+		return ctl_unlock(c, ret);
+	}
+
+	/* Built, then durable, then visible: a change that cannot be served is
+	 * not stored, and it is acknowledged only once it is served. The model
+	 * is rebuilt from the same text and overlays: unchanged. */
+	struct rwd_conf *conf = NULL;
+	if ((ret = ctl_conf_live(c, &conf, err)) < 0) {
+		rwd_zone_free(z);
+		return ctl_unlock(c, ret == RW_ENOMEM ? RW_ENOMEM : RW_EIO);
+	}
+	bool compact = incremental && rwd_zone_wants_compaction(z);
+	char *file = compact ? strdup(cz->file) : NULL;   /* cz goes with the old conf */
+	if (compact)
+		rwd_zone_ref(z);               /* the compactor's starting point */
+	struct rwd_snapshot *s = ctl_prepare(c, conf, z, view, err);
+	if (s == NULL || (ret = store_changes(c, skey, changes, n, serial, err)) < 0) {
+		rwd_snapshot_free(s);
+		rwd_conf_free(conf);
+		if (compact)
+			rwd_zone_free(z);
+		free(file);
+		return ctl_unlock(c, s == NULL ? RW_ENOMEM : ret);
+	}
+	ctl_publish(c, s, conf);
+	rwd_info("zone %s%s%s%s: %zu change(s) applied, serial %u (%s)", zname, view ? " (view " : "",
+	         view ? view : "", view ? ")" : "", n, serial, incremental ? "incremental" : "full load");
+	if (compact)
+		ctl_compact_start(c, z, view, file, skey, zname);
+	return ctl_unlock(c, 0);
+}
