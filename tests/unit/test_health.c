@@ -46,6 +46,7 @@
 #include "lib/pkt.h"
 #include "lib/wire.h"
 #include "server/common/log.h"
+#include "server/health/flap.h"
 #include "server/health/health.h"
 
 #define INTERVAL 150
@@ -890,6 +891,99 @@ static void test_on_time(void **state)
 	free(t);
 }
 
+/* ---- flap dampening (flap.h), with a clock of our own ---- */
+
+/* One slot under rise 1 / fall 1 (the raw state is the last result) and
+ * the dampening, on a clock of its own. */
+struct flap_sim {
+	struct rwd_flap f;
+	bool raw, up;
+	uint64_t now;
+};
+
+#define FLAP_SIM { .raw = true, .up = true, .now = 1000 }
+
+/* Feed results ('1' pass, '0' fail), one per 100 ms; returns how often the
+ * published state changed. */
+static unsigned flap_run(struct flap_sim *s, const struct rwd_flap_conf *c, const char *results)
+{
+	unsigned changes = 0;
+	for (const char *r = results; *r; r++, s->now += 100) {
+		bool pass = *r == '1', was = s->up;
+		if (pass != s->raw) {
+			s->raw = pass;
+			rwd_flap_change(&s->f, c, s->now);
+		}
+		rwd_flap_result(&s->f, c, pass, s->raw, s->now);
+		s->up = s->raw && !s->f.held;
+		changes += s->up != was;
+	}
+	return changes;
+}
+
+static void test_flap_dampening(void **state)
+{
+	struct rwd_flap_conf c = { .changes = 4, .window_ms = 10000, .hold_ms = 1000 };
+	struct flap_sim s = FLAP_SIM;
+
+	/* Flapping at every probe for 10 s: held at the 4th change, so the
+	 * published state changes 3 times (down, up, down) and then no more. */
+	char flaps[101];
+	for (int i = 0; i < 100; i++)
+		flaps[i] = i % 2 ? '1' : '0';
+	flaps[100] = '\0';
+	assert_int_equal(flap_run(&s, &c, flaps), 3);
+	assert_false(s.up);
+	assert_true(s.f.held);
+	/* Passing for less than the hold keeps it down; a failure restarts the hold. */
+	assert_int_equal(flap_run(&s, &c, "11111111" "0" "1111111111"), 0);
+	assert_false(s.up);
+	/* The 11th pass in a row is 1 s after the first: released, once. */
+	assert_int_equal(flap_run(&s, &c, "1"), 1);
+	assert_true(s.up);
+	assert_false(s.f.held);
+	assert_int_equal(rwd_flap_recent(&s.f, &c, s.now), 0);   /* the history starts afresh */
+
+	/* One outage (2 changes) is not flapping. */
+	assert_int_equal(flap_run(&s, &c, "000111"), 2);
+	assert_true(s.up);
+	assert_false(s.f.held);
+
+	/* Changes older than the window do not count: down 0.3 s every 3 s is
+	 * 4 changes in 6 s, never 4 within a 5 s window. */
+	struct rwd_flap_conf c5 = c;
+	c5.window_ms = 5000;
+	struct flap_sim g = FLAP_SIM;
+	char slow[31];
+	for (int i = 0; i < 30; i++)
+		slow[i] = i < 3 ? '0' : '1';
+	slow[30] = '\0';
+	for (int k = 0; k < 6; k++)
+		assert_int_equal(flap_run(&g, &c5, slow), 2);
+	assert_false(g.f.held);
+	/* ...while a 10 s window holds it at the 4th change, and a 5 s hold
+	 * (longer than its 2.7 s of passes) keeps it down. */
+	struct rwd_flap_conf c10 = c;
+	c10.hold_ms = 5000;
+	struct flap_sim g10 = FLAP_SIM;
+	unsigned n = 0;
+	for (int k = 0; k < 6; k++)
+		n += flap_run(&g10, &c10, slow);
+	assert_int_equal(n, 3);
+	assert_false(g10.up);
+	/* With a 1 s hold it comes back after 1 s of each 2.7 s of passes. */
+	struct flap_sim g1 = FLAP_SIM;
+	assert_int_equal(flap_run(&g1, &c, slow) + flap_run(&g1, &c, slow), 4);
+	assert_false(g1.f.held);
+
+	/* flap_changes 0: off, every change goes through. */
+	struct rwd_flap_conf off = c;
+	off.changes = 0;
+	struct flap_sim o = FLAP_SIM;
+	assert_int_equal(flap_run(&o, &off, flaps), 100);
+	assert_false(o.f.held);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -902,6 +996,7 @@ int main(void)
 		cmocka_unit_test_setup(test_apply, test_setup),
 		cmocka_unit_test_setup(test_stop_in_flight, test_setup),
 		cmocka_unit_test_setup(test_on_time, test_setup),
+		cmocka_unit_test(test_flap_dampening),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -126,6 +126,17 @@ static unsigned timeout_of(const struct rwd_check *c) { return c->timeout_ms ? c
 static unsigned rise_of(const struct rwd_check *c) { return c->rise ? c->rise : 2; }
 static unsigned fall_of(const struct rwd_check *c) { return c->fall ? c->fall : 2; }
 
+/* Window and hold default to 12 intervals: a slot flapping as fast as its
+ * rise and fall allow (2 + 2 intervals a cycle by default) makes 6 changes
+ * in 10 intervals and is held, while outages further apart never are. */
+static struct rwd_flap_conf flap_of(const struct rwd_check *c)
+{
+	unsigned twelve = interval_of(c) > UINT32_MAX / 12 ? UINT32_MAX : 12 * interval_of(c);
+	return (struct rwd_flap_conf){ .changes = c->flap_changes,
+	                               .window_ms = c->flap_window_ms ? c->flap_window_ms : twelve,
+	                               .hold_ms = c->flap_hold_ms ? c->flap_hold_ms : twelve };
+}
+
 static uint16_t port_of(const struct rwd_check *c)
 {
 	if (c->port)
@@ -171,11 +182,27 @@ void hc_alloc_scratch(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 
 /* ---- state ---- */
 
+/* Log line and history entry of a published change (under h->lock for the history). */
+static void note_change(struct hc_target *t, const char *reason)
+{
+	struct rwd_slot_info *in = &t->info;
+	realtime(&in->since);
+	memmove(&in->history[1], &in->history[0], (RWD_HEALTH_HISTORY - 1) * sizeof(in->history[0]));
+	in->history[0].at = in->since;
+	in->history[0].state = t->state;
+	snprintf(in->history[0].reason, sizeof(in->history[0].reason), "%s", reason);
+	if (in->n_history < RWD_HEALTH_HISTORY)
+		in->n_history++;
+	t->h->stats.transitions++;
+}
+
 static void target_result(struct hc_target *t, bool pass, const char *reason, uint64_t dur_us)
 {
 	struct rwd_health *h = t->h;
 	const struct rwd_check *c = t->check;
-	bool change = false;
+	uint64_t now = uv_now(&h->loop);
+	struct rwd_flap_conf fc = flap_of(c);
+	bool raw_change = false, held = false, released = false;
 
 	pthread_mutex_lock(&h->lock);
 	struct rwd_slot_info *in = &t->info;
@@ -196,36 +223,48 @@ static void target_result(struct hc_target *t, bool pass, const char *reason, ui
 		t->in_row = 1;
 	}
 	t->checked = true;
-	if (pass && t->state == RWD_SLOT_DOWN && t->in_row >= rise_of(c)) {
-		t->state = RWD_SLOT_UP;
-		change = true;
-	} else if (!pass && t->state == RWD_SLOT_UP && t->in_row >= fall_of(c)) {
-		t->state = RWD_SLOT_DOWN;
-		change = true;
+	if (pass && t->raw == RWD_SLOT_DOWN && t->in_row >= rise_of(c)) {
+		t->raw = RWD_SLOT_UP;
+		raw_change = true;
+	} else if (!pass && t->raw == RWD_SLOT_UP && t->in_row >= fall_of(c)) {
+		t->raw = RWD_SLOT_DOWN;
+		raw_change = true;
 	}
-	if (change) {
-		realtime(&in->since);
-		memmove(&in->history[1], &in->history[0],
-		        (RWD_HEALTH_HISTORY - 1) * sizeof(in->history[0]));
-		in->history[0].at = in->since;
-		in->history[0].state = t->state;
-		snprintf(in->history[0].reason, sizeof(in->history[0].reason), "%s", reason);
-		if (in->n_history < RWD_HEALTH_HISTORY)
-			in->n_history++;
-		h->stats.transitions++;
+	if (raw_change && rwd_flap_change(&t->flap, &fc, now)) {
+		held = true;
+		h->stats.holds++;
 	}
+	released = rwd_flap_result(&t->flap, &fc, pass, t->raw == RWD_SLOT_UP, now);
+	in->flapping = t->flap.held;
+	uint8_t was = t->state;
+	t->state = t->flap.held ? RWD_SLOT_DOWN : t->raw;
+	/* A hold never changes the published state by itself: the change
+	 * that starts it is either down already, or up and kept down. */
+	char why[RWD_HEALTH_REASON];
+	if (released)
+		snprintf(why, sizeof(why), "%.40s, stable for %u ms after flapping", reason,
+		         fc.hold_ms);
+	else
+		snprintf(why, sizeof(why), "%s", reason);
+	bool change = t->state != was;
+	if (change)
+		note_change(t, why);
 	unsigned n = t->in_row;
+	unsigned recent = held ? rwd_flap_recent(&t->flap, &fc, now) : 0;
 	pthread_mutex_unlock(&h->lock);
 
-	if (!change)
-		return;
-	if (t->state == RWD_SLOT_DOWN)
-		rwd_warn("health: %s %s down: %s (%u consecutive %s)", t->endpoint, t->label, reason,
+	if (change && t->state == RWD_SLOT_DOWN)
+		rwd_warn("health: %s %s down: %s (%u consecutive %s)", t->endpoint, t->label, why,
 		         n, n == 1 ? "failure" : "failures");
-	else
-		rwd_info("health: %s %s up: %s (%u consecutive %s)", t->endpoint, t->label, reason,
+	else if (change)
+		rwd_info("health: %s %s up: %s (%u consecutive %s)", t->endpoint, t->label, why,
 		         n, n == 1 ? "pass" : "passes");
-	mark_dirty(h);
+	if (held)
+		rwd_warn("health: %s %s flapping: %u changes within %u ms; held down until it passes "
+		         "for %u ms (flap_changes, flap_window, flap_hold)", t->endpoint, t->label,
+		         recent, fc.window_ms, fc.hold_ms);
+	if (change)
+		mark_dirty(h);
 }
 
 /* ---- probes ---- */
@@ -581,7 +620,7 @@ static void apply_one(struct rwd_health *h, struct want *w, struct hc_target **o
 			goto oom;
 		}
 		t->h = h;
-		t->state = RWD_SLOT_UP;
+		t->state = t->raw = RWD_SLOT_UP;
 		t->cert_warned_day = -1;
 		realtime(&t->info.since);
 		uv_timer_init(&h->loop, &t->timer);

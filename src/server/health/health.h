@@ -6,6 +6,8 @@
  * model: steer/model.h) with a check is probed every interval. rise
  * consecutive passes make it up, fall consecutive failures make it down.
  * Before its first result a slot counts as up (no traffic blackout at start).
+ * A slot that changes too often is held down until it is stable (flap
+ * dampening, flap.h).
  *
  * What the query path sees is a struct rwd_health_state, immutable, swapped
  * under RCU whenever a slot changes: a worker reads one byte per slot with no
@@ -43,6 +45,7 @@ struct rwd_slot_info {
 	char last_result[RWD_HEALTH_REASON];
 	struct rwd_slot_transition history[RWD_HEALTH_HISTORY];  /* newest first */
 	unsigned n_history;
+	bool flapping;                 /* held down by flap dampening (flap.h) */
 };
 
 struct rwd_health_state {
@@ -137,6 +140,7 @@ struct rwd_health_stats {
 	uint64_t passes, failures;     /* finished */
 	uint64_t skipped;              /* rounds not run: the previous probe still running, or the loop fell behind */
 	uint64_t transitions;          /* state changes */
+	uint64_t holds;                /* slots held down for flapping (flap.h) */
 	uint64_t publications;         /* rwd_health_state generations published */
 	uint64_t late_max_us, late_sum_us;
 	uint64_t late_hist[RWD_HEALTH_LATE_BUCKETS];

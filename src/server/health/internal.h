@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <uv.h>
 
+#include "server/health/flap.h"
 #include "server/health/health.h"
 
 #define HC_READ_MAX   (64 * 1024)    /* bytes of an HTTP response we look at */
@@ -41,7 +42,9 @@ struct hc_target {
 	unsigned interval_ms;
 	uint64_t due_ms;               /* loop time the next probe is due */
 	/* state: written by the health thread under h->lock */
-	uint8_t state;
+	uint8_t state;                 /* published: raw, or down while flap.held */
+	uint8_t raw;                   /* what rise and fall say */
+	struct rwd_flap flap;
 	bool checked;
 	unsigned in_row;               /* consecutive passes (passing) or failures */
 	bool passing;                  /* what in_row counts */

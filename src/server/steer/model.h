@@ -43,6 +43,13 @@ struct rwd_check {
 	unsigned timeout_ms;           /* default: 1 s or half the interval, whichever is shorter; < interval */
 	unsigned rise;                 /* consecutive passes to become up, default 2 */
 	unsigned fall;                 /* consecutive failures to become down, default 2 */
+	/* Flap dampening (health/flap.h): flap_changes up/down changes within
+	 * flap_window_ms hold the slot down until it has passed for flap_hold_ms.
+	 * 0 changes: off (what a zeroed struct gets; the configuration's default
+	 * is 6); 0 ms: 12 intervals. */
+	unsigned flap_changes;
+	unsigned flap_window_ms;
+	unsigned flap_hold_ms;
 	int line;                      /* in the configuration */
 };
 
