@@ -18,7 +18,7 @@
 #include "server/control/control.h"
 #include "server/daemon/server.h"
 
-#define VERSION "0.1.0"
+#define VERSION RUNWAY_VERSION     /* the VERSION file, passed by the Makefile */
 
 static void usage(FILE *f)
 {

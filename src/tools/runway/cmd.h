@@ -6,7 +6,7 @@
 #pragma once
 #include <stdio.h>
 
-#define RUNWAY_VERSION "0.1.0"
+/* RUNWAY_VERSION: the VERSION file, passed by the Makefile (-DRUNWAY_VERSION). */
 
 int cmd_check(int argc, char **argv);
 int cmd_query(int argc, char **argv);
@@ -17,3 +17,4 @@ int cmd_drain(int argc, char **argv);
 int cmd_undrain(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_changes(int argc, char **argv);
