@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -891,6 +892,67 @@ static void test_on_time(void **state)
 	free(t);
 }
 
+/* Out of descriptors: probes that cannot open a socket are no result, the
+ * slot keeps its state (fall 1 would take it down at the first failure),
+ * they are counted, and logged once per HC_UNSTARTED_LOG_MS, not per probe. */
+static void test_no_descriptors_is_not_down(void **state)
+{
+	struct tmodel *t = tmodel_new();
+	struct rwd_check *c = add_check(t, "tcp", RWD_CHECK_TCP, tcp_srv.port);
+	c->fall = 1;
+	struct rwd_check *d = add_check(t, "dns", RWD_CHECK_DNS, dns_srv.port);
+	d->fall = 1;
+	struct rwd_check *w = add_check(t, "web", RWD_CHECK_HTTP, http_srv.port);
+	w->fall = 1;
+	add_ep(t, "db", tcp_srv.addr, c, 0);
+	add_ep(t, "ns", dns_srv.addr, d, 1);
+	add_ep(t, "web", http_srv.addr, w, 2);
+	struct rwd_health *h;
+	assert_int_equal(rwd_health_start(&t->m, &h), 0);
+	for (uint32_t i = 0; i < 3; i++)
+		assert_true(wait_checks(h, i, 2, 3000));
+	unsigned logged = log_count("could not run for want of a local resource");
+
+	struct rlimit saved;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	struct rlimit low = { 256, saved.rlim_max };
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	static int held[256];
+	int n = 0;
+	while (n < 256 && (held[n] = dup(0)) >= 0)
+		n++;
+	assert_true(n < 256 && errno == EMFILE);
+
+	struct rwd_health_stats st;
+	uint64_t t0 = now_ms();
+	do {
+		poll(NULL, 0, 10);
+		rwd_health_get_stats(h, &st);
+	} while (st.unstarted < 9 && now_ms() - t0 < 3000);
+	uint32_t fails[3];
+	for (uint32_t i = 0; i < 3; i++)
+		fails[i] = live_info(h, i).info.failures;
+	while (n > 0)
+		close(held[--n]);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+
+	print_message("out of descriptors: %" PRIu64 " probes unstarted\n", st.unstarted);
+	assert_true(st.unstarted >= 9);
+	for (uint32_t i = 0; i < 3; i++) {
+		assert_int_equal(fails[i], 0);
+		assert_int_equal(slot_state(i), RWD_SLOT_UP);
+	}
+	assert_int_equal(log_count("could not run for want of a local resource"), logged + 1);
+	/* Descriptors back: probes run and pass again. */
+	for (uint32_t i = 0; i < 3; i++) {
+		uint32_t before = live_info(h, i).info.checks;
+		assert_true(wait_checks(h, i, before + 2, 3000));
+		assert_int_equal(live_info(h, i).info.failures, 0);
+	}
+	rwd_health_stop(h);
+	free(t);
+}
+
 /* ---- flap dampening (flap.h), with a clock of our own ---- */
 
 /* One slot under rise 1 / fall 1 (the raw state is the last result) and
@@ -997,6 +1059,7 @@ int main(void)
 		cmocka_unit_test_setup(test_stop_in_flight, test_setup),
 		cmocka_unit_test_setup(test_on_time, test_setup),
 		cmocka_unit_test(test_flap_dampening),
+		cmocka_unit_test_setup(test_no_descriptors_is_not_down, test_setup),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -325,6 +325,48 @@ void hc_probe_finish(struct hc_probe *p, bool pass, const char *fmt, ...)
 		target_result(t, pass, reason, dur);
 }
 
+bool hc_local_error(int err)
+{
+	switch (err) {
+	case UV_EMFILE:                  /* descriptors: this process, */
+	case UV_ENFILE:                  /* the system */
+	case UV_ENOBUFS:
+	case UV_ENOMEM:
+	case UV_EADDRNOTAVAIL:           /* no local port left to connect from */
+	case UV_EAI_MEMORY:              /* (getaddrinfo's EAI_SYSTEM comes as the errno: EMFILE...) */
+		return true;
+	default:
+		return false;
+	}
+}
+
+void hc_probe_error(struct hc_probe *p, const char *what, int err)
+{
+	if (p->done)
+		return;
+	if (!hc_local_error(err)) {
+		hc_probe_finish(p, false, "%s: %s", what, uv_strerror(err));
+		return;
+	}
+	struct rwd_health *h = p->h;
+	struct hc_target *t = p->t;
+	if (t)
+		snprintf(h->unstarted_last, sizeof(h->unstarted_last), "%s %s: %s: %s", t->endpoint,
+		         t->label, what, uv_strerror(err));
+	probe_teardown(p);
+	pthread_mutex_lock(&h->lock);
+	h->stats.unstarted++;
+	pthread_mutex_unlock(&h->lock);
+	h->unstarted_unlogged++;
+	uint64_t now = uv_now(&h->loop);
+	if (h->unstarted_logged_at && now - h->unstarted_logged_at < HC_UNSTARTED_LOG_MS)
+		return;
+	rwd_warn("health: %" PRIu64 " probe(s) could not run for want of a local resource, their "
+	         "endpoints keep their state (last: %s)", h->unstarted_unlogged, h->unstarted_last);
+	h->unstarted_unlogged = 0;
+	h->unstarted_logged_at = now ? now : 1;
+}
+
 static void probe_abort(struct hc_probe *p)
 {
 	if (!p->done)
@@ -353,7 +395,9 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 	struct hc_probe *p = hc_container_of(req, struct hc_probe, gai);
 	p->gai_pending = false;
 	if (!p->done) {
-		if (status < 0 || res == NULL) {
+		if (status < 0 && hc_local_error(status)) {
+			hc_probe_error(p, "resolve", status);
+		} else if (status < 0 || res == NULL) {
 			hc_probe_finish(p, false, "resolve %.60s: %s", p->t->host,
 			                status < 0 ? uv_strerror(status) : "no address");
 		} else {
@@ -370,8 +414,10 @@ static void probe_start(struct hc_target *t)
 {
 	struct rwd_health *h = t->h;
 	struct hc_probe *p = calloc(1, sizeof(*p));
-	if (p == NULL) {
-		target_result(t, false, "out of memory", 0);
+	if (p == NULL) {                 /* not the endpoint's fault: no result */
+		pthread_mutex_lock(&h->lock);
+		h->stats.unstarted++;
+		pthread_mutex_unlock(&h->lock);
 		return;
 	}
 	p->h = h;
@@ -405,7 +451,10 @@ static void probe_start(struct hc_target *t)
 	p->phase = "resolve";
 	int r = uv_getaddrinfo(&h->loop, &p->gai, on_resolved, t->host, port, &hints);
 	if (r < 0) {
-		hc_probe_finish(p, false, "resolve %.60s: %s", t->host, uv_strerror(r));
+		if (hc_local_error(r))
+			hc_probe_error(p, "resolve", r);
+		else
+			hc_probe_finish(p, false, "resolve %.60s: %s", t->host, uv_strerror(r));
 		return;
 	}
 	p->gai_pending = true;

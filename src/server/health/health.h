@@ -141,6 +141,8 @@ struct rwd_health_stats {
 	uint64_t skipped;              /* rounds not run: the previous probe still running, or the loop fell behind */
 	uint64_t transitions;          /* state changes */
 	uint64_t holds;                /* slots held down for flapping (flap.h) */
+	uint64_t unstarted;            /* probes that could not run for want of a local resource
+	                                  (descriptors, memory, ports): no result, state kept */
 	uint64_t publications;         /* rwd_health_state generations published */
 	uint64_t late_max_us, late_sum_us;
 	uint64_t late_hist[RWD_HEALTH_LATE_BUCKETS];

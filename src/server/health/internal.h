@@ -119,6 +119,9 @@ struct rwd_health {
 	struct rwd_health_stats stats;
 
 	uint64_t generation;
+	/* probes ended by hc_probe_error for a local error, not yet logged */
+	uint64_t unstarted_unlogged, unstarted_logged_at;
+	char unstarted_last[HC_LABEL_MAX + 64];
 	bool dirty;                    /* a state changed since the last publication */
 	uint64_t last_publish_ms;
 	bool stopping;
@@ -131,6 +134,19 @@ struct rwd_health {
 /* Result of p: pass or fail with a short reason. The first call counts. */
 void hc_probe_finish(struct hc_probe *p, bool pass, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/*
+ * p could not go on for want of a local resource, or failed with err: when
+ * err (a libuv code) says this host ran out of something (descriptors,
+ * memory, buffers, local ports), the probe ends without a result (the
+ * slot keeps its state; counted as unstarted, logged at most every
+ * HC_UNSTARTED_LOG_MS); else it fails with "what: <error text>".
+ * "Could not open a socket" is never "the endpoint is down".
+ */
+void hc_probe_error(struct hc_probe *p, const char *what, int err);
+/* True for the errors hc_probe_error does not count against the endpoint. */
+bool hc_local_error(int err);
+#define HC_UNSTARTED_LOG_MS 10000
 
 /* Register a libuv handle or request of p; hc_probe_unref when it ends. */
 void hc_probe_ref(struct hc_probe *p);

@@ -71,7 +71,7 @@ static bool judge(struct hc_probe *p, const uint8_t *msg, size_t len)
 		return false;
 	knot_pkt_t *pkt = knot_pkt_new((uint8_t *)msg, (uint16_t)len, NULL);
 	if (pkt == NULL) {
-		hc_probe_finish(p, false, "out of memory");
+		hc_probe_error(p, "memory", UV_ENOMEM);
 		return true;
 	}
 	int r = knot_pkt_parse(pkt, 0);
@@ -110,7 +110,7 @@ static void on_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const struc
 	if (p->done || (nread == 0 && addr == NULL))
 		return;
 	if (nread < 0) {
-		hc_probe_finish(p, false, "DNS: %s", uv_strerror((int)nread));
+		hc_probe_error(p, "DNS", (int)nread);
 		return;
 	}
 	if (flags & UV_UDP_PARTIAL)
@@ -123,7 +123,7 @@ static void on_send(uv_udp_send_t *req, int status)
 	struct hc_probe *p = req->handle->data;
 	free(req);
 	if (status < 0 && !p->done)
-		hc_probe_finish(p, false, "DNS: send: %s", uv_strerror(status));
+		hc_probe_error(p, "DNS: send", status);
 }
 
 void hc_probe_dns_start(struct hc_probe *p)
@@ -137,7 +137,7 @@ void hc_probe_dns_start(struct hc_probe *p)
 
 	p->query = malloc(QUERY_MAX);
 	if (p->query == NULL) {
-		hc_probe_finish(p, false, "out of memory");
+		hc_probe_error(p, "memory", UV_ENOMEM);
 		return;
 	}
 	struct rw_msgbuilder b;
@@ -155,7 +155,7 @@ void hc_probe_dns_start(struct hc_probe *p)
 
 	int r = uv_udp_init(&p->h->loop, &p->io.udp);
 	if (r < 0) {
-		hc_probe_finish(p, false, "DNS: socket: %s", uv_strerror(r));
+		hc_probe_error(p, "DNS: socket", r);
 		return;
 	}
 	p->io.udp.data = p;
@@ -163,19 +163,19 @@ void hc_probe_dns_start(struct hc_probe *p)
 	hc_probe_ref(p);
 	uv_udp_send_t *req = malloc(sizeof(*req));
 	if (req == NULL) {
-		hc_probe_finish(p, false, "out of memory");
+		hc_probe_error(p, "memory", UV_ENOMEM);
 		return;
 	}
-	const char *what = "connect";
+	const char *what = "DNS: connect";
 	if ((r = uv_udp_connect(&p->io.udp, (const struct sockaddr *)&p->sa)) < 0 ||
-	    (what = "receive", r = uv_udp_recv_start(&p->io.udp, hc_alloc_scratch, on_recv)) < 0) {
+	    (what = "DNS: receive", r = uv_udp_recv_start(&p->io.udp, hc_alloc_scratch, on_recv)) < 0) {
 		free(req);
-		hc_probe_finish(p, false, "DNS: %s: %s", what, uv_strerror(r));
+		hc_probe_error(p, what, r);
 		return;
 	}
 	uv_buf_t buf = uv_buf_init((char *)p->query, (unsigned)p->query_len);
 	if ((r = uv_udp_send(req, &p->io.udp, &buf, 1, NULL, on_send)) < 0) {
 		free(req);
-		hc_probe_finish(p, false, "DNS: send: %s", uv_strerror(r));
+		hc_probe_error(p, "DNS: send", r);
 	}
 }

@@ -134,7 +134,7 @@ static void on_write(uv_write_t *req, int status)
 	free(w);
 	/* After a close, queued writes end with UV_ECANCELED before the close callback. */
 	if (status < 0 && !p->done)
-		hc_probe_finish(p, false, "send: %s", uv_strerror(status));
+		hc_probe_error(p, "send", status);
 }
 
 /* Send n bytes: straight away if the socket takes them, else copied into a request. */
@@ -346,7 +346,7 @@ static void http_data(struct hc_probe *p, const char *data, size_t n)
 			cap = HC_READ_MAX;
 		char *nb = realloc(p->resp, cap);
 		if (nb == NULL) {
-			hc_probe_finish(p, false, "out of memory");
+			hc_probe_error(p, "memory", UV_ENOMEM);
 			return;
 		}
 		p->resp = nb;
@@ -386,7 +386,7 @@ static bool tls_flush(struct hc_probe *p)
 			return true;
 		int r = send_bytes(p, buf, (size_t)n);
 		if (r < 0) {
-			hc_probe_finish(p, false, "send: %s", uv_strerror(r));
+			hc_probe_error(p, "send", r);
 			return false;
 		}
 	}
@@ -482,7 +482,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	if (nread < 0) {
 		if (nread != UV_EOF) {
-			hc_probe_finish(p, false, "read: %s", uv_strerror((int)nread));
+			hc_probe_error(p, "read", (int)nread);
 			return;
 		}
 		p->eof = true;
@@ -494,7 +494,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	}
 	if (p->ssl) {
 		if (BIO_write(p->rbio, buf->base, (int)nread) != (int)nread) {
-			hc_probe_finish(p, false, "out of memory");
+			hc_probe_error(p, "memory", UV_ENOMEM);
 			return;
 		}
 		tls_pump(p);
@@ -509,13 +509,13 @@ static void on_connect(uv_connect_t *req, int status)
 	if (p->done)
 		return;
 	if (status < 0) {
-		hc_probe_finish(p, false, "connect: %s", uv_strerror(status));
+		hc_probe_error(p, "connect", status);
 		return;
 	}
 	p->connected = true;
 	int r = uv_read_start(&p->io.stream, hc_alloc_scratch, on_read);
 	if (r < 0) {
-		hc_probe_finish(p, false, "read: %s", uv_strerror(r));
+		hc_probe_error(p, "read", r);
 		return;
 	}
 	if (p->ssl) {
@@ -525,7 +525,7 @@ static void on_connect(uv_connect_t *req, int status)
 	}
 	p->phase = "waiting for response";
 	if ((r = send_bytes(p, p->req, p->req_len)) < 0)
-		hc_probe_finish(p, false, "send: %s", uv_strerror(r));
+		hc_probe_error(p, "send", r);
 }
 
 void hc_probe_http_start(struct hc_probe *p)
@@ -549,7 +549,7 @@ void hc_probe_http_start(struct hc_probe *p)
 	                 c->path && c->path[0] ? c->path : "/", host);
 	if (n < 0) {
 		p->req = NULL;
-		hc_probe_finish(p, false, "out of memory");
+		hc_probe_error(p, "memory", UV_ENOMEM);
 		return;
 	}
 	p->req_len = (size_t)n;
@@ -562,7 +562,7 @@ void hc_probe_http_start(struct hc_probe *p)
 		if (p->ssl == NULL || rb == NULL || wb == NULL) {
 			BIO_free(rb);
 			BIO_free(wb);
-			hc_probe_finish(p, false, "TLS: out of memory");
+			hc_probe_error(p, "TLS", UV_ENOMEM);
 			return;
 		}
 		BIO_set_mem_eof_return(rb, -1);  /* empty: "retry", not end of stream */
@@ -591,5 +591,5 @@ void hc_probe_http_start(struct hc_probe *p)
 	}
 	int r = hc_tcp_connect(p, on_connect);
 	if (r < 0)
-		hc_probe_finish(p, false, "connect: %s", uv_strerror(r));
+		hc_probe_error(p, "connect", r);
 }

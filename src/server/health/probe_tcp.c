@@ -36,7 +36,7 @@ static void on_connect(uv_connect_t *req, int status)
 	if (p->done)                     /* timed out or aborted: the handle is closing */
 		return;
 	if (status < 0) {
-		hc_probe_finish(p, false, "connect: %s", uv_strerror(status));
+		hc_probe_error(p, "connect", status);
 		return;
 	}
 	p->connected = true;
@@ -47,5 +47,5 @@ void hc_probe_tcp_start(struct hc_probe *p)
 {
 	int r = hc_tcp_connect(p, on_connect);
 	if (r < 0)
-		hc_probe_finish(p, false, "connect: %s", uv_strerror(r));
+		hc_probe_error(p, "connect", r);
 }
