@@ -140,9 +140,13 @@ def test_no_additional_for_ptr_cname_naptr(srv):
           additional=[])
 
 
-def test_https_service_mode_dot_target_no_additional(srv):
+def test_https_service_mode_dot_target_owner_addresses(srv):
+    # RFC 9460 2.5.2: in ServiceMode "." is the owner itself, so its
+    # addresses go in additional (4.2). Knot DNS leaves them out
+    # (docs/knot-differences.md).
     check(srv.query("example.net", "HTTPS"), rcode="NOERROR", aa=True,
-          answer=['example.net. 3600 IN HTTPS 1 . alpn="h2"'], additional=[])
+          answer=['example.net. 3600 IN HTTPS 1 . alpn="h2"'],
+          additional=["example.net. 3600 IN A 192.0.2.1"])
 
 
 @pytest.mark.parametrize("qtype,rdata", [

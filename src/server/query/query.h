@@ -84,6 +84,10 @@ struct rwd_query {
 	uint32_t view;                   /* stage view: index of the client's view + 1; 0: no views */
 	const struct rwd_zone *zone;
 	const struct rwd_answer *answer; /* precomputed body, or: */
+	const struct rwd_answer *synth;  /* lookup: == answer when the body is built at
+	                                  * query time instead (DNAME, chains across
+	                                  * zones: body.c); answer is then the first
+	                                  * zone's, for the limit stage */
 	uint16_t body_len;               /* body written in place by a stage (steer) */
 	uint16_t body_an, body_ar;
 	uint8_t ecs_scope;               /* echoed in ECS: how far the answer depends on the client */

@@ -28,3 +28,7 @@ void rwd_stage_lookup(struct rwd_query *qr);
  * section counts in qr->out and qr->tc when the required part does not fit.
  * Returns the bytes written (body.c). */
 size_t rwd_body_put(struct rwd_query *qr, uint8_t *p, size_t room);
+
+/* Lookup, for an answer built at query time (qr->synth): resolve it once
+ * into qr->out to learn its rcode and AA before the limit stage (body.c). */
+void rwd_body_synth_rcode(struct rwd_query *qr);

@@ -28,8 +28,15 @@ struct rwd_answers {
 	uint16_t count[3];
 	uint16_t ar_end[MAX_ADDITIONAL * 8];
 	const uint8_t *targets[MAX_ADDITIONAL];  /* names whose addresses to add */
+	uint16_t target_type[MAX_ADDITIONAL];    /* the type that named it */
 	unsigned n_targets;
-	bool glue;                   /* targets may be below a cut (referral) */
+	const uint8_t *cut;          /* a referral's cut: glue below it is needed (RFC 9471) */
+	const uint8_t *self;         /* owner of the records written for the question
+	                                name, NULL behind a wildcard */
+	uint16_t rrsig_covered;      /* write only RRSIGs covering this type; 0: all */
+	uint16_t ar_needed;          /* see struct rwd_answer */
+	const uint8_t *follow;       /* likewise */
+	bool follow_dname;
 	uint8_t rcode;
 	bool aa;
 	uint16_t serial_at;          /* see struct rwd_answer */
@@ -66,7 +73,12 @@ static void ab_start(struct rwd_answers *a, const uint8_t *qname, enum qmode mod
 	a->body = a->b.len;
 	memset(a->count, 0, sizeof(a->count));
 	a->n_targets = 0;
-	a->glue = false;
+	a->cut = NULL;
+	a->self = mode == EXACT ? qname : NULL;
+	a->rrsig_covered = 0;
+	a->ar_needed = 0;
+	a->follow = NULL;
+	a->follow_dname = false;
 	a->rcode = RW_RCODE_NOERROR;
 	a->aa = true;
 	a->serial_at = 0;
@@ -93,15 +105,35 @@ static void dep(struct rwd_answers *a, const uint8_t *name, size_t len)
 	a->deps[a->n_deps++] = h;
 }
 
-static void note_target(struct rwd_answers *a, uint16_t type, const uint8_t *rd, uint16_t len)
+/*
+ * A name whose addresses the additional section carries: the target of an
+ * NS, MX, SRV, SVCB or HTTPS record; for SVCB/HTTPS in ServiceMode with
+ * TargetName "." the owner itself (RFC 9460 4.2, 2.5.2). owner: the
+ * record's owner, NULL when unknown (behind a wildcard).
+ */
+static void note_target(struct rwd_answers *a, uint16_t type, const uint8_t *rd, uint16_t len,
+                        const uint8_t *owner)
 {
 	const uint8_t *t = rw_rdata_target(type, rd, len);
+	if (t == NULL && (type == RW_TYPE_SVCB || type == RW_TYPE_HTTPS) && len > 2 &&
+	    rw_get16(rd) != 0 && rd[2] == 0) {
+		t = owner;
+		type = RW_TYPE_A;        /* its addresses; its SVCB is the answer */
+	}
 	if (t == NULL || type == RW_TYPE_CNAME || a->n_targets == MAX_ADDITIONAL)
 		return;
 	for (unsigned i = 0; i < a->n_targets; i++)
 		if (rw_dname_eq(a->targets[i], t))
 			return;
+	a->target_type[a->n_targets] = type;
 	a->targets[a->n_targets++] = t;
+}
+
+/* RFC 4034 3: an RRSIG has the TTL of the RRset it covers, its Original
+ * TTL field (as Knot DNS writes it), not one shared by all at the name. */
+static uint32_t rrsig_ttl(const uint8_t *rd, uint16_t len, uint32_t ttl)
+{
+	return len >= 8 ? rw_get32(rd + 4) : ttl;
 }
 
 /*
@@ -117,13 +149,20 @@ static bool ab_rrset(struct rwd_answers *a, enum section sec, const uint8_t *own
 	uint16_t count0 = a->count[sec], serial0 = a->serial_at;
 	uint32_t ttl = rs->ttl < ttl_cap ? rs->ttl : ttl_cap;
 	RWD_RRSET_FOREACH(rs, rd, i) {
+		uint32_t rttl = ttl;
+		if (rs->type == RW_TYPE_RRSIG) {
+			if (rw_get16(rd) < 2 || (a->rrsig_covered && rw_get16(rd + 2) != a->rrsig_covered))
+				continue;
+			rttl = rrsig_ttl(rd + 2, rw_get16(rd), ttl);
+			rttl = rttl < ttl_cap ? rttl : ttl_cap;
+		}
 		if (owner)
 			rw_msgb_put_dname(&a->b, owner, true);
 		else
 			rw_msgb_put_qname_ptr(&a->b);
 		rw_msgb_put16(&a->b, rs->type);
 		rw_msgb_put16(&a->b, RW_CLASS_IN);
-		rw_msgb_put32(&a->b, ttl);
+		rw_msgb_put32(&a->b, rttl);
 		rw_rdata_put(&a->b, rs->type, rd + 2, rw_get16(rd));
 		if (a->b.overflow)
 			break;
@@ -153,7 +192,7 @@ static bool ab_rrset(struct rwd_answers *a, enum section sec, const uint8_t *own
 	}
 	if (sec != ADDITIONAL)
 		RWD_RRSET_FOREACH(rs, rd, i)
-			note_target(a, rs->type, rd + 2, rw_get16(rd));
+			note_target(a, rs->type, rd + 2, rw_get16(rd), owner ? owner : a->self);
 	return true;
 }
 
@@ -166,33 +205,58 @@ static void ab_negative(struct rwd_answers *a)
 }
 
 /*
- * Addresses of the names noted while writing answer/authority. Each RRset
- * compresses only against earlier sections, never against another
- * additional RRset, so the query path may drop any of them that does not
- * fit and keep the rest (put_body() in query.c).
+ * Addresses of the names noted while writing answer/authority, from any
+ * node of the zone, glue below a cut included (as Knot DNS: the root's NS
+ * answer carries the root servers' addresses, RFC 8109); for SVCB and
+ * HTTPS also the target's own RRset of that type (RFC 9460 4.2). In a
+ * referral the glue below the cut comes first: it is what the resolver
+ * needs (RFC 9471), counted in ar_needed. Each RRset compresses only
+ * against earlier sections, never against another additional RRset, so the
+ * query path may drop any of them that does not fit and keep the rest
+ * (rwd_body_put()).
  */
+static bool ab_additional_one(struct rwd_answers *a, unsigned i, unsigned dict)
+{
+	uint8_t lc[RW_DNAME_MAXLEN];
+	size_t len = rw_dname_len(a->targets[i]);
+	memcpy(lc, a->targets[i], len);
+	rw_dname_lower(lc);
+	if (!rw_dname_is_sub(lc, a->z->apex_name))
+		return true;
+	dep(a, lc, len);
+	const struct rwd_node *n = rwd_zone_find(a->z, lc, len);
+	if (n == NULL)
+		return true;
+	uint16_t types[3] = { RW_TYPE_A, RW_TYPE_AAAA, 0 };
+	if (a->target_type[i] == RW_TYPE_SVCB || a->target_type[i] == RW_TYPE_HTTPS)
+		types[2] = a->target_type[i];
+	for (unsigned t = 0; t < 3 && types[t]; t++) {
+		const struct rwd_rrset *rs = rwd_node_rrset(n, types[t]);
+		a->b.n_dict = dict;
+		if (rs && !ab_rrset(a, ADDITIONAL, a->targets[i], rs, UINT32_MAX))
+			return false;
+	}
+	return true;
+}
+
+static bool in_domain(const struct rwd_answers *a, unsigned i)
+{
+	uint8_t lc[RW_DNAME_MAXLEN];
+	memcpy(lc, a->targets[i], rw_dname_len(a->targets[i]));
+	rw_dname_lower(lc);
+	return a->cut && rw_dname_is_sub(lc, a->cut);
+}
+
 static void ab_additional(struct rwd_answers *a)
 {
 	unsigned dict = a->b.n_dict;
-	for (unsigned i = 0; i < a->n_targets; i++) {
-		uint8_t lc[RW_DNAME_MAXLEN];
-		size_t len = rw_dname_len(a->targets[i]);
-		memcpy(lc, a->targets[i], len);
-		rw_dname_lower(lc);
-		if (!rw_dname_is_sub(lc, a->z->apex_name))
-			continue;
-		dep(a, lc, len);
-		const struct rwd_node *n = rwd_zone_find(a->z, lc, len);
-		if (n == NULL || (n->cut && !a->glue))
-			continue;
-		static const uint16_t types[] = { RW_TYPE_A, RW_TYPE_AAAA };
-		for (unsigned t = 0; t < 2; t++) {
-			const struct rwd_rrset *rs = rwd_node_rrset(n, types[t]);
-			a->b.n_dict = dict;
-			if (rs && !ab_rrset(a, ADDITIONAL, a->targets[i], rs, UINT32_MAX))
-				return;
-		}
-	}
+	for (unsigned i = 0; a->cut && i < a->n_targets; i++)
+		if (in_domain(a, i) && !ab_additional_one(a, i, dict))
+			return;
+	a->ar_needed = a->count[ADDITIONAL];
+	for (unsigned i = 0; i < a->n_targets; i++)
+		if (!in_domain(a, i) && !ab_additional_one(a, i, dict))
+			return;
 }
 
 static const struct rwd_answer *ab_finish(struct rwd_answers *a, size_t required)
@@ -212,6 +276,9 @@ static const struct rwd_answer *ab_finish(struct rwd_answers *a, size_t required
 	ans->qname_len = (uint8_t)(a->body - RW_HDR_LEN - 4);
 	ans->len = (uint16_t)len;
 	ans->required = (uint16_t)required;
+	ans->ar_needed = a->ar_needed;
+	ans->follow = a->follow;
+	ans->follow_dname = a->follow_dname;
 	ans->n_relocs = (uint16_t)nr;
 	ans->serial_at = a->serial_at;
 	for (unsigned i = 0; i < nr; i++)
@@ -230,6 +297,7 @@ static size_t ab_len(const struct rwd_answers *a) { return a->b.len - a->body; }
 struct target {
 	const struct rwd_node *node;   /* answering node (exact or wildcard), or NULL */
 	const struct rwd_node *cut;    /* set when the name is at/below a delegation */
+	bool dname;                    /* below a DNAME: synthesized at query time */
 };
 
 /*
@@ -266,6 +334,12 @@ static struct target resolve(struct rwd_answers *a, const struct rwd_zone *z, co
 		dep_resolve(a, lc, len, enc);
 	if (enc->cut) {
 		t.cut = enc->cut;
+		if (enc->cut == enc && enc->name_len == len)
+			t.node = enc;            /* the cut itself: its DS is ours */
+		return t;
+	}
+	if (enc->name_len != len && (enc->flags & RWD_NODE_DNAME)) {
+		t.dname = true;
 		return t;
 	}
 	t.node = enc->name_len == len ? enc : enc->wildcard;
@@ -301,18 +375,40 @@ static const struct rwd_node *chain(struct rwd_answers *a, const struct rwd_zone
 		if (a)
 			ab_rrset(a, ANSWER, owner, rwd_node_rrset(n, RW_TYPE_CNAME), UINT32_MAX);
 		owner = cname_target(n);
-		if (!rw_dname_is_sub(owner, z->apex_name) || n_seen == MAX_CHAIN)
-			return NULL;                     /* resolvers continue from here */
+		if (!rw_dname_is_sub(owner, z->apex_name)) {
+			if (a)   /* another zone served here may continue it */
+				a->follow = owner;
+			return NULL;                     /* else resolvers continue from here */
+		}
+		if (n_seen == MAX_CHAIN)
+			return NULL;
 		for (unsigned i = 0; i < n_seen; i++)
 			if (rw_dname_eq(seen[i], owner))
 				return NULL;             /* loop: each CNAME once */
 		seen[n_seen++] = owner;
 		struct target t = resolve(a, z, owner);
+		if (t.dname) {
+			if (a) {
+				a->follow = owner;
+				a->follow_dname = true;
+			}
+			return NULL;
+		}
+		if (t.cut && t.node && qtype == RW_TYPE_DS) {
+			/* DS at a cut is the parent's (RFC 4035 3.1.4.1), also at the
+			 * end of a chain, as Knot DNS answers. */
+			const struct rwd_rrset *rs = rwd_node_rrset(t.node, RW_TYPE_DS);
+			if (a && rs)
+				ab_rrset(a, ANSWER, owner, rs, UINT32_MAX);
+			else if (a)
+				ab_negative(a);
+			return t.node;
+		}
 		if (t.cut) {
 			/* Into a delegation: append the referral (as Knot DNS does),
 			 * the resolver continues at the child. */
 			if (a) {
-				a->glue = true;
+				a->cut = t.cut->name;
 				ab_rrset(a, AUTHORITY, t.cut->name, rwd_node_rrset(t.cut, RW_TYPE_NS),
 				         UINT32_MAX);
 			}
@@ -349,10 +445,24 @@ static int add_typed(struct rwd_zone *z, struct rwd_node *n, unsigned i,
 	return 0;
 }
 
+/* The lowest type the RRSIGs of rs cover (RFC 4034 3.1.1). */
+static uint16_t lowest_covered(const struct rwd_rrset *rs)
+{
+	uint16_t low = 0;
+	RWD_RRSET_FOREACH(rs, rd, i)
+		if (rw_get16(rd) >= 2 && (low == 0 || rw_get16(rd + 2) < low))
+			low = rw_get16(rd + 2);
+	return low;
+}
+
 static const struct rwd_answer *build_positive(struct rwd_answers *a, const struct rwd_node *n,
                                                const struct rwd_rrset *rs, bool wild)
 {
 	ab_start(a, n->name, wild ? WILDCARD : EXACT);
+	/* qtype RRSIG: the signatures of one covered type, the lowest, as
+	 * Knot DNS answers (like ANY, RFC 8482): each type's are an RRset. */
+	if (rs->type == RW_TYPE_RRSIG)
+		a->rrsig_covered = lowest_covered(rs);
 	if (!ab_rrset(a, ANSWER, NULL, rs, UINT32_MAX))
 		return NULL;
 	size_t required = ab_len(a);
@@ -374,7 +484,11 @@ static int build_cname_node(struct rwd_answers *a, struct rwd_node *n, bool wild
 {
 	struct rwd_zone *z = a->z;
 	const struct rwd_node *end = chain(NULL, z, n, 0);
-	unsigned n_types = 1 + (end ? end->n_rrsets : 0);
+	/* A chain to a cut answers DS from this side, any other type with the
+	 * referral (other). */
+	const struct rwd_node *end_ds = chain(NULL, z, n, RW_TYPE_DS);
+	bool ds = end_ds && end_ds->cut == end_ds;
+	unsigned n_types = 1 + (end ? end->n_rrsets : 0) + ds;
 	n->answers = rw_arena_alloc(z->arena, n_types * sizeof(*n->answers));
 	if (n->answers == NULL)
 		return RW_ENOMEM;
@@ -390,6 +504,8 @@ static int build_cname_node(struct rwd_answers *a, struct rwd_node *n, bool wild
 		if (add_typed(z, n, n->n_answers++, t, build_chain(a, n, t, wild)) < 0)
 			return RW_ENOMEM;
 	}
+	if (ds && add_typed(z, n, n->n_answers++, RW_TYPE_DS, build_chain(a, n, RW_TYPE_DS, wild)) < 0)
+		return RW_ENOMEM;
 	/* Any other type: the chain, ending in NODATA, NXDOMAIN or outside. */
 	n->other = build_chain(a, n, 0, wild);
 	return n->other ? 0 : RW_ENOMEM;
@@ -402,12 +518,15 @@ static int build_referral(struct rwd_answers *a, struct rwd_node *n)
 	bool wild = n->name[0] == 1 && n->name[1] == '*';
 	ab_start(a, n->name, wild ? WILDCARD : BELOW);
 	a->aa = false;
-	a->glue = true;
+	a->cut = n->name;
 	if (!ab_rrset(a, AUTHORITY, n->name, rwd_node_rrset(n, RW_TYPE_NS), UINT32_MAX))
 		return RW_ELIMIT;
+	/* The NS RRset must fit; glue below the cut comes first and, left out,
+	 * sets TC (RFC 9471); other glue is left out silently, as Knot DNS
+	 * does (a 512-byte reply to `com NS` from the root carries what fits). */
+	size_t required = ab_len(a);
 	ab_additional(a);
-	/* Glue is what lets the resolver continue: all of it must fit (RFC 9471). */
-	n->referral = ab_finish(a, ab_len(a));
+	n->referral = ab_finish(a, required);
 	if (n->referral == NULL)
 		return RW_ENOMEM;
 	/* At the cut itself only DS is ours (RFC 4035 3.1.4.1); else NODATA. */

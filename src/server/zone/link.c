@@ -3,7 +3,9 @@
  * becomes a node (an empty non-terminal when it has no records, RFC 4592
  * 2.2.2), so the query path's closest-encloser search is plain hash lookups;
  * each node learns its parent, the "*" child that synthesises answers below
- * it, and the delegation it sits at or under.
+ * it, and the delegation it sits at or under. Names below a DNAME must not
+ * exist (RFC 6672 2.3), nor a DNAME beside a delegation: both are load
+ * errors, as in Knot DNS.
  */
 #include <stdlib.h>
 
@@ -38,6 +40,56 @@ static void link_cut(struct rwd_node **parents, struct rwd_node *n)
 		link_cut(parents, p);
 	n->cut = cut_of(n, p);
 	n->flags |= RWD_NODE_LINKED;
+}
+
+/* The record of node id that comes first in its file (for error positions). */
+static const struct rwd_zone_rec *first_rec(const struct rwd_zone_ctx *c, size_t id, uint16_t type)
+{
+	const struct rwd_zone_rec *best = NULL;
+	for (const struct rwd_zone_rec *r = c->heads[id]; r; r = r->next)
+		if ((type == 0 || r->type == type) && (best == NULL || r->line < best->line))
+			best = r;
+	return best;
+}
+
+/*
+ * DNAME flags, and what a DNAME forbids: records at any name below it (RFC
+ * 6672 2.3: they could never be reached) and NS beside it below the apex
+ * (the delegation would hide it). Reported at the offending record.
+ */
+static void check_dname(struct rwd_zone_ctx *c)
+{
+	struct rwd_zone *z = c->z;
+	bool any = false;
+	for (size_t id = 0; id < z->n_nodes; id++) {
+		struct rwd_node *n = c->nodes[id];
+		if (rwd_node_rrset(n, RW_TYPE_DNAME) == NULL)
+			continue;
+		n->flags |= RWD_NODE_DNAME;
+		any = true;
+		if (n->flags & RWD_NODE_DELEG) {
+			const struct rwd_zone_rec *r = first_rec(c, id, RW_TYPE_DNAME);
+			char name[RW_DNAME_MAXLEN * 4 + 1] = "";
+			rw_dname_to_str(n->name, name, sizeof(name));
+			rwd_zone_report(c, false, r ? r->file : c->path, r ? r->line : 0,
+			                "DNAME beside NS at %s, which is not the zone apex", name);
+		}
+	}
+	for (size_t id = 0; any && id < z->n_nodes; id++) {
+		if (c->nodes[id]->n_rrsets == 0)
+			continue;
+		for (const struct rwd_node *p = c->parents[id]; p; p = c->parents[p->id]) {
+			if (p->flags & RWD_NODE_DNAME) {
+				const struct rwd_zone_rec *r = first_rec(c, id, 0);
+				char name[RW_DNAME_MAXLEN * 4 + 1] = "", dname[RW_DNAME_MAXLEN * 4 + 1] = "";
+				rw_dname_to_str(c->nodes[id]->name, name, sizeof(name));
+				rw_dname_to_str(p->name, dname, sizeof(dname));
+				rwd_zone_report(c, false, r ? r->file : c->path, r ? r->line : 0,
+				                "%s is below the DNAME at %s (RFC 6672 2.3)", name, dname);
+				break;
+			}
+		}
+	}
 }
 
 int rwd_zone_link(struct rwd_zone_ctx *c)
@@ -82,5 +134,6 @@ int rwd_zone_link(struct rwd_zone_ctx *c)
 	}
 	for (size_t id = 0; id < z->n_nodes; id++)
 		link_cut(c->parents, c->nodes[id]);
+	check_dname(c);
 	return 0;
 }

@@ -188,6 +188,28 @@ struct patch {
 
 static bool is_wild(const uint8_t *name) { return name[0] == 1 && name[1] == '*'; }
 
+/*
+ * Does a change at x touch a DNAME (one added, removed or changed there, or
+ * one above it)? Those are left to the full load: it checks that nothing
+ * is below a DNAME (link.c), and names below one are answered at query
+ * time, from whatever the zone holds then.
+ */
+static bool dname_involved(const struct patch *p, const struct pn *x, const struct rwd_node *view)
+{
+	if (rwd_node_rrset(view, RW_TYPE_DNAME) || (x->old && (x->old->flags & RWD_NODE_DNAME)))
+		return true;
+	const uint8_t *name = x->name;
+	size_t len = x->name_len;
+	while (len > p->o->apex_len) {
+		len -= name[0] + 1u;
+		name += name[0] + 1u;
+		const struct rwd_node *a = rwd_zone_find(p->o, name, len);
+		if (a && (a->flags & RWD_NODE_DNAME))
+			return true;
+	}
+	return false;
+}
+
 static int map_grow(struct patch *p)
 {
 	size_t cap = (p->map_mask + 1) * 2;
@@ -516,6 +538,8 @@ static int collect(struct patch *p, const struct rwd_zone_override *ov, size_t n
 		struct rwd_node view = { .rrsets = x->rrsets, .n_rrsets = x->n_rrsets };
 		if (x->rrsets_changed && !rwd_zone_rrsets_ok(&view, i == (size_t)apex))
 			return RW_EZONE;     /* the full load says why */
+		if (x->rrsets_changed && dname_involved(p, x, &view))
+			return RW_EZONE;     /* the full load checks DNAMEs (link.c) */
 		if (x->rrsets_changed && (long)i != apex)
 			x->deleg = rwd_node_rrset(&view, RW_TYPE_NS) != NULL;
 	}
@@ -714,6 +738,8 @@ static int build(struct patch *p, uint32_t serial)
 				n->flags |= RWD_NODE_DELEG;
 			if (rwd_node_rrset(n, RW_TYPE_CNAME))
 				n->flags |= RWD_NODE_CNAME;
+			if (rwd_node_rrset(n, RW_TYPE_DNAME))
+				n->flags |= RWD_NODE_DNAME;
 		}
 		if (x->rebuild) {
 			n->answers = NULL;

@@ -70,6 +70,19 @@
  * whichever is larger; likewise a change
  * that would rebuild more than a quarter of the nodes, or that a full load
  * would reject, goes to the full load, which then reports the error.
+ *
+ * Answers built at query time. Two kinds of answer depend on more than one
+ * node and type, so they are not precomputed: a name below a DNAME (RFC
+ * 6672: the DNAME, a CNAME synthesized from the question name, then the
+ * chain that CNAME starts), and a CNAME chain that leaves the zone for
+ * another zone of the same view, or reaches a name below a DNAME (RFC 1034
+ * 4.3.2 step 1 searches every zone the server has). The lookup stage sees
+ * them (RWD_NODE_DNAME at the closest encloser, answer->follow) and the
+ * body is written from the RRsets by a small resolver in query/body.c, with
+ * name compression, into the response buffer: no allocation, no lock. A
+ * chain that ends in a zone nobody here serves stays on the fast path (its
+ * precomputed answer is complete). A zone with records below a DNAME, or a
+ * DNAME beside NS (not at the apex), is rejected at load, as Knot DNS does.
  */
 #pragma once
 #include <stdbool.h>
@@ -84,13 +97,21 @@
 struct rwd_answer {
 	uint8_t rcode : 4;      /* RW_RCODE_* */
 	uint8_t aa : 1;         /* authoritative: 0 for referrals */
+	uint8_t follow_dname : 1; /* follow is below a DNAME of this zone */
 	uint8_t qname_len;      /* the question name length it was built behind */
 	uint16_t ancount, nscount, arcount;
 	uint16_t len;           /* bytes of data[] */
 	uint16_t required;      /* bytes that must fit or the reply is truncated (TC) */
+	uint16_t ar_needed;     /* leading additional records a referral needs (in-domain
+	                           glue, RFC 9471): left out, they set TC, the rest is sent */
 	uint16_t n_relocs;
 	uint16_t serial_at;     /* 1 + offset in data[] of the SOA serial to write
 	                           from the zone at query time; 0: no SOA */
+	/* A CNAME chain that leaves what this zone can answer ends here; the
+	 * query path continues it at this name (flat, as written in the zone)
+	 * when it lies in another zone of the view, or below a DNAME
+	 * (follow_dname): see "Answers built at query time". NULL: complete. */
+	const uint8_t *follow;
 	/*
 	 * Followed by uint16_t relocs[n_relocs] (offsets within data[] of
 	 * pointers to relocate), uint16_t ar_end[arcount] (end of each additional
@@ -126,6 +147,7 @@ enum rwd_node_flags {
 	RWD_NODE_CNAME = 1 << 1,    /* owns a CNAME */
 	RWD_NODE_APEX  = 1 << 2,
 	RWD_NODE_LINKED = 1 << 3,   /* internal to loading */
+	RWD_NODE_DNAME = 1 << 4,    /* owns a DNAME: names below are synthesized */
 };
 
 struct rwd_node {
