@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # runway — build, run and test. See README.md.
 #   make            build build/runwayd and build/runway
 #   make run        install what is missing, build, start runwayd on examples/quickstart

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Check runway's module layering: no cycle, no dependency upward or sideways.
 
 Usage: scripts/check-layers.py [--root DIR] [--objects DIR] [--strict]

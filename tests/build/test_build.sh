@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The build as a distribution runs it: make CFLAGS=... keeps runway's own
 # flags, CPPFLAGS reaches every compile, hardening is on, a change of flags
 # rebuilds and no change rebuilds nothing, the version comes from VERSION,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Self-test of scripts/check-layers.py: fake trees with an upward include, a
 # cycle, a module of no declared layer, an include that does not resolve and
 # a call hidden from the includes (nm) must fail, each named; a clean tree
