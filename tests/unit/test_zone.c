@@ -569,6 +569,37 @@ static void test_err_cname_and_other(void **state)
 	expect_msgs("cname5.zone", HEAD "@ CNAME www.example.net.\n", false, want3, 1);
 }
 
+static void test_err_dname(void **state)
+{
+	/* RFC 6672 2.3: nothing below a DNAME; each name below is reported at
+	 * its first record (Knot DNS: "child record exists under DNAME"). */
+	static const char *below[] = {
+		"%s:7: x.d.example.com. is below the DNAME at d.example.com. (RFC 6672 2.3)",
+		"%s:8: a.b.d.example.com. is below the DNAME at d.example.com. (RFC 6672 2.3)",
+	};
+	expect_msgs("dname1.zone", HEAD "d DNAME example.net.\nx.d A 192.0.2.2\na.b.d TXT \"x\"\n",
+	            false, below, 2);
+	/* Records written before the DNAME count as well. */
+	static const char *before[] = {
+		"%s:6: x.d.example.com. is below the DNAME at d.example.com. (RFC 6672 2.3)",
+	};
+	expect_msgs("dname2.zone", HEAD "x.d A 192.0.2.2\nd DNAME example.net.\n", false, before, 1);
+	/* DNAME beside NS: a delegation would hide it (Knot: "NS record exists
+	 * beside DNAME"); its glue is below the DNAME too. */
+	static const char *deleg[] = {
+		"%s:7: DNAME beside NS at dd.example.com., which is not the zone apex",
+		"%s:8: ns.dd.example.com. is below the DNAME at dd.example.com. (RFC 6672 2.3)",
+	};
+	expect_msgs("dname3.zone", HEAD "dd NS ns.dd\ndd DNAME example.net.\nns.dd A 192.0.2.3\n",
+	            false, deleg, 2);
+	/* Fine: other data beside a DNAME, a DNAME at the apex beside NS, a
+	 * DNAME whose target is below itself (answered YXDOMAIN in the end). */
+	expect_msgs("dname4.zone", HEAD "d DNAME example.net.\nd TXT \"x\"\nd A 192.0.2.2\n"
+	            "g DNAME x.g.example.com.\n", true, NULL, 0);
+	expect_msgs("dname5.zone", "$ORIGIN example.com.\n$TTL 3600\n@ SOA ns1.example.net. h 1 1 1 1 1\n"
+	            "@ NS ns1.example.net.\n@ DNAME example.net.\n", true, NULL, 0);
+}
+
 static void test_err_soa(void **state)
 {
 	static const char *nosoa[] = { "%s: no SOA record at the zone apex" };
@@ -740,6 +771,7 @@ int main(void)
 		cmocka_unit_test(test_apex_cname_chain_and_limits),
 		cmocka_unit_test(test_big_zone),
 		cmocka_unit_test(test_err_cname_and_other),
+		cmocka_unit_test(test_err_dname),
 		cmocka_unit_test(test_err_soa),
 		cmocka_unit_test(test_err_outside),
 		cmocka_unit_test(test_err_syntax),

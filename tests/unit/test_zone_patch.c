@@ -577,6 +577,41 @@ static void test_rejects(void **state)
 	rwd_zone_free(z0);
 }
 
+/* A change that touches a DNAME, or a name below one, goes to the full load,
+ * which checks the DNAME rules (link.c); others patch as usual. */
+static void test_dname_full_load(void **state)
+{
+	const char *path = tz_write("dname.zone",
+		"$ORIGIN example.com.\n$TTL 3600\n"
+		"@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 192.0.2.53\n"
+		"d DNAME example.net.\nwww A 192.0.2.1\n");
+	struct stored s = { 0 };
+	struct rwd_zone *z0 = full_load(path, &s, NULL, 0, 0);
+	assert_non_null(z0);
+	struct ov c;
+	memset(&c, 0, sizeof(c));
+	tz_lname("x.d.example.com.", c.o.owner);   /* below the DNAME */
+	c.o.type = RW_TYPE_A;
+	c.o.ttl = 60;
+	c.o.count = 1;
+	rw_put16(c.rdata, 4);
+	memcpy(c.rdata + 2, "\xc0\x00\x02\x07", 4);
+	c.o.rdata = c.rdata;
+	assert_null(rwd_zone_patch(z0, &c.o, 1, z0->serial + 1));
+	tz_lname("www.example.com.", c.o.owner);   /* unrelated: patched */
+	struct rwd_zone *z1 = rwd_zone_patch(z0, &c.o, 1, z0->serial + 1);
+	assert_non_null(z1);
+	const struct rwd_node *d = rwd_zone_find(z1, (const uint8_t *)"\x01" "d\x07" "example\x03" "com", 15);
+	assert_non_null(d);
+	assert_true(d->flags & RWD_NODE_DNAME);
+	rwd_zone_free(z1);
+	memset(&c, 0, sizeof(c));                  /* the DNAME removed */
+	tz_lname("d.example.com.", c.o.owner);
+	c.o.type = RW_TYPE_DNAME;
+	assert_null(rwd_zone_patch(z0, &c.o, 1, z0->serial + 1));
+	rwd_zone_free(z0);
+}
+
 /* ---- removing names, through the query pipeline ---- */
 
 static const char GONE_ZONE[] =
@@ -891,6 +926,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shares_unchanged),
 		cmocka_unit_test(test_rejects),
+		cmocka_unit_test(test_dname_full_load),
 		cmocka_unit_test(test_remove_last_rrset),
 		cmocka_unit_test(test_remove_again),
 		cmocka_unit_test(test_remove_many),
