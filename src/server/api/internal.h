@@ -83,6 +83,11 @@ void api_endpoint_put(const struct rwd_api_env *e, const char *name,
 void api_endpoint_drain(const struct rwd_api_env *e, const char *name, bool drained,
                         struct rwd_api_response *out);
 
+/* GET /v1/changes, DELETE /v1/changes/KEY (changes.c) */
+void api_changes_list(const struct rwd_api_env *e, const struct rwd_api_request *r,
+                      struct rwd_api_response *out);
+void api_change_drop(const struct rwd_api_env *e, const char *key, struct rwd_api_response *out);
+
 void api_health(const struct rwd_api_env *e, struct rwd_api_response *out);
 void api_simulate(const struct rwd_api_env *e, const struct rwd_api_request *r,
                   struct rwd_api_response *out);

@@ -100,6 +100,7 @@ void api_metrics(const struct rwd_api_env *e, struct rwd_api_response *out)
 	fprintf(f, "runway_health_generation %llu\n",
 	        (unsigned long long)(hs ? hs->generation : 0));
 	api_read_end(e);
+	rwd_control_metrics(e->ctl, f);    /* stored changes skipped, compactions */
 
 	if (e->health) {
 		struct rwd_health_stats st;

@@ -222,6 +222,14 @@ void rwd_api_handle(const struct rwd_api_env *e, const struct rwd_api_request *r
 		rwd_api_dashboard(r->path, out);
 		return;
 	}
+	/* /v1/changes/KEY: the key is the rest of the path, slashes and all
+	 * ("traffic/www.example.com.", "rrsets/@inside/example.com.|a.example.com.|A"). */
+	if (strncmp(r->path, "/v1/changes", 11) == 0 && (r->path[11] == '\0' || r->path[11] == '/')) {
+		const char *key = r->path[11] == '/' ? r->path + 12 : "";
+		if (*key == '\0')
+			return get ? api_changes_list(e, r, out) : not_allowed(r, out, "GET");
+		return is(m, "DELETE") ? api_change_drop(e, key, out) : not_allowed(r, out, "DELETE");
+	}
 	if (n == 1 && is(s[0], "metrics")) {
 		if (!get)
 			return not_allowed(r, out, "GET");

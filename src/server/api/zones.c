@@ -14,6 +14,10 @@
 #include "server/api/internal.h"
 
 #define MAX_CHANGES 1000
+/* RRsets in one page of GET .../rrsets: by default, and at most (which is
+ * also the most an unpaged answer may hold). */
+#define API_RRSETS_PAGE 1000u
+#define API_RRSETS_MAX 10000u
 
 /*
  * The zone with this name in s: at the top level (view NULL), or as view
@@ -88,13 +92,6 @@ void api_zones_list(const struct rwd_api_env *e, struct rwd_api_response *out)
 	api_json(out, 200, arr);
 }
 
-static int by_id(const void *a, const void *b)
-{
-	const struct rwd_node *x = *(const struct rwd_node *const *)a;
-	const struct rwd_node *y = *(const struct rwd_node *const *)b;
-	return x->id < y->id ? -1 : x->id > y->id;
-}
-
 /* One record of an RRset in presentation form, into buf. */
 static const char *rdata_text(const struct rwd_node *n, const struct rwd_rrset *rs,
                               const uint8_t *rd, char *buf, size_t size)
@@ -108,66 +105,132 @@ static const char *rdata_text(const struct rwd_node *n, const struct rwd_rrset *
 	return r < 0 ? NULL : buf;
 }
 
+/* A node's RRsets as JSON objects appended to arr: the SOA first (zone
+ * files have it so), then by type. false when a record cannot be printed. */
+static bool node_json(const struct rwd_node *n, json_t *arr, char *buf, size_t size)
+{
+	char owner[API_NAME_TXT], type[32];
+	api_dname_str(n->name, owner, sizeof(owner));
+	const struct rwd_rrset *soa = rwd_node_rrset(n, KNOT_RRTYPE_SOA);
+	for (int k = soa ? -1 : 0; k < (int)n->n_rrsets; k++) {
+		const struct rwd_rrset *rs = k < 0 ? soa : &n->rrsets[k];
+		if (k >= 0 && rs == soa)
+			continue;
+		knot_rrtype_to_string(rs->type, type, sizeof(type));
+		json_t *recs = json_array();
+		RWD_RRSET_FOREACH(rs, rd, j) {
+			const char *t = rdata_text(n, rs, rd, buf, size);
+			if (t == NULL) {
+				json_decref(recs);
+				return false;
+			}
+			json_array_append_new(recs, json_string(t));
+		}
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:o}", "name", owner,
+		                                     "type", type, "ttl", (json_int_t)rs->ttl,
+		                                     "records", recs));
+	}
+	return true;
+}
+
+/*
+ * GET /v1/zones/{zone}/rrsets[?limit=N][&cursor=C]. Names in creation
+ * order (the apex, then the file's order, then names changes added), which
+ * a change never reorders: a cursor is the id of the last name a page
+ * held, and a page is found in one pass over the zone's table (no sort).
+ * Without limit or cursor: the whole zone as an array, refused (413) past
+ * API_RRSETS_MAX, which bounds the memory one request may take.
+ */
 void api_zone_rrsets(const struct rwd_api_env *e, const char *zone,
                      const struct rwd_api_request *r, struct rwd_api_response *out)
 {
+	const char *limit_text = api_param(r, "limit"), *cursor_text = api_param(r, "cursor");
+	bool paged = limit_text || cursor_text;
+	unsigned long limit = API_RRSETS_PAGE;
+	unsigned long long cursor = 0;
+	bool from_start = cursor_text == NULL || *cursor_text == '\0';
+	char *end;
+	if (limit_text) {
+		limit = strtoul(limit_text, &end, 10);
+		if (*limit_text == '\0' || *end || limit < 1 || limit > API_RRSETS_MAX)
+			return api_error(out, 400, "limit must be 1..%u RRsets", API_RRSETS_MAX);
+	}
+	if (!from_start) {
+		cursor = strtoull(cursor_text, &end, 10);
+		if (*end || cursor > UINT32_MAX || *cursor_text == '-')
+			return api_error(out, 400, "bad cursor '%.40s' (give the \"next\" of the page "
+			                 "before)", cursor_text);
+	}
 	api_read_begin(e);
 	const struct rwd_zone *z = zone_of(rwd_snapshot_get(), zone, api_param(r, "view"), false, out);
 	if (z == NULL) {
 		api_read_end(e);
 		return;
 	}
-	const struct rwd_node **nodes = malloc((z->n_nodes + 1) * sizeof(*nodes));
+	/* Nodes with data by id, past the cursor: one pass, no sort. */
+	uint32_t first = from_start ? 0 : (uint32_t)cursor + 1;
+	size_t span = z->next_id > first ? z->next_id - first : 0;
+	for (size_t i = 0; i <= z->table_mask; i++)   /* ids of a fresh load may pass next_id */
+		if (z->table[i] && z->table[i]->id >= first && z->table[i]->id - first >= span)
+			span = z->table[i]->id - first + 1;
+	const struct rwd_node **by_id = calloc(span ? span : 1, sizeof(*by_id));
 	size_t size = 65536 * 4;        /* the longest RDATA in text, and then some */
 	char *buf = malloc(size);
 	json_t *arr = json_array();
-	if (nodes == NULL || buf == NULL || arr == NULL) {
+	if (by_id == NULL || buf == NULL || arr == NULL) {
 		api_read_end(e);
-		free(nodes);
+		free(by_id);
 		free(buf);
 		json_decref(arr);
 		return api_error(out, 500, "out of memory");
 	}
-	size_t nn = 0;
-	for (size_t i = 0; i <= z->table_mask && nn <= z->n_nodes; i++)
-		if (z->table[i] && z->table[i]->n_rrsets)
-			nodes[nn++] = z->table[i];
-	qsort(nodes, nn, sizeof(*nodes), by_id);   /* apex first, then in file order */
-
-	bool failed = false;
-	for (size_t i = 0; i < nn && !failed; i++) {
-		const struct rwd_node *n = nodes[i];
-		char owner[API_NAME_TXT], type[32];
-		api_dname_str(n->name, owner, sizeof(owner));
-		/* The SOA first, as zone files have it; then by type. */
-		const struct rwd_rrset *soa = i == 0 ? rwd_node_rrset(n, KNOT_RRTYPE_SOA) : NULL;
-		for (int k = soa ? -1 : 0; k < (int)n->n_rrsets; k++) {
-			const struct rwd_rrset *rs = k < 0 ? soa : &n->rrsets[k];
-			if (k >= 0 && rs == soa)
-				continue;
-			knot_rrtype_to_string(rs->type, type, sizeof(type));
-			json_t *recs = json_array();
-			RWD_RRSET_FOREACH(rs, rd, j) {
-				const char *t = rdata_text(n, rs, rd, buf, size);
-				if (t == NULL) {
-					failed = true;
-					break;
-				}
-				json_array_append_new(recs, json_string(t));
-			}
-			json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:o}", "name", owner,
-			                                     "type", type, "ttl", (json_int_t)rs->ttl,
-			                                     "records", recs));
+	size_t total = 0;                  /* RRsets past the cursor */
+	for (size_t i = 0; i <= z->table_mask; i++) {
+		const struct rwd_node *n = z->table[i];
+		if (n && n->n_rrsets && n->id >= first) {
+			by_id[n->id - first] = n;
+			total += n->n_rrsets;
 		}
 	}
+	if (!paged && total > API_RRSETS_MAX) {
+		api_read_end(e);
+		free(by_id);
+		free(buf);
+		json_decref(arr);
+		return api_error(out, 413, "zone '%s' has %zu RRsets, more than %u in one answer: "
+		                 "page through it with ?limit=N (at most %u) and the cursor each page "
+		                 "gives", zone, total, API_RRSETS_MAX, API_RRSETS_MAX);
+	}
+	/* A page ends at limit RRsets, but never inside a name. */
+	bool failed = false;
+	size_t taken = 0, i = 0;
+	long long last = -1;
+	for (; i < span && !failed; i++) {
+		const struct rwd_node *n = by_id[i];
+		if (n == NULL)
+			continue;
+		if (paged && taken > 0 && taken + n->n_rrsets > limit)
+			break;
+		failed = !node_json(n, arr, buf, size);
+		taken += n->n_rrsets;
+		last = (long long)n->id;
+	}
+	bool more = false;
+	for (; i < span && !more; i++)
+		more = by_id[i] != NULL;
 	api_read_end(e);
-	free(nodes);
+	free(by_id);
 	free(buf);
 	if (failed) {
 		json_decref(arr);
 		return api_error(out, 500, "cannot print a record of zone '%s'", zone);
 	}
-	api_json(out, 200, arr);
+	if (!paged)
+		return api_json(out, 200, arr);
+	char next[24];
+	snprintf(next, sizeof(next), "%lld", last);
+	api_json(out, 200, json_pack("{s:o, s:o}", "rrsets", arr,
+	                             "next", more ? json_string(next) : json_null()));
 }
 
 /* ---- changes ---- */

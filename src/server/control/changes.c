@@ -17,6 +17,8 @@
 /* The tables listed, in the order they apply. */
 static const char *const listed[] = { "endpoints", "traffic", "drains", "expiry", "rrsets" };
 
+static bool split_key(const char *key, char table[16], const char **k);
+
 struct walk {
 	struct rwd_control *c;
 	const char *table;
@@ -129,26 +131,17 @@ static int drop_rrset(struct rwd_control *c, const char *key, char err[RWD_CONTR
 
 int rwd_control_change_drop(struct rwd_control *c, const char *key, char err[RWD_CONTROL_ERRLEN])
 {
-	const char *slash = strchr(key, '/');
 	char table[16];
-	size_t tl = slash ? (size_t)(slash - key) : 0;
-	size_t i = 0;
-	if (tl > 0 && tl < sizeof(table)) {
-		memcpy(table, key, tl);
-		table[tl] = '\0';
-		while (i < sizeof(listed) / sizeof(listed[0]) && strcmp(listed[i], table) != 0)
-			i++;
-	}
+	const char *k;
 	if (c->store == NULL) {
 		snprintf(err, RWD_CONTROL_ERRLEN, "no store configured (api.data)");
 		return RW_EIO;
 	}
-	if (tl == 0 || tl >= sizeof(table) || i == sizeof(listed) / sizeof(listed[0])) {
+	if (!split_key(key, table, &k)) {
 		snprintf(err, RWD_CONTROL_ERRLEN, "'%.200s' is not a stored change: keys are TABLE/KEY, "
 		         "TABLE one of endpoints, traffic, drains, expiry, rrsets", key);
 		return RW_ENOENT;
 	}
-	const char *k = slash + 1;
 	pthread_mutex_lock(&c->lock);
 	char *v = NULL;
 	if (rwd_store_get(c->store, table, k, &v, NULL) != 0) {
@@ -181,6 +174,40 @@ int rwd_control_change_drop(struct rwd_control *c, const char *key, char err[RWD
 	return ctl_unlock(c, ret);
 }
 
+/* The table and the key within it of "TABLE/KEY"; false if TABLE is not listed. */
+static bool split_key(const char *key, char table[16], const char **k)
+{
+	const char *slash = strchr(key, '/');
+	size_t tl = slash ? (size_t)(slash - key) : 0;
+	if (tl == 0 || tl >= 16)
+		return false;
+	memcpy(table, key, tl);
+	table[tl] = '\0';
+	*k = slash + 1;
+	for (size_t i = 0; i < sizeof(listed) / sizeof(listed[0]); i++)
+		if (strcmp(listed[i], table) == 0)
+			return true;
+	return false;
+}
+
+int rwd_control_change_forget(struct rwd_control *c, const char *key,
+                              char err[RWD_CONTROL_ERRLEN])
+{
+	char table[16];
+	const char *k;
+	char *v = NULL;
+	if (!split_key(key, table, &k) || c->store == NULL ||
+	    rwd_store_get(c->store, table, k, &v, NULL) != 0) {
+		snprintf(err, RWD_CONTROL_ERRLEN, "no stored change '%.200s'", key);
+		return RW_ENOENT;
+	}
+	free(v);
+	struct store_op ops[] = { { table, k, NULL }, { "expiry", k, NULL } };
+	pthread_mutex_lock(&c->lock);
+	int ret = ctl_store_write(c, ops, strcmp(table, "endpoints") ? 1 : 2, err);
+	return ctl_unlock(c, ret);
+}
+
 /* ---- runway check ---- */
 
 int rwd_control_check_stored(struct rwd_control *c, struct rwd_conf **conf,
@@ -191,11 +218,12 @@ int rwd_control_check_stored(struct rwd_control *c, struct rwd_conf **conf,
 	struct skipped_list skipped = { 0 };
 	struct rwd_conf *live = ctl_conf_stored(c, *conf, &skipped, report, ctx);
 	int n = (int)skipped.n;
-	for (size_t i = 0; i < skipped.n; i++) {
-		free(skipped.v[i].key);
-		free(skipped.v[i].error);
+	for (size_t i = 0; i < c->skipped.n; i++) {
+		free(c->skipped.v[i].key);
+		free(c->skipped.v[i].error);
 	}
-	free(skipped.v);
+	free(c->skipped.v);
+	c->skipped = skipped;
 	if (live == NULL)
 		return RW_ENOMEM;
 	rwd_conf_free(*conf);

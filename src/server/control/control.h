@@ -140,13 +140,19 @@ int rwd_control_changes(struct rwd_control *c, rwd_stored_change_fn fn, void *ct
  * traffic name still uses the endpoint: err says why), RW_EIO.
  */
 int rwd_control_change_drop(struct rwd_control *c, const char *key, char err[RWD_CONTROL_ERRLEN]);
+/* Forget a stored change in the store only (runway changes -c, runwayd
+ * stopped): nothing is validated or published; the next start or reload
+ * applies what is left. RW_ENOENT, RW_EIO. */
+int rwd_control_change_forget(struct rwd_control *c, const char *key,
+                              char err[RWD_CONTROL_ERRLEN]);
 
 /* ---- runway check ---- */
 
 typedef void (*rwd_control_report_fn)(void *ctx, const char *msg);
 /* *conf (replaced) with the stored changes applied as runwayd would at
- * start; each that no longer applies is reported. Returns how many were
- * skipped, or RW_ENOMEM. */
+ * start; each that no longer applies is reported (and then listed as
+ * skipped by rwd_control_changes). Returns how many were skipped, or
+ * RW_ENOMEM. */
 int rwd_control_check_stored(struct rwd_control *c, struct rwd_conf **conf,
                              rwd_control_report_fn report, void *ctx);
 /* Load zone cz with its stored changes, as runwayd would at start. */

@@ -223,8 +223,11 @@ static int skip(struct skipped_list *l, const char *origin, const char *error,
 {
 	const char *key = strncmp(origin, "store ", 6) == 0 ? origin + 6 : origin;
 	char msg[RWD_CONTROL_ERRLEN + 1300];
-	snprintf(msg, sizeof(msg), "%s: stored change skipped, it no longer applies: %s "
-	         "('runway changes drop %s' forgets it)", origin, error, key);
+	/* "ORIGIN:LINE: message" as the configuration says it, else prefixed. */
+	bool named = strncmp(error, origin, strlen(origin)) == 0;
+	snprintf(msg, sizeof(msg), "%s%s%s (stored change %s skipped: it no longer applies; "
+	         "'runway changes drop %s' forgets it)", named ? "" : origin, named ? "" : ": ",
+	         error, key, key);
 	report(ctx, msg);
 	struct skipped_change *v = realloc(l->v, (l->n + 1) * sizeof(*v));
 	if (v == NULL)

@@ -1,8 +1,11 @@
 /*
  * runway check -c FILE: load a configuration and every zone it names, the
- * way runwayd would at start-up, and report every problem as
- * "FILE:LINE: message" on stderr. Warnings (": warning: ") are shown but do
- * not fail the check. Exit 0 ok, 1 errors, 2 usage.
+ * way runwayd would at start-up, with the changes the API stored on top
+ * (api.data, read only: runwayd may be running), and report every problem
+ * as "FILE:LINE: message" on stderr; a stored change that no longer applies
+ * is an error ("store traffic/NAME:1: ..."), which runwayd would skip.
+ * Warnings (": warning: ") are shown but do not fail the check. Exit 0 ok,
+ * 1 errors, 2 usage.
  */
 #include <getopt.h>
 #include <stdbool.h>
@@ -10,6 +13,7 @@
 #include <string.h>
 
 #include "server/conf/conf.h"
+#include "server/control/control.h"
 #include "server/zone/zone.h"
 #include "tools/runway/cmd.h"
 
@@ -31,7 +35,9 @@ static void usage(FILE *out)
 {
 	fprintf(out, "usage: runway check -c FILE\n\n"
 	             "Load the configuration FILE and every zone it serves; print\n"
-	             "\"FILE:LINE: message\" for each problem on stderr.\n\n"
+	             "\"FILE:LINE: message\" for each problem on stderr. The changes the\n"
+	             "API stored (api.data) are checked too: one that no longer applies\n"
+	             "is an error (runwayd would skip it; 'runway changes' lists them).\n\n"
 	             "  -c, --config FILE  the runwayd configuration to check\n"
 	             "  -h, --help         show this help\n\n"
 	             "Exit status: 0 ok (warnings allowed), 1 errors found, 2 usage error.\n");
@@ -87,13 +93,28 @@ int cmd_check(int argc, char **argv)
 	}
 
 	struct tally t = { 0 };
+	/* The stored changes, applied as runwayd applies them at start. */
+	struct rwd_control *ctl = NULL;
+	char cerr[RWD_CONTROL_ERRLEN] = "";
+	int skipped = 0;
+	if (conf->api_data && rwd_control_open_check(conf->api_data, &ctl, cerr) < 0) {
+		fprintf(stderr, "%s\n", cerr);
+		t.errors++;
+	}
+	if (ctl && (skipped = rwd_control_check_stored(ctl, &conf, report, &t)) < 0) {
+		fprintf(stderr, "%s: out of memory\n", path);
+		rwd_control_close(ctl);
+		rwd_conf_free(conf);
+		return 1;
+	}
 	size_t records = 0, bad_zones = 0, n_zones = conf->n_zones;
 	for (size_t v = 0; v < conf->n_views; v++)
 		n_zones += conf->views[v].n_zones;
 	for (size_t i = 0; i < n_zones; i++) {
 		const struct rwd_conf_zone *cz = nth_zone(conf, i);
 		unsigned before = t.errors;
-		struct rwd_zone *z = rwd_zone_load(cz->dname, cz->file, report, &t);
+		struct rwd_zone *z = ctl ? rwd_control_check_zone(ctl, cz, report, &t)
+		                         : rwd_zone_load(cz->dname, cz->file, report, &t);
 		if (z == NULL && t.errors == before) {   /* the loader promises a message */
 			fprintf(stderr, "%s: zone %s%s%s%s could not be loaded\n", cz->file, cz->name,
 			        cz->view ? " (view " : "", cz->view ? cz->view : "", cz->view ? ")" : "");
@@ -108,8 +129,11 @@ int cmd_check(int argc, char **argv)
 
 	int rc = 0;
 	if (t.errors) {
-		fprintf(stderr, "%s: %u error%s in %zu of %zu zone%s\n", path, t.errors,
+		fprintf(stderr, "%s: %u error%s in %zu of %zu zone%s", path, t.errors,
 		        t.errors == 1 ? "" : "s", bad_zones, n_zones, n_zones == 1 ? "" : "s");
+		if (skipped)
+			fprintf(stderr, " and %d stored change%s", skipped, skipped == 1 ? "" : "s");
+		fprintf(stderr, "\n");
 		rc = 1;
 	} else {
 		printf("%s: ok (%zu zone%s, %zu records", path, n_zones, n_zones == 1 ? "" : "s", records);
@@ -119,6 +143,7 @@ int cmd_check(int argc, char **argv)
 			printf(", %u warning%s", t.warnings, t.warnings == 1 ? "" : "s");
 		printf(")\n");
 	}
+	rwd_control_close(ctl);
 	rwd_conf_free(conf);
 	return rc;
 }

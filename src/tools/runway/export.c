@@ -54,30 +54,45 @@ static int export_zone(const struct api_client *c, const char *dir, json_t *zone
 	if (name == NULL)
 		return api_fail(c, "the API listed a zone without a name");
 	char *e = api_escape(name);
-	char path[1024];
-	snprintf(path, sizeof(path), "/v1/zones/%s/rrsets", e ? e : name);
-	free(e);
-	json_t *rrsets;
-	if (api_call(c, "GET", path, NULL, &rrsets, NULL, 0))
-		return 1;
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 	if (f == NULL) {
-		json_decref(rrsets);
+		free(e);
 		return api_fail(c, "out of memory");
 	}
 	fprintf(f, ";; %s exported from %s at %s (serial %lld)\n", name, c->base, stamp,
 	        (long long)json_integer_value(json_object_get(zone, "serial")));
-	size_t i, k;
-	json_t *rs, *rec;
-	json_array_foreach(rrsets, i, rs) {
-		json_array_foreach(json_object_get(rs, "records"), k, rec)
-			fprintf(f, "%s\t%lld\tIN\t%s\t%s\n", str(rs, "name", "?"),
-			        (long long)json_integer_value(json_object_get(rs, "ttl")),
-			        str(rs, "type", "?"), json_string_value(rec) ? json_string_value(rec) : "");
+	/* Page by page (docs/api.md): a large zone never sits whole in one answer. */
+	char cursor[32] = "";
+	int failed = 0;
+	do {
+		char path[1200];
+		snprintf(path, sizeof(path), "/v1/zones/%s/rrsets?limit=10000%s%s", e ? e : name,
+		         cursor[0] ? "&cursor=" : "", cursor);
+		json_t *page;
+		if (api_call(c, "GET", path, NULL, &page, NULL, 0)) {
+			failed = 1;
+			break;
+		}
+		size_t i, k;
+		json_t *rs, *rec;
+		json_array_foreach(json_object_get(page, "rrsets"), i, rs) {
+			json_array_foreach(json_object_get(rs, "records"), k, rec)
+				fprintf(f, "%s\t%lld\tIN\t%s\t%s\n", str(rs, "name", "?"),
+				        (long long)json_integer_value(json_object_get(rs, "ttl")),
+				        str(rs, "type", "?"), json_string_value(rec) ? json_string_value(rec) : "");
+		}
+		const char *next = json_string_value(json_object_get(page, "next"));
+		snprintf(cursor, sizeof(cursor), "%s", next && strlen(next) < sizeof(cursor) ? next : "");
+		json_decref(page);
+	} while (cursor[0]);
+	free(e);
+	if (failed) {
+		fclose(f);
+		free(text);
+		return 1;
 	}
-	json_decref(rrsets);
 	if (fclose(f) != 0) {
 		free(text);
 		return api_fail(c, "out of memory");

@@ -29,6 +29,8 @@ static const struct subcommand subcommands[] = {
 	{ "simulate", cmd_simulate, "NAME [TYPE] --client ADDRESS",
 	  "what a client would be answered, and why" },
 	{ "export", cmd_export, "DIR", "write the served zones and traffic model as files" },
+	{ "changes", cmd_changes, "[list | drop KEY] [-c FILE]",
+	  "the changes the API stored on top of the files; drop one" },
 };
 
 #define N_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))
