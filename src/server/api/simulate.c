@@ -1,16 +1,16 @@
 /*
- * GET /v1/simulate?name=NAME&type=A&client=ADDRESS[/LEN]: what the server
- * would answer this client now, and why.
+ * GET /v1/simulate?name=NAME&type=A&client=ADDRESS[/LEN][&source=ADDRESS][&ecs=PREFIX|none]:
+ * what the server would answer this client now, and why.
  *
- * Traffic names with a policy (A, AAAA, ANY) are evaluated by
- * rwd_steer_eval() itself, with a trace of each decision; the answer is
- * built from its result the way the query path builds it (query/steer.c).
- * Everything else (static names, other types, SRV pools, ALIAS to a zone
- * name) runs the real query pipeline, rwd_query_process(), on a crafted
- * query carrying the client as EDNS Client Subnet, and reports its answer.
- * With views, the client address also stands for the query's source
- * address: it chooses the view (reported as "view"), and traffic names are
- * evaluated only where that view serves them.
+ * There is one decision procedure, the query pipeline's: the simulator
+ * builds the DNS query the client would send (from `source`, with `ecs` as
+ * EDNS Client Subnet), runs rwd_query_process() on it with a trace in the
+ * thread context (rwd_query_thread.trace, steer/eval.h) and reports the wire
+ * answer and what the trace recorded: the traffic entry and view used, each
+ * policy decision, and for every endpoint of the tree why it is in the
+ * answer or not. Nothing here decides anything, so the report cannot
+ * disagree with what a resolver gets (tests/integration/test_simulate.py
+ * compares them for every client and name of the view and steering tests).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -26,8 +26,9 @@
 #include "server/query/query.h"
 #include "server/steer/eval.h"
 
-/* "192.0.2.7" or "192.0.2.0/24" (host bits are cleared). */
-static bool parse_client(const char *text, struct rwd_client *c)
+/* "192.0.2.7" or "192.0.2.0/24" (host bits are cleared); no slash: the
+ * full length. */
+static bool parse_prefix(const char *text, struct rwd_client *c)
 {
 	memset(c, 0, sizeof(*c));
 	char buf[64];
@@ -77,45 +78,47 @@ static const char *describe(const struct rwd_policy *p)
 	return p->kind == RWD_POLICY_ENDPOINT ? p->u.endpoint->name : api_policy_kind(p->kind);
 }
 
-/* Does the subtree hold an endpoint usable for family now? (For display;
- * the decision itself is rwd_steer_eval's.) */
-static bool subtree_up(const struct rwd_steer *st, const struct rwd_policy *p, int family,
-                       unsigned depth)
+/* ---- reading the trace ---- */
+
+static const struct rwd_trace_endpoint *traced(const struct rwd_trace *tr,
+                                               const struct rwd_endpoint *e)
+{
+	for (unsigned i = 0; i < tr->n_endpoints; i++)
+		if (tr->endpoints[i].endpoint == e)
+			return &tr->endpoints[i];
+	return NULL;
+}
+
+/* Does the subtree hold an endpoint that is usable now (for the children
+ * list of a step)? Read from the trace's verdicts, not decided again. */
+static bool subtree_up(const struct rwd_trace *tr, const struct rwd_policy *p, unsigned depth)
 {
 	if (p == NULL || depth > 64)
 		return false;
 	switch (p->kind) {
 	case RWD_POLICY_ENDPOINT: {
-		const struct rwd_endpoint *e = p->u.endpoint;
-		if (e->drained)
-			return false;
-		if (e->n_addrs == 0 && e->cname_len)
-			return e->check == NULL || e->slot == RWD_NO_SLOT || rwd_steer_slot_up(st, e->slot);
-		for (unsigned i = 0; i < e->n_addrs; i++)
-			if (e->addrs[i].addr.family == family &&
-			    (e->check == NULL || rwd_steer_slot_up(st, e->addrs[i].slot)))
-				return true;
-		return false;
+		const struct rwd_trace_endpoint *te = traced(tr, p->u.endpoint);
+		return te && !te->down && te->why != RWD_WHY_DRAINED && te->why != RWD_WHY_NO_FAMILY;
 	}
 	case RWD_POLICY_GEOLOCATION:
 		for (unsigned i = 0; i < p->u.geo.n; i++)
-			if (subtree_up(st, p->u.geo.v[i].node, family, depth + 1))
+			if (subtree_up(tr, p->u.geo.v[i].node, depth + 1))
 				return true;
-		return subtree_up(st, p->u.geo.fallback, family, depth + 1);
+		return subtree_up(tr, p->u.geo.fallback, depth + 1);
 	case RWD_POLICY_CIDR:
 		for (unsigned i = 0; i < p->u.cidr.n; i++)
-			if (subtree_up(st, p->u.cidr.v[i].node, family, depth + 1))
+			if (subtree_up(tr, p->u.cidr.v[i].node, depth + 1))
 				return true;
-		return subtree_up(st, p->u.cidr.fallback, family, depth + 1);
+		return subtree_up(tr, p->u.cidr.fallback, depth + 1);
 	default:
 		for (unsigned i = 0; i < p->u.children.n; i++)
-			if (subtree_up(st, p->u.children.v[i].node, family, depth + 1))
+			if (subtree_up(tr, p->u.children.v[i].node, depth + 1))
 				return true;
 		return false;
 	}
 }
 
-static json_t *step_json(const struct rwd_steer *st, const struct rwd_trace_step *s, int family)
+static json_t *step_json(const struct rwd_trace *tr, const struct rwd_trace_step *s)
 {
 	const struct rwd_policy *p = s->node;
 	json_t *o = json_pack("{s:s, s:s, s:i}", "node", api_policy_kind(p->kind), "why", s->what,
@@ -153,7 +156,7 @@ static json_t *step_json(const struct rwd_steer *st, const struct rwd_trace_step
 		for (unsigned i = 0; i < p->u.children.n; i++) {
 			const struct rwd_policy_child *c = &p->u.children.v[i];
 			json_t *co = json_pack("{s:s, s:b}", "node", describe(c->node), "up",
-			                       subtree_up(st, c->node, family, 0));
+			                       subtree_up(tr, c->node, 0));
 			if (p->kind == RWD_POLICY_WEIGHTED)
 				json_object_set_new(co, "weight", json_integer(c->weight));
 			if (p->kind == RWD_POLICY_GEOPROXIMITY)
@@ -171,112 +174,144 @@ static json_t *step_json(const struct rwd_steer *st, const struct rwd_trace_step
 	return o;
 }
 
+static const char *why_text(enum rwd_trace_why w)
+{
+	switch (w) {
+	case RWD_WHY_USED:        return "used";
+	case RWD_WHY_NOT_CHOSEN:  return "not chosen";
+	case RWD_WHY_WEIGHT_ZERO: return "weight 0";
+	case RWD_WHY_DRAINED:     return "drained";
+	case RWD_WHY_DOWN:        return "down";
+	case RWD_WHY_NO_FAMILY:   return "no address of the family";
+	}
+	return "?";
+}
+
+static void rfc3339(const struct timespec *t, char *buf, size_t size)
+{
+	struct tm tm;
+	time_t sec = t->tv_sec;
+	gmtime_r(&sec, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* One endpoint of the trace: {"endpoint", "used", "why", "detail", and for
+ * a failing check "address", "down_since", "check"}. */
+static json_t *endpoint_json(const struct rwd_trace_endpoint *te,
+                             const struct rwd_health_state *health, bool srv)
+{
+	const struct rwd_endpoint *e = te->endpoint;
+	json_t *o = json_pack("{s:s, s:b, s:s}", "endpoint", e->name, "used",
+	                      te->why == RWD_WHY_USED, "why", why_text(te->why));
+	/* Its failing check: which address, since when, why. */
+	char down[480] = "its health check fails";
+	if (te->down && te->slot != RWD_NO_SLOT) {
+		char target[300] = "";
+		uint32_t slot;
+		for (unsigned k = 0; api_endpoint_slot(e, k, &slot, target, sizeof(target)); k++)
+			if (slot == te->slot)
+				break;
+		if (slot != te->slot)
+			target[0] = '\0';
+		if (target[0])
+			json_object_set_new(o, "address", json_string(target));
+		const struct rwd_slot_info *in = health && health->info && te->slot < health->n_slots
+		                                 ? &health->info[te->slot] : NULL;
+		if (in) {
+			char since[40];
+			rfc3339(&in->since, since, sizeof(since));
+			/* The reason it went down; the latest result when history has none. */
+			const char *reason = in->n_history && in->history[0].state == RWD_SLOT_DOWN
+			                     ? in->history[0].reason : in->last_result;
+			json_object_set_new(o, "down_since", json_string(since));
+			json_object_set_new(o, "check", json_string(reason));
+			snprintf(down, sizeof(down), "its health check fails since %s (%s%s%s)", since,
+			         target[0] ? target : "", target[0] ? ": " : "", reason);
+		}
+	}
+	char detail[640];
+	switch ((enum rwd_trace_why)te->why) {
+	case RWD_WHY_USED:
+		if (te->down)
+			snprintf(detail, sizeof(detail), "in the answer because the name is failing "
+			         "open (nothing is up), although %s", down);
+		else
+			snprintf(detail, sizeof(detail), "in the answer");
+		break;
+	case RWD_WHY_NOT_CHOSEN:
+		snprintf(detail, sizeof(detail), "up; the policy chose another branch");
+		break;
+	case RWD_WHY_WEIGHT_ZERO:
+		snprintf(detail, sizeof(detail),
+		         "up, but weight 0: used only when every weighted sibling is down");
+		break;
+	case RWD_WHY_DRAINED:
+		snprintf(detail, sizeof(detail), "drained: out of service on purpose, even when "
+		         "failing open (POST /v1/endpoints/%s/undrain)", e->name);
+		break;
+	case RWD_WHY_DOWN:
+		snprintf(detail, sizeof(detail), "%s", down);
+		break;
+	case RWD_WHY_NO_FAMILY:
+	default:
+		snprintf(detail, sizeof(detail), "%s", srv ? "no address" :
+		         "no address of the query's family (A: IPv4, AAAA: IPv6)");
+		break;
+	}
+	json_object_set_new(o, "detail", json_string(detail));
+	return o;
+}
+
 static json_t *record(const char *owner, const char *type, uint32_t ttl, const char *data)
 {
 	return json_pack("{s:s, s:s, s:I, s:s}", "name", owner, "type", type, "ttl", (json_int_t)ttl,
 	                 "data", data);
 }
 
-/* Evaluate a policy traffic name with a trace; fills answer and path. */
-static void eval_policy(struct rwd_steer *st, const struct rwd_traffic *t, int family,
-                        const char *owner, json_t *answer, json_t *path)
-{
-	struct rwd_trace trace = { .n = 0 };
-	st->trace = &trace;
-	struct rwd_steer_result res;
-	bool ok = rwd_steer_eval(st, t, family, &res);
-	for (unsigned i = 0; i < trace.n; i++)
-		json_array_append_new(path, step_json(st, &trace.steps[i], family));
-	if (!ok)
-		return;
-	if (res.endpoints[0]->cname_len) {      /* a CNAME stands alone */
-		char target[API_NAME_TXT];
-		api_dname_str(res.endpoints[0]->cname, target, sizeof(target));
-		json_array_append_new(answer, record(owner, "CNAME", t->ttl, target));
-		return;
-	}
-	for (unsigned i = 0; i < res.n; i++) {
-		const struct rwd_endpoint *e = res.endpoints[i];
-		for (unsigned k = 0; k < e->n_addrs; k++) {
-			const struct rwd_endpoint_addr *a = &e->addrs[k];
-			if (a->addr.family != family || (e->check && !rwd_steer_slot_up(st, a->slot)))
-				continue;
-			char text[64];
-			api_addr_str(&a->addr, text, sizeof(text));
-			json_array_append_new(answer, record(owner, family == AF_INET ? "A" : "AAAA",
-			                                     t->ttl, text));
-		}
-	}
-}
+/* ---- running the pipeline ---- */
 
-/* The client as a source address (what chooses the view). */
-static void client_sockaddr(const struct rwd_client *c, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (c->addr.family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, c->addr.bytes, 4);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-		sin6->sin6_family = AF_INET6;
-		memcpy(&sin6->sin6_addr, c->addr.bytes, 16);
-	}
-}
+struct sim {
+	uint8_t qname[255];
+	uint16_t qtype;
+	struct sockaddr_storage source;
+	bool has_ecs;
+	struct rwd_client ecs;         /* the ECS option's network */
+};
 
-/* Does zone set db (a client's view) answer traffic name t? As query/steer.c:
- * from the zone it belongs to only. */
-static bool served_in(const struct rwd_zonedb *db, const struct rwd_traffic *t)
+/* The query the client would send, over TCP (nothing truncated, not rate
+ * limited). Its length, or 0 when it does not fit. */
+static size_t build_query(const struct sim *q, uint8_t *buf, size_t cap)
 {
-	const struct rwd_zone *z = db ? rwd_zonedb_find(db, t->name, t->name_len, KNOT_RRTYPE_A) : NULL;
-	return z != NULL && (t->zone_len == 0 || t->zone_len == z->apex_len);
-}
-
-/* Run the query pipeline; fills answer, returns the rcode name (static) or NULL. */
-static const char *run_pipeline(const struct rwd_snapshot *s, const uint8_t *qname, uint16_t qtype,
-                                const struct rwd_client *c, json_t *answer, uint8_t *scope,
-                                char *err, size_t err_size)
-{
-	uint8_t q[600];
 	struct rw_msgbuilder b;
-	if (rw_msgb_init(&b, q, sizeof(q), 0x5157, qname, qtype, RW_CLASS_IN, true) < 0) {
-		snprintf(err, err_size, "query does not fit");
-		return NULL;
-	}
-	rw_put16(q + RW_HDR_ARCOUNT, 1);
+	if (rw_msgb_init(&b, buf, cap, 0x5157, q->qname, q->qtype, RW_CLASS_IN, true) < 0)
+		return 0;
+	rw_put16(buf + RW_HDR_ARCOUNT, 1);
 	size_t at = rw_msgb_put_opt(&b, 65535, 0, false);
-	unsigned addr_bytes = (c->prefix_len + 7u) / 8u;
-	rw_msgb_put16(&b, RW_EDNS_ECS);
-	rw_msgb_put16(&b, (uint16_t)(4 + addr_bytes));
-	rw_msgb_put16(&b, c->addr.family == AF_INET ? 1 : 2);
-	uint8_t pfx[2] = { c->prefix_len, 0 };
-	rw_msgb_put(&b, pfx, 2);
-	rw_msgb_put(&b, c->addr.bytes, addr_bytes);
-	rw_put16(q + at, (uint16_t)(b.len - at - 2));
-
-	struct sockaddr_storage ss;
-	client_sockaddr(c, &ss);
-	uint8_t *resp = malloc(RWD_QUERY_OUT_MIN);
-	if (resp == NULL) {
-		snprintf(err, err_size, "out of memory");
-		return NULL;
+	if (q->has_ecs) {
+		const struct rwd_client *c = &q->ecs;
+		unsigned addr_bytes = (c->prefix_len + 7u) / 8u;
+		rw_msgb_put16(&b, RW_EDNS_ECS);
+		rw_msgb_put16(&b, (uint16_t)(4 + addr_bytes));
+		rw_msgb_put16(&b, c->addr.family == AF_INET ? 1 : 2);
+		uint8_t pfx[2] = { c->prefix_len, 0 };
+		rw_msgb_put(&b, pfx, 2);
+		rw_msgb_put(&b, c->addr.bytes, addr_bytes);
 	}
-	struct rwd_query_thread qt = { .rng = rwd_steer_seed(), .health = rwd_health_get() };
-	struct rwd_query qr = { .wire = q, .wire_len = b.len, .transport = &rwd_transport_tcp,
-	                        .client = (const struct sockaddr *)&ss, .thread = &qt, .out = resp,
-	                        .out_cap = RWD_QUERY_OUT_MIN };
-	size_t len = rwd_query_process(s, &qr);
-	*scope = qr.ecs_scope;
-	knot_pkt_t *pkt = len ? knot_pkt_new(resp, (uint16_t)len, NULL) : NULL;
+	rw_put16(buf + at, (uint16_t)(b.len - at - 2));
+	return b.overflow ? 0 : b.len;
+}
+
+/* The answer section of resp as records; the rcode name, or NULL. */
+static const char *read_answer(const uint8_t *resp, size_t len, json_t *answer, char *rcode,
+                               size_t rcode_size)
+{
+	knot_pkt_t *pkt = len ? knot_pkt_new((void *)resp, (uint16_t)len, NULL) : NULL;
 	if (pkt == NULL || knot_pkt_parse(pkt, 0) != KNOT_EOK) {
 		knot_pkt_free(pkt);
-		free(resp);
-		snprintf(err, err_size, "the query pipeline gave no usable answer");
 		return NULL;
 	}
-	static __thread char rcode[32];
 	const char *rc = knot_pkt_ext_rcode_name(pkt);
-	snprintf(rcode, sizeof(rcode), "%s", rc && *rc ? rc : "?");
+	snprintf(rcode, rcode_size, "%s", rc && *rc ? rc : "?");
 	const knot_pktsection_t *an = knot_pkt_section(pkt, KNOT_ANSWER);
 	size_t size = 65536 * 4;
 	char *buf = malloc(size);
@@ -291,112 +326,207 @@ static const char *run_pipeline(const struct rwd_snapshot *s, const uint8_t *qna
 	}
 	free(buf);
 	knot_pkt_free(pkt);
-	free(resp);
 	return rcode;
+}
+
+static const char *kind_text(enum rwd_traffic_kind k)
+{
+	return k == RWD_TRAFFIC_POLICY ? "policy" : k == RWD_TRAFFIC_ALIAS ? "alias" : "srv";
+}
+
+/* Everything the trace says, into res. */
+static void report_trace(const struct rwd_snapshot *s, const struct rwd_query *qr,
+                         const struct rwd_trace *tr, const struct rwd_health_state *health,
+                         json_t *res, json_t *path)
+{
+	const struct rwd_traffic *t = tr->traffic;
+	json_object_set_new(res, "traffic", t ? json_string(kind_text(t->kind)) : json_null());
+	json_object_set_new(res, "failed_open", json_boolean(tr->evaluated && tr->failed_open));
+	json_object_set_new(res, "source", json_string(!tr->steered ? "zone" :
+	                                               tr->evaluated ? "policy" : "traffic"));
+	if (t == NULL)
+		return;
+	char name[API_NAME_TXT];
+	api_dname_str(t->name, name, sizeof(name));
+	json_t *entry = json_pack("{s:s, s:s}", "name", name, "kind", kind_text(t->kind));
+	json_object_set_new(entry, "view", tr->from_view && qr->view && qr->view <= s->n_views
+	                                   ? json_string(s->views[qr->view - 1].name) : json_null());
+	if (t->line)
+		json_object_set_new(entry, "line", json_integer(t->line));
+	json_object_set_new(res, "entry", entry);
+
+	if (t->kind == RWD_TRAFFIC_ALIAS && tr->steered) {
+		char alias[API_NAME_TXT];
+		api_dname_str(t->alias, alias, sizeof(alias));
+		json_t *step = json_pack("{s:s, s:s, s:i, s:s}", "node", "alias", "why",
+		                         tr->evaluated ? "alias: the addresses of the target, under this name"
+		                                       : "alias: the target's records in the zone, under this name",
+		                         "chosen", -1, "to", alias);
+		if (t->line)
+			json_object_set_new(step, "line", json_integer(t->line));
+		json_array_append_new(path, step);
+	}
+	if (t->kind == RWD_TRAFFIC_SRV && tr->steered)
+		json_array_append_new(path, json_pack("{s:s, s:s, s:i}", "node", "srv", "why",
+		                      "srv: one record per healthy member", "chosen", -1));
+	if (tr->evaluated && tr->failed_open)
+		json_array_append_new(path, json_pack("{s:s, s:s, s:i}", "node", "fail_open", "why",
+		                      "fail open: no endpoint is up, so the name answers as if every "
+		                      "one were (fail_open: true; drained endpoints stay out)", "chosen", -1));
+	for (unsigned i = 0; tr->evaluated && i < tr->n; i++)
+		json_array_append_new(path, step_json(tr, &tr->steps[i]));
+	if (tr->steered && (tr->evaluated || t->kind == RWD_TRAFFIC_SRV)) {
+		json_t *eps = json_array();
+		for (unsigned i = 0; i < tr->n_endpoints; i++)
+			json_array_append_new(eps, endpoint_json(&tr->endpoints[i], health,
+			                                         t->kind == RWD_TRAFFIC_SRV));
+		json_object_set_new(res, "endpoints", eps);
+	}
+}
+
+/* name, type, client/source/ecs from the request; false after an error. */
+static bool parse_request(const struct rwd_api_request *r, struct sim *q, struct rwd_client *who,
+                          struct rwd_api_response *out)
+{
+	const char *name = api_param(r, "name"), *type = api_param(r, "type"),
+	           *client = api_param(r, "client"), *source = api_param(r, "source"),
+	           *ecs = api_param(r, "ecs");
+	memset(q, 0, sizeof(*q));
+	if (name == NULL || (client == NULL && source == NULL)) {
+		api_error(out, 400, "name and client (or source) are required: "
+		          "/v1/simulate?name=NAME&type=A&client=ADDRESS[/LEN]");
+		return false;
+	}
+	if (api_dname(name, q->qname) == 0) {
+		api_error(out, 400, "'%s' is not a domain name", name);
+		return false;
+	}
+	q->qtype = KNOT_RRTYPE_A;
+	if (type && *type && knot_rrtype_from_string(type, &q->qtype) != 0) {
+		api_error(out, 400, "unknown type '%s'", type);
+		return false;
+	}
+	struct rwd_client c, src;
+	memset(&c, 0, sizeof(c));
+	if (client && !parse_prefix(client, &c)) {
+		api_error(out, 400, "client '%s' is not an address or a prefix "
+		          "(192.0.2.7, 192.0.2.0/24, 2001:db8::/48)", client);
+		return false;
+	}
+	if (source && (!parse_prefix(source, &src) ||
+	               src.prefix_len != (src.addr.family == AF_INET ? 32 : 128))) {
+		api_error(out, 400, "source '%s' is not an address (127.0.0.2, ::1)", source);
+		return false;
+	}
+	if (ecs && strcmp(ecs, "none") != 0 && !parse_prefix(ecs, &q->ecs)) {
+		api_error(out, 400, "ecs '%s' is neither a prefix (192.0.2.0/24) nor 'none'", ecs);
+		return false;
+	}
+	/* client: the source and the ECS network at once, unless they are given. */
+	q->has_ecs = ecs ? strcmp(ecs, "none") != 0 : client != NULL;
+	if (q->has_ecs && ecs == NULL)
+		q->ecs = c;
+	if (source == NULL) {
+		src = c;
+		src.prefix_len = src.addr.family == AF_INET ? 32 : 128;
+	}
+	memset(&q->source, 0, sizeof(q->source));
+	if (src.addr.family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&q->source;
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, src.addr.bytes, 4);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&q->source;
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, src.addr.bytes, 16);
+	}
+	/* Who steering places: the ECS network, or the source address when
+	 * there is none or it has source prefix 0 (RFC 7871 7.1.2). */
+	*who = q->has_ecs && q->ecs.prefix_len > 0 ? q->ecs : src;
+	return true;
 }
 
 void api_simulate(const struct rwd_api_env *e, const struct rwd_api_request *r,
                   struct rwd_api_response *out)
 {
-	const char *name = api_param(r, "name"), *type = api_param(r, "type"),
-	           *client = api_param(r, "client");
-	if (name == NULL || client == NULL)
-		return api_error(out, 400, "name and client are required: "
-		                           "/v1/simulate?name=NAME&type=A&client=ADDRESS[/LEN]");
-	uint8_t qname[255];
-	size_t qlen = api_dname(name, qname);
-	if (qlen == 0)
-		return api_error(out, 400, "'%s' is not a domain name", name);
-	uint16_t qtype = KNOT_RRTYPE_A;
-	if (type && *type && knot_rrtype_from_string(type, &qtype) != 0)
-		return api_error(out, 400, "unknown type '%s'", type);
-	struct rwd_client c;
-	if (!parse_client(client, &c))
-		return api_error(out, 400, "client '%s' is not an address or a prefix "
-		                           "(192.0.2.7, 192.0.2.0/24, 2001:db8::/48)", client);
-
+	struct sim q;
+	struct rwd_client who;
+	if (!parse_request(r, &q, &who, out))
+		return;
+	uint8_t wire[600];
+	size_t wire_len = build_query(&q, wire, sizeof(wire));
+	uint8_t *resp = malloc(RWD_QUERY_OUT_MIN);
+	struct rwd_trace *tr = calloc(1, sizeof(*tr));
+	if (wire_len == 0 || resp == NULL || tr == NULL) {
+		free(resp);
+		free(tr);
+		api_error(out, 500, wire_len ? "out of memory" : "the query does not fit");
+		return;
+	}
 	char owner[API_NAME_TXT], type_text[32];
-	api_dname_str(qname, owner, sizeof(owner));
-	knot_rrtype_to_string(qtype, type_text, sizeof(type_text));
+	api_dname_str(q.qname, owner, sizeof(owner));
+	knot_rrtype_to_string(q.qtype, type_text, sizeof(type_text));
 	json_t *answer = json_array(), *path = json_array();
 	json_t *res = json_pack("{s:s, s:s}", "name", owner, "type", type_text);
 
 	api_read_begin(e);
 	const struct rwd_snapshot *s = rwd_snapshot_get();
-	struct rwd_location loc;
-	memset(&loc, 0, sizeof(loc));
-	if (s->geo) {
-		rwd_geo_lookup(s->geo, &c.addr, c.prefix_len, &loc);
-		c.loc = loc;
-		c.located = true;
-	}
-	struct sockaddr_storage ss;
-	client_sockaddr(&c, &ss);
-	const struct rwd_view *view = NULL;
-	const struct rwd_zonedb *zones = rwd_snapshot_zones_for(s, (const struct sockaddr *)&ss, &view);
-	if (s->n_views) {
-		json_object_set_new(res, "view", view ? json_string(view->name) : json_null());
-		if (view == NULL)
-			json_object_set_new(res, "note", json_string(
-				"no view matches this client address: the query is REFUSED"));
-	}
-	const struct rwd_traffic *t = rwd_model_find(s->model, qname, qlen);
-	if (t && !served_in(zones, t))
-		t = NULL;                       /* not in this client's view: static data, if any */
-	int family = qtype == KNOT_RRTYPE_AAAA ? AF_INET6
-	             : qtype == KNOT_RRTYPE_A || qtype == KNOT_RRTYPE_ANY ? AF_INET : 0;
-	uint64_t rng = rwd_steer_seed();
-	struct rwd_steer st = { .model = s->model, .health = rwd_health_get(), .geo = s->geo,
-	                        .rng = &rng, .client = &c };
-	const struct rwd_traffic *target = t;
-	if (t && t->kind == RWD_TRAFFIC_ALIAS && family) {
-		const struct rwd_traffic *to = rwd_model_find(s->model, t->alias, t->alias_len);
-		char alias[API_NAME_TXT];
-		api_dname_str(t->alias, alias, sizeof(alias));
-		json_t *step = json_pack("{s:s, s:s, s:i, s:s}", "node", "alias", "why",
-		                         "alias: the addresses of the target, under this name",
-		                         "chosen", -1, "to", alias);
-		if (t->line)
-			json_object_set_new(step, "line", json_integer(t->line));
-		json_array_append_new(path, step);
-		target = to && to->kind == RWD_TRAFFIC_POLICY && served_in(zones, to) ? to : NULL;
-	}
-	json_object_set_new(res, "traffic", t ? json_string(t->kind == RWD_TRAFFIC_POLICY ? "policy"
-	                                                    : t->kind == RWD_TRAFFIC_ALIAS ? "alias"
-	                                                    : "srv")
-	                                      : json_null());
-	char err[128] = "";
-	if (target && target->kind == RWD_TRAFFIC_POLICY && family) {
-		eval_policy(&st, target, family, owner, answer, path);
-		json_object_set_new(res, "rcode", json_string("NOERROR"));
-		json_object_set_new(res, "scope", json_integer(st.scope));
-		json_object_set_new(res, "failed_open", json_boolean(st.failed_open));
-		json_object_set_new(res, "source", json_string("policy"));
-		if (json_array_size(answer) == 0)
+	struct rwd_query_thread qt = { .rng = rwd_steer_seed(), .health = rwd_health_get(),
+	                               .trace = tr };
+	struct rwd_query qr = { .wire = wire, .wire_len = wire_len, .transport = &rwd_transport_tcp,
+	                        .client = (const struct sockaddr *)&q.source, .thread = &qt,
+	                        .out = resp, .out_cap = RWD_QUERY_OUT_MIN };
+	size_t len = rwd_query_process(s, &qr);
+	char rcode[32];
+	bool ok = read_answer(resp, len, answer, rcode, sizeof(rcode)) != NULL;
+	if (ok) {
+		if (s->n_views) {
+			json_object_set_new(res, "view", qr.view && qr.view <= s->n_views
+			                    ? json_string(s->views[qr.view - 1].name) : json_null());
+			if (qr.view == 0)
+				json_object_set_new(res, "note", json_string(
+					"no view matches this client address: the query is REFUSED"));
+		}
+		json_object_set_new(res, "rcode", json_string(rcode));
+		json_object_set_new(res, "scope", json_integer(qr.ecs_scope));
+		report_trace(s, &qr, tr, qt.health, res, path);
+		if (tr->evaluated && json_array_size(answer) == 0)
 			json_object_set_new(res, "note", json_string(
 				"nothing to give (every endpoint down and fail_open off, or none of this "
 				"address family): the query gets NODATA"));
-	} else {
-		uint8_t scope = 0;
-		const char *rcode = run_pipeline(s, qname, qtype, &c, answer, &scope, err, sizeof(err));
-		if (rcode) {
-			json_object_set_new(res, "rcode", json_string(rcode));
-			json_object_set_new(res, "scope", json_integer(scope));
-			bool steered = t && ((t->kind == RWD_TRAFFIC_ALIAS && family) ||
-			                     (t->kind == RWD_TRAFFIC_SRV && qtype == KNOT_RRTYPE_SRV));
-			json_object_set_new(res, "source", json_string(steered ? "traffic" : "zone"));
-			if (t && t->kind == RWD_TRAFFIC_SRV && qtype == KNOT_RRTYPE_SRV)
-				json_array_append_new(path, json_pack("{s:s, s:s, s:i}", "node", "srv", "why",
-				                      "srv: one record per healthy member", "chosen", -1));
-		}
+		struct rwd_location loc;
+		memset(&loc, 0, sizeof(loc));
+		if (s->geo)
+			rwd_geo_lookup(s->geo, &who.addr, who.prefix_len, &loc);
+		json_object_set_new(res, "client", client_json(&who, &loc, s->geo != NULL));
 	}
-	json_object_set_new(res, "client", client_json(&c, &loc, s->geo != NULL));
 	api_read_end(e);
-	if (err[0]) {
+	free(resp);
+	free(tr);
+	if (!ok) {
 		json_decref(res);
 		json_decref(answer);
 		json_decref(path);
-		return api_error(out, 500, "%s", err);
+		api_error(out, 500, "the query pipeline gave no usable answer");
+		return;
+	}
+	char src[64];
+	struct rw_addr sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.family = q.source.ss_family;
+	if (sa.family == AF_INET)
+		memcpy(sa.bytes, &((struct sockaddr_in *)&q.source)->sin_addr, 4);
+	else
+		memcpy(sa.bytes, &((struct sockaddr_in6 *)&q.source)->sin6_addr, 16);
+	api_addr_str(&sa, src, sizeof(src));
+	json_object_set_new(res, "source_address", json_string(src));
+	if (q.has_ecs) {
+		char net[64], text[80];
+		api_addr_str(&q.ecs.addr, net, sizeof(net));
+		snprintf(text, sizeof(text), "%s/%u", net, q.ecs.prefix_len);
+		json_object_set_new(res, "ecs", json_string(text));
+	} else {
+		json_object_set_new(res, "ecs", json_null());
 	}
 	json_object_set_new(res, "answer", answer);
 	json_object_set_new(res, "path", path);

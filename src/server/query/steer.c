@@ -152,16 +152,34 @@ static bool answer_alias(const struct rwd_snapshot *s, const struct rwd_query *q
 	return b->an > 0;
 }
 
+/* An SRV member answers while it is not drained and one of its addresses
+ * is up (or it has no check); traced with the reason when it does not. */
+static bool srv_member_up(struct rwd_steer *st, const struct rwd_endpoint *e)
+{
+	bool up = false;
+	uint32_t down_slot = RWD_NO_SLOT;
+	for (unsigned k = 0; k < e->n_addrs && !up; k++) {
+		up = e->check == NULL || rwd_steer_slot_up(st, e->addrs[k].slot);
+		if (!up && down_slot == RWD_NO_SLOT)
+			down_slot = e->addrs[k].slot;
+	}
+	struct rwd_trace *tr = st->trace;
+	if (tr && tr->n_endpoints < RWD_TRACE_ENDPOINTS)
+		tr->endpoints[tr->n_endpoints++] = (struct rwd_trace_endpoint){
+			.endpoint = e, .slot = down_slot, .down = !up && e->n_addrs,
+			.why = e->drained ? RWD_WHY_DRAINED : e->n_addrs == 0 ? RWD_WHY_NO_FAMILY
+			       : up ? RWD_WHY_USED : RWD_WHY_DOWN,
+		};
+	return up && !e->drained;
+}
+
 /* SRV from a pool: healthy members, their addresses in additional. */
 static bool answer_srv(struct rwd_steer *st, const struct rwd_traffic *t, struct body *b)
 {
 	for (unsigned i = 0; i < t->n_srv && b->an < MAX_RECORDS; i++) {
 		const struct rwd_srv_member *m = &t->srv[i];
 		const struct rwd_endpoint *e = m->endpoint;
-		bool up = false;
-		for (unsigned k = 0; k < e->n_addrs && !up; k++)
-			up = e->check == NULL || rwd_steer_slot_up(st, e->addrs[k].slot);
-		if (!up)
+		if (!srv_member_up(st, e))
 			continue;
 		uint8_t fixed[6];
 		rw_put16(fixed, m->priority);
@@ -172,6 +190,8 @@ static bool answer_srv(struct rwd_steer *st, const struct rwd_traffic *t, struct
 	}
 	for (unsigned i = 0; i < t->n_srv && !b->overflow; i++) {
 		const struct rwd_endpoint *e = t->srv[i].endpoint;
+		if (e->drained)
+			continue;
 		/* Additional data is optional: stop quietly when it does not fit. */
 		size_t len = b->len;
 		uint16_t ar = b->ar;
@@ -198,6 +218,13 @@ bool rwd_stage_steer(const struct rwd_snapshot *s, struct rwd_query *qr, size_t 
 	                                                     q->qname_len);
 	if (t == NULL || !served_by(t, qr->zone))
 		return false;
+	struct rwd_trace *tr = qr->thread ? qr->thread->trace : NULL;
+	if (tr) {
+		size_t v = (size_t)qr->view - 1;
+		tr->traffic = t;
+		tr->from_view = v < m->n_views && t >= m->views[v].traffic &&
+		                t < m->views[v].traffic + m->views[v].n_traffic;
+	}
 
 	int family = 0;
 	bool steered = true;
@@ -209,6 +236,8 @@ bool rwd_stage_steer(const struct rwd_snapshot *s, struct rwd_query *qr, size_t 
 		family = AF_INET6;
 	else
 		steered = false;
+	if (tr)
+		tr->family = family;
 	if (!steered) {
 		/* Other types come from the zone's records at the name; with none,
 		 * the name still exists (NODATA), or resolvers would cache an
@@ -242,6 +271,8 @@ bool rwd_stage_steer(const struct rwd_snapshot *s, struct rwd_query *qr, size_t 
 	case RWD_TRAFFIC_ALIAS:  ok = answer_alias(s, qr, &st, t, family, &b); break;
 	default:                 ok = answer_srv(&st, t, &b); break;
 	}
+	if (tr)
+		tr->steered = true;
 	qr->aa = true;
 	qr->rcode = RW_RCODE_NOERROR;
 	/* Source prefix 0: the resolver asked us not to tailor (RFC 7871 7.1.2). */

@@ -331,14 +331,23 @@ static int weighted_choice(struct rwd_steer *s, const struct rwd_policy *p, int 
 	return -1;
 }
 
+/* Up to count endpoints from up children taken in random order (when more
+ * than count are up, a random choice of them, as Route 53 does), shuffled. */
 static bool multivalue(struct rwd_steer *s, const struct rwd_policy *p, int family,
                        struct rwd_steer_result *out)
 {
 	unsigned start = out->n, count = p->u.children.count ? p->u.children.count : 8;
-	for (unsigned i = 0; i < p->u.children.n && out->n - start < count; i++) {
-		const struct rwd_policy *ch = p->u.children.v[i].node;
-		if (up(s, ch, family))
-			pick(s, ch, family, out);
+	uint16_t idx[RWD_STEER_MAX * 8];
+	unsigned n_up = 0;
+	for (unsigned i = 0; i < p->u.children.n && n_up < sizeof(idx) / sizeof(idx[0]); i++)
+		if (up(s, p->u.children.v[i].node, family))
+			idx[n_up++] = (uint16_t)i;
+	for (unsigned k = 0; k < n_up && out->n - start < count; k++) {
+		unsigned j = k + rng_below(s->rng, n_up - k);   /* Fisher-Yates, as far as needed */
+		uint16_t x = idx[k];
+		idx[k] = idx[j];
+		idx[j] = x;
+		pick(s, p->u.children.v[idx[k]].node, family, out);
 	}
 	if (out->n - start > count)
 		out->n = start + count;
@@ -406,22 +415,113 @@ static bool pick(struct rwd_steer *s, const struct rwd_policy *p, int family,
 	return pick(s, next, family, out);
 }
 
+/* ---- the trace: why each endpoint of the tree is in the answer or not ---- */
+
+static void explain_endpoint(struct rwd_steer *s, const struct rwd_endpoint *e, int family,
+                             bool zero, const struct rwd_steer_result *out)
+{
+	struct rwd_trace *t = s->trace;
+	for (unsigned i = 0; i < t->n_endpoints; i++)
+		if (t->endpoints[i].endpoint == e)
+			return;   /* once, where the tree first names it */
+	if (t->n_endpoints == RWD_TRACE_ENDPOINTS)
+		return;
+	/* Its own health, whatever the fail-open pass assumed. */
+	struct rwd_trace_endpoint r = { .endpoint = e, .slot = RWD_NO_SLOT };
+	bool has_family = e->cname_len != 0, healthy = false;
+	if (e->cname_len) {
+		healthy = e->check == NULL || rwd_slot_up(s->health, e->slot);
+		if (!healthy)
+			r.slot = e->slot;
+	}
+	for (unsigned i = 0; !e->cname_len && i < e->n_addrs; i++) {
+		if (e->addrs[i].addr.family != family)
+			continue;
+		has_family = true;
+		if (e->check == NULL || rwd_slot_up(s->health, e->addrs[i].slot))
+			healthy = true;
+		else if (r.slot == RWD_NO_SLOT)
+			r.slot = e->addrs[i].slot;
+	}
+	r.down = has_family && !healthy;
+	bool used = false;
+	for (unsigned i = 0; i < out->n && !used; i++)
+		used = out->endpoints[i] == e;
+	r.why = used ? RWD_WHY_USED : e->drained ? RWD_WHY_DRAINED : !has_family ? RWD_WHY_NO_FAMILY
+	        : r.down ? RWD_WHY_DOWN : zero ? RWD_WHY_WEIGHT_ZERO : RWD_WHY_NOT_CHOSEN;
+	t->endpoints[t->n_endpoints++] = r;
+}
+
+/* zero: p hangs under a weight 0 branch while a weighted sibling was up. */
+static void explain(struct rwd_steer *s, const struct rwd_policy *p, int family, bool zero,
+                    const struct rwd_steer_result *out)
+{
+	switch (p->kind) {
+	case RWD_POLICY_ENDPOINT:
+		explain_endpoint(s, p->u.endpoint, family, zero, out);
+		return;
+	case RWD_POLICY_GEOLOCATION:
+		for (unsigned i = 0; i < p->u.geo.n; i++)
+			explain(s, p->u.geo.v[i].node, family, zero, out);
+		if (p->u.geo.fallback)
+			explain(s, p->u.geo.fallback, family, zero, out);
+		return;
+	case RWD_POLICY_CIDR:
+		for (unsigned i = 0; i < p->u.cidr.n; i++)
+			explain(s, p->u.cidr.v[i].node, family, zero, out);
+		if (p->u.cidr.fallback)
+			explain(s, p->u.cidr.fallback, family, zero, out);
+		return;
+	case RWD_POLICY_WEIGHTED: {
+		bool weighted_up = false;
+		for (unsigned i = 0; i < p->u.children.n && !weighted_up; i++)
+			weighted_up = p->u.children.v[i].weight > 0 && up(s, p->u.children.v[i].node, family);
+		for (unsigned i = 0; i < p->u.children.n; i++)
+			explain(s, p->u.children.v[i].node, family,
+			        zero || (p->u.children.v[i].weight <= 0 && weighted_up), out);
+		return;
+	}
+	default:
+		for (unsigned i = 0; i < p->u.children.n; i++)
+			explain(s, p->u.children.v[i].node, family, zero, out);
+		return;
+	}
+}
+
+static void trace_result(struct rwd_steer *s, const struct rwd_traffic *t, int family,
+                         const struct rwd_steer_result *out)
+{
+	uint8_t scope = s->scope;   /* explaining must not change the answer's ECS scope */
+	s->trace->evaluated = t;
+	s->trace->failed_open = s->failed_open;
+	s->trace->n_endpoints = 0;
+	explain(s, t->policy, family, false, out);
+	s->scope = scope;
+}
+
 bool rwd_steer_eval(struct rwd_steer *s, const struct rwd_traffic *t, int family,
                     struct rwd_steer_result *out)
 {
 	out->n = 0;
 	s->all_up = false;
 	s->failed_open = false;
-	if (up(s, t->policy, family) && pick(s, t->policy, family, out))
-		return true;
-	if (!t->fail_open)
-		return false;
-	/* Nothing healthy: answer as if everything were (Route 53 does too),
-	 * rather than blackholing the name. */
-	s->all_up = true;
-	s->failed_open = true;
-	out->n = 0;
 	if (s->trace)
 		s->trace->n = 0;
-	return pick(s, t->policy, family, out);
+	bool ok = up(s, t->policy, family) && pick(s, t->policy, family, out);
+	if (!ok && t->fail_open) {
+		/* Nothing healthy: answer as if everything were (Route 53 does
+		 * too), rather than blackholing the name. */
+		s->all_up = true;
+		s->failed_open = true;
+		out->n = 0;
+		if (s->trace)
+			s->trace->n = 0;
+		ok = pick(s, t->policy, family, out);
+		s->failed_open = ok;   /* nothing to give even so: not an answer failing open */
+	}
+	if (!ok)
+		out->n = 0;
+	if (s->trace)
+		trace_result(s, t, family, out);
+	return ok;
 }

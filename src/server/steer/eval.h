@@ -40,16 +40,52 @@ struct rwd_client {
 	struct rwd_location loc;
 };
 
-/* Optional record of the decisions taken, for "why" (the simulator). */
+/*
+ * Optional record of what the steer stage decided and why: the simulator
+ * (/v1/simulate) hangs one in the thread context (rwd_query_thread.trace)
+ * and runs the real pipeline. NULL on the query path: recording costs one
+ * pointer test per decision. Pointers refer to the model of the snapshot
+ * the query ran on (valid while the caller holds it).
+ */
 #define RWD_TRACE_MAX 32
+#define RWD_TRACE_ENDPOINTS 64
+
 struct rwd_trace_step {
 	const struct rwd_policy *node;
 	const char *what;              /* static text: "failover: first up child" */
-	int chosen;                    /* child index, or -1 */
+	int chosen;                    /* child or rule index, or -1 */
 };
+
+/* Why an endpoint of the evaluated tree is in the answer or not. */
+enum rwd_trace_why {
+	RWD_WHY_USED,                  /* in the answer */
+	RWD_WHY_NOT_CHOSEN,            /* usable; the policy chose others */
+	RWD_WHY_WEIGHT_ZERO,           /* usable, under weight 0 while a weighted sibling is up */
+	RWD_WHY_DRAINED,               /* taken out of service (also in the fail-open pass) */
+	RWD_WHY_DOWN,                  /* its health check fails for every address of the family */
+	RWD_WHY_NO_FAMILY,             /* no address of the query's family */
+};
+
+struct rwd_trace_endpoint {
+	const struct rwd_endpoint *endpoint;
+	uint8_t why;                   /* enum rwd_trace_why */
+	bool down;                     /* its check fails (DOWN, or USED while failing open) */
+	uint32_t slot;                 /* down: its first failing slot of the family */
+};
+
 struct rwd_trace {
+	/* the steer stage (query/steer.c) */
+	const struct rwd_traffic *traffic;   /* the entry of the name for this client, or NULL */
+	bool from_view;                /* it is the client's view's own entry (views[].traffic) */
+	bool steered;                  /* the stage answered (else the zone's records did) */
+	const struct rwd_traffic *evaluated; /* the policy entry evaluated (an ALIAS's target) */
+	int family;                    /* AF_INET, AF_INET6; 0 for SRV and other types */
+	/* the policy evaluation (eval.c), of the last entry evaluated */
 	struct rwd_trace_step steps[RWD_TRACE_MAX];
 	unsigned n;
+	bool failed_open;              /* nothing was up: answered as if everything were */
+	struct rwd_trace_endpoint endpoints[RWD_TRACE_ENDPOINTS];  /* every endpoint of the tree, once */
+	unsigned n_endpoints;
 };
 
 struct rwd_steer {
