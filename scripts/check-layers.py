@@ -5,8 +5,9 @@
 Usage: scripts/check-layers.py [--root DIR] [--objects DIR] [--strict]
 
 A module is the first folder under src/server/ (src/lib is "lib",
-src/tools/runway is "tools"); a NODES_IN_FILES entry makes a few files a node
-of their own where a folder still holds two layers. The edges come from every
+src/tools/runway is "tools"); a LAYERS entry with a slash (daemon/server,
+health/state) makes those files a node of their own, where a folder still
+holds two layers. The edges come from every
 `#include "..."` line of src/ (resolved beside the file, then under src/), and
 with --objects from `nm` of the build's objects (a call into a module that its
 includes do not show: the link graph). The check fails on:
@@ -147,16 +148,20 @@ def include_edges(src, nodes):
     return edges, unresolved
 
 
-def link_edges(objdir, nodes):
+def link_edges(src, objdir, nodes):
     """(from node, to node, where, from path) for every symbol an object
-    takes from another module's object (nm)."""
+    takes from another module's object (nm). Objects whose source is gone
+    (a build folder older than a move) are left out."""
     objs = []
     for d, dirs, files in os.walk(objdir):
         dirs.sort()
         objs += [os.path.join(d, f) for f in sorted(files) if f.endswith(".o")]
     defined, wanted = {}, []
     for o in objs:
-        rel = os.path.splitext(os.path.relpath(o, objdir))[0] + ".c"
+        stem = os.path.splitext(os.path.relpath(o, objdir))[0]
+        rel = next((stem + x for x in (".c", ".S") if os.path.isfile(os.path.join(src, stem + x))), None)
+        if rel is None:
+            continue
         a = node_of(rel, nodes)
         if a is None:
             continue
@@ -255,7 +260,7 @@ def main():
     edges, unresolved = include_edges(src, nodes)
     errors += unresolved
     if args.objects:
-        edges += link_edges(args.objects, nodes)
+        edges += link_edges(src, args.objects, nodes)
 
     def report_cycles(edges, out, tag):
         graph = {}
@@ -303,7 +308,9 @@ def main():
         print(f"layers: {len(errors)} problem(s); the order is declared in "
               "scripts/check-layers.py", file=sys.stderr)
         return 1
-    print(f"layers: ok ({len(edges)} edges between {len(graph)} modules"
+    pairs = {(a, b) for a, b, _, _ in edges}
+    print(f"layers: ok ({len(pairs)} dependencies between {len(graph)} modules, "
+          f"from {len(edges)} {'includes and symbols' if args.objects else 'includes'}"
           + (f", {len(notes)} known to fix" if notes else "") + ")")
     return 0
 
