@@ -76,10 +76,8 @@ static enum rw_parse parse_cookie(const uint8_t *o, uint16_t len, struct rw_edns
 {
 	if (len != RW_COOKIE_CLIENT_LEN &&
 	    (len < RW_COOKIE_CLIENT_LEN + RW_COOKIE_SERVER_MIN ||
-	     len > RW_COOKIE_CLIENT_LEN + RW_COOKIE_SERVER_MAX)) {
-		e->cookie_malformed = true;
+	     len > RW_COOKIE_CLIENT_LEN + RW_COOKIE_SERVER_MAX))
 		return RW_PARSE_FORMERR;
-	}
 	if (e->cookie)
 		return RW_PARSE_OK;
 	e->cookie = true;
@@ -89,33 +87,54 @@ static enum rw_parse parse_cookie(const uint8_t *o, uint16_t len, struct rw_edns
 	return RW_PARSE_OK;
 }
 
-/* The OPT RR starts at msg[start]; its fixed part is at msg[p..p+10). */
-static enum rw_parse parse_opt(const uint8_t *msg, size_t start, size_t p, struct rw_edns *e)
+/*
+ * The OPT RR starts at msg[start]; its fixed part is at msg[p..p+10). Its
+ * fixed fields are always taken (the answer echoes an OPT whatever else is
+ * wrong in it); a problem in the owner or the options sets e->malformed.
+ * The options of a version we do not speak are not ours to read.
+ */
+static void parse_opt(const uint8_t *msg, size_t start, size_t p, struct rw_edns *e)
 {
-	if (msg[start] != 0 || p != start + 1)   /* owner must be the root */
-		return RW_PARSE_FORMERR;
 	uint16_t size = rw_get16(msg + p + 2);
 	e->present = true;
 	e->udp_size = size < 512 ? 512 : size;
 	e->version = msg[p + 5];
 	e->do_bit = msg[p + 6] & 0x80;
+	if (msg[start] != 0 || p != start + 1) {  /* owner must be the root */
+		e->malformed = true;
+		return;
+	}
+	if (e->version > 0)
+		return;
 	uint16_t rdlen = rw_get16(msg + p + 8);
 	const uint8_t *o = msg + p + 10, *end = o + rdlen;
 	while (o < end) {
 		if (end - o < 4)
-			return RW_PARSE_FORMERR;
+			goto malformed;
 		uint16_t code = rw_get16(o), olen = rw_get16(o + 2);
 		if (olen > end - o - 4)
-			return RW_PARSE_FORMERR;
+			goto malformed;
 		if (code == RW_EDNS_NSID)
 			e->nsid = true;
+		else if (code == RW_EDNS_EXPIRE)
+			e->expire = true;       /* its length is not checked, as Knot DNS */
 		else if (code == RW_EDNS_ECS && parse_ecs(o + 4, olen, e) != RW_PARSE_OK)
-			return RW_PARSE_FORMERR;
+			goto malformed;
 		else if (code == RW_EDNS_COOKIE && parse_cookie(o + 4, olen, e) != RW_PARSE_OK)
-			return RW_PARSE_FORMERR;
+			goto malformed;
 		o += 4 + olen;
 	}
-	return RW_PARSE_OK;
+	return;
+malformed:
+	e->malformed = true;
+}
+
+/* FORMERR for a message that could not be read to its end, or whose OPT is
+ * ambiguous: no OPT in the answer. */
+static enum rw_parse formerr_no_opt(struct rw_query *q)
+{
+	q->edns.present = false;
+	return RW_PARSE_FORMERR;
 }
 
 /* Copy the question name, lowercased, as the lookup key. Compression in the
@@ -158,15 +177,22 @@ enum rw_parse rw_query_parse(const uint8_t *msg, size_t len, struct rw_query *q)
 
 	uint16_t qd = rw_get16(msg + 4), an = rw_get16(msg + 6);
 	uint16_t ns = rw_get16(msg + 8), ar = rw_get16(msg + 10);
-	/* No question, several, or one cut short: FORMERR with the header only
-	 * (Knot DNS drops the last two; RFC 1035 4.1.1 asks for FORMERR). */
-	if (qd != 1 || parse_qname(msg, len, q) < 0 || RW_HDR_LEN + q->qname_len + 4u > len)
+	size_t p = RW_HDR_LEN;
+	/* Several questions (RFC 9619), or one cut short: FORMERR with the
+	 * header only (Knot DNS drops them; RFC 1035 4.1.1 asks for FORMERR).
+	 * No question is read on: the opcode or a COOKIE may still make sense
+	 * of the message. */
+	if (qd > 1)
 		return RW_PARSE_FORMERR;
-	size_t p = RW_HDR_LEN + q->qname_len;
-	q->qtype = rw_get16(msg + p);
-	q->qclass = rw_get16(msg + p + 2);
-	q->question_len = q->qname_len + 4;
-	p += 4;
+	if (qd == 1) {
+		if (parse_qname(msg, len, q) < 0 || RW_HDR_LEN + q->qname_len + 4u > len)
+			return RW_PARSE_FORMERR;
+		p += q->qname_len;
+		q->qtype = rw_get16(msg + p);
+		q->qclass = rw_get16(msg + p + 2);
+		q->question_len = q->qname_len + 4;
+		p += 4;
+	}
 
 	/* Walk every record: an OPT anywhere but once in additional is FORMERR. */
 	unsigned total = (unsigned)an + ns + ar;
@@ -174,22 +200,23 @@ enum rw_parse rw_query_parse(const uint8_t *msg, size_t len, struct rw_query *q)
 		size_t start = p;
 		uint16_t type, rdlen;
 		if (rw_rr_skip(msg, len, &p, &type, &rdlen) < 0)
-			return RW_PARSE_FORMERR;
+			return formerr_no_opt(q);
 		if (type != RW_TYPE_OPT)
 			continue;
 		if (i < (unsigned)an + ns || q->edns.present)
-			return RW_PARSE_FORMERR;
-		size_t fixed = p - 10 - rdlen;
-		enum rw_parse r = parse_opt(msg, start, fixed, &q->edns);
-		if (r != RW_PARSE_OK)
-			return r;
+			return formerr_no_opt(q);
+		parse_opt(msg, start, p - 10 - rdlen, &q->edns);
 	}
 	if (p != len)
-		return RW_PARSE_FORMERR;   /* trailing garbage */
+		return formerr_no_opt(q);  /* trailing garbage */
 	if (q->edns.present && q->edns.version > 0)
 		return RW_PARSE_BADVERS;
+	if (q->edns.malformed)
+		return RW_PARSE_FORMERR;
 	if (q->opcode != RW_OPCODE_QUERY)
 		return RW_PARSE_NOTIMP;
+	if (qd == 0)
+		return RW_PARSE_NOQUESTION;
 	return RW_PARSE_OK;
 }
 

@@ -26,15 +26,19 @@
 enum rw_parse {
 	RW_PARSE_OK = 0,     /* a well-formed query */
 	RW_PARSE_DROP,       /* not worth an answer: QR=1 or shorter than a header */
-	RW_PARSE_FORMERR,    /* answer FORMERR (RFC 1035 4.1.1), question echoed if parsed */
-	RW_PARSE_NOTIMP,     /* opcode we do not implement */
+	RW_PARSE_FORMERR,    /* answer FORMERR (RFC 1035 4.1.1), question echoed if parsed,
+	                      * an OPT if edns.present (RFC 6891 7) */
+	RW_PARSE_NOTIMP,     /* opcode other than QUERY (RFC 1035 4.1.1, RFC 8906 3.1.4) */
 	RW_PARSE_BADVERS,    /* EDNS version > 0 (RFC 6891 6.1.3) */
+	RW_PARSE_NOQUESTION, /* a QUERY without a question (QDCOUNT 0), EDNS parsed: only a
+	                      * COOKIE asks anything of it (RFC 7873 5.4), else FORMERR */
 };
 
 struct rw_edns {
 	bool present;
 	bool do_bit;         /* DNSSEC OK, copied to the answer (RFC 3225) */
 	bool nsid;           /* NSID option present (RFC 5001) */
+	bool expire;         /* EXPIRE option present (RFC 7314) */
 	uint8_t version;
 	uint16_t udp_size;   /* the requestor's payload size, at least 512 */
 	/* EDNS Client Subnet (RFC 7871), validated: host bits beyond source
@@ -46,7 +50,9 @@ struct rw_edns {
 	/* DNS Cookies (RFC 7873), the first COOKIE option; its length was
 	 * checked (8, or 16..40: RFC 7873 5.2.2), the cookies are not. */
 	bool cookie;
-	bool cookie_malformed;   /* the reason for FORMERR: the OPT itself was sound */
+	/* An option (ECS, COOKIE, the option framing) or the OPT owner was
+	 * malformed: FORMERR, with an OPT without options (RFC 6891 7). */
+	bool malformed;
 	uint8_t cookie_server_len;                 /* 0: a client cookie only, else 8..32 */
 	uint8_t cookie_client[RW_COOKIE_CLIENT_LEN];
 	uint8_t cookie_server[RW_COOKIE_SERVER_MAX];
@@ -65,9 +71,16 @@ struct rw_query {
 };
 
 /*
- * Parse msg as a query. Fills q as far as it got: on FORMERR/NOTIMP/BADVERS
- * q->id, flags1 and opcode are valid (enough for an error reply); on BADVERS
- * and NOTIMP the question is valid too when question_len > 0.
+ * Parse msg as a query. Fills q as far as it got: on FORMERR/NOTIMP/BADVERS/
+ * NOQUESTION q->id, flags1 and opcode are valid (enough for an error reply);
+ * the question is valid when question_len > 0. q->edns is valid on every
+ * result but DROP; on FORMERR, edns.present says whether the message was
+ * whole (every record read, nothing after them) and held one OPT in the
+ * additional section, which the answer then echoes.
+ * Checked in this order: header (DROP), question, records (FORMERR), EDNS
+ * version (BADVERS, options not read), options (FORMERR), opcode (NOTIMP),
+ * QDCOUNT 0 (NOQUESTION). Options of unknown codes are skipped; the EDNS
+ * flags other than DO are ignored.
  * Pre: msg, q != NULL.
  */
 enum rw_parse rw_query_parse(const uint8_t *msg, size_t len, struct rw_query *q);

@@ -29,7 +29,7 @@ enum rw_opcode { RW_OPCODE_QUERY = 0, RW_OPCODE_NOTIFY = 4, RW_OPCODE_UPDATE = 5
 enum rw_rcode {
 	RW_RCODE_NOERROR = 0, RW_RCODE_FORMERR = 1, RW_RCODE_SERVFAIL = 2,
 	RW_RCODE_NXDOMAIN = 3, RW_RCODE_NOTIMP = 4, RW_RCODE_REFUSED = 5,
-	RW_RCODE_NOTAUTH = 9,
+	RW_RCODE_YXDOMAIN = 6, RW_RCODE_NOTAUTH = 9,
 	RW_RCODE_BADVERS = 16, /* extended: upper 8 bits in OPT TTL */
 	RW_RCODE_BADCOOKIE = 23, /* extended (RFC 7873 8) */
 };
@@ -47,7 +47,9 @@ enum rw_type {
 };
 
 /* EDNS option codes (IANA). */
-enum rw_edns_opt { RW_EDNS_NSID = 3, RW_EDNS_ECS = 8, RW_EDNS_COOKIE = 10, RW_EDNS_EDE = 15 };
+enum rw_edns_opt {
+	RW_EDNS_NSID = 3, RW_EDNS_ECS = 8, RW_EDNS_EXPIRE = 9, RW_EDNS_COOKIE = 10, RW_EDNS_EDE = 15
+};
 
 static inline uint16_t rw_get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 static inline uint32_t rw_get32(const uint8_t *p)

@@ -322,8 +322,10 @@ static void run(const uint8_t *data, size_t size, const struct rwd_transport *t,
 
 	struct rw_query q;
 	enum rw_parse pr = rw_query_parse(data, size, &q);
+	/* Garbage is never amplified; a header-only query for a server cookie
+	 * (RFC 7873 5.4) gets it: 16 bytes more than its client cookie. */
 	if (pr != RW_PARSE_OK)
-		CHECK(n <= size);              /* garbage is never amplified */
+		CHECK(n <= size + (pr == RW_PARSE_NOQUESTION && q.edns.cookie ? 16 : 0));
 	if (pr == RW_PARSE_DROP)
 		CHECK(n == 0);
 	if (t == &rwd_transport_udp) {
@@ -339,7 +341,10 @@ static void run(const uint8_t *data, size_t size, const struct rwd_transport *t,
 	CHECK(rw_get16(out) == rw_get16(data));
 	CHECK(out[2] & RW_FLAG_QR);
 	CHECK(RW_OPCODE(out[2]) == RW_OPCODE(data[2]));
-	CHECK((out[2] & RW_FLAG_RD) == (data[2] & RW_FLAG_RD));
+	/* RD and CD are copied for QUERY only */
+	bool query = RW_OPCODE(data[2]) == RW_OPCODE_QUERY;
+	CHECK((out[2] & RW_FLAG_RD) == (query ? data[2] & RW_FLAG_RD : 0));
+	CHECK((out[3] & RW_FLAG_CD) == (query ? data[3] & RW_FLAG_CD : 0));
 	unsigned qd = rw_get16(out + 4);
 	if (qd == 1) {                     /* the question, byte for byte */
 		CHECK(q.question_len > 0 && n >= RW_HDR_LEN + q.question_len);
@@ -350,19 +355,29 @@ static void run(const uint8_t *data, size_t size, const struct rwd_transport *t,
 		CHECK(rw_get16(out + 6) == 0 && rw_get16(out + 8) == 0);
 		CHECK(rw_get16(out + 10) == opts);
 	}
-	if (pr == RW_PARSE_OK || pr == RW_PARSE_BADVERS)
-		CHECK(opts == (q.edns.present ? 1u : 0u));
+	/* Every answer to a query with an OPT has one, FORMERR included when
+	 * the OPT could be read (rw_query_parse clears edns.present if not). */
+	CHECK(opts == (q.edns.present ? 1u : 0u));
 	uint16_t clen = 0;
 	const uint8_t *cookie = reply_cookie(out, n, &clen);
-	if (pr == RW_PARSE_OK && q.edns.cookie) {
+	/* Over TCP, or when the answer is no error, the cookie is never left out. */
+	unsigned rc = out[3] & 0x0f;
+	bool error = rc != RW_RCODE_NOERROR && rc != RW_RCODE_NXDOMAIN;
+	if ((pr == RW_PARSE_OK || pr == RW_PARSE_NOQUESTION) && q.edns.cookie &&
+	    (t->address_verified || !error)) {
 		CHECK(cookie != NULL && clen == 24);
 		CHECK(memcmp(cookie, q.edns.cookie_client, 8) == 0);
 		CHECK(cookie[8] == 1);                  /* RFC 9018 version */
-	} else {
+	} else if (pr != RW_PARSE_OK && pr != RW_PARSE_NOQUESTION) {
 		CHECK(cookie == NULL);
 	}
-	if (q.edns.cookie_malformed)
+	if (q.edns.malformed && pr != RW_PARSE_BADVERS)
 		CHECK(pr == RW_PARSE_FORMERR && (out[3] & 0x0f) == RW_RCODE_FORMERR);
+	/* An error to a client over UDP is no larger than its query, unless the
+	 * client proved its address (BADCOOKIE, to a server cookie we did not
+	 * make, excepted: the cookie is all it says). */
+	if (!t->address_verified && error && !(q.edns.cookie && q.edns.cookie_server_len))
+		CHECK(n <= size);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -11,7 +11,7 @@ import dns.message
 import dns.rcode
 import pytest
 
-from dnsharness import TARGET, check, make_query, tcp_frame, tcp_read_msg
+from dnsharness import NSID, TARGET, check, make_query, tcp_frame, tcp_read_msg
 
 QID = 0x4242
 
@@ -307,3 +307,58 @@ def test_tcp_garbage_does_not_kill_server(srv, check_alive):
             except (EOFError, ConnectionResetError, BrokenPipeError):
                 pass  # closed by the server: allowed
     check(srv.query("www.example.net", "A", tcp=True), rcode="NOERROR")
+
+
+# ---- error answers do not amplify ------------------------------------------
+
+def _opts(m):
+    return {int(o.otype): o for o in m.options}
+
+
+@pytest.mark.runway_only
+@pytest.mark.parametrize("case", ["refused", "notimp", "class"])
+def test_error_answer_no_larger_than_query_over_udp(srv, case):
+    """An error (REFUSED, NOTIMP, ...) to a client that has not proved its
+    address is what a spoofed source would get: over UDP it is no larger
+    than the query. NSID, EDE, then the cookie are left out as needed; over
+    TCP, or once the client shows a valid server cookie, they are all there
+    (REFUSED with NSID, EDE and a cookie reached 1.73x the query before)."""
+    cookie = dns.edns.GenericOption(dns.edns.COOKIE, bytes(range(1, 9)))
+    name, rdclass = ("www.example.org", "IN") if case == "refused" else ("www.example.net", "IN")
+    if case == "class":
+        rdclass = "CH"
+    q = make_query(name, "A", rdclass, nsid=True, options=[cookie], qid=QID)
+    if case == "notimp":
+        q = make_query(name, "A", nsid=True, options=[cookie], qid=QID)
+        wire = set_opcode(q.to_wire(), 2)
+    else:
+        wire = q.to_wire()
+    udp = srv.send_raw(wire)
+    want = {"refused": dns.rcode.REFUSED, "notimp": dns.rcode.NOTIMP, "class": dns.rcode.REFUSED}[case]
+    assert rcode_of(udp) == want
+    assert len(udp) <= len(wire), f"{len(udp)}-byte answer to a {len(wire)}-byte query"
+    tcp = srv.send_raw(wire, tcp=True)
+    assert rcode_of(tcp) == want
+    assert NSID.encode() in tcp
+    if case != "notimp":   # (NOTIMP has no cookie: its NSID fits in the query's size)
+        assert NSID.encode() not in udp
+    if case != "notimp":   # dnspython cannot read a STATUS answer
+        full = dns.message.from_wire(tcp)
+        assert dns.edns.NSID in _opts(full) and dns.edns.COOKIE in _opts(full)
+        # Back over UDP with the server cookie just given: all options again.
+        server_cookie = _opts(full)[dns.edns.COOKIE].to_wire()
+        q2 = make_query(name, "A", rdclass, nsid=True, qid=QID,
+                        options=[dns.edns.GenericOption(dns.edns.COOKIE, server_cookie)])
+        again = dns.message.from_wire(srv.send_raw(q2.to_wire()))
+        assert again.rcode() == want
+        assert dns.edns.NSID in _opts(again) and dns.edns.COOKIE in _opts(again)
+        if case == "refused":
+            assert dns.edns.EDE in _opts(again)
+
+
+@pytest.mark.runway_only
+def test_answers_are_not_held_to_query_size(srv):
+    # Only errors: a NOERROR answer with NSID is larger than its query, as it should.
+    q = make_query("www.example.net", "A", nsid=True, qid=QID).to_wire()
+    r = srv.send_raw(q)
+    assert rcode_of(r) == dns.rcode.NOERROR and len(r) > len(q)

@@ -204,9 +204,9 @@ static void test_parse_drop(void **state)
 	raw_put(&r, "garbage", 7);
 	assert_int_equal(parse(&r, &q), RW_PARSE_DROP);
 	assert_int_equal(q.question_len, 0);
-	/* A header-only message with QR=0 and no question is FORMERR, not a drop. */
+	/* A header-only message with QR=0 is answered (no question), not dropped. */
 	raw_hdr(&r, 0x1234, 0, 0, 0, 0, 0, 0);
-	assert_int_equal(parse(&r, &q), RW_PARSE_FORMERR);
+	assert_int_equal(parse(&r, &q), RW_PARSE_NOQUESTION);
 }
 
 /* FORMERR without a question: id, flags1 and opcode still valid. */
@@ -223,9 +223,7 @@ static void formerr_no_question(const struct raw *r, uint16_t id)
 static void test_parse_formerr_question(void **state)
 {
 	struct raw r;
-	/* QDCOUNT 0, with or without bytes behind the header. */
-	raw_hdr(&r, 0x0101, RW_FLAG_RD, 0, 0, 0, 0, 0);
-	formerr_no_question(&r, 0x0101);
+	/* QDCOUNT 0 with bytes behind the header (header only: NOQUESTION). */
 	raw_hdr(&r, 0x0102, 0, 0, 0, 0, 0, 0);
 	raw_question(&r, "www.example.com.", RW_TYPE_A, RW_CLASS_IN);
 	formerr_no_question(&r, 0x0102);
@@ -276,13 +274,16 @@ static void test_parse_formerr_question(void **state)
 	formerr_no_question(&r, 0x0108);
 }
 
-/* FORMERR after the question was read: it is echoed, so question_len is set. */
-static void formerr_with_question(const struct raw *r, uint16_t question_len)
+/* FORMERR after the question was read: it is echoed, so question_len is set;
+ * opt: whether the OPT was sound enough to be echoed (edns.present). */
+static void formerr_with_question(const struct raw *r, uint16_t question_len, bool opt)
 {
 	struct rw_query q;
 	assert_int_equal(parse(r, &q), RW_PARSE_FORMERR);
 	assert_int_equal(q.question_len, question_len);
 	assert_int_equal(q.qname_len, question_len - 4);
+	assert_int_equal(q.edns.present, opt);
+	assert_int_equal(q.edns.malformed, opt);
 }
 
 static void test_parse_formerr_records(void **state)
@@ -291,70 +292,70 @@ static void test_parse_formerr_records(void **state)
 	/* Trailing garbage after the question, and after the OPT. */
 	raw_query(&r, 1, 0, "www.example.com.", RW_TYPE_A, false);
 	raw_u8(&r, 0);
-	formerr_with_question(&r, 21);
+	formerr_with_question(&r, 21, false);
 	raw_query(&r, 1, 0, "www.example.com.", RW_TYPE_A, true);
 	raw_put(&r, "\x00\x00", 2);
-	formerr_with_question(&r, 21);
+	formerr_with_question(&r, 21, false);
 
 	/* ANCOUNT 1 but no record; ARCOUNT 1 with half an OPT. */
 	raw_hdr(&r, 2, 0, 0, 1, 1, 0, 0);
 	raw_question(&r, "www.example.com.", RW_TYPE_A, RW_CLASS_IN);
-	formerr_with_question(&r, 21);
+	formerr_with_question(&r, 21, false);
 	raw_query(&r, 2, 0, "www.example.com.", RW_TYPE_A, true);
 	r.len -= 3;
-	formerr_with_question(&r, 21);
+	formerr_with_question(&r, 21, false);
 	/* A record whose RDLENGTH runs past the end. */
 	raw_query(&r, 2, 0, "www.example.com.", RW_TYPE_A, true);
 	rw_put16(r.b + r.len - 2, 1);
-	formerr_with_question(&r, 21);
+	formerr_with_question(&r, 21, false);
 
 	/* OPT in the answer and in the authority section. */
 	raw_hdr(&r, 3, 0, 0, 1, 1, 0, 0);
 	raw_question(&r, "www.example.com.", RW_TYPE_A, RW_CLASS_IN);
 	raw_opt(&r, 1232, 0, 0, false, NULL, 0);
-	formerr_with_question(&r, 21);
+	formerr_with_question(&r, 21, false);
 	raw_hdr(&r, 3, 0, 0, 1, 0, 1, 0);
 	raw_question(&r, "www.example.com.", RW_TYPE_A, RW_CLASS_IN);
 	raw_opt(&r, 1232, 0, 0, false, NULL, 0);
-	formerr_with_question(&r, 21);
+	formerr_with_question(&r, 21, false);
 
 	/* Two OPT records. */
 	raw_hdr(&r, 4, 0, 0, 1, 0, 0, 2);
 	raw_question(&r, "www.example.com.", RW_TYPE_A, RW_CLASS_IN);
 	raw_opt(&r, 1232, 0, 0, false, NULL, 0);
 	raw_opt(&r, 1232, 0, 0, false, NULL, 0);
-	formerr_with_question(&r, 21);
+	formerr_with_question(&r, 21, false);
 
 	/* OPT owned by a name other than the root: flat, and a pointer. */
 	raw_hdr(&r, 5, 0, 0, 1, 0, 0, 1);
 	raw_question(&r, "www.example.com.", RW_TYPE_A, RW_CLASS_IN);
 	raw_name(&r, "a.");
 	raw_u16(&r, RW_TYPE_OPT); raw_u16(&r, 1232); raw_u32(&r, 0); raw_u16(&r, 0);
-	formerr_with_question(&r, 21);
+	formerr_with_question(&r, 21, true);
 	raw_hdr(&r, 5, 0, 0, 1, 0, 0, 1);
 	raw_question(&r, "www.example.com.", RW_TYPE_A, RW_CLASS_IN);
 	raw_u16(&r, 0xc00c);
 	raw_u16(&r, RW_TYPE_OPT); raw_u16(&r, 1232); raw_u32(&r, 0); raw_u16(&r, 0);
-	formerr_with_question(&r, 21);
+	formerr_with_question(&r, 21, true);
 
 	/* Malformed options: length past the RDATA, header cut short. */
 	raw_hdr(&r, 6, 0, 0, 1, 0, 0, 1);
 	raw_question(&r, "www.example.com.", RW_TYPE_A, RW_CLASS_IN);
 	raw_opt(&r, 1232, 0, 0, false, "\x00\x03\x00\x01", 4);   /* NSID, 1 byte, none there */
-	formerr_with_question(&r, 21);
+	formerr_with_question(&r, 21, true);
 	raw_hdr(&r, 6, 0, 0, 1, 0, 0, 1);
 	raw_question(&r, "www.example.com.", RW_TYPE_A, RW_CLASS_IN);
 	raw_opt(&r, 1232, 0, 0, false, "\x00\x0a\x00\x08" "1234567", 11);
-	formerr_with_question(&r, 21);
+	formerr_with_question(&r, 21, true);
 	raw_hdr(&r, 6, 0, 0, 1, 0, 0, 1);
 	raw_question(&r, "www.example.com.", RW_TYPE_A, RW_CLASS_IN);
 	raw_opt(&r, 1232, 0, 0, false, "\x00\x03\x00", 3);
-	formerr_with_question(&r, 21);
+	formerr_with_question(&r, 21, true);
 	/* A good option followed by a bad one. */
 	raw_hdr(&r, 6, 0, 0, 1, 0, 0, 1);
 	raw_question(&r, "www.example.com.", RW_TYPE_A, RW_CLASS_IN);
 	raw_opt(&r, 1232, 0, 0, false, "\x00\x03\x00\x00" "\x00\x0f\x00\x03\x00\x00", 10);
-	formerr_with_question(&r, 21);
+	formerr_with_question(&r, 21, true);
 }
 
 static void test_parse_badvers(void **state)
@@ -373,7 +374,7 @@ static void test_parse_badvers(void **state)
 		assert_true(q.edns.present);
 		assert_int_equal(q.edns.version, v);
 		assert_true(q.edns.do_bit);
-		assert_true(q.edns.nsid);
+		assert_false(q.edns.nsid);   /* options of another version are not read */
 	}
 	/* A malformed message with version 1 is FORMERR (structure first). */
 	raw_hdr(&r, 0x4242, 0, 0, 1, 0, 0, 1);
@@ -398,9 +399,58 @@ static void test_parse_notimp(void **state)
 		assert_int_equal(q.question_len, 21);
 		assert_int_equal(q.qtype, RW_TYPE_A);
 	}
-	/* A malformed STATUS is FORMERR. */
+	/* Without a question too (RFC 8906 3.1.4: the opcode decides), with or
+	 * without EDNS; a malformed one is FORMERR. */
+	raw_hdr(&r, 0x5151, 15 << 3, 0, 0, 0, 0, 0);
+	assert_int_equal(parse(&r, &q), RW_PARSE_NOTIMP);
+	assert_false(q.edns.present);
+	raw_hdr(&r, 0x5151, 15 << 3, 0, 0, 0, 0, 1);
+	raw_opt(&r, 1232, 0, 0, false, "\x00\x03\x00\x00", 4);
+	assert_int_equal(parse(&r, &q), RW_PARSE_NOTIMP);
+	assert_true(q.edns.present && q.edns.nsid);
+	assert_int_equal(q.question_len, 0);
 	raw_hdr(&r, 0x5151, 2 << 3, 0, 0, 0, 0, 0);
+	raw_u8(&r, 0);
 	formerr_no_question(&r, 0x5151);
+	/* EDNS version 1 with an unknown opcode: BADVERS (as Knot DNS). */
+	raw_hdr(&r, 0x5151, 15 << 3, 0, 0, 0, 0, 1);
+	raw_opt(&r, 1232, 0, 1, false, NULL, 0);
+	assert_int_equal(parse(&r, &q), RW_PARSE_BADVERS);
+}
+
+/* A QUERY without a question: its EDNS is read, the pipeline decides
+ * (RFC 7873 5.4: a query for a server cookie). */
+static void test_parse_noquestion(void **state)
+{
+	struct raw r;
+	struct rw_query q;
+	raw_hdr(&r, 0x6161, RW_FLAG_RD, 0, 0, 0, 0, 0);
+	assert_int_equal(parse(&r, &q), RW_PARSE_NOQUESTION);
+	assert_int_equal(q.id, 0x6161);
+	assert_int_equal(q.question_len, 0);
+	assert_false(q.edns.present);
+	raw_hdr(&r, 0x6161, 0, 0, 0, 0, 0, 1);
+	raw_opt(&r, 4096, 0, 0, true, "\x00\x0a\x00\x08" "12345678", 12);
+	assert_int_equal(parse(&r, &q), RW_PARSE_NOQUESTION);
+	assert_true(q.edns.present && q.edns.do_bit && q.edns.cookie);
+	assert_int_equal(q.edns.cookie_server_len, 0);
+	assert_memory_equal(q.edns.cookie_client, "12345678", 8);
+	/* EDNS version first, then the options. */
+	raw_hdr(&r, 0x6161, 0, 0, 0, 0, 0, 1);
+	raw_opt(&r, 4096, 0, 1, false, "\x00\x0a\x00\x03" "123", 7);
+	assert_int_equal(parse(&r, &q), RW_PARSE_BADVERS);
+	raw_hdr(&r, 0x6161, 0, 0, 0, 0, 0, 1);
+	raw_opt(&r, 4096, 0, 0, false, "\x00\x0a\x00\x03" "123", 7);
+	assert_int_equal(parse(&r, &q), RW_PARSE_FORMERR);
+	assert_true(q.edns.present && q.edns.malformed);
+	/* QDCOUNT 2 is FORMERR before anything else is read. */
+	raw_hdr(&r, 0x6161, 0, 0, 2, 0, 0, 1);
+	raw_question(&r, "www.example.com.", RW_TYPE_A, RW_CLASS_IN);
+	raw_question(&r, "www.example.com.", RW_TYPE_A, RW_CLASS_IN);
+	raw_opt(&r, 4096, 0, 0, false, NULL, 0);
+	formerr_no_question(&r, 0x6161);
+	assert_int_equal(parse(&r, &q), RW_PARSE_FORMERR);
+	assert_false(q.edns.present);
 }
 
 static void test_parse_edns(void **state)
@@ -438,6 +488,17 @@ static void test_parse_edns(void **state)
 		assert_int_equal(parse(&r, &q), RW_PARSE_OK);
 		assert_int_equal(q.edns.nsid, cases[i].nsid);
 	}
+	/* EXPIRE (RFC 7314), of any length, as Knot DNS. */
+	raw_hdr(&r, 9, 0, 0, 1, 0, 0, 1);
+	raw_question(&r, "www.example.com.", RW_TYPE_A, RW_CLASS_IN);
+	raw_opt(&r, 1232, 0, 0, false, "\x00\x09\x00\x00", 4);
+	assert_int_equal(parse(&r, &q), RW_PARSE_OK);
+	assert_true(q.edns.expire);
+	raw_hdr(&r, 9, 0, 0, 1, 0, 0, 1);
+	raw_question(&r, "www.example.com.", RW_TYPE_A, RW_CLASS_IN);
+	raw_opt(&r, 1232, 0, 0, false, "\x00\x09\x00\x04\x00\x00\x00\x01", 8);
+	assert_int_equal(parse(&r, &q), RW_PARSE_OK);
+	assert_true(q.edns.expire);
 	/* Other bits of the OPT TTL (ext rcode, Z) are ignored. */
 	raw_hdr(&r, 9, 0, 0, 1, 0, 0, 1);
 	raw_question(&r, "www.example.com.", RW_TYPE_A, RW_CLASS_IN);
@@ -983,6 +1044,7 @@ int main(void)
 		cmocka_unit_test(test_parse_formerr_records),
 		cmocka_unit_test(test_parse_badvers),
 		cmocka_unit_test(test_parse_notimp),
+		cmocka_unit_test(test_parse_noquestion),
 		cmocka_unit_test(test_parse_edns),
 		cmocka_unit_test(test_rr_skip),
 		cmocka_unit_test(test_msgb_init),

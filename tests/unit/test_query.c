@@ -18,12 +18,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/dname.h"
 #include "lib/error.h"
 #include "lib/pkt.h"
 #include "lib/wire.h"
 #include "server/snapshot/snapshot.h"
+#include "server/query/cookie.h"
 #include "server/query/query.h"
 #include "server/zone/zone.h"
 #include "server/zone/zonedb.h"
@@ -714,7 +716,7 @@ static void test_additional_later_smaller_rrset_fits(void **state)
 static void test_refused(void **state)
 {
 	struct resp r;
-	ask_udp("www.example.net.", RW_TYPE_A, &EDNS, &r);
+	ask("www.example.net.", RW_TYPE_A, &EDNS, &rwd_transport_tcp, &r);
 	assert_int_equal(r.rcode, RW_RCODE_REFUSED);
 	assert_int_equal(FLAGS(&r), RW_FLAG_QR);
 	assert_int_equal(r.an + r.ns, 0);
@@ -724,6 +726,11 @@ static void test_refused(void **state)
 	assert_true(at != 0);
 	assert_int_equal(len, 2);
 	assert_int_equal(rw_get16(r.w + at), 20);     /* Not Authoritative */
+	/* Over UDP the EDE would make the answer larger than the query: left out. */
+	ask_udp("www.example.net.", RW_TYPE_A, &EDNS, &r);
+	assert_int_equal(r.rcode, RW_RCODE_REFUSED);
+	assert_int_equal(opt_option(&r, RW_EDNS_EDE, &len), 0);
+	assert_int_equal(r.len, 12 + 21 + 11);
 	/* Without EDNS: no OPT, no EDE; just header + question. */
 	ask_udp("www.example.net.", RW_TYPE_A, NULL, &r);
 	assert_int_equal(r.rcode, RW_RCODE_REFUSED);
@@ -732,7 +739,7 @@ static void test_refused(void **state)
 	/* The root, a parent of a served zone, a sibling. */
 	static const char *out[] = { ".", "com.", "example.", "xexample.com.", "example.co." };
 	for (int i = 0; i < 5; i++) {
-		ask_udp(out[i], RW_TYPE_NS, &EDNS, &r);
+		ask(out[i], RW_TYPE_NS, &EDNS, &rwd_transport_tcp, &r);
 		assert_int_equal(r.rcode, RW_RCODE_REFUSED);
 		assert_true(opt_option(&r, RW_EDNS_EDE, &len) != 0);
 	}
@@ -1241,8 +1248,9 @@ static void test_nsid(void **state)
 	/* Not asked: not sent. */
 	ask_udp("www.example.com.", RW_TYPE_A, &EDNS, &r);
 	assert_int_equal(opt_option(&r, RW_EDNS_NSID, &len), 0);
-	/* With EDE on a REFUSED, both options. */
-	ask_udp("www.example.net.", RW_TYPE_A, &o, &r);
+	/* With EDE on a REFUSED, both options (over TCP: over UDP an error is
+	 * no larger than the query, test_error_not_amplified). */
+	ask("www.example.net.", RW_TYPE_A, &o, &rwd_transport_tcp, &r);
 	assert_true(opt_option(&r, RW_EDNS_NSID, &len) != 0);
 	assert_true(opt_option(&r, RW_EDNS_EDE, &len) != 0);
 	/* On a truncated reply too (room is kept for the OPT). */
@@ -1283,7 +1291,7 @@ static void test_errors(void **state)
 	assert_int_equal(raw(q.b, 11, &rwd_transport_udp, &m), 0);
 	assert_int_equal(raw(q.b, 0, &rwd_transport_tcp, &m), 0);
 
-	/* QDCOUNT 0: FORMERR, header only. */
+	/* QDCOUNT 0 without EDNS: FORMERR, header only. */
 	mkquery(&q, 0x4445, "www.example.com.", RW_TYPE_A, NULL);
 	q.b[2] = RW_FLAG_RD;
 	rw_put16(q.b + 4, 0);
@@ -1307,16 +1315,30 @@ static void test_errors(void **state)
 	assert_memory_equal(m.b + 12, q.b + 12, 21);
 	assert_int_equal(m.len, 12 + 21);
 
-	/* Unknown opcode: NOTIMP, opcode echoed, question echoed, no OPT. */
-	struct qopt op = { .edns = 1232, .flags1 = (2 << 3) | RW_FLAG_RD };
+	/* Unknown opcode: NOTIMP, opcode echoed, question echoed, an OPT (as
+	 * every answer to EDNS); RD and CD not copied (they are QUERY's). */
+	struct qopt op = { .edns = 1232, .flags1 = (2 << 3) | RW_FLAG_RD, .flags2 = RW_FLAG_CD };
 	mkquery(&q, 0x4447, "www.example.com.", RW_TYPE_A, &op);
 	process(&q, &rwd_transport_udp, &m);
 	parse_resp(&m, &r);
 	assert_int_equal(r.rcode, RW_RCODE_NOTIMP);
-	assert_int_equal(r.f1, RW_FLAG_QR | (2 << 3) | RW_FLAG_RD);
+	assert_int_equal(r.f1, RW_FLAG_QR | (2 << 3));
+	assert_int_equal(r.f2, RW_RCODE_NOTIMP);
 	assert_int_equal(r.qd, 1);
-	assert_int_equal(r.an + r.ns + r.ar, 0);
+	assert_int_equal(r.an + r.ns, 0);
+	assert_int_equal(r.ar, 1);
+	assert_non_null(r.opt);
 	assert_true(m.len <= q.len);
+	/* The same without a question (RFC 8906 3.1.4): NOTIMP, not FORMERR. */
+	rw_put16(q.b + 4, 0);
+	memmove(q.b + 12, q.b + 12 + 21, q.len - 12 - 21);
+	q.len -= 21;
+	process(&q, &rwd_transport_udp, &m);
+	parse_resp(&m, &r);
+	assert_int_equal(r.rcode, RW_RCODE_NOTIMP);
+	assert_int_equal(r.qd, 0);
+	assert_int_equal(r.ar, 1);
+	assert_int_equal(m.len, q.len);
 
 	/* EDNS version 1: BADVERS (16: 0 in the header, 1 in the OPT), OPT
 	 * version 0 with our payload, AA=0, question echoed. */
@@ -1351,6 +1373,158 @@ static void test_badvers_not_amplified(void **state)
 		         n, q.len, snap.nsid_len);
 }
 
+/* A query with EDNS (payload 1232) and these options; qname NULL: no question. */
+static void mkquery_opts(struct msg *q, uint16_t id, const char *name, uint16_t qtype,
+                         const void *opts, size_t len)
+{
+	if (name != NULL) {
+		mkquery(q, id, name, qtype, NULL);
+	} else {
+		memset(q->b, 0, RW_HDR_LEN);
+		rw_put16(q->b, id);
+		q->len = RW_HDR_LEN;
+	}
+	uint8_t *o = q->b + q->len;
+	o[0] = 0;
+	rw_put16(o + 1, RW_TYPE_OPT);
+	rw_put16(o + 3, 1232);
+	memset(o + 5, 0, 4);
+	rw_put16(o + 9, (uint16_t)len);
+	memcpy(o + 11, opts, len);
+	q->len += 11 + len;
+	rw_put16(q->b + RW_HDR_ARCOUNT, 1);
+}
+
+#define NSID_OPT "\x00\x03\x00\x00"
+#define COOKIE_OPT "\x00\x0a\x00\x08" "\x01\x02\x03\x04\x05\x06\x07\x08"
+#define EXPIRE_OPT "\x00\x09\x00\x00"
+
+/*
+ * An error over UDP to a client without a valid server cookie is no larger
+ * than its query: NSID, EXPIRE, EDE, then the cookie are left out as needed.
+ * Over TCP, or with a valid server cookie, every option is there.
+ */
+static void test_error_not_amplified(void **state)
+{
+	struct msg q, m;
+	struct resp r;
+	uint16_t len;
+	bool saved = snap.cookies;
+	snap.cookies = true;
+	/* REFUSED (EDE 20), NSID and a client cookie asked: 89 bytes before. */
+	static const char both[] = NSID_OPT COOKIE_OPT EXPIRE_OPT;
+	mkquery_opts(&q, 0x5001, "www.example.net.", RW_TYPE_A, both, sizeof(both) - 1);
+	assert_true(process(&q, &rwd_transport_udp, &m) <= q.len);
+	parse_resp(&m, &r);
+	assert_int_equal(r.rcode, RW_RCODE_REFUSED);
+	assert_non_null(r.opt);
+	size_t udp_len = m.len;
+	assert_int_equal(process(&q, &rwd_transport_tcp, &m), udp_len + 4 + strlen(NSID) + 6 + 28);
+	parse_resp(&m, &r);
+	assert_true(opt_option(&r, RW_EDNS_NSID, &len) && opt_option(&r, RW_EDNS_EDE, &len));
+	assert_true(opt_option(&r, RW_EDNS_COOKIE, &len) && len == 24);
+	/* What fits stays: the EDE goes before the cookie (74-byte query:
+	 * 72 bytes with the cookie, 78 with the EDE too). */
+	static const char pad[] = COOKIE_OPT "\xfd\xe9\x00\x0e" "01234567890123";
+	mkquery_opts(&q, 0x5002, "www.example.net.", RW_TYPE_A, pad, sizeof(pad) - 1);
+	assert_true(process(&q, &rwd_transport_udp, &m) <= q.len);
+	parse_resp(&m, &r);
+	assert_true(opt_option(&r, RW_EDNS_COOKIE, &len) != 0);
+	assert_int_equal(opt_option(&r, RW_EDNS_EDE, &len), 0);
+	/* A valid server cookie: the client proved its address, all options. */
+	uint8_t valid[4 + 24];
+	memcpy(valid, "\x00\x0a\x00\x18", 4);
+	memcpy(valid + 4, COOKIE_OPT + 4, 8);
+	rwd_cookie_make(snap.cookie_secret, valid + 4, NULL, (uint32_t)time(NULL), valid + 12);
+	uint8_t opts[sizeof(valid) + 4];
+	memcpy(opts, valid, sizeof(valid));
+	memcpy(opts + sizeof(valid), NSID_OPT, 4);
+	mkquery_opts(&q, 0x5003, "www.example.net.", RW_TYPE_A, opts, sizeof(opts));
+	assert_true(process(&q, &rwd_transport_udp, &m) > q.len);
+	parse_resp(&m, &r);
+	assert_true(opt_option(&r, RW_EDNS_NSID, &len) && opt_option(&r, RW_EDNS_EDE, &len));
+	/* NOTIMP with NSID asked: within the query over UDP, NSID over TCP. */
+	mkquery_opts(&q, 0x5004, "www.example.com.", RW_TYPE_A, NSID_OPT, 4);
+	q.b[2] = 15 << 3;
+	assert_true(process(&q, &rwd_transport_udp, &m) <= q.len);
+	parse_resp(&m, &r);
+	assert_int_equal(r.rcode, RW_RCODE_NOTIMP);
+	assert_int_equal(opt_option(&r, RW_EDNS_NSID, &len), 0);
+	process(&q, &rwd_transport_tcp, &m);
+	parse_resp(&m, &r);
+	assert_true(opt_option(&r, RW_EDNS_NSID, &len) != 0);
+	/* An answer (not an error) is not held to the query's size. */
+	mkquery_opts(&q, 0x5005, "www.example.com.", RW_TYPE_A, NSID_OPT, 4);
+	assert_true(process(&q, &rwd_transport_udp, &m) > q.len);
+	snap.cookies = saved;
+}
+
+/* RFC 7314: EXPIRE asked, the zone's SOA EXPIRE answered (UDP and TCP);
+ * no zone, no EXPIRE. */
+static void test_expire(void **state)
+{
+	struct msg q, m;
+	struct resp r;
+	uint16_t len;
+	static const struct { const char *name; uint16_t qtype; unsigned rcode; uint32_t expire; } c[] = {
+		{ "example.com.", RW_TYPE_SOA, RW_RCODE_NOERROR, 1209600 },
+		{ "www.example.com.", RW_TYPE_A, RW_RCODE_NOERROR, 1209600 },
+		{ "nowhere.example.com.", RW_TYPE_A, RW_RCODE_NXDOMAIN, 1209600 },
+		{ "www.example.org.", RW_TYPE_A, RW_RCODE_NOERROR, 1209600 },
+		{ "www.example.net.", RW_TYPE_A, RW_RCODE_REFUSED, 0 },
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		for (int tcp = 0; tcp < 2; tcp++) {
+			mkquery_opts(&q, 0x5100, c[i].name, c[i].qtype, EXPIRE_OPT, 4);
+			process(&q, tcp ? &rwd_transport_tcp : &rwd_transport_udp, &m);
+			parse_resp(&m, &r);
+			assert_int_equal(r.rcode, c[i].rcode);
+			size_t at = opt_option(&r, RW_EDNS_EXPIRE, &len);
+			if (c[i].expire == 0) {
+				assert_int_equal(at, 0);
+				continue;
+			}
+			assert_true(at != 0);
+			assert_int_equal(len, 4);
+			assert_int_equal(rw_get32(r.w + at), c[i].expire);
+		}
+	}
+}
+
+/* RFC 7873 5.4: a header-only query with a client cookie gets NOERROR and
+ * a server cookie; without one, FORMERR with an OPT. */
+static void test_header_only_cookie(void **state)
+{
+	struct msg q, m;
+	struct resp r;
+	uint16_t len;
+	bool saved = snap.cookies;
+	snap.cookies = true;
+	mkquery_opts(&q, 0x5200, NULL, 0, COOKIE_OPT NSID_OPT, 16);
+	assert_int_equal(process(&q, &rwd_transport_udp, &m), 12 + 11 + 28);
+	parse_resp(&m, &r);
+	assert_int_equal(r.rcode, RW_RCODE_NOERROR);
+	assert_int_equal(r.qd + r.an + r.ns, 0);
+	size_t at = opt_option(&r, RW_EDNS_COOKIE, &len);
+	assert_true(at != 0 && len == 24);
+	assert_memory_equal(r.w + at, COOKIE_OPT + 4, 8);
+	/* Cookies off: the question is missing, FORMERR (with the OPT). */
+	snap.cookies = false;
+	process(&q, &rwd_transport_udp, &m);
+	parse_resp(&m, &r);
+	assert_int_equal(r.rcode, RW_RCODE_FORMERR);
+	assert_int_equal(r.ar, 1);
+	assert_true(m.len <= q.len);
+	snap.cookies = saved;
+	/* A malformed option: FORMERR with an OPT without options (RFC 6891 7). */
+	mkquery_opts(&q, 0x5201, "www.example.com.", RW_TYPE_A, "\x00\x08\x00\x04\x00\x01\x20\x00", 8);
+	process(&q, &rwd_transport_tcp, &m);
+	parse_resp(&m, &r);
+	assert_int_equal(r.rcode, RW_RCODE_FORMERR);
+	assert_non_null(r.opt);
+	assert_int_equal(r.opt->rdlen, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1375,6 +1549,9 @@ int main(void)
 		cmocka_unit_test(test_nsid),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_badvers_not_amplified),
+		cmocka_unit_test(test_error_not_amplified),
+		cmocka_unit_test(test_expire),
+		cmocka_unit_test(test_header_only_cookie),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -69,21 +69,75 @@ static bool stage_zone(struct rwd_query *qr)
 
 static size_t ecs_addr_len(const struct rw_edns *e) { return (e->ecs_source + 7u) / 8; }
 
-static size_t opt_size(const struct rwd_snapshot *s, const struct rwd_query *qr)
+/* The options an answer's OPT may carry (a set of them: unsigned). */
+enum opt_bits { OPT_NSID = 1, OPT_ECS = 2, OPT_COOKIE = 4, OPT_EDE = 8, OPT_EXPIRE = 16 };
+
+/* The SOA EXPIRE of the zone answering (RFC 7314: a primary's own). */
+static bool zone_expire(const struct rwd_query *qr, uint32_t *expire)
+{
+	const struct rwd_rrset *soa = qr->zone ? rwd_node_rrset(qr->zone->apex, RW_TYPE_SOA) : NULL;
+	if (soa == NULL)
+		return false;
+	*expire = rw_get32(rwd_soa_serial(soa) + 12);
+	return true;
+}
+
+/* The options this answer carries: what the query asked for and the stages set. */
+static unsigned opts_wanted(const struct rwd_snapshot *s, const struct rwd_query *qr)
+{
+	const struct rw_edns *e = &qr->q.edns;
+	uint32_t expire;
+	return (e->nsid && s->nsid_len ? OPT_NSID : 0) | (e->ecs ? OPT_ECS : 0) |
+	       (qr->cookie != RWD_COOKIE_NONE ? OPT_COOKIE : 0) | (qr->ede ? OPT_EDE : 0) |
+	       (e->expire && zone_expire(qr, &expire) ? OPT_EXPIRE : 0);
+}
+
+static size_t opt_size(const struct rwd_snapshot *s, const struct rwd_query *qr, unsigned opts)
 {
 	size_t n = 11;
-	if (qr->q.edns.nsid && s->nsid_len)
+	if (opts & OPT_NSID)
 		n += 4u + s->nsid_len;
-	if (qr->ede)
+	if (opts & OPT_EDE)
 		n += 6;
-	if (qr->q.edns.ecs)
+	if (opts & OPT_ECS)
 		n += 8u + ecs_addr_len(&qr->q.edns);
-	if (qr->cookie != RWD_COOKIE_NONE)
+	if (opts & OPT_COOKIE)
 		n += 4u + RW_COOKIE_CLIENT_LEN + RWD_SERVER_COOKIE_LEN;
+	if (opts & OPT_EXPIRE)
+		n += 8;
 	return n;
 }
 
-static size_t put_opt(const struct rwd_snapshot *s, const struct rwd_query *qr, uint8_t *p)
+/*
+ * An error answer (REFUSED, NOTIMP, FORMERR, ...) or a header-only one over
+ * UDP to a client that has not proved its address (no valid server cookie)
+ * is no larger than the query: such answers are what a spoofed source gets,
+ * so they must not amplify. Informational options go first, the cookie
+ * last. What is left (header, question, OPT, ECS echo) is never larger than
+ * what the query held. BADCOOKIE and the answer to a header-only query for a
+ * server cookie (RFC 7873 5.4) keep the cookie: it is all they say (16 bytes
+ * more than the query's client cookie at most).
+ */
+static unsigned opts_fit_query(const struct rwd_snapshot *s, const struct rwd_query *qr,
+                               size_t pos, unsigned opts)
+{
+	static const unsigned drop[] = { OPT_NSID, OPT_EXPIRE, OPT_EDE, OPT_COOKIE };
+	bool error = qr->rcode != RW_RCODE_NOERROR && qr->rcode != RW_RCODE_NXDOMAIN;
+	bool header_only = qr->q.question_len == 0;
+	if (!qr->transport->datagram || qr->transport->address_verified ||
+	    qr->cookie == RWD_COOKIE_VALID || !(error || header_only))
+		return opts;
+	unsigned keep = qr->rcode == RW_RCODE_BADCOOKIE || header_only ? OPT_COOKIE : 0;
+	for (unsigned i = 0; i < sizeof(drop) / sizeof(drop[0]); i++) {
+		if (pos + opt_size(s, qr, opts) <= qr->wire_len)
+			break;
+		opts &= ~(drop[i] & ~keep);
+	}
+	return opts;
+}
+
+static size_t put_opt(const struct rwd_snapshot *s, const struct rwd_query *qr, unsigned opts,
+                      uint8_t *p)
 {
 	uint8_t *o = p + 11;
 	p[0] = 0;
@@ -93,13 +147,13 @@ static size_t put_opt(const struct rwd_snapshot *s, const struct rwd_query *qr, 
 	p[6] = 0;                          /* version */
 	p[7] = qr->q.edns.do_bit ? 0x80 : 0;
 	p[8] = 0;
-	if (qr->q.edns.nsid && s->nsid_len) {
+	if (opts & OPT_NSID) {
 		rw_put16(o, RW_EDNS_NSID);
 		rw_put16(o + 2, s->nsid_len);
 		memcpy(o + 4, s->nsid, s->nsid_len);
 		o += 4u + s->nsid_len;
 	}
-	if (qr->q.edns.ecs) {
+	if (opts & OPT_ECS) {
 		/* RFC 7871 7.2.1: echo family, source and address; the scope says
 		 * how far the answer depends on them (0: not at all). */
 		const struct rw_edns *e = &qr->q.edns;
@@ -112,18 +166,25 @@ static size_t put_opt(const struct rwd_snapshot *s, const struct rwd_query *qr, 
 		memcpy(o + 8, e->ecs_addr, alen);
 		o += 8 + alen;
 	}
-	if (qr->cookie != RWD_COOKIE_NONE) {   /* RFC 7873 5.2: theirs and our fresh one */
+	if (opts & OPT_COOKIE) {           /* RFC 7873 5.2: theirs and our fresh one */
 		rw_put16(o, RW_EDNS_COOKIE);
 		rw_put16(o + 2, RW_COOKIE_CLIENT_LEN + RWD_SERVER_COOKIE_LEN);
 		memcpy(o + 4, qr->q.edns.cookie_client, RW_COOKIE_CLIENT_LEN);
 		memcpy(o + 4 + RW_COOKIE_CLIENT_LEN, qr->server_cookie, RWD_SERVER_COOKIE_LEN);
 		o += 4 + RW_COOKIE_CLIENT_LEN + RWD_SERVER_COOKIE_LEN;
 	}
-	if (qr->ede) {
+	if (opts & OPT_EDE) {
 		rw_put16(o, RW_EDNS_EDE);
 		rw_put16(o + 2, 2);
 		rw_put16(o + 4, (uint16_t)(qr->ede - 1));
 		o += 6;
+	}
+	uint32_t expire;
+	if ((opts & OPT_EXPIRE) && zone_expire(qr, &expire)) {
+		rw_put16(o, RW_EDNS_EXPIRE);
+		rw_put16(o + 2, 4);
+		rw_put32(o + 4, expire);
+		o += 8;
 	}
 	rw_put16(p + 9, (uint16_t)(o - p - 11));
 	return (size_t)(o - p);
@@ -145,7 +206,8 @@ static size_t max_size(const struct rwd_snapshot *s, const struct rwd_query *qr)
 /* Room for the body behind the question, leaving room for the OPT record. */
 static size_t body_room(const struct rwd_snapshot *s, const struct rwd_query *qr)
 {
-	size_t used = RW_HDR_LEN + qr->q.question_len + (qr->q.edns.present ? opt_size(s, qr) : 0);
+	size_t used = RW_HDR_LEN + qr->q.question_len +
+	              (qr->q.edns.present ? opt_size(s, qr, opts_wanted(s, qr)) : 0);
 	size_t max = max_size(s, qr);
 	return max > used ? max - used : 0;
 }
@@ -157,11 +219,14 @@ static size_t stage_encode(const struct rwd_snapshot *s, struct rwd_query *qr, b
 	uint8_t *o = qr->out;
 	size_t max = max_size(s, qr);
 	with_opt = with_opt && q->edns.present;
-	size_t opt = with_opt ? opt_size(s, qr) : 0;
+	unsigned opts = with_opt ? opts_wanted(s, qr) : 0;
+	size_t opt = with_opt ? opt_size(s, qr, opts) : 0;
+	/* RD and CD mean something in a QUERY only (RFC 8906 3.1.4: as BIND). */
+	bool query = q->opcode == RW_OPCODE_QUERY;
 
 	rw_put16(o, q->id);
-	o[2] = RW_FLAG_QR | (q->flags1 & (0x78 | RW_FLAG_RD));   /* opcode, RD */
-	o[3] = q->flags2 & RW_FLAG_CD;
+	o[2] = RW_FLAG_QR | (q->flags1 & (0x78 | (query ? RW_FLAG_RD : 0)));   /* opcode, RD */
+	o[3] = query ? q->flags2 & RW_FLAG_CD : 0;
 	memset(o + 4, 0, 8);
 	rw_put16(o + RW_HDR_QDCOUNT, q->question_len ? 1 : 0);
 	memcpy(o + RW_HDR_LEN, qr->wire + RW_HDR_LEN, q->question_len);
@@ -176,7 +241,7 @@ static size_t stage_encode(const struct rwd_snapshot *s, struct rwd_query *qr, b
 	o[2] |= (qr->aa ? RW_FLAG_AA : 0) | (qr->tc ? RW_FLAG_TC : 0);
 	o[3] |= qr->rcode & 0x0f;
 	if (with_opt) {
-		pos += put_opt(s, qr, o + pos);
+		pos += put_opt(s, qr, opts_fit_query(s, qr, pos, opts), o + pos);
 		rw_put16(o + RW_HDR_ARCOUNT, rw_get16(o + RW_HDR_ARCOUNT) + 1);
 	}
 	return pos;
@@ -231,20 +296,26 @@ static size_t process(const struct rwd_snapshot *s, struct rwd_query *qr)
 	case RW_PARSE_DROP:
 		return 0;
 	case RW_PARSE_FORMERR:
+		/* An OPT if the query had a sound one (RFC 6891 7, as Knot DNS),
+		 * without options: what the query asked is unknown. */
 		set_rcode(qr, RW_RCODE_FORMERR);
-		if (!qr->q.edns.cookie_malformed)
-			return limit_encode(s, qr, false);
-		/* As Knot DNS: an OPT (RFC 6891 7), without options. */
-		qr->q.edns.nsid = qr->q.edns.ecs = false;
+		qr->q.edns.nsid = qr->q.edns.ecs = qr->q.edns.expire = false;
 		return limit_encode(s, qr, true);
 	case RW_PARSE_NOTIMP:
-		set_rcode(qr, RW_RCODE_NOTIMP);
-		return limit_encode(s, qr, false);
+		set_rcode(qr, RW_RCODE_NOTIMP);   /* with an OPT, as every answer to EDNS */
+		return limit_encode(s, qr, true);
 	case RW_PARSE_BADVERS:
 		/* We do not speak this EDNS version: no options (nor a reply larger
 		 * than the query), just the version we do speak. */
 		qr->q.edns.nsid = false;
 		set_rcode(qr, RW_RCODE_BADVERS);
+		return limit_encode(s, qr, true);
+	case RW_PARSE_NOQUESTION:
+		/* RFC 7873 5.4: a query for a server cookie alone gets NOERROR and
+		 * the cookie (BADCOOKIE if its server cookie is bad, over UDP);
+		 * any other header-only query is FORMERR (with an OPT, as Knot). */
+		if (!rwd_stage_cookie(s, qr) && qr->cookie == RWD_COOKIE_NONE)
+			set_rcode(qr, RW_RCODE_FORMERR);
 		return limit_encode(s, qr, true);
 	case RW_PARSE_OK:
 		break;
