@@ -204,7 +204,7 @@ static json_t *endpoint_json(const struct rwd_trace_endpoint *te,
 	json_t *o = json_pack("{s:s, s:b, s:s}", "endpoint", e->name, "used",
 	                      te->why == RWD_WHY_USED, "why", why_text(te->why));
 	/* Its failing check: which address, since when, why. */
-	char down[480] = "its health check fails";
+	char down[640] = "its health check fails";
 	if (te->down && te->slot != RWD_NO_SLOT) {
 		char target[300] = "";
 		uint32_t slot;
@@ -227,9 +227,15 @@ static json_t *endpoint_json(const struct rwd_trace_endpoint *te,
 			json_object_set_new(o, "check", json_string(reason));
 			snprintf(down, sizeof(down), "its health check fails since %s (%s%s%s)", since,
 			         target[0] ? target : "", target[0] ? ": " : "", reason);
+			if (in->flapping) {   /* held down, whatever its latest results */
+				json_object_set_new(o, "flapping", json_true());
+				snprintf(down, sizeof(down), "held down for flapping since %s (%s%s%s): "
+				         "it must pass every probe for flap_hold first", since,
+				         target[0] ? target : "", target[0] ? ": " : "", reason);
+			}
 		}
 	}
-	char detail[640];
+	char detail[768];
 	switch ((enum rwd_trace_why)te->why) {
 	case RWD_WHY_USED:
 		if (te->down)
