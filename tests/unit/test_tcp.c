@@ -699,6 +699,19 @@ static void test_stop_busy(void **state)
 	close(fd);
 }
 
+/* max_clients as the descriptors allow: lowered to what is left after the
+ * descriptors open and reserved, never 0 (0 would mean no limit). */
+static void test_clients_for_fds(void **state)
+{
+	assert_int_equal(rwd_tcp_clients_for_fds(1000, 1048576, 40, 300), 1000);
+	assert_int_equal(rwd_tcp_clients_for_fds(1000, 1024, 40, 200), 784);
+	assert_int_equal(rwd_tcp_clients_for_fds(1000, 256, 11, 170), 75);
+	assert_int_equal(rwd_tcp_clients_for_fds(1000, 100, 40, 200), 1);
+	assert_int_equal(rwd_tcp_clients_for_fds(1000, 240, 40, 200), 1);
+	assert_int_equal(rwd_tcp_clients_for_fds(0, 1024, 24, 0), 1000);
+	assert_int_equal(rwd_tcp_clients_for_fds(0, UINT64_MAX, 0, 0), UINT32_MAX);
+}
+
 int main(void)
 {
 	rwd_log_set_level(RWD_LOG_WARNING);
@@ -716,6 +729,7 @@ int main(void)
 		cmocka_unit_test(test_io_timeout),
 		cmocka_unit_test(test_ipv6_and_bind_error),
 		cmocka_unit_test(test_stop_busy),
+		cmocka_unit_test(test_clients_for_fds),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

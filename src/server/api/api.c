@@ -7,14 +7,30 @@
  * (authorisation and Content-Length are checked there, so a refused request
  * never has its body read), then with pieces of the body, then once more
  * with none, when the request is handled.
+ *
+ * Slow clients (slowloris). MHD's own timeout is an idle timeout: a byte
+ * every few seconds keeps a connection forever. So each connection is
+ * also tracked here (struct tracked, from MHD's connection notifications):
+ * a request must arrive whole, headers and body, within request_timeout_ms
+ * of the connection's start or of the previous response; a watchdog thread
+ * shuts down (shutdown(2), never close: MHD owns the descriptor) the ones
+ * that do not, and MHD then closes them. Connections per client address
+ * (MHD_OPTION_PER_IP_CONNECTION_LIMIT) and in all are capped, so one
+ * address cannot take every slot, and slots held by slow clients free up
+ * within request_timeout_ms. MHD's log lines are rate-limited: a flood of
+ * accept errors must not become a flood of log lines.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include "lib/error.h"
 #include "server/api/dashboard.h"
@@ -24,6 +40,23 @@
 
 #define MAX_PARAMS 32
 
+#define DEFAULT_MAX_CONNECTIONS 64
+#define DEFAULT_MAX_PER_CLIENT  8
+#define DEFAULT_REQUEST_TIMEOUT_MS 5000
+#define IDLE_TIMEOUT_S 30              /* MHD's own: no byte at all for this long */
+#define MHD_LOG_BURST 10               /* MHD log lines let through per MHD_LOG_PERIOD_MS */
+#define MHD_LOG_PERIOD_MS 10000
+
+/* One open connection, for the request deadline. */
+struct tracked {
+	struct tracked *prev, *next;
+	int fd;
+	struct sockaddr_storage peer;  /* to be sure fd is still this connection */
+	uint64_t since_ms;             /* start of the wait for the current request */
+	bool busy;                     /* request whole: being handled or answered */
+	bool cut;                      /* shut down by the watchdog */
+};
+
 struct rwd_api {
 	struct MHD_Daemon *daemon;
 	struct rwd_api_env env;
@@ -31,7 +64,25 @@ struct rwd_api {
 	size_t n_tokens;
 	struct rwd_acl allow;
 	char listen[64];
+	unsigned request_timeout_ms;
+	/* the watchdog: tracked connections under lock */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t watchdog;
+	bool watchdog_running, stopping;
+	struct tracked *conns;
+	uint64_t cut_total;
+	/* MHD log rate limit, under lock */
+	uint64_t log_window_ms;
+	unsigned log_in_window, log_dropped;
 };
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 enum access { ACCESS_NONE, ACCESS_READ, ACCESS_WRITE };
 
@@ -184,6 +235,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		rq->body[rq->len] = '\0';
 		return MHD_YES;
 	}
+	/* Whole: no deadline while it is handled and answered. */
+	const union MHD_ConnectionInfo *sc = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (sc && sc->socket_context) {
+		pthread_mutex_lock(&a->lock);
+		((struct tracked *)sc->socket_context)->busy = true;
+		pthread_mutex_unlock(&a->lock);
+	}
 	if (rq->too_large)
 		return send_error(c, 413, "body larger than %u bytes", RWD_API_MAX_BODY);
 
@@ -203,6 +261,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **state,
                          enum MHD_RequestTerminationCode toe)
 {
+	struct rwd_api *a = cls;
+	const union MHD_ConnectionInfo *sc = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (sc && sc->socket_context) {  /* the next request's wait starts now */
+		pthread_mutex_lock(&a->lock);
+		struct tracked *t = sc->socket_context;
+		t->busy = false;
+		t->since_ms = mono_ms();
+		pthread_mutex_unlock(&a->lock);
+	}
 	struct req *rq = *state;
 	if (rq) {
 		free(rq->body);
@@ -211,8 +278,30 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **state,
 	}
 }
 
+/* MHD's messages, at most MHD_LOG_BURST per MHD_LOG_PERIOD_MS; the rest
+ * are counted and the count logged when the next period lets one through.
+ * (Out of descriptors, MHD retries accept() in a loop and says so each time.) */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	struct rwd_api *a = cls;
+	uint64_t now = mono_ms();
+	unsigned dropped = 0;
+	pthread_mutex_lock(&a->lock);
+	if (now - a->log_window_ms >= MHD_LOG_PERIOD_MS) {
+		dropped = a->log_dropped;
+		a->log_window_ms = now;
+		a->log_in_window = a->log_dropped = 0;
+	}
+	bool pass = a->log_in_window < MHD_LOG_BURST;
+	if (pass)
+		a->log_in_window++;
+	else
+		a->log_dropped++;
+	pthread_mutex_unlock(&a->lock);
+	if (dropped)
+		rwd_warn("api: %u more libmicrohttpd message(s) not logged", dropped);
+	if (!pass)
+		return;
 	char msg[512];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	size_t n = strlen(msg);
@@ -221,12 +310,115 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	rwd_warn("api: %s", msg);
 }
 
+/* ---- connections and the request deadline ---- */
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+	struct rwd_api *a = cls;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *fi = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		const union MHD_ConnectionInfo *ai = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		struct tracked *t = calloc(1, sizeof(*t));
+		if (t == NULL || fi == NULL) {
+			free(t);                 /* untracked: MHD's idle timeout still applies */
+			return;
+		}
+		t->fd = fi->connect_fd;
+		if (ai && ai->client_addr)
+			memcpy(&t->peer, ai->client_addr, ai->client_addr->sa_family == AF_INET6
+			       ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+		t->since_ms = mono_ms();
+		pthread_mutex_lock(&a->lock);
+		t->next = a->conns;
+		if (a->conns)
+			a->conns->prev = t;
+		a->conns = t;
+		pthread_mutex_unlock(&a->lock);
+		*socket_context = t;
+		return;
+	}
+	/* MHD_CONNECTION_NOTIFY_CLOSED: before MHD closes the descriptor, so the
+	 * watchdog, under the same lock, never touches a reused one. */
+	struct tracked *t = *socket_context;
+	if (t == NULL)
+		return;
+	pthread_mutex_lock(&a->lock);
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		a->conns = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	pthread_mutex_unlock(&a->lock);
+	free(t);
+	*socket_context = NULL;
+}
+
+/* Is fd still connected to peer? (A second guard against a reused descriptor.) */
+static bool same_peer(int fd, const struct sockaddr_storage *peer)
+{
+	struct sockaddr_storage now;
+	socklen_t len = sizeof(now);
+	if (getpeername(fd, (struct sockaddr *)&now, &len) < 0 || now.ss_family != peer->ss_family)
+		return false;
+	if (peer->ss_family == AF_INET)
+		return memcmp(&((struct sockaddr_in *)&now)->sin_addr, &((const struct sockaddr_in *)peer)->sin_addr, 4) == 0 &&
+		       ((struct sockaddr_in *)&now)->sin_port == ((const struct sockaddr_in *)peer)->sin_port;
+	return memcmp(&((struct sockaddr_in6 *)&now)->sin6_addr, &((const struct sockaddr_in6 *)peer)->sin6_addr, 16) == 0 &&
+	       ((struct sockaddr_in6 *)&now)->sin6_port == ((const struct sockaddr_in6 *)peer)->sin6_port;
+}
+
+static void *watchdog(void *arg)
+{
+	struct rwd_api *a = arg;
+	unsigned tick = a->request_timeout_ms / 4 ? a->request_timeout_ms / 4 : 1;
+	if (tick > 250)
+		tick = 250;
+	pthread_mutex_lock(&a->lock);
+	while (!a->stopping) {
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += (long)tick * 1000000;
+		until.tv_sec += until.tv_nsec / 1000000000;
+		until.tv_nsec %= 1000000000;
+		pthread_cond_timedwait(&a->cond, &a->lock, &until);
+		uint64_t now = mono_ms();
+		unsigned cut = 0;
+		for (struct tracked *t = a->conns; t && !a->stopping; t = t->next) {
+			if (t->busy || t->cut || now - t->since_ms < a->request_timeout_ms)
+				continue;
+			t->cut = true;
+			if (same_peer(t->fd, &t->peer) && shutdown(t->fd, SHUT_RDWR) == 0)
+				cut++;
+		}
+		a->cut_total += cut;
+		if (cut) {
+			pthread_mutex_unlock(&a->lock);
+			rwd_debug("api: closed %u connection(s) that sent no whole request within %u ms",
+			          cut, a->request_timeout_ms);
+			pthread_mutex_lock(&a->lock);
+		}
+	}
+	pthread_mutex_unlock(&a->lock);
+	return NULL;
+}
+
 /* ---- start, stop ---- */
 
 static void free_api(struct rwd_api *a)
 {
 	if (a == NULL)
 		return;
+	if (a->watchdog_running) {
+		pthread_mutex_lock(&a->lock);
+		a->stopping = true;
+		pthread_cond_signal(&a->cond);
+		pthread_mutex_unlock(&a->lock);
+		pthread_join(a->watchdog, NULL);
+	}
+	pthread_cond_destroy(&a->cond);
+	pthread_mutex_destroy(&a->lock);
 	for (size_t i = 0; i < a->n_tokens; i++)
 		free((char *)a->tokens[i].token);
 	free(a->tokens);
@@ -248,6 +440,15 @@ int rwd_api_start(const struct rwd_api_opts *o, struct rwd_control *ctl, struct 
 	struct rwd_api *a = calloc(1, sizeof(*a));
 	if (a == NULL)
 		return RW_ENOMEM;
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&a->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	a->request_timeout_ms = o->request_timeout_ms ? o->request_timeout_ms : DEFAULT_REQUEST_TIMEOUT_MS;
+	unsigned max_conns = o->max_connections ? o->max_connections : DEFAULT_MAX_CONNECTIONS;
+	unsigned per_client = o->max_per_client ? o->max_per_client : DEFAULT_MAX_PER_CLIENT;
 	a->env = (struct rwd_api_env){ .ctl = ctl, .health = o->health };
 	snprintf(a->listen, sizeof(a->listen), "%s", addr.text);
 	if (o->allow ? rwd_acl_copy(&a->allow, o->allow) : (a->allow.any = true, 0)) {
@@ -276,15 +477,25 @@ int rwd_api_start(const struct rwd_api_opts *o, struct rwd_control *ctl, struct 
 	uint16_t port = ntohs(addr.addr.ss_family == AF_INET6
 	                      ? ((struct sockaddr_in6 *)&addr.addr)->sin6_port
 	                      : ((struct sockaddr_in *)&addr.addr)->sin_port);
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	/* epoll or poll, never select(): with a raised descriptor limit, connections
+	 * may get descriptors past FD_SETSIZE. */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
 	if (addr.addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	if (pthread_create(&a->watchdog, NULL, watchdog, a) != 0) {
+		rwd_error("api: cannot start the request watchdog thread");
+		free_api(a);
+		return RW_EIO;
+	}
+	a->watchdog_running = true;
 	a->daemon = MHD_start_daemon(flags, port, NULL, NULL, on_request, a,
 	                             MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, a,
 	                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr.addr,
 	                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
-	                             MHD_OPTION_CONNECTION_LIMIT, 256u,
-	                             MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+	                             MHD_OPTION_NOTIFY_CONNECTION, on_connection, a,
+	                             MHD_OPTION_CONNECTION_LIMIT, max_conns,
+	                             MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_client,
+	                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
 	                             MHD_OPTION_END);
 	if (a->daemon == NULL) {
 		rwd_error("api: cannot listen on %s (address in use, or not an address of this host?)",
@@ -292,7 +503,9 @@ int rwd_api_start(const struct rwd_api_opts *o, struct rwd_control *ctl, struct 
 		free_api(a);
 		return RW_EIO;
 	}
-	rwd_info("api: listening on http://%s (%zu tokens)", a->listen, a->n_tokens);
+	rwd_info("api: listening on http://%s (%zu tokens; at most %u connections, %u per client "
+	         "address, %u ms for a whole request)", a->listen, a->n_tokens, max_conns, per_client,
+	         a->request_timeout_ms);
 	*out = a;
 	return 0;
 }
@@ -301,6 +514,6 @@ void rwd_api_stop(struct rwd_api *a)
 {
 	if (a == NULL)
 		return;
-	MHD_stop_daemon(a->daemon);
+	MHD_stop_daemon(a->daemon);      /* every connection closed (and untracked) */
 	free_api(a);
 }

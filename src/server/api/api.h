@@ -44,6 +44,10 @@ struct rwd_api_opts {
 	 * check counters (GET /v1/health, /metrics). NULL: the published
 	 * health state only. */
 	struct rwd_health *health;
+	/* Slow and greedy clients (api.c); 0: the defaults (64, 8, 5000 ms). */
+	unsigned max_connections;      /* open at once, in all */
+	unsigned max_per_client;       /* open at once from one address */
+	unsigned request_timeout_ms;   /* for a whole request, headers and body */
 };
 
 struct rwd_api;

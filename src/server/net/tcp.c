@@ -128,6 +128,9 @@ struct rwd_tcp {
 	unsigned n_pool;
 	uint64_t limit_logged_at;    /* uv_now of the last limits line, 0 never */
 	unsigned limit_unlogged[2];  /* per client, max clients: closed since that line */
+	uint64_t accept_logged_at;   /* the same for accept errors */
+	unsigned accept_unlogged;
+	int accept_last;             /* libuv code of the last one */
 	uint8_t scratch[2 + RWD_QUERY_OUT_MIN];  /* length prefix + response */
 	struct rwd_query_thread qthread;         /* randomness, geo cache, counters of this thread */
 	struct rwd_geo_cache geo_cache;
@@ -604,13 +607,30 @@ static void limit_hit(struct rwd_tcp *t, enum rwd_tcp_limit which)
 	t->limit_unlogged[0] = t->limit_unlogged[1] = 0;
 }
 
+/* An accept that failed (EMFILE, ENFILE, ENOBUFS...): libuv calls back for
+ * each one, as often as the listener is readable, so say so at most once a
+ * second. */
+static void accept_failed(struct listener *l, int err)
+{
+	struct rwd_tcp *t = l->t;
+	t->accept_unlogged++;
+	t->accept_last = err;
+	uint64_t now = uv_now(&t->loop);
+	if (t->accept_logged_at != 0 && now - t->accept_logged_at < 1000)
+		return;
+	rwd_warn("tcp: accept on %s: %s (%u time(s) since the last line)", l->text,
+	         uv_strerror(t->accept_last), t->accept_unlogged);
+	t->accept_logged_at = now ? now : 1;
+	t->accept_unlogged = 0;
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
 	struct listener *l = server->data;
 	struct rwd_tcp *t = l->t;
 
 	if (status < 0) {
-		rwd_warn("tcp: accept on %s: %s", l->text, uv_strerror(status));
+		accept_failed(l, status);
 		return;
 	}
 
@@ -629,7 +649,7 @@ static void on_connection(uv_stream_t *server, int status)
 
 	int r = uv_accept(server, (uv_stream_t *)&c->tcp);
 	if (r < 0) {
-		rwd_warn("tcp: accept on %s: %s", l->text, uv_strerror(r));
+		accept_failed(l, r);
 		conn_close(c);
 		return;
 	}
@@ -833,6 +853,18 @@ int rwd_tcp_start(const struct rwd_conf_listen *addrs, size_t n, const struct rw
 		rwd_info("tcp: listening on %s", t->ls[i].text);
 	*out = t;
 	return 0;
+}
+
+unsigned rwd_tcp_clients_for_fds(unsigned configured, uint64_t fd_limit, uint64_t open_now,
+                                 uint64_t reserve)
+{
+	uint64_t used = open_now + reserve;
+	uint64_t left = fd_limit > used ? fd_limit - used : 0;
+	if (configured && configured < left)
+		left = configured;
+	if (left > UINT32_MAX)
+		left = UINT32_MAX;
+	return left ? (unsigned)left : 1;
 }
 
 int rwd_tcp_port(const struct rwd_tcp *t, size_t i)

@@ -25,6 +25,11 @@
  *     last complete query) is closed to let the new one in, so idle
  *     connections cannot lock new clients out; with max_per_client, a
  *     flood needs many addresses before it costs anyone a connection.
+ * A connection also holds a file descriptor: runwayd lowers max_clients to
+ * what its descriptor limit leaves after the other services' share
+ * (rwd_tcp_clients_for_fds, daemon/main.c). accept() errors (out of
+ * descriptors in the system, ...) are counted and logged at most once a
+ * second, like the limits.
  * Memory per connection is bounded: a read buffer of at most 2 + 65535
  * bytes, and at most RWD_TCP_MAX_PENDING queued responses holding at most
  * RWD_TCP_MAX_QUEUED bytes (plus the one that crossed the line): reading
@@ -36,6 +41,7 @@
  */
 #pragma once
 #include <stddef.h>
+#include <stdint.h>
 
 #include "server/conf/conf.h"
 
@@ -64,6 +70,16 @@ struct rwd_tcp;
  */
 int rwd_tcp_start(const struct rwd_conf_listen *addrs, size_t n, const struct rwd_tcp_opts *opts,
                   struct rwd_tcp **out);
+
+/*
+ * The TCP connection limit the descriptors allow: every connection holds
+ * one, so max_clients is at most fd_limit (RLIMIT_NOFILE) minus open_now
+ * (descriptors open already) minus reserve (kept for everything else:
+ * health probes, API connections, reloads). Returns min(configured, what
+ * is left), at least 1; configured 0 (no limit) counts as unbounded.
+ */
+unsigned rwd_tcp_clients_for_fds(unsigned configured, uint64_t fd_limit, uint64_t open_now,
+                                 uint64_t reserve);
 
 /* The port listener i (0-based, in the order given to rwd_tcp_start) is bound
  * to, in host order; -1 if i is out of range. */
