@@ -50,6 +50,11 @@ size_t rwd_body_put(struct rwd_query *qr, uint8_t *p, size_t room)
 	} else if (a->required > room) {
 		qr->tc = true;                /* as Knot DNS: header, question, OPT only */
 		return 0;
+	} else if (!a->aa && a->nscount && qr->zone != NULL) {
+		/* A referral that does not fit whole (a query without EDNS, RFC
+		 * 9471): written for this question, its names compressed against
+		 * it as Knot DNS does, so as much glue fits as there. */
+		return synth_body(qr, p, room, true);
 	} else {
 		/* Additional RRsets that do not fit are left out, TC stays clear
 		 * (RFC 2181 9) unless a referral needed them (RFC 9471); a later,
@@ -91,7 +96,7 @@ size_t rwd_body_put(struct rwd_query *qr, uint8_t *p, size_t room)
 /* ---- answers built at query time (zone.h, "Answers built at query time") ---- */
 
 /*
- * Hops (CNAMEs followed, DNAMEs applied) a chain may take before the answer
+ * CNAMEs (followed, or synthesized from a DNAME) a chain may hold before it
  * stops, NOERROR with what it has, for the resolver to continue: as the
  * precomputed chains (answers.c). Knot DNS stops after 5; 16 leaves room
  * for the CDN chains seen in the wild and bounds the work per query.
@@ -306,7 +311,8 @@ static void synth_resolve(struct synth *y)
 			y->rcode = RW_RCODE_NXDOMAIN;   /* of the last name, RFC 6604 */
 			synth_negative(y, z);
 			return;
-		} else if ((node->flags & RWD_NODE_CNAME) && qtype != RW_TYPE_CNAME) {
+		} else if ((node->flags & RWD_NODE_CNAME) && qtype != RW_TYPE_CNAME &&
+		           qtype != RW_TYPE_RRSIG && qtype != RW_TYPE_NSEC) {
 			const struct rwd_rrset *cn = rwd_node_rrset(node, RW_TYPE_CNAME);
 			synth_put(y, AN, owner, cn, UINT32_MAX, z, 0);
 			if (qtype == RW_TYPE_ANY)
@@ -324,7 +330,7 @@ static void synth_resolve(struct synth *y)
 			          rs->type == RW_TYPE_RRSIG ? synth_covered(rs) : 0);
 			return;
 		}
-		if (++hops > SYNTH_MAX_HOPS)
+		if (++hops >= SYNTH_MAX_HOPS)
 			return;
 		cur = next;
 		len = next_len;

@@ -488,7 +488,7 @@ static int build_cname_node(struct rwd_answers *a, struct rwd_node *n, bool wild
 	 * referral (other). */
 	const struct rwd_node *end_ds = chain(NULL, z, n, RW_TYPE_DS);
 	bool ds = end_ds && end_ds->cut == end_ds;
-	unsigned n_types = 1 + (end ? end->n_rrsets : 0) + ds;
+	unsigned n_types = 3 + (end ? end->n_rrsets : 0) + ds;
 	n->answers = rw_arena_alloc(z->arena, n_types * sizeof(*n->answers));
 	if (n->answers == NULL)
 		return RW_ENOMEM;
@@ -497,9 +497,18 @@ static int build_cname_node(struct rwd_answers *a, struct rwd_node *n, bool wild
 	const struct rwd_rrset *cname = rwd_node_rrset(n, RW_TYPE_CNAME);
 	if (add_typed(z, n, n->n_answers++, RW_TYPE_CNAME, build_positive(a, n, cname, wild)) < 0)
 		return RW_ENOMEM;
+	/* Nor for the DNSSEC records that may sit beside it (RFC 4035 2.5),
+	 * as Knot DNS: those, or NODATA. */
+	static const uint16_t own[] = { RW_TYPE_RRSIG, RW_TYPE_NSEC };
+	for (unsigned i = 0; i < 2; i++) {
+		const struct rwd_rrset *rs = rwd_node_rrset(n, own[i]);
+		if (add_typed(z, n, n->n_answers++, own[i],
+		              rs ? build_positive(a, n, rs, wild) : z->nodata) < 0)
+			return RW_ENOMEM;
+	}
 	for (unsigned i = 0; end && i < end->n_rrsets; i++) {
 		uint16_t t = end->rrsets[i].type;
-		if (t == RW_TYPE_CNAME)
+		if (t == RW_TYPE_CNAME || t == RW_TYPE_RRSIG || t == RW_TYPE_NSEC)
 			continue;
 		if (add_typed(z, n, n->n_answers++, t, build_chain(a, n, t, wild)) < 0)
 			return RW_ENOMEM;
