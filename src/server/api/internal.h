@@ -69,6 +69,8 @@ void api_zone_rrsets(const struct rwd_api_env *e, const char *zone,
                      const struct rwd_api_request *r, struct rwd_api_response *out);
 void api_zone_changes(const struct rwd_api_env *e, const char *zone,
                       const struct rwd_api_request *r, struct rwd_api_response *out);
+void api_zone_journal(const struct rwd_api_env *e, const char *zone,
+                      const struct rwd_api_request *r, struct rwd_api_response *out);
 
 void api_traffic_list(const struct rwd_api_env *e, struct rwd_api_response *out);
 void api_traffic_get(const struct rwd_api_env *e, const char *name, struct rwd_api_response *out);

@@ -12,6 +12,7 @@
 #include "lib/error.h"
 #include "lib/wire.h"
 #include "server/api/internal.h"
+#include "server/store/journal.h"
 
 #define MAX_CHANGES 1000
 /* RRsets in one page of GET .../rrsets: by default, and at most (which is
@@ -231,6 +232,52 @@ void api_zone_rrsets(const struct rwd_api_env *e, const char *zone,
 	snprintf(next, sizeof(next), "%lld", last);
 	api_json(out, 200, json_pack("{s:o, s:o}", "rrsets", arr,
 	                             "next", more ? json_string(next) : json_null()));
+}
+
+/* ---- the change log ---- */
+
+static int journal_json(void *ctx, const struct rwd_journal_entry *e)
+{
+	json_t *rem = json_array(), *add = json_array();
+	for (size_t i = 0; i < e->n_removed; i++)
+		json_array_append_new(rem, json_string(e->removed[i]));
+	for (size_t i = 0; i < e->n_added; i++)
+		json_array_append_new(add, json_string(e->added[i]));
+	return json_array_append_new(ctx, json_pack("{s:I, s:I, s:o, s:o}", "from",
+	                                            (json_int_t)e->serial_from, "to",
+	                                            (json_int_t)e->serial_to, "removed", rem,
+	                                            "added", add)) == 0 ? 0 : RW_ENOMEM;
+}
+
+/* GET /v1/zones/{zone}/changes?since=SERIAL: the change log, in order. */
+void api_zone_journal(const struct rwd_api_env *e, const char *zone,
+                      const struct rwd_api_request *r, struct rwd_api_response *out)
+{
+	const char *since = api_param(r, "since"), *view = api_param(r, "view");
+	char *end;
+	unsigned long long serial = since ? strtoull(since, &end, 10) : 0;
+	if (since == NULL || *since == '\0' || *end || *since == '-' || serial > UINT32_MAX)
+		return api_error(out, 400, "?since=SERIAL is required (0..4294967295)");
+	char apex[API_NAME_TXT];
+	json_int_t now = -1;
+	api_read_begin(e);
+	const struct rwd_zone *z = zone_of(rwd_snapshot_get(), zone, view, view != NULL, out);
+	if (z) {
+		api_dname_str(z->apex_name, apex, sizeof(apex));
+		now = (json_int_t)z->serial;
+	}
+	api_read_end(e);
+	if (z == NULL)
+		return;
+	json_t *arr = json_array();
+	char err[RWD_CONTROL_ERRLEN] = "";
+	int rc = rwd_control_zone_journal(e->ctl, apex, view, (uint32_t)serial, journal_json, arr, err);
+	if (rc != 0) {
+		json_decref(arr);
+		return api_error(out, rc == RW_ENOENT ? 410 : 500, "%s", err[0] ? err : rw_strerror(rc));
+	}
+	api_json(out, 200, json_pack("{s:s, s:I, s:I, s:o}", "zone", apex, "since",
+	                             (json_int_t)serial, "serial", now, "changes", arr));
 }
 
 /* ---- changes ---- */

@@ -13,6 +13,7 @@
 #include "lib/error.h"
 #include "server/common/log.h"
 #include "server/control/internal.h"
+#include "server/store/journal.h"
 
 /* The tables listed, in the order they apply. */
 static const char *const listed[] = { "endpoints", "traffic", "drains", "expiry", "rrsets" };
@@ -118,8 +119,20 @@ static int drop_rrset(struct rwd_control *c, const char *key, char err[RWD_CONTR
 	struct rwd_snapshot *s = ctl_prepare(c, live, z, view[0] ? view : NULL, err);
 	char sv[16];
 	snprintf(sv, sizeof(sv), "%u", serial);
-	struct store_op ops[] = { forget, { "serials", skey, sv } };
-	if (s == NULL || (ret = ctl_store_write(c, ops, 2, err)) < 0) {
+	/* The zone was loaded afresh: its change log cannot say how it got
+	 * there from the serials before, and starts again. */
+	struct rwd_store_txn *t = NULL;
+	if (s && (ret = rwd_store_begin(c->store, &t)) == 0) {
+		ret = rwd_store_del(t, "rrsets", key);
+		ret = ret == 0 ? rwd_store_put(t, "serials", skey, sv, strlen(sv)) : ret;
+		ret = ret == 0 ? rwd_journal_clear(t, skey) : ret;
+		ret = ret == 0 ? rwd_store_commit(t) : (rwd_store_abort(t), ret);
+	}
+	if (s && ret < 0) {
+		snprintf(err, RWD_CONTROL_ERRLEN, "cannot write the store: nothing was changed");
+		ret = RW_EIO;
+	}
+	if (s == NULL || ret < 0) {
 		rwd_snapshot_free(s);
 		rwd_conf_free(live);
 		return s == NULL ? RW_ENOMEM : ret;

@@ -80,6 +80,18 @@ int rwd_control_zone_change(struct rwd_control *c, const char *zone, const char 
                             const struct rwd_rr_change *changes, size_t n,
                             char err[RWD_CONTROL_ERRLEN]);
 
+/*
+ * The zone's change log (store/journal.h): every change the API made since
+ * serial, in order, through fn (struct rwd_journal_entry). 0, RW_ENOENT
+ * (no such zone, or the log does not reach back to serial: "too old"),
+ * RW_EIO. view as for rwd_control_zone_change.
+ */
+struct rwd_journal_entry;
+typedef int (*rwd_control_journal_fn)(void *ctx, const struct rwd_journal_entry *e);
+int rwd_control_zone_journal(struct rwd_control *c, const char *zone, const char *view,
+                             uint32_t serial, rwd_control_journal_fn fn, void *ctx,
+                             char err[RWD_CONTROL_ERRLEN]);
+
 /* ---- traffic model (JSON in the same shape as the YAML) ---- */
 
 /* Replace or create a traffic name: json is the YAML entry's value,

@@ -23,6 +23,7 @@
 #include "lib/rdata.h"
 #include "server/common/log.h"
 #include "server/control/internal.h"
+#include "server/store/journal.h"
 #include "server/zone/limits.h"
 
 /* Records in one RRset a change may carry (zone/limits.h). */
@@ -515,9 +516,104 @@ static int check_changes(struct rwd_control *c, const struct rwd_zone *cur, cons
 	return 0;
 }
 
-/* The store writes of a batch: each RRset, the serial, the journal entry. */
+/* ---- the change log (store/journal.h) ---- */
+
+struct lines {
+	char **v;
+	size_t n, cap;
+};
+
+static void lines_free(struct lines *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+/* "owner TTL IN TYPE RDATA" for one record (uint16 length first). */
+static int lines_add(struct lines *l, const uint8_t *owner, uint16_t type, uint32_t ttl,
+                     const uint8_t *rd)
+{
+	char name[1100], tname[32], *text = malloc(65536 * 4);
+	knot_rrset_t rr;
+	knot_rrset_init(&rr, (knot_dname_t *)owner, type, KNOT_CLASS_IN, ttl);
+	int ret = text && knot_rrset_add_rdata(&rr, rd + 2, rw_get16(rd), NULL) == KNOT_EOK ? 0
+	                                                                                   : RW_ENOMEM;
+	if (ret == 0 && knot_rrset_txt_dump_data(&rr, 0, text, 65536 * 4,
+	                                         &KNOT_DUMP_STYLE_DEFAULT) < 0)
+		ret = RW_EINVAL;
+	knot_rdataset_clear(&rr.rrs, NULL);
+	char *line = NULL;
+	if (ret == 0) {
+		rw_dname_to_str(owner, name, sizeof(name));
+		knot_rrtype_to_string(type, tname, sizeof(tname));
+		if (asprintf(&line, "%s %u IN %s %s", name, ttl, tname, text) < 0)
+			line = NULL;
+	}
+	free(text);
+	if (ret == 0 && line == NULL)
+		ret = RW_ENOMEM;
+	if (ret == 0 && l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		char **v = realloc(l->v, cap * sizeof(*v));
+		if (v == NULL)
+			ret = RW_ENOMEM;
+		else {
+			l->v = v;
+			l->cap = cap;
+		}
+	}
+	if (ret < 0) {
+		free(line);
+		return ret;
+	}
+	l->v[l->n++] = line;
+	return 0;
+}
+
+/*
+ * What the batch changes, RRset by RRset (its net effect, zo), against the
+ * zone as served: the records that go and the records that come (a record
+ * in both is neither), for the change log.
+ */
+static int journal_diff(const struct rwd_zone *cur, const struct zone_overrides *zo,
+                        struct lines *removed, struct lines *added)
+{
+	int ret = 0;
+	for (size_t k = 0; k < zo->n && ret == 0; k++) {
+		const struct rwd_zone_override *ov = &zo->v[k];
+		const struct rr_parse *p = &zo->parsed[k];
+		const struct rwd_node *node = rwd_zone_find(cur, ov->owner, rw_dname_len(ov->owner));
+		const struct rwd_rrset *rs = node ? rwd_node_rrset(node, ov->type) : NULL;
+		bool same_ttl = rs && rs->ttl == ov->ttl;
+		if (rs) {
+			RWD_RRSET_FOREACH(rs, rd, i) {
+				if (ret == 0 && !(same_ttl && p->count && parsed_has(p, ov->type, rd)))
+					ret = lines_add(removed, ov->owner, ov->type, rs->ttl, rd);
+			}
+		}
+		const uint8_t *q = p->rdata;
+		for (unsigned i = 0; i < p->count && ret == 0; i++, q += 2u + rw_get16(q)) {
+			bool kept = false;
+			if (same_ttl) {
+				RWD_RRSET_FOREACH(rs, rd, j)
+					if (!kept && rw_rdata_equal(ov->type, rd + 2, rw_get16(rd), q + 2,
+					                            rw_get16(q)))
+						kept = true;
+			}
+			if (!kept)
+				ret = lines_add(added, ov->owner, ov->type, ov->ttl, q);
+		}
+	}
+	return ret;
+}
+
+/* The store writes of a batch: each RRset, the serial, the change log's
+ * entry (NULL: the log cannot describe it and is cleared). */
 static int store_changes(struct rwd_control *c, const char *skey, const struct rwd_rr_change *changes,
-                         size_t n, uint32_t serial, char err[RWD_CONTROL_ERRLEN])
+                         size_t n, uint32_t serial, const struct rwd_journal_entry *je,
+                         char err[RWD_CONTROL_ERRLEN])
 {
 	struct rwd_store_txn *t = NULL;
 	int ret = rwd_store_begin(c->store, &t);
@@ -540,6 +636,8 @@ static int store_changes(struct rwd_control *c, const char *skey, const struct r
 	snprintf(sv, sizeof(sv), "%u", serial);
 	if (ret == 0)
 		ret = rwd_store_put(t, "serials", skey, sv, strlen(sv));
+	if (ret == 0)
+		ret = je ? rwd_journal_append(t, skey, je, 0) : rwd_journal_clear(t, skey);
 	if (ret == 0)
 		ret = rwd_store_commit(t);
 	else if (t)
@@ -585,6 +683,14 @@ int rwd_control_zone_change(struct rwd_control *c, const char *zone, const char 
 	ret = check_changes(c, cur, apex, zname, changes, n, &zo, err);
 	uint32_t stored = ctl_stored_serial(c, skey);
 	uint32_t serial = (stored > cur->serial ? stored : cur->serial) + 1;
+	/* The change log's entry, against the zone as served (when the store is
+	 * ahead of it, which a failed publication once left, the log restarts). */
+	struct lines removed = { 0 }, added = { 0 };
+	bool journal = ret == 0 && stored <= cur->serial;
+	if (journal && (ret = journal_diff(cur, &zo, &removed, &added)) < 0)
+		snprintf(err, RWD_CONTROL_ERRLEN, "out of memory");
+	struct rwd_journal_entry je = { serial - 1, serial, (const char *const *)removed.v,
+	                                removed.n, (const char *const *)added.v, added.n };
 
 	/*
 	 * Applied to the zone as served, only what the changes reach is rebuilt
@@ -629,6 +735,8 @@ int rwd_control_zone_change(struct rwd_control *c, const char *zone, const char 
 	zo_free(&zo);
 	if (ret < 0) {
 		rwd_zone_free(z);
+		lines_free(&removed);
+		lines_free(&added);
 		return ctl_unlock(c, ret);
 	}
 
@@ -638,6 +746,8 @@ int rwd_control_zone_change(struct rwd_control *c, const char *zone, const char 
 	struct rwd_conf *conf = NULL;
 	if ((ret = ctl_conf_live(c, &conf, err)) < 0) {
 		rwd_zone_free(z);
+		lines_free(&removed);
+		lines_free(&added);
 		return ctl_unlock(c, ret == RW_ENOMEM ? RW_ENOMEM : RW_EIO);
 	}
 	bool compact = incremental && rwd_zone_wants_compaction(z);
@@ -645,13 +755,18 @@ int rwd_control_zone_change(struct rwd_control *c, const char *zone, const char 
 	if (compact)
 		rwd_zone_ref(z);               /* the compactor's starting point */
 	struct rwd_snapshot *s = ctl_prepare(c, conf, z, view, err);
-	if (s == NULL || (ret = store_changes(c, skey, changes, n, serial, err)) < 0) {
+	if (s == NULL || (ret = store_changes(c, skey, changes, n, serial, journal ? &je : NULL,
+	                                      err)) < 0)
+		ret = s == NULL ? RW_ENOMEM : ret;
+	lines_free(&removed);
+	lines_free(&added);
+	if (ret < 0) {
 		rwd_snapshot_free(s);
 		rwd_conf_free(conf);
 		if (compact)
 			rwd_zone_free(z);
 		free(file);
-		return ctl_unlock(c, s == NULL ? RW_ENOMEM : ret);
+		return ctl_unlock(c, ret);
 	}
 	ctl_publish(c, s, conf);
 	rwd_info("zone %s%s%s%s: %zu change(s) applied, serial %u (%s)", zname, view ? " (view " : "",
@@ -659,4 +774,27 @@ int rwd_control_zone_change(struct rwd_control *c, const char *zone, const char 
 	if (compact)
 		ctl_compact_start(c, z, view, file, skey, zname);
 	return ctl_unlock(c, 0);
+}
+
+int rwd_control_zone_journal(struct rwd_control *c, const char *zone, const char *view,
+                             uint32_t serial, rwd_control_journal_fn fn, void *ctx,
+                             char err[RWD_CONTROL_ERRLEN])
+{
+	uint8_t apex[RW_DNAME_MAXLEN];
+	char skey[1200];
+	if (rw_dname_from_str(zone, NULL, apex) < 0) {
+		snprintf(err, RWD_CONTROL_ERRLEN, "bad zone name '%.200s'", zone);
+		return RW_ENOENT;
+	}
+	rw_dname_lower(apex);
+	ctl_store_zone_name(view, apex, skey, sizeof(skey));
+	if (c->store == NULL) {
+		snprintf(err, RWD_CONTROL_ERRLEN, "no store configured (api.data)");
+		return RW_ENOENT;
+	}
+	int ret = rwd_journal_since(c->store, skey, serial, fn, ctx);
+	if (ret == RW_ENOENT)
+		snprintf(err, RWD_CONTROL_ERRLEN, "the change log of %.200s does not reach back to "
+		         "serial %u (too old, or not a serial it had)", skey, serial);
+	return ret;
 }

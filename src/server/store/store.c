@@ -150,24 +150,18 @@ void rwd_store_abort(struct rwd_store_txn *t)
 	free(t);
 }
 
-int rwd_store_foreach(struct rwd_store *s, const char *table, rwd_store_fn fn, void *ctx)
+/* Walk the cursor of txn over table i from the first key >= from (NULL:
+ * the first), calling fn until it returns non-zero. */
+static int walk(MDB_txn *txn, MDB_dbi dbi, const char *from, rwd_store_fn fn, void *ctx)
 {
-	int i = table_index(table), ret = 0;
-	MDB_txn *txn;
 	MDB_cursor *cur;
-	if (i < 0)
-		return RW_EINVAL;
-	if (s->missing[i])
-		return 0;
-	if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0)
+	if (mdb_cursor_open(txn, dbi, &cur) != 0)
 		return RW_EIO;
-	if (mdb_cursor_open(txn, s->dbi[i], &cur) != 0) {
-		mdb_txn_abort(txn);
-		return RW_EIO;
-	}
-	MDB_val k, v;
+	MDB_val k = { from ? strlen(from) : 0, (void *)from }, v;
 	char key[1024];
-	for (int op = MDB_FIRST; ret == 0 && mdb_cursor_get(cur, &k, &v, op) == 0; op = MDB_NEXT) {
+	int ret = 0;
+	int rc = mdb_cursor_get(cur, &k, &v, from ? MDB_SET_RANGE : MDB_FIRST);
+	for (; ret == 0 && rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (k.mv_size >= sizeof(key))
 			continue;   /* never written by us */
 		memcpy(key, k.mv_data, k.mv_size);
@@ -175,8 +169,37 @@ int rwd_store_foreach(struct rwd_store *s, const char *table, rwd_store_fn fn, v
 		ret = fn(ctx, key, v.mv_data, v.mv_size);
 	}
 	mdb_cursor_close(cur);
+	return ret;
+}
+
+int rwd_store_foreach_from(struct rwd_store *s, const char *table, const char *from,
+                           rwd_store_fn fn, void *ctx)
+{
+	int i = table_index(table);
+	MDB_txn *txn;
+	if (i < 0)
+		return RW_EINVAL;
+	if (s->missing[i])
+		return 0;
+	if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0)
+		return RW_EIO;
+	int ret = walk(txn, s->dbi[i], from, fn, ctx);
 	mdb_txn_abort(txn);
 	return ret;
+}
+
+int rwd_store_foreach(struct rwd_store *s, const char *table, rwd_store_fn fn, void *ctx)
+{
+	return rwd_store_foreach_from(s, table, NULL, fn, ctx);
+}
+
+int rwd_store_txn_foreach_from(struct rwd_store_txn *t, const char *table, const char *from,
+                               rwd_store_fn fn, void *ctx)
+{
+	int i = table_index(table);
+	if (i < 0)
+		return RW_EINVAL;
+	return walk(t->txn, t->s->dbi[i], from, fn, ctx);
 }
 
 int rwd_store_get(struct rwd_store *s, const char *table, const char *key, char **out, size_t *len)

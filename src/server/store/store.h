@@ -18,9 +18,10 @@ struct rwd_store;
 struct rwd_store_txn;
 
 /* Tables: zone record overrides, zone serials, traffic names, endpoints,
- * drains, latency averages, endpoint registration expiry times. */
+ * drains, latency averages, endpoint registration expiry times, the zones'
+ * change log (journal.h). */
 #define RWD_STORE_TABLES { "rrsets", "serials", "traffic", "endpoints", "drains", "latency", \
-                           "expiry" }
+                           "expiry", "journal" }
 
 /* Open (creating) the store in dir. 0, or a negative RW_E* with "DIR: message" in err. */
 int rwd_store_open(const char *dir, struct rwd_store **out, char err[256]);
@@ -44,6 +45,13 @@ void rwd_store_abort(struct rwd_store_txn *t);
  * and returns fn's value when it is non-zero. */
 typedef int (*rwd_store_fn)(void *ctx, const char *key, const void *val, size_t len);
 int rwd_store_foreach(struct rwd_store *s, const char *table, rwd_store_fn fn, void *ctx);
+
+/* The same from the first key >= from (in a read snapshot, or inside the
+ * write transaction t, which sees its own writes). */
+int rwd_store_foreach_from(struct rwd_store *s, const char *table, const char *from,
+                           rwd_store_fn fn, void *ctx);
+int rwd_store_txn_foreach_from(struct rwd_store_txn *t, const char *table, const char *from,
+                               rwd_store_fn fn, void *ctx);
 
 /* Entries in table (0 when it cannot be read). */
 size_t rwd_store_count(struct rwd_store *s, const char *table);
