@@ -50,7 +50,8 @@ def wire(srv, source, name, qtype, ecs):
         opts = [dns.edns.ECSOption(str(net.network_address), net.prefixlen)]
     q = dns.message.make_query(name, qtype, use_edns=0, payload=1232, options=opts)
     q.flags &= ~dns.flags.RD
-    r = dns.query.udp(q, "127.0.0.1", port=srv.port, source=source, timeout=3.0)
+    r = dns.query.udp(q, "::1" if ":" in source else "127.0.0.1", port=srv.port, source=source,
+                      timeout=3.0)
     assert not r.flags & dns.flags.TC, r.to_text()
     recs = sorted((rr.name.to_text(), dns.rdatatype.to_text(rr.rdtype), rr.ttl, rd.to_text())
                   for rr in r.answer for rd in rr)
@@ -261,6 +262,8 @@ def phealth(psrv):
 
 def test_policies_all_up(psrv):
     n = compare_all(psrv, ["127.0.0.1"], POLICY_ECS, POLICY_NAMES, ["A", "AAAA"])
+    # From an IPv6 source without ECS: located by the source address.
+    n += compare_all(psrv, ["::1"], [None], POLICY_NAMES, ["A", "AAAA"])
     n += compare_all(psrv, ["127.0.0.1"], [None, sh.CLIENT["DE"]],
                      ["_http._tcp.example.com", "example.com", "www.example.com"],
                      ["SRV", "MX", "TXT", "ANY"])

@@ -84,7 +84,8 @@ struct rwd_trace {
 	struct rwd_trace_step steps[RWD_TRACE_MAX];
 	unsigned n;
 	bool failed_open;              /* nothing was up: answered as if everything were */
-	struct rwd_trace_endpoint endpoints[RWD_TRACE_ENDPOINTS];  /* every endpoint of the tree, once */
+	struct rwd_trace_endpoint endpoints[RWD_TRACE_ENDPOINTS];  /* each endpoint of the tree once
+	                                                            * (the first 64) */
 	unsigned n_endpoints;
 };
 
