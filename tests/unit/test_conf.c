@@ -81,8 +81,38 @@ static void test_defaults(void **state)
 		assert_int_equal(c->tcp_max_clients, 1000);
 		assert_int_equal(c->n_zones, 0);
 		assert_null(c->zones);
+		assert_false(c->strict_zones);
+		assert_int_equal(c->zone_limits.max_rrset_records, RWD_ZONE_MAX_RRSET_RECORDS);
+		assert_int_equal(c->zone_limits.max_include_depth, RWD_ZONE_MAX_INCLUDE_DEPTH);
+		assert_true(c->zone_limits.max_file_bytes == RWD_ZONE_MAX_FILE_BYTES);
+		assert_false(c->zone_limits.include_any_path);
 		rwd_conf_free(c);
 	}
+}
+
+/* zone_limits (sizes with k/M/G/T suffixes) and server.strict_zones. */
+static void test_zone_limits(void **state)
+{
+	static const struct { const char *text; unsigned long long bytes; } sizes[] = {
+		{ "1", 1 }, { "4096", 4096 }, { "64k", 65536 }, { "512M", 512ull << 20 },
+		{ "4G", 4ull << 30 }, { "1T", 1ull << 40 }, { "\"2k\"", 2048 },
+	};
+	char yaml[200];
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		snprintf(yaml, sizeof(yaml), "zone_limits:\n  max_file_bytes: %s\n", sizes[i].text);
+		struct rwd_conf *c = load_ok(yaml);
+		assert_true(c->zone_limits.max_file_bytes == sizes[i].bytes);
+		rwd_conf_free(c);
+	}
+	struct rwd_conf *c = load_ok("server:\n  strict_zones: true\n"
+	                             "zone_limits:\n  max_rrset_records: 32767\n"
+	                             "  max_include_depth: 0\n  include_any_path: true\n");
+	assert_true(c->strict_zones);
+	assert_int_equal(c->zone_limits.max_rrset_records, 32767);
+	assert_int_equal(c->zone_limits.max_include_depth, 0);
+	assert_true(c->zone_limits.include_any_path);
+	assert_true(c->zone_limits.max_file_bytes == RWD_ZONE_MAX_FILE_BYTES);
+	rwd_conf_free(c);
 }
 
 static void test_every_option(void **state)
@@ -350,6 +380,28 @@ static const struct { const char *yaml, *want; } broken[] = {
 	{ "zones:\n  - {name: b., file: b}\n  - {name: a., file: a}\n  - {name: A., file: a}\n"
 	  "  - {name: b., file: b}\n  - {name: a, file: a}\n",
 	  "4: duplicate zone 'A.' (first on line 3)" },
+	/* zone_limits */
+	{ "zone_limits:\n  max_rrset_records: 0\n",
+	  "2: zone_limits.max_rrset_records: expected an integer 1..32767" },
+	{ "zone_limits:\n  max_rrset_records: 32768\n",
+	  "2: zone_limits.max_rrset_records: expected an integer 1..32767" },
+	{ "zone_limits:\n  max_include_depth: 65\n",
+	  "2: zone_limits.max_include_depth: expected an integer 0..64" },
+	{ "zone_limits:\n  max_file_bytes: 0\n",
+	  "2: zone_limits.max_file_bytes: expected a size 1..1T (bytes; k, M, G, T: powers of 1024)" },
+	{ "zone_limits:\n  max_file_bytes: 2T\n",
+	  "2: zone_limits.max_file_bytes: expected a size 1..1T (bytes; k, M, G, T: powers of 1024)" },
+	{ "zone_limits:\n  max_file_bytes: 4GB\n",
+	  "2: zone_limits.max_file_bytes: expected a size 1..1T (bytes; k, M, G, T: powers of 1024)" },
+	{ "zone_limits:\n  max_file_bytes: 4g\n",
+	  "2: zone_limits.max_file_bytes: expected a size 1..1T (bytes; k, M, G, T: powers of 1024)" },
+	{ "zone_limits:\n  max_file_bytes: 99999999999999T\n",
+	  "2: zone_limits.max_file_bytes: expected a size 1..1T (bytes; k, M, G, T: powers of 1024)" },
+	{ "zone_limits:\n  max_file_bytes: k\n",
+	  "2: zone_limits.max_file_bytes: expected a size 1..1T (bytes; k, M, G, T: powers of 1024)" },
+	{ "server:\n  strict_zones: yes please\n",
+	  "2: server.strict_zones: expected a boolean (true or false)" },
+	{ "zone_limits:\n  max_records: 5\n", "2: unknown key 'max_records' in zone_limits" },
 	/* YAML itself */
 	{ "server:\n  workers: [1, 2\n", "3: did not find expected ',' or ']'" },
 	{ "server:\n\tworkers: 1\n", "2: found character that cannot start any token" },
@@ -435,6 +487,7 @@ int main(void)
 		cmocka_unit_test(test_every_option),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_zone_limits),
 		cmocka_unit_test(test_load_buf),
 		cmocka_unit_test(test_relative_path),
 		cmocka_unit_test(test_cannot_open),

@@ -8,6 +8,7 @@
 
 #include "server/api/internal.h"
 #include "server/health/health.h"
+#include "server/zone/source.h"
 
 __attribute__((weak)) void rwd_api_metrics_extra(FILE *f)
 {
@@ -31,6 +32,48 @@ static void label(FILE *f, const char *v)
 static void head(FILE *f, const char *name, const char *type, const char *help)
 {
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* One zone's runway_zone_loaded and runway_zone_load_failed samples. */
+static void zone_state(FILE *f, const struct rwd_snapshot *s, const struct rwd_zone *z,
+                       const char *view, bool loaded)
+{
+	char name[API_NAME_TXT];
+	api_dname_str(z->apex_name, name, sizeof(name));
+	fprintf(f, "%s{zone=\"", loaded ? "runway_zone_loaded" : "runway_zone_load_failed");
+	label(f, name);
+	fprintf(f, "\",view=\"");
+	label(f, view ? view : "");
+	fprintf(f, "\"} %d\n", loaded ? !rwd_zone_is_placeholder(z)
+	                                : rwd_snapshot_failure(s, view, z->apex_name) != NULL);
+}
+
+/*
+ * Whether each zone loaded: top-level zones (view "") and each view's own.
+ * A zone that failed to load answers SERVFAIL (loaded 0); one whose reload
+ * failed keeps its previous version (loaded 1, load_failed 1).
+ */
+static void zone_load_metrics(FILE *f, const struct rwd_snapshot *s)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		bool loaded = pass == 0;
+		if (loaded)
+			head(f, "runway_zone_loaded", "gauge",
+			     "1 when a version of the zone is served, 0 when it failed to load "
+			     "(its queries get SERVFAIL until a reload loads it).");
+		else
+			head(f, "runway_zone_load_failed", "gauge",
+			     "1 when the zone's last load (start or reload) failed: see runway status.");
+		for (size_t i = 0; i < s->zones->n_zones; i++)
+			zone_state(f, s, s->zones->zones[i], NULL, loaded);
+		for (size_t v = 0; v < s->n_views; v++)
+			for (size_t i = 0; i < s->views[v].n_own; i++)
+				zone_state(f, s, s->views[v].zones->zones[i], s->views[v].name, loaded);
+	}
+	head(f, "runway_zone_load_failures_total", "counter",
+	     "Zone loads that failed (at start and at each reload), since start.");
+	fprintf(f, "runway_zone_load_failures_total %llu\n",
+	        (unsigned long long)s->zone_load_failures);
 }
 
 void api_metrics(const struct rwd_api_env *e, struct rwd_api_response *out)
@@ -68,6 +111,7 @@ void api_metrics(const struct rwd_api_env *e, struct rwd_api_response *out)
 		label(f, name);
 		fprintf(f, "\"} %zu\n", s->zones->zones[i]->n_records);
 	}
+	zone_load_metrics(f, s);
 	head(f, "runway_traffic_names", "gauge", "Names answered by traffic steering.");
 	fprintf(f, "runway_traffic_names %zu\n", m->n_traffic);
 	head(f, "runway_endpoints", "gauge", "Endpoints in the traffic model.");
@@ -119,6 +163,13 @@ void api_metrics(const struct rwd_api_env *e, struct rwd_api_response *out)
 		head(f, "runway_health_probes_skipped_total", "counter",
 		     "Probe rounds not run (the previous probe still running, or the loop behind).");
 		fprintf(f, "runway_health_probes_skipped_total %llu\n", (unsigned long long)st.skipped);
+		head(f, "runway_health_probes_unstarted_total", "counter",
+		     "Health probes that could not run for want of a local resource (file descriptors, "
+		     "memory, ports); the endpoint keeps its state.");
+		fprintf(f, "runway_health_probes_unstarted_total %llu\n", (unsigned long long)st.unstarted);
+		head(f, "runway_health_holds_total", "counter",
+		     "Endpoint addresses held down for flapping (health_checks.flap_changes).");
+		fprintf(f, "runway_health_holds_total %llu\n", (unsigned long long)st.holds);
 		head(f, "runway_health_transitions_total", "counter", "Health state changes (up/down).");
 		fprintf(f, "runway_health_transitions_total %llu\n", (unsigned long long)st.transitions);
 		head(f, "runway_health_publications_total", "counter", "Health states published.");

@@ -13,6 +13,7 @@
 #include "lib/wire.h"
 #include "server/api/internal.h"
 #include "server/store/journal.h"
+#include "server/zone/source.h"
 
 #define MAX_CHANGES 1000
 /* RRsets in one page of GET .../rrsets: by default, and at most (which is
@@ -50,13 +51,17 @@ static const struct rwd_zone *zone_of(const struct rwd_snapshot *s, const char *
 	return z;
 }
 
-static json_t *zone_json(const struct rwd_zone *z, const char *view)
+/* "loaded": false for a zone that failed to load (SERVFAIL); "error": why
+ * the last load failed, also when the previous version is served. */
+static json_t *zone_json(const struct rwd_snapshot *s, const struct rwd_zone *z, const char *view)
 {
 	char name[API_NAME_TXT];
 	api_dname_str(z->apex_name, name, sizeof(name));
-	return json_pack("{s:s, s:I, s:I, s:o}", "name", name, "serial", (json_int_t)z->serial,
-	                 "records", (json_int_t)z->n_records,
-	                 "view", view ? json_string(view) : json_null());
+	const struct rwd_zone_failure *f = rwd_snapshot_failure(s, view, z->apex_name);
+	return json_pack("{s:s, s:I, s:I, s:o, s:b, s:o}", "name", name,
+	                 "serial", (json_int_t)z->serial, "records", (json_int_t)z->n_records,
+	                 "view", view ? json_string(view) : json_null(), "loaded", !rwd_zone_is_placeholder(z),
+	                 "error", f ? json_string(f->error) : json_null());
 }
 
 /*
@@ -71,7 +76,7 @@ void api_zones_list(const struct rwd_api_env *e, struct rwd_api_response *out)
 	const struct rwd_snapshot *s = rwd_snapshot_get();
 	for (size_t i = 0; s && i < s->zones->n_zones; i++) {
 		const struct rwd_zone *z = s->zones->zones[i];
-		json_t *o = zone_json(z, NULL);
+		json_t *o = zone_json(s, z, NULL);
 		if (s->n_views) {
 			json_t *in = json_array();
 			for (size_t v = 0; v < s->n_views; v++)
@@ -84,7 +89,7 @@ void api_zones_list(const struct rwd_api_env *e, struct rwd_api_response *out)
 	for (size_t v = 0; s && v < s->n_views; v++) {
 		const struct rwd_view *view = &s->views[v];
 		for (size_t i = 0; i < view->n_own; i++) {
-			json_t *o = zone_json(view->zones->zones[i], view->name);
+			json_t *o = zone_json(s, view->zones->zones[i], view->name);
 			json_object_set_new(o, "views", json_pack("[s]", view->name));
 			json_array_append_new(arr, o);
 		}

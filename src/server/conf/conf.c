@@ -81,6 +81,10 @@ static const struct opt schema[] = {
 	  .doc = "Largest UDP answer sent to a client that uses EDNS, in bytes." },
 	{ "server.nsid", K_NSID, .off = offsetof(C, nsid), .off2 = offsetof(C, nsid_len),
 	  .doc = "NSID (RFC 5001) sent to clients that ask for it; `0x` + hex gives raw bytes." },
+	{ "server.strict_zones", K_BOOL, FIELD(C, strict_zones), .def = "false",
+	  .doc = "Refuse to start when any zone fails to load. `false`: the other zones are "
+	         "served, queries in a zone that failed get SERVFAIL (`runway_zone_loaded` 0 in "
+	         "/metrics, `runway status`), and each reload (SIGHUP) tries it again." },
 	{ "tcp", K_SECTION,
 	  .doc = "DNS over TCP." },
 	{ "tcp.idle_timeout", K_DURATION, FIELD(C, tcp_idle_timeout_ms), .min = 1, .max = 3600000,
@@ -103,6 +107,24 @@ static const struct opt schema[] = {
 	  .doc = "The zone's apex; a name without the trailing dot is taken as absolute." },
 	{ "zones.file", K_PATH, .off = offsetof(Z, file), .required = true,
 	  .doc = "Zone file (RFC 1035 format), relative to the config file's folder." },
+	{ "zone_limits", K_SECTION,
+	  .doc = "What one zone may cost to load (docs/configuration.md#zone-limits): input past "
+	         "a limit is refused with `FILE:LINE: message` naming the limit, never truncated." },
+	{ "zone_limits.max_rrset_records", K_UINT, FIELD(C, zone_limits.max_rrset_records),
+	  .min = 1, .max = RWD_ZONE_MAX_RRSET_RECORDS_MAX, .def = "1000",
+	  .doc = "Records in one RRset (one name and type), from a zone file or the API; as "
+	         "BIND's `max-records-per-type`." },
+	{ "zone_limits.max_include_depth", K_UINT, FIELD(C, zone_limits.max_include_depth),
+	  .min = 0, .max = 64, .def = "8",
+	  .doc = "How deep `$INCLUDE` may nest (a zone file's own `$INCLUDE` is depth 1); 0: "
+	         "`$INCLUDE` is refused." },
+	{ "zone_limits.max_file_bytes", K_SIZE, FIELD(C, zone_limits.max_file_bytes),
+	  .min = 1, .max = 1ull << 40, .def = "4G",
+	  .doc = "Bytes of a zone file and every file it includes, together." },
+	{ "zone_limits.include_any_path", K_BOOL, FIELD(C, zone_limits.include_any_path),
+	  .def = "false",
+	  .doc = "Let `$INCLUDE` read any file runwayd can. `false`: only regular files under the "
+	         "zone file's folder, symbolic links resolved." },
 	{ "acls", K_ACLS, .off = offsetof(C, acls), .off2 = offsetof(C, n_acls),
 	  .doc = "Named access lists: each name holds a list of CIDR prefixes, addresses or other "
 	         "ACL names. Options that take an access list (views, rate limiting) accept these "
@@ -146,6 +168,18 @@ static const struct opt schema[] = {
 	         "other addresses get 403. Tokens are still required." },
 	{ "api.data", K_PATH, .off = offsetof(C, api_data),
 	  .doc = "Folder of the embedded store (LMDB) keeping live changes, relative to the config file's folder; without it the API cannot change anything." },
+	{ "api.max_connections", K_UINT, FIELD(C, api_max_connections), .min = 1, .max = 10000,
+	  .def = "64",
+	  .doc = "Most API connections open at once; more are closed at once. Each holds a file "
+	         "descriptor, kept out of `tcp.max_clients`." },
+	{ "api.max_per_client", K_UINT, FIELD(C, api_max_per_client), .min = 1, .max = 10000,
+	  .def = "8",
+	  .doc = "Most API connections open at once from one client address; more are closed at "
+	         "once, so one client cannot take every connection." },
+	{ "api.request_timeout", K_DURATION, FIELD(C, api_request_timeout_ms), .min = 100,
+	  .max = 3600000, .def = "5s",
+	  .doc = "A connection must send a whole request (headers and body) within this long of "
+	         "opening or of its previous answer, else it is closed (slow clients, slowloris)." },
 	{ "dnstap", K_SECTION, .check = check_dnstap,
 	  .doc = "Query logging in the dnstap format (docs/dnstap.md); absent: off. Applies at start." },
 	{ "dnstap.file", K_PATH, .off = offsetof(C, dnstap_file),
@@ -232,6 +266,17 @@ static const struct opt schema[] = {
 	  .doc = "Consecutive passes that make a down address up." },
 	{ "health_checks.fall", K_UINT, FIELD(HC, fall), .min = 1, .max = 100, .def = "2",
 	  .doc = "Consecutive failures that make an up address down." },
+	{ "health_checks.flap_changes", K_UINT, FIELD(HC, flap_changes), .min = 0, .max = 16,
+	  .def = "6",
+	  .doc = "Flap dampening (docs/health-checks.md#flap-dampening): this many up/down changes "
+	         "of one address within `flap_window` hold it down until it has passed for "
+	         "`flap_hold`; 0: off." },
+	{ "health_checks.flap_window", K_DURATION, FIELD(HC, flap_window_ms), .min = 1,
+	  .max = 86400000, .def_doc = "12 intervals",
+	  .doc = "The time in which `flap_changes` changes mean flapping." },
+	{ "health_checks.flap_hold", K_DURATION, FIELD(HC, flap_hold_ms), .min = 1, .max = 86400000,
+	  .def_doc = "12 intervals",
+	  .doc = "A flapping address stays down until every probe has passed for this long." },
 
 	{ "endpoints", K_MAP, .model = true, .off = offsetof(M, endpoints), COUNT(M, n_endpoints),
 	  .size = sizeof(EP), .line_off = offsetof(EP, line), .key_off = offsetof(EP, name),
@@ -414,6 +459,43 @@ void cf_fmt_ms(unsigned long long ms, char *buf, size_t n)
 		snprintf(buf, n, "%llums", ms);
 }
 
+static bool digits(const char **s, unsigned long long *v);
+
+/* Bytes as the shortest exact K_SIZE text ("4G", "1500"). */
+static void fmt_size(unsigned long long v, char *buf, size_t n)
+{
+	static const char units[] = "kMGT";
+	int u = -1;
+	while (u < 3 && v && v % 1024 == 0) {
+		v /= 1024;
+		u++;
+	}
+	if (u < 0)
+		snprintf(buf, n, "%llu", v);
+	else
+		snprintf(buf, n, "%llu%c", v, units[u]);
+}
+
+/* "4096", "64k", "4G" (powers of 1024) -> bytes; false when malformed or past 2^63. */
+static bool parse_size(const char *s, unsigned long long *v)
+{
+	static const char units[] = "kMGT";
+	const char *p = s;
+	if (!digits(&p, v))
+		return false;
+	if (*p == '\0')
+		return true;
+	const char *u = strchr(units, *p);
+	if (u == NULL || p[1] != '\0')
+		return false;
+	for (long i = 0; i <= u - units; i++) {
+		if (*v > (1ull << 53))
+			return false;
+		*v *= 1024;
+	}
+	return true;
+}
+
 /* What a row accepts, as a noun phrase: the docs' type column and "expected ..." in errors. */
 static const char *describe(const struct opt *o, char buf[128])
 {
@@ -427,6 +509,11 @@ static const char *describe(const struct opt *o, char buf[128])
 	case K_LISTFILE: return "file path (YAML list)";
 	case K_UINT:
 		snprintf(buf, 128, "integer %llu..%llu", o->min, o->max);
+		return buf;
+	case K_SIZE:
+		fmt_size(o->min, lo, sizeof(lo));
+		fmt_size(o->max, hi, sizeof(hi));
+		snprintf(buf, 128, "size %s..%s (bytes; k, M, G, T: powers of 1024)", lo, hi);
 		return buf;
 	case K_DURATION:
 		cf_fmt_ms(o->min, lo, sizeof(lo));
@@ -928,7 +1015,9 @@ static int set_scalar(struct ctx *c, const struct opt *o, const char *s, int lin
 	switch (o->kind) {
 	case K_UINT:
 	case K_DURATION:
-		if (!(o->kind == K_UINT ? digits(&p, &v) && !*p : parse_duration(s, &v)) ||
+	case K_SIZE:
+		if (!(o->kind == K_UINT ? digits(&p, &v) && !*p
+		      : o->kind == K_SIZE ? parse_size(s, &v) : parse_duration(s, &v)) ||
 		    v < o->min || v > o->max)
 			return cf_expected(c, o, line);
 		/* max fits the field: the schema rows are written that way. */

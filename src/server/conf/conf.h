@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "server/common/acl.h"
+#include "server/zone/limits.h"
 
 #define RWD_CONF_ERRLEN 512
 
@@ -67,6 +68,8 @@ struct rwd_conf {
 	uint16_t edns_udp_size;        /* largest UDP answer with EDNS; default 1232, 512..4096 */
 	uint8_t *nsid;                 /* NSID payload (RFC 5001), NULL if unset */
 	size_t nsid_len;
+	bool strict_zones;             /* a zone that fails to load stops the start */
+	struct rwd_zone_limits zone_limits;  /* zone_limits: what one zone may cost to load */
 	unsigned tcp_idle_timeout_ms;  /* default 10000 */
 	unsigned tcp_io_timeout_ms;    /* default 2000 */
 	unsigned tcp_max_clients;      /* default 1000 */
@@ -82,6 +85,9 @@ struct rwd_conf {
 	size_t n_api_tokens;
 	struct rwd_acl api_allow;      /* clients that may use the API; default any */
 	char *api_data;                /* the store's folder, resolved; NULL: no live changes */
+	unsigned api_max_connections;  /* open at once, in all */
+	unsigned api_max_per_client;   /* open at once from one client address */
+	unsigned api_request_timeout_ms;   /* for a whole request, headers and body */
 	/* dnstap (server/dnstap/): at most one of file and socket; neither: off */
 	char *dnstap_file;             /* resolved against the config's folder */
 	char *dnstap_socket;           /* unix socket of a collector, resolved likewise */

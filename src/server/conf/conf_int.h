@@ -22,6 +22,7 @@ enum kind {
 	K_LISTFILE, /* a file path; the file holds a K_LIST ("geoip.networks") */
 	K_UINT,     /* unsigned integer in min..max */
 	K_DURATION, /* "500ms", "10s", "2m", "1h" or bare seconds; stored in ms, min..max */
+	K_SIZE,     /* bytes: "4096", "64k", "512M", "4G", "1T" (powers of 1024); uint64_t, min..max */
 	K_LISTEN,   /* one address or a list of them */
 	K_NSID,     /* text, or 0x + hex for raw bytes */
 	K_DNAME,    /* domain name, stored as text (off) and lowercased wire (off2) */

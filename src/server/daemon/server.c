@@ -8,9 +8,20 @@
 #include "server/daemon/server.h"
 #include "server/limit/rrl.h"
 #include "server/query/cookie.h"
+#include "server/zone/source.h"
+
+/* The failures of one build, in the order the zones were loaded. */
+struct failures {
+	struct rwd_zone_failure *v;
+	size_t n, cap;
+	unsigned loads;                /* zone loads that failed */
+};
 
 struct load_report {
-	unsigned errors;
+	unsigned errors;               /* every error of the build */
+	unsigned zone_errors;          /* those of the zone being loaded */
+	char first[RWD_ZONE_ERRLEN];   /* the first of those */
+	struct failures failed;
 };
 
 static void report(void *ctx, const char *msg)
@@ -21,7 +32,36 @@ static void report(void *ctx, const char *msg)
 	} else {
 		rwd_error("%s", msg);
 		r->errors++;
+		if (r->zone_errors++ == 0)
+			snprintf(r->first, sizeof(r->first), "%s", msg);
 	}
+}
+
+/* Note that zone cz failed (its first error in rep). 0 or RW_ENOMEM. */
+static int add_failure(struct failures *f, const struct rwd_conf_zone *cz,
+                       const struct load_report *rep, bool stale)
+{
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 4;
+		struct rwd_zone_failure *v = realloc(f->v, cap * sizeof(*v));
+		if (v == NULL)
+			return RW_ENOMEM;
+		f->v = v;
+		f->cap = cap;
+	}
+	struct rwd_zone_failure *x = &f->v[f->n];
+	*x = (struct rwd_zone_failure){ .zone = strdup(cz->name), .error = strdup(rep->first),
+	                                .view = cz->view ? strdup(cz->view) : NULL,
+	                                .errors = rep->zone_errors, .stale = stale };
+	memcpy(x->apex, cz->dname, rw_dname_len(cz->dname));
+	if (x->zone == NULL || x->error == NULL || (cz->view && x->view == NULL)) {
+		free(x->zone);
+		free(x->error);
+		free(x->view);
+		return RW_ENOMEM;
+	}
+	f->n++;
+	return 0;
 }
 
 /* The traffic model and geo data of a new snapshot. */
@@ -154,6 +194,33 @@ static void free_zone_list(struct rwd_zone **v, size_t n)
 	free(v);
 }
 
+/* prev's failures into s, but that of the zone replace takes the place of
+ * (it loaded). 0 or RW_ENOMEM. */
+static int copy_failures(struct rwd_snapshot *s, const struct rwd_snapshot *prev,
+                         const struct rwd_zone *replace, const char *view)
+{
+	s->zone_load_failures = prev->zone_load_failures;
+	if (prev->n_failures == 0)
+		return 0;
+	const struct rwd_zone_failure *gone =
+		replace ? rwd_snapshot_failure(prev, view, replace->apex_name) : NULL;
+	if ((s->failures = calloc(prev->n_failures, sizeof(*s->failures))) == NULL)
+		return RW_ENOMEM;
+	for (size_t i = 0; i < prev->n_failures; i++) {
+		const struct rwd_zone_failure *f = &prev->failures[i];
+		if (f == gone)
+			continue;
+		struct rwd_zone_failure *x = &s->failures[s->n_failures++];
+		*x = *f;
+		x->zone = strdup(f->zone);
+		x->error = strdup(f->error);
+		x->view = f->view ? strdup(f->view) : NULL;
+		if (x->zone == NULL || x->error == NULL || (f->view && x->view == NULL))
+			return RW_ENOMEM;    /* rwd_snapshot_free() frees what was copied */
+	}
+	return 0;
+}
+
 struct rwd_snapshot *rwd_server_rebuild(struct rwd_conf *conf, const struct rwd_snapshot *prev,
                                         struct rwd_zone *replace, const char *view)
 {
@@ -161,7 +228,7 @@ struct rwd_snapshot *rwd_server_rebuild(struct rwd_conf *conf, const struct rwd_
 	struct rwd_zone ***own = NULL;
 	size_t *n_own = NULL, n_copied = 0, n = 0;
 	struct rwd_conf_view *cv = NULL;
-	if (s == NULL || build_steering(s, conf, prev) < 0)
+	if (s == NULL || build_steering(s, conf, prev) < 0 || copy_failures(s, prev, replace, view) < 0)
 		goto fail;
 	struct rwd_zone **zones = copy_zones(prev->zones->zones, prev->zones->n_zones,
 	                                     view ? NULL : replace, 0, &n);
@@ -233,20 +300,29 @@ static struct rwd_zone *previous(const struct rwd_snapshot *prev, const char *vi
 	return z != top ? z : NULL;
 }
 
-/* Load the zones cz[0..n) into out (counting *n_out), keeping previous
- * versions at reload (prev) of those that fail. */
+/*
+ * Load the zones cz[0..n) into out (counting *n_out). A zone that fails
+ * keeps its previous version at reload (prev), else a placeholder that
+ * answers SERVFAIL takes its place (rwd_zone_failed), so the zone stays
+ * known by name; each failure is noted in rep->failed.
+ */
 static void load_zones(const struct rwd_conf_zone *cz, size_t n, const char *view,
-                       const struct rwd_snapshot *prev, rwd_zone_opts_fn opts, void *opts_ctx,
-                       struct load_report *rep, struct rwd_zone **out, size_t *n_out)
+                       const struct rwd_snapshot *prev, const struct rwd_conf *conf,
+                       rwd_zone_opts_fn opts, void *opts_ctx, struct load_report *rep,
+                       struct rwd_zone **out, size_t *n_out)
 {
 	char label[96];
 	const char *in = view_label(view, label, sizeof(label));
+	bool strict = prev == NULL && conf->strict_zones;   /* the start fails: no placeholders */
 	for (size_t i = 0; i < n; i++) {
 		unsigned before = rep->errors;
 		struct rwd_zone_load_opts zo = { 0 };
+		rep->zone_errors = 0;
+		rep->first[0] = '\0';
 		if (opts)
 			opts(opts_ctx, &cz[i], &zo);
-		struct rwd_zone *z = rwd_zone_load_opts(cz[i].dname, cz[i].file, &zo, report, rep);
+		struct rwd_zone *z = rwd_zone_load_limits(cz[i].dname, cz[i].file, &zo,
+		                                          &conf->zone_limits, report, rep);
 		if (opts)
 			opts(opts_ctx, NULL, &zo);   /* release */
 		if (z != NULL) {
@@ -255,19 +331,33 @@ static void load_zones(const struct rwd_conf_zone *cz, size_t n, const char *vie
 			out[(*n_out)++] = z;
 			continue;
 		}
-		if (rep->errors == before)
-			rep->errors++;   /* failed without a message (out of memory) */
+		if (rep->errors == before) {   /* failed without a message (out of memory) */
+			rep->errors++;
+			rep->zone_errors++;
+			snprintf(rep->first, sizeof(rep->first), "%s: out of memory", cz[i].file);
+		}
+		rep->failed.loads++;
 		struct rwd_zone *old = previous(prev, view, cz[i].dname);
-		if (old != NULL) {
+		if (strict) {
+			rwd_error("zone %s%s: not loaded (%u error%s)", cz[i].name, in, rep->zone_errors,
+			          rep->zone_errors == 1 ? "" : "s");
+			old = NULL;
+		} else if (old != NULL && !rwd_zone_is_placeholder(old)) {
 			rwd_error("zone %s%s: keeping the previous version (serial %u)", cz[i].name, in,
 			          old->serial);
 			rwd_zone_ref(old);
 			out[(*n_out)++] = old;
-		} else if (prev != NULL) {
-			rwd_error("zone %s%s: not served%s", cz[i].name, in,
-			          view && rwd_zonedb_get(prev->zones, cz[i].dname, rw_dname_len(cz[i].dname))
-			          ? " (the top-level zone serves the view)" : "");
+		} else if ((old = rwd_zone_failed(cz[i].dname, cz[i].file)) != NULL) {
+			rwd_error("zone %s%s: not loaded (%u error%s): queries get SERVFAIL until a "
+			          "reload loads it", cz[i].name, in, rep->zone_errors,
+			          rep->zone_errors == 1 ? "" : "s");
+			out[(*n_out)++] = old;
+		} else {
+			rwd_error("zone %s%s: not served (out of memory)", cz[i].name, in);
+			continue;
 		}
+		if (add_failure(&rep->failed, &cz[i], rep, old && !rwd_zone_is_placeholder(old)) < 0)
+			rep->errors++;
 	}
 }
 
@@ -281,26 +371,34 @@ struct rwd_snapshot *rwd_server_build_opts(struct rwd_conf *conf, const struct r
 	size_t *n_own = calloc(conf->n_views ? conf->n_views : 1, sizeof(*n_own));
 	size_t n = 0, views_loaded = 0;
 	struct load_report rep = { 0 };
+	int steering = 0;
 	if (s == NULL || zones == NULL || own == NULL || n_own == NULL)
 		goto fail;
 
-	load_zones(conf->zones, conf->n_zones, NULL, prev, opts, opts_ctx, &rep, zones, &n);
+	load_zones(conf->zones, conf->n_zones, NULL, prev, conf, opts, opts_ctx, &rep,
+	           zones, &n);
 	/* A view's array has room for the top-level zones it will share. */
 	for (size_t v = 0; v < conf->n_views; v++, views_loaded++) {
 		const struct rwd_conf_view *cv = &conf->views[v];
 		if ((own[v] = calloc(cv->n_zones + n + 1, sizeof(**own))) == NULL)
 			goto fail;
-		load_zones(cv->zones, cv->n_zones, cv->name, prev, opts, opts_ctx, &rep, own[v],
-		           &n_own[v]);
+		load_zones(cv->zones, cv->n_zones, cv->name, prev, conf, opts, opts_ctx,
+		           &rep, own[v], &n_own[v]);
 	}
 	/* Loading used scratch memory (records, parser) several times the size
 	 * of what it freed at the end; hand it back to the system. */
 	malloc_trim(0);
-	if (build_steering(s, conf, prev) < 0)
+	steering = build_steering(s, conf, prev);
+	if (steering < 0)
 		rep.errors++;
 	*n_errors = rep.errors;
-	if ((prev == NULL && rep.errors > 0) || s->model == NULL || (s->geo == NULL &&
-	    (s->model->mmdb_path || s->model->n_networks)))
+	if (prev == NULL && rep.failed.n > 0 && conf->strict_zones) {
+		rwd_error("%zu zone%s failed to load and server.strict_zones is set", rep.failed.n,
+		          rep.failed.n == 1 ? "" : "s");
+		goto fail;
+	}
+	if ((prev == NULL && steering < 0) || s->model == NULL ||
+	    (s->geo == NULL && (s->model->mmdb_path || s->model->n_networks)))
 		goto fail;
 	s->zones = rwd_zonedb_new(zones, n);
 	if (s->zones == NULL)
@@ -314,12 +412,16 @@ struct rwd_snapshot *rwd_server_build_opts(struct rwd_conf *conf, const struct r
 	}
 	free(own);
 	free(n_own);
+	s->failures = rep.failed.v;
+	s->n_failures = rep.failed.n;
+	s->zone_load_failures = (prev ? prev->zone_load_failures : 0) + rep.failed.loads;
 	if (copy_settings(s, conf, prev) < 0) {
 		rwd_snapshot_free(s);
 		return NULL;
 	}
 	return s;
 fail:
+	rwd_failures_free(rep.failed.v, rep.failed.n);
 	if (zones)
 		for (size_t i = 0; i < n; i++)
 			rwd_zone_free(zones[i]);

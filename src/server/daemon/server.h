@@ -22,11 +22,14 @@ struct rwd_server {
 /*
  * Load every zone of conf (top level and views') into a new snapshot, with
  * conf's views, traffic model (taken over: conf->model becomes NULL) and
- * its geo data. Each problem is logged as "FILE:LINE: message". Without prev
- * (start-up) any error fails the whole build (NULL); with prev (reload) a
- * zone that fails keeps its version from prev (a view's zone: that view's
- * own version), or is left out if it is new, but geo data that fails to
- * open fails the build. *n_errors counts errors.
+ * its geo data, each zone held to conf->zone_limits. Each problem is logged
+ * as "FILE:LINE: message". A zone that fails to load keeps its version from
+ * prev (reload; a view's zone: that view's own version), or else is served
+ * by a placeholder that answers SERVFAIL (rwd_zone_failed: the zone stays
+ * known by name, as in Knot DNS); either way it is listed in s->failures,
+ * and the next build tries its file again. Without prev (start-up) with
+ * conf->strict_zones, any zone that fails fails the whole build (NULL), as
+ * does geo data that fails to open. *n_errors counts errors.
  */
 /* Fills out for zone cz before it loads; called again with cz NULL after,
  * to release what it allocated. */
@@ -43,8 +46,9 @@ struct rwd_snapshot *rwd_server_build_opts(struct rwd_conf *conf, const struct r
  * reference), except that replace (if not NULL) takes the place of the zone
  * with its apex: at the top level (view NULL, and so in every view that does
  * not have its own zone of that apex), or among the own zones of the view
- * called view. replace is taken over in any case. For live changes: no zone
- * file is read again. NULL when out of memory or geo data fails to open.
+ * called view. replace is taken over in any case. prev's failures stay,
+ * but that of the zone replace loaded. For live changes: no zone file is
+ * read again. NULL when out of memory or geo data fails to open.
  */
 struct rwd_snapshot *rwd_server_rebuild(struct rwd_conf *conf, const struct rwd_snapshot *prev,
                                         struct rwd_zone *replace, const char *view);
@@ -52,6 +56,7 @@ struct rwd_snapshot *rwd_server_rebuild(struct rwd_conf *conf, const struct rwd_
 /*
  * Make s the snapshot queries see, hand its model to the health checker and
  * free the previous snapshot, in that order: the checker must let go of the
- * old model before it is freed. Main thread only.
+ * old model before it is freed. One publisher at a time: under the
+ * control lock (control/control.h), from whichever thread holds it.
  */
 void rwd_server_publish(struct rwd_server *srv, struct rwd_snapshot *s);

@@ -2,6 +2,7 @@
 #include <string.h>
 #include <urcu-qsbr.h>
 
+#include "lib/dname.h"
 #include "server/snapshot/snapshot.h"
 #include "server/limit/rrl.h"
 
@@ -21,7 +22,30 @@ void rwd_snapshot_free(struct rwd_snapshot *s)
 	rwd_model_free(s->model);
 	rwd_geo_close(s->geo);
 	rwd_rrl_free(s->rrl);
+	rwd_failures_free(s->failures, s->n_failures);
 	free(s);
+}
+
+void rwd_failures_free(struct rwd_zone_failure *f, size_t n)
+{
+	for (size_t i = 0; f && i < n; i++) {
+		free(f[i].zone);
+		free(f[i].view);
+		free(f[i].error);
+	}
+	free(f);
+}
+
+const struct rwd_zone_failure *rwd_snapshot_failure(const struct rwd_snapshot *s,
+                                                    const char *view, const uint8_t *apex)
+{
+	for (size_t i = 0; i < s->n_failures; i++) {
+		const struct rwd_zone_failure *f = &s->failures[i];
+		if ((view == NULL) == (f->view == NULL) && (view == NULL || !strcmp(view, f->view)) &&
+		    rw_dname_eq(apex, f->apex))
+			return f;
+	}
+	return NULL;
 }
 
 void rwd_views_free(struct rwd_view *v, size_t n)

@@ -32,6 +32,21 @@ struct rwd_view {
 	size_t n_own;
 };
 
+/*
+ * A zone whose last load (at start, at reload) failed. Its zonedb entry is
+ * then its previous version (stale: a reload failed) or a placeholder that
+ * answers SERVFAIL (rwd_zone_failed(): it never loaded, or the previous
+ * version was such a placeholder). The next reload tries the file again.
+ */
+struct rwd_zone_failure {
+	char *zone;                    /* "example.com." */
+	uint8_t apex[255];             /* flat, lowercased */
+	char *view;                    /* the view whose own zone it is; NULL: top level */
+	char *error;                   /* the first error, "FILE:LINE: message" */
+	unsigned errors;               /* errors the load reported */
+	bool stale;                    /* the previous version is served */
+};
+
 struct rwd_snapshot {
 	struct rwd_zonedb *zones;      /* the top-level zones; all that is served without views */
 	struct rwd_view *views;        /* in config order; NULL without views */
@@ -45,6 +60,9 @@ struct rwd_snapshot {
 	bool cookies;                  /* answer DNS Cookies (query/cookie.c) */
 	uint8_t cookie_secret[16];     /* RFC 9018 server secret */
 	uint64_t generation;           /* increments with every publication */
+	struct rwd_zone_failure *failures;  /* zones whose last load failed, in config order */
+	size_t n_failures;
+	uint64_t zone_load_failures;   /* zone loads that failed since start (a counter) */
 };
 
 /*
@@ -78,11 +96,19 @@ const struct rwd_view *rwd_snapshot_view(const struct rwd_snapshot *s, const cha
 const struct rwd_snapshot *rwd_snapshot_get(void);
 
 /* Publish s and return the previous snapshot once no reader can see it
- * (after a grace period), for the caller to free. Main thread only. */
+ * (after a grace period), for the caller to free. One publisher at a time:
+ * callers hold the control lock (control/control.h), or are the only thread. */
 struct rwd_snapshot *rwd_snapshot_swap(struct rwd_snapshot *s);
 
 /* rwd_snapshot_swap, then free the previous snapshot. */
 void rwd_snapshot_publish(struct rwd_snapshot *s);
+
+/* The failure of the zone with this apex (view NULL: top level), or NULL. */
+const struct rwd_zone_failure *rwd_snapshot_failure(const struct rwd_snapshot *s,
+                                                    const char *view, const uint8_t *apex);
+
+/* Free failures f[0..n) and the array. NULL is allowed. */
+void rwd_failures_free(struct rwd_zone_failure *f, size_t n);
 
 /* Free a snapshot no reader can see. */
 void rwd_snapshot_free(struct rwd_snapshot *s);

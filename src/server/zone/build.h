@@ -31,6 +31,7 @@ struct rwd_zone_ctx {
 	struct rwd_node **nodes;         /* per node id */
 	struct rwd_node **parents;       /* per node id, during rwd_zone_link() */
 	size_t cap_nodes;
+	const struct rwd_zone_limits *limits;  /* never NULL */
 	rwd_report_fn report;
 	void *ctx;
 	unsigned errors;

@@ -5,11 +5,14 @@
  * linked (ENTs, cuts, wildcards) and handed to answers.c.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <libzscanner/scanner.h>
 #include <libknot/descriptor.h>
@@ -19,6 +22,8 @@
 #include "lib/rdata.h"
 #include "lib/wire.h"
 #include "server/zone/build.h"
+#include "server/zone/limits.h"
+#include "server/zone/source.h"
 
 void rwd_zone_report(struct rwd_zone_ctx *c, bool warning, const char *file,
                      unsigned long line, const char *fmt, ...)
@@ -198,38 +203,194 @@ static void on_record(zs_scanner_t *s)
 	c->heads[n->id] = r;
 }
 
+/* Enough to fix; past this, reading a broken file is wasted time. */
+#define MAX_ERRORS 20
+
 static void on_error(zs_scanner_t *s)
 {
 	struct rwd_zone_ctx *c = s->process.data;
 	const char *file = s->file.name ? s->file.name : c->path;
 	rwd_zone_report(c, false, file, (unsigned long)s->line_counter, "%s",
 	                zs_strerror(s->error.code));
-	if (c->errors >= 20)   /* enough to fix; stop wasting time on a broken file */
+	if (c->errors >= MAX_ERRORS)
 		s->state = ZS_STATE_STOP;
+}
+
+/*
+ * Reading the zone file and its $INCLUDEs within the limits (limits.h).
+ *
+ * libzscanner's automatic mode (zs_parse_all) opens an $INCLUDE itself,
+ * with a fresh scanner and no depth limit, any path, and a character
+ * device read whole into memory (a self-include or /dev/zero took 4.2 GB).
+ * Its API cannot bound that, so the scanner runs in its manual mode
+ * (zs_parse_record), which stops at each $INCLUDE with the path resolved
+ * (include_filename, relative to the scanner's `path`) and the origin to use
+ * (buffer), and this file opens every input itself: a regular file only,
+ * counted against the byte budget before it is read, mapped, and handed to
+ * the scanner as a string. The nesting depth is ours to count, and the
+ * path is checked after symbolic links are resolved.
+ */
+struct input_state {
+	char *root;                      /* realpath of the zone file's folder; NULL: unknown */
+	uint64_t bytes;                  /* read so far, the zone file and its includes */
+	bool stop;                       /* out of memory or too many errors */
+};
+
+/* path's folder, resolved; NULL when out of memory or path does not resolve. */
+static char *real_dir(const char *path)
+{
+	char *real = realpath(path, NULL);
+	if (real == NULL)
+		return NULL;
+	char *slash = strrchr(real, '/');
+	if (slash == real)
+		slash[1] = '\0';             /* a file in "/" */
+	else if (slash)
+		*slash = '\0';
+	return real;
+}
+
+static bool under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	if (n == 1 && dir[0] == '/')
+		return true;
+	return strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
+/*
+ * Read one input: path (for messages: name) at $INCLUDE depth depth, with
+ * the given origin (text) and default TTL. Problems opening it are reported
+ * at from:from_line (the $INCLUDE line; from NULL: the zone file itself).
+ */
+static void read_input(struct rwd_zone_ctx *c, struct input_state *st, const char *path,
+                       const char *origin, uint32_t ttl, unsigned depth,
+                       const char *from, unsigned long from_line)
+{
+	const char *at = from ? from : path;
+	unsigned long at_line = from ? from_line : 0;
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat sb;
+	if (fd < 0 || fstat(fd, &sb) != 0) {
+		if (from)   /* zscanner's words for a missing $INCLUDE, as before */
+			rwd_zone_report(c, false, at, at_line, "%s", zs_strerror(ZS_FILE_OPEN));
+		else
+			rwd_zone_report(c, false, at, at_line, "cannot open: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		if (from)
+			rwd_zone_report(c, false, at, at_line, "$INCLUDE %s: not a regular file", path);
+		else
+			rwd_zone_report(c, false, at, at_line, "not a regular file");
+		close(fd);
+		return;
+	}
+	uint64_t size = (uint64_t)sb.st_size, max = c->limits->max_file_bytes;
+	if (size > max - st->bytes) {
+		if (from)
+			rwd_zone_report(c, false, at, at_line,
+			                "$INCLUDE %s: the zone file and its includes would exceed %llu "
+			                "bytes (zone_limits.max_file_bytes)", path, (unsigned long long)max);
+		else
+			rwd_zone_report(c, false, at, at_line,
+			                "%llu bytes, more than %llu (zone_limits.max_file_bytes)",
+			                (unsigned long long)size, (unsigned long long)max);
+		close(fd);
+		st->stop = true;             /* every further input would be refused too */
+		return;
+	}
+	st->bytes += size;
+	void *map = NULL;
+	if (size > 0 && (map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
+		rwd_zone_report(c, false, at, at_line, "cannot read %s: %s", path, strerror(errno));
+		close(fd);
+		return;
+	}
+	close(fd);
+	if (map)
+		(void)madvise(map, size, MADV_SEQUENTIAL);
+
+	zs_scanner_t *s = malloc(sizeof(*s));
+	char *dir = s ? real_dir(path) : NULL;
+	if (s == NULL || zs_init(s, origin, RW_CLASS_IN, ttl) != 0) {
+		free(s);
+		free(dir);
+		if (map)
+			munmap(map, size);
+		c->oom = st->stop = true;
+		return;
+	}
+	/* The scanner reads our mapping; file.name (freed by zs_deinit) names the
+	 * input in messages, path (likewise) is where relative $INCLUDEs start. */
+	if (zs_set_input_string(s, map ? map : "", size) != 0 ||
+	    (s->file.name = strdup(path)) == NULL) {
+		c->oom = st->stop = true;
+		goto out;
+	}
+	if (dir) {
+		free(s->path);
+		s->path = dir;
+		dir = NULL;
+	}
+	zs_set_processing(s, NULL, NULL, c);
+	while (!st->stop && zs_parse_record(s) == 0) {
+		if (s->state == ZS_STATE_DATA) {
+			on_record(s);
+		} else if (s->state == ZS_STATE_ERROR) {
+			on_error(s);
+		} else if (s->state == ZS_STATE_INCLUDE) {
+			unsigned long line = (unsigned long)s->line_counter;
+			if (depth + 1 > c->limits->max_include_depth) {
+				if (c->limits->max_include_depth == 0)
+					rwd_zone_report(c, false, s->file.name, line,
+					                "$INCLUDE is not allowed (zone_limits.max_include_depth is 0)");
+				else
+					rwd_zone_report(c, false, s->file.name, line,
+					                "$INCLUDE nested more than %u deep "
+					                "(zone_limits.max_include_depth)",
+					                c->limits->max_include_depth);
+				continue;
+			}
+			char *real = realpath(s->include_filename, NULL);
+			if (real == NULL) {
+				rwd_zone_report(c, false, s->file.name, line, "%s",
+				                zs_strerror(ZS_FILE_OPEN));
+			} else if (!c->limits->include_any_path && !(st->root && under(real, st->root))) {
+				rwd_zone_report(c, false, s->file.name, line,
+				                "$INCLUDE %s is outside the zone file's folder %s "
+				                "(zone_limits.include_any_path)", s->include_filename,
+				                st->root ? st->root : "(unknown)");
+			} else {
+				/* s->buffer: the origin for the included file, as text. */
+				read_input(c, st, real, (const char *)s->buffer, s->default_ttl, depth + 1,
+				           s->file.name, line);
+			}
+			free(real);
+		} else {
+			break;                   /* EOF, or STOP from on_record / on_error */
+		}
+		if (s->state == ZS_STATE_STOP || c->oom || c->errors >= MAX_ERRORS)
+			st->stop = true;
+	}
+out:
+	free(dir);
+	zs_deinit(s);
+	free(s);
+	if (map)
+		munmap(map, size);
 }
 
 static int parse_file(struct rwd_zone_ctx *c)
 {
 	char origin[RW_DNAME_MAXLEN * 4 + 1];
 	rw_dname_to_str(c->z->apex_name, origin, sizeof(origin));
-
-	zs_scanner_t *s = malloc(sizeof(*s));
-	if (s == NULL)
-		return RW_ENOMEM;
-	if (zs_init(s, origin, RW_CLASS_IN, 3600) != 0) {
-		free(s);
-		return RW_ENOMEM;
-	}
-	if (zs_set_input_file(s, c->path) != 0) {
-		rwd_zone_report(c, false, c->path, 0, "cannot open: %s", zs_strerror(s->error.code));
-		zs_deinit(s);
-		free(s);
-		return RW_EZONE;
-	}
-	zs_set_processing(s, on_record, on_error, c);
-	zs_parse_all(s);
-	zs_deinit(s);
-	free(s);
+	struct input_state st = { .root = real_dir(c->path) };
+	read_input(c, &st, c->path, origin, 3600, 0, NULL, 0);
+	free(st.root);
 	return c->oom ? RW_ENOMEM : 0;
 }
 
@@ -334,8 +495,18 @@ struct rwd_zone *rwd_zone_load_opts(const uint8_t *origin, const char *path,
                                     const struct rwd_zone_load_opts *opts,
                                     rwd_report_fn report, void *ctx)
 {
+	return rwd_zone_load_limits(origin, path, opts, NULL, report, ctx);
+}
+
+struct rwd_zone *rwd_zone_load_limits(const uint8_t *origin, const char *path,
+                                      const struct rwd_zone_load_opts *opts,
+                                      const struct rwd_zone_limits *limits,
+                                      rwd_report_fn report, void *ctx)
+{
+	static const struct rwd_zone_limits defaults = RWD_ZONE_LIMITS_DEFAULT;
 	struct rwd_zone *z = calloc(1, sizeof(*z));
-	struct rwd_zone_ctx c = { .z = z, .path = path, .report = report, .ctx = ctx };
+	struct rwd_zone_ctx c = { .z = z, .path = path, .report = report, .ctx = ctx,
+	                          .limits = limits ? limits : &defaults };
 	if (z == NULL)
 		return NULL;
 	z->refs = 1;
@@ -394,6 +565,48 @@ void rwd_zone_free(struct rwd_zone *z)
 	rwd_zone_seg_unref(z->seg);
 	free(z->file);
 	free(z);
+}
+
+struct rwd_zone *rwd_zone_failed(const uint8_t *origin, const char *path)
+{
+	struct rwd_zone *z = calloc(1, sizeof(*z));
+	struct rwd_zone_ctx c = { .z = z, .path = path };
+	if (z == NULL)
+		return NULL;
+	z->refs = 1;
+	z->apex_len = (uint8_t)rw_dname_len(origin);
+	z->apex_labels = (uint8_t)rw_dname_labels(origin);
+	memcpy(z->apex_name, origin, z->apex_len);
+	z->file = strdup(path);
+	z->seg = rwd_zone_seg_new(NULL, 1024);
+	struct rwd_answer *a = NULL;
+	if (z->seg && z->file) {
+		z->arena = &z->seg->arena;
+		if (table_grow(z, 4) == 0 && (z->apex = rwd_zone_get_node(&c, origin, z->apex_len)))
+			a = rw_arena_alloc(z->arena, sizeof(*a));
+	}
+	free(c.heads);
+	free(c.nodes);
+	if (a == NULL) {
+		rwd_zone_free(z);
+		return NULL;
+	}
+	/*
+	 * Every lookup ends in SERVFAIL with no records, without a test on the
+	 * query path: the apex is every name's closest encloser (no other node),
+	 * its own wildcard (so names below it take the apex's answer, not
+	 * NXDOMAIN), and answers every type, like the zone's shared negative
+	 * answers, with the one SERVFAIL answer. Not authoritative, as Knot DNS.
+	 */
+	memset(a, 0, sizeof(*a));
+	a->rcode = RW_RCODE_SERVFAIL;
+	a->qname_len = z->apex_len;
+	z->apex->flags = RWD_NODE_APEX;
+	z->apex->wildcard = z->apex;
+	z->apex->other = a;
+	z->nxdomain = z->nodata = a;
+	z->next_id = (uint32_t)z->n_nodes;
+	return z;
 }
 
 struct rwd_zone_seg *rwd_zone_seg_new(struct rwd_zone_seg *prev, size_t chunk)

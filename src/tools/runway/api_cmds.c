@@ -67,11 +67,37 @@ static const char *str(json_t *o, const char *key, const char *dflt)
 	return s ? s : dflt;
 }
 
+/* The zones whose last load failed (GET /v1/zones: "loaded", "error"). */
+static int zone_status(struct api_client *c)
+{
+	json_t *zones, *z;
+	size_t i, bad = 0;
+	if (api_call(c, "GET", "/v1/zones", NULL, &zones, NULL, 0))
+		return 1;
+	json_array_foreach(zones, i, z) {
+		const char *err = str(z, "error", NULL);
+		if (err == NULL)
+			continue;
+		if (bad++ == 0)
+			printf("\n%-32s %-12s %-22s %s\n", "ZONE", "VIEW", "STATE", "LAST LOAD ERROR");
+		char state[64] = "not loaded: SERVFAIL";
+		if (!json_is_false(json_object_get(z, "loaded")))
+			snprintf(state, sizeof(state), "serving serial %lld",
+			         (long long)json_integer_value(json_object_get(z, "serial")));
+		printf("%-32s %-12s %-22s %s\n", str(z, "name", "?"), str(z, "view", "-"), state, err);
+	}
+	if (bad == 0)
+		printf("\n(every zone loaded: %zu)\n", json_array_size(zones));
+	json_decref(zones);
+	return 0;
+}
+
 int cmd_status(int argc, char **argv)
 {
 	static const char usage[] =
 		"usage: runway status [--api URL] [--token T]\n\n"
-		"Show the health of every endpoint address and the traffic names.\n\n" API_USAGE
+		"Show the health of every endpoint address, the traffic names, and the zones\n"
+		"whose last load failed.\n\n" API_USAGE
 		"  -h, --help         show this help\n";
 	struct api_client c;
 	const char *pos[1];
@@ -136,7 +162,7 @@ int cmd_status(int argc, char **argv)
 		printf("(no traffic names)\n");
 	json_decref(health);
 	json_decref(traffic);
-	return 0;
+	return zone_status(&c);
 }
 
 /* ---- drain / undrain ---- */
