@@ -8,6 +8,7 @@
 #   make bench      benchmark against Knot DNS, NSD, gdnsd and BIND (bench/README.md)
 #   make install    runwayd, runway and a sample configuration (PREFIX, DESTDIR, sysconfdir)
 #   make layers     no cycle and no upward dependency between modules (scripts/check-layers.py)
+#   make spdx       every source file has an SPDX-License-Identifier line
 #
 # CFLAGS, CPPFLAGS, LDFLAGS and LDLIBS are yours (a distribution's dpkg-buildflags
 # set them): what runway needs to build (-Isrc, the libraries' flags, the
@@ -148,7 +149,7 @@ $(FUZZ_BUILD)/%: tests/fuzz/%.c $(LIB_SRC) $(SERVER_SRC) $(SERVER_ASM)
 	clang -std=gnu11 -O1 -g $(RW_CPPFLAGS) -fsanitize=fuzzer,address,undefined \
 	  -o $@ $^ $(RW_LDLIBS)
 
-.PHONY: all deps test-deps run test unit layers build-test fuzz fuzz-smoke integration bench \
+.PHONY: all deps test-deps run test unit layers build-test spdx fuzz fuzz-smoke integration bench \
         install uninstall clean
 
 deps:
@@ -192,6 +193,12 @@ layers: all
 # The build itself: CFLAGS/CPPFLAGS taken, a missing library named, install (tests/build/).
 build-test:
 	@tests/build/test_build.sh
+
+# Every source file names its licence (README.md, Licence). Not in `test` until
+# the files have their SPDX lines (scripts/spdx-check.sh --add).
+spdx:
+	@tests/build/test_spdx.sh
+	@scripts/spdx-check.sh
 
 # build-test checks the Makefile, not the code: once, not again under SANITIZE=1.
 test: test-deps

@@ -9,8 +9,8 @@
 #   scripts/spdx-check.sh          list them
 #   scripts/spdx-check.sh --add    add "SPDX-License-Identifier: GPL-3.0-or-later"
 #                                  to each, in the comment style of its type
-#                                  (after a #! line or <!DOCTYPE>); then list
-#                                  what is still missing (types it cannot edit)
+#                                  (after a #! line or <!DOCTYPE>)
+#   scripts/spdx-check.sh -C DIR   the tree at DIR instead of this one
 #
 # Files come from git (tracked, and new ones not ignored), or from find
 # outside a git checkout. See README.md, Licence.
@@ -18,17 +18,20 @@ set -eu
 cd "$(dirname "$0")/.."
 id="GPL-3.0-or-later"
 add=0
-case "${1:-}" in
-  --add) add=1 ;;
-  "") ;;
-  *) echo "usage: scripts/spdx-check.sh [--add]" >&2; exit 2 ;;
-esac
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--add) add=1 ;;
+	-C) [ $# -ge 2 ] || { echo "spdx-check: -C needs a folder" >&2; exit 2; }; cd "$2"; shift ;;
+	*) echo "usage: scripts/spdx-check.sh [-C DIR] [--add]" >&2; exit 2 ;;
+	esac
+	shift
+done
 
 files() {
-	if git rev-parse --is-inside-work-tree > /dev/null 2>&1; then
+	if [ "$(git rev-parse --show-toplevel 2>/dev/null)" = "$(pwd -P)" ]; then
 		git ls-files --cached --others --exclude-standard -- src tests bench scripts
 	else
-		find src tests bench scripts -type f
+		for d in src tests bench scripts; do [ ! -d "$d" ] || find "$d" -type f; done
 	fi | sort -u
 }
 
