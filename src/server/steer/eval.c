@@ -331,23 +331,32 @@ static int weighted_choice(struct rwd_steer *s, const struct rwd_policy *p, int 
 	return -1;
 }
 
-/* Up to count endpoints from up children taken in random order (when more
- * than count are up, a random choice of them, as Route 53 does), shuffled. */
+/* Up to count endpoints from up children, shuffled. When more than count
+ * children are up, a random choice of them (as Route 53 does), not the
+ * first ones: every healthy child takes its share. */
 static bool multivalue(struct rwd_steer *s, const struct rwd_policy *p, int family,
                        struct rwd_steer_result *out)
 {
 	unsigned start = out->n, count = p->u.children.count ? p->u.children.count : 8;
-	uint16_t idx[RWD_STEER_MAX * 8];
-	unsigned n_up = 0;
-	for (unsigned i = 0; i < p->u.children.n && n_up < sizeof(idx) / sizeof(idx[0]); i++)
-		if (up(s, p->u.children.v[i].node, family))
-			idx[n_up++] = (uint16_t)i;
-	for (unsigned k = 0; k < n_up && out->n - start < count; k++) {
-		unsigned j = k + rng_below(s->rng, n_up - k);   /* Fisher-Yates, as far as needed */
-		uint16_t x = idx[k];
-		idx[k] = idx[j];
-		idx[j] = x;
-		pick(s, p->u.children.v[idx[k]].node, family, out);
+	if (p->u.children.n <= count) {   /* the usual case: every up child */
+		for (unsigned i = 0; i < p->u.children.n && out->n - start < count; i++) {
+			const struct rwd_policy *ch = p->u.children.v[i].node;
+			if (up(s, ch, family))
+				pick(s, ch, family, out);
+		}
+	} else {
+		uint16_t idx[RWD_STEER_MAX * 8];
+		unsigned n_up = 0;
+		for (unsigned i = 0; i < p->u.children.n && n_up < sizeof(idx) / sizeof(idx[0]); i++)
+			if (up(s, p->u.children.v[i].node, family))
+				idx[n_up++] = (uint16_t)i;
+		for (unsigned k = 0; k < n_up && out->n - start < count; k++) {
+			unsigned j = k + rng_below(s->rng, n_up - k);   /* Fisher-Yates, as far as needed */
+			uint16_t x = idx[k];
+			idx[k] = idx[j];
+			idx[j] = x;
+			pick(s, p->u.children.v[idx[k]].node, family, out);
+		}
 	}
 	if (out->n - start > count)
 		out->n = start + count;
