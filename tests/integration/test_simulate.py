@@ -432,3 +432,36 @@ def test_failover_and_weighted(fwsrv):
         fwsrv.wpool.all_healthy()
         sh.wait_answer(fwsrv, "up-a.example.com", [tw.IP["a"]], timeout=10)
         sh.wait_answer(fwsrv, "up-b.example.com", [tw.IP["b"]], timeout=10)
+
+
+def test_trace_flapping(tmp_path):
+    """A slot held down by flap dampening is down in the trace, flagged
+    flapping, even while its latest probes pass (docs/health-checks.md)."""
+    pool = sh.BackendPool(["127.0.0.51"])
+    yaml = f"""
+health_checks:
+  web: {{ type: http, port: {pool.port}, path: /healthz, interval: 100ms, timeout: 90ms,
+         rise: 1, fall: 1, flap_changes: 1, flap_window: 60s, flap_hold: 60s }}
+endpoints:
+  flaky: {{ address: [127.0.0.51], health_check: web }}
+  spare: {{ address: [127.0.0.52] }}
+traffic:
+  fl.example.com.: {{ policy: {{ failover: [flaky, spare] }} }}
+"""
+    s = ApiServer(tmp_path / "srv", yaml)
+    try:
+        s.start()
+        pool["127.0.0.51"].wait_hits(1)
+        pool["127.0.0.51"].set(status=503)
+        sh.wait_answer(s, "fl.example.com", ["127.0.0.52"])
+        pool["127.0.0.51"].healthy()
+        pool["127.0.0.51"].wait_hits(3)          # passing again, but held for flap_hold
+        body = same(s, "127.0.0.1", "fl.example.com", "A", None)
+        assert [a["data"] for a in body["answer"]] == ["127.0.0.52"], body
+        flaky = by_endpoint(body)["flaky"]
+        assert flaky["why"] == "down" and flaky.get("flapping") is True, flaky
+        assert "held down for flapping" in flaky["detail"], flaky
+    finally:
+        rc = s.stop()
+        pool.stop()
+        assert rc == 0, s.log_tail()
