@@ -86,7 +86,11 @@ static char *example_com(void)
 		"child       DS    54321 13 2 " DS_HEX "\n"
 		"ns1.child   A     192.0.2.211\n"
 		"_sip._tcp   SRV   10 60 5060 sip\n"
-		"sip         A     192.0.2.60\n");
+		"sip         A     192.0.2.60\n"
+		"dn          DNAME example.org.\n"
+		"dl          DNAME l123456789012345678901234567890123456789012345678901234567890."
+		"l123456789012345678901234567890123456789012345678901234567890.example.org.\n"
+		"toorg       CNAME www.example.org.\n");
 	/* 40 A records: about 680 bytes, over 512 and under 1232. */
 	for (int i = 1; i <= 40; i++)
 		o += (size_t)snprintf(text + o, sizeof(text) - o, "many A 198.51.100.%d\n", i);
@@ -1183,6 +1187,59 @@ static void test_wildcard_chains(void **state)
 		         "\"x.lw.example.com. CNAME x.lw.example.com.\" is sent %u times", r.an, r.an);
 }
 
+/* Answers built at query time (body.c): DNAME synthesis and a chain into
+ * example.org, served beside; the names compress against the question. */
+static void test_dname_and_chain_across_zones(void **state)
+{
+	struct resp r;
+	ask_udp("WWW.dn.example.com.", RW_TYPE_A, NULL, &r);
+	assert_int_equal(FLAGS(&r), RW_FLAG_QR | RW_FLAG_AA);
+	assert_int_equal(r.rcode, RW_RCODE_NOERROR);
+	assert_int_equal(r.an, 3);
+	assert_int_equal(r.ns + r.ar, 0);
+	assert_int_equal(an(&r, 0)->type, RW_TYPE_DNAME);
+	assert_name(an(&r, 0)->owner, "dn.example.com.");
+	assert_int_equal(an(&r, 1)->type, RW_TYPE_CNAME);
+	assert_name_exact(an(&r, 1)->owner, "WWW.dn.example.com.");
+	assert_int_equal(an(&r, 1)->ttl, 3600);
+	assert_rdata_name(&r, an(&r, 1), 0, "WWW.example.org.");
+	assert_name(an(&r, 2)->owner, "www.example.org.");
+	assert_int_equal(an(&r, 2)->type, RW_TYPE_A);
+	/* NXDOMAIN in example.org, with its SOA and its negative TTL. */
+	ask_udp("x.dn.example.com.", RW_TYPE_A, NULL, &r);
+	assert_int_equal(r.rcode, RW_RCODE_NXDOMAIN);
+	assert_int_equal(FLAGS(&r), RW_FLAG_QR | RW_FLAG_AA);
+	assert_int_equal(r.an, 2);
+	assert_int_equal(r.ns, 1);
+	assert_name(ns(&r, 0)->owner, "example.org.");
+	assert_int_equal(ns(&r, 0)->ttl, 120);
+	/* A plain CNAME into example.org. */
+	ask_udp("toorg.example.com.", RW_TYPE_A, NULL, &r);
+	assert_int_equal(r.rcode, RW_RCODE_NOERROR);
+	assert_int_equal(r.an, 2);
+	assert_int_equal(an(&r, 1)->type, RW_TYPE_A);
+	/* Too long once synthesized: YXDOMAIN, the DNAME alone (RFC 6672 2.2).
+	 * 3 x 62-byte labels + dl.example.com (16) = 205 bytes; the target is
+	 * 138, the result 327. */
+	char q[RW_DNAME_MAXLEN * 4];
+	snprintf(q, sizeof(q), "%.62s.%.62s.%.62s.dl.example.com.",
+	         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	         "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+	         "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc");
+	ask_udp(q, RW_TYPE_A, NULL, &r);
+	assert_int_equal(r.rcode, 6 /* YXDOMAIN */);
+	assert_int_equal(FLAGS(&r), RW_FLAG_QR | RW_FLAG_AA);
+	assert_int_equal(r.an, 1);
+	assert_int_equal(an(&r, 0)->type, RW_TYPE_DNAME);
+	/* A short name below fits: DNAME, CNAME, example.org's NXDOMAIN. */
+	ask_udp("a.b.dl.example.com.", RW_TYPE_A, NULL, &r);
+	assert_int_equal(r.rcode, RW_RCODE_NXDOMAIN);
+	assert_int_equal(r.an, 2);
+	/* Over TCP the same. */
+	ask("WWW.dn.example.com.", RW_TYPE_A, NULL, &rwd_transport_tcp, &r);
+	assert_int_equal(r.an, 3);
+}
+
 static void test_cname(void **state)
 {
 	struct resp r;
@@ -1546,6 +1603,7 @@ int main(void)
 		cmocka_unit_test(test_wildcard_chains),
 		cmocka_unit_test(test_long_qnames),
 		cmocka_unit_test(test_cname),
+		cmocka_unit_test(test_dname_and_chain_across_zones),
 		cmocka_unit_test(test_nsid),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_badvers_not_amplified),
