@@ -100,7 +100,7 @@ def test_an_rrset_past_the_record_limit_is_refused_at_once(api):
     refused = time.monotonic() - t0
     assert st == 400, body
     assert body["error"] == ("change 1: 60000 records for big.example.com. A: at most 1000 "
-                             "records in one RRset (zone.max_rrset_records)"), body
+                             "records in one RRset (zone_limits.max_rrset_records)"), body
     assert soa(api) == before
     # The limit itself is fine, and quick.
     t0 = time.monotonic()
@@ -119,6 +119,21 @@ def test_an_rrset_past_the_record_limit_is_refused_at_once(api):
     sh.report(f"RRset limit: 60,000 records refused in {refused * 1000:.0f} ms; 1,000 records "
               f"applied in {accepted * 1000:.0f} ms, deleted in {deleted * 1000:.0f} ms")
     assert refused < 5 and accepted < 10 and deleted < 10
+
+
+def test_the_record_limit_is_the_configured_one(tmp_path):
+    srv = ApiServer(tmp_path / "srv", TRAFFIC + "zone_limits:\n  max_rrset_records: 50\n")
+    srv.start()
+    try:
+        recs = [f"10.0.0.{i}" for i in range(51)]
+        st, body = post(srv, [{"action": "UPSERT", "name": "big.example.com.", "type": "A",
+                               "ttl": 60, "records": recs}])
+        assert st == 400 and "at most 50 records in one RRset" in body["error"], body
+        st, body = post(srv, [{"action": "UPSERT", "name": "big.example.com.", "type": "A",
+                               "ttl": 60, "records": recs[:50]}])
+        assert st == 200, body
+    finally:
+        assert srv.stop() == 0
 
 
 def test_latency_pairs_are_merged_linearly_and_capped(api):

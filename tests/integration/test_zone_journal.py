@@ -92,5 +92,24 @@ def test_change_log(tmp_path):
         assert st == 200 and body["changes"] == [
             {"from": s4, "to": s5, "removed": [], "added": ["x.example.com. 60 IN A 192.0.2.5"]}
         ], body
+
+        # The zone file edited and reloaded: the log cannot know what changed.
+        path = srv.zone_path("example.com.")
+        srv.write_zone("example.com.", path.read_text() + "edited A 192.0.2.77\n")
+        at = srv.log_size()
+        srv.reload()
+        srv.wait_log("reload done", start=at)
+        st, body = since(srv, s4)
+        assert st == 410, body
+        s6 = post(srv, {"action": "UPSERT", "name": "y.example.com.", "type": "A", "ttl": 60,
+                        "records": ["192.0.2.6"]})
+        st, body = since(srv, s5)
+        assert st == 200 and [(c["from"], c["to"]) for c in body["changes"]] == [(s5, s6)], body
+        # Unchanged across a reload of the same file.
+        at = srv.log_size()
+        srv.reload()
+        srv.wait_log("reload done", start=at)
+        st, body = since(srv, s5)
+        assert st == 200 and len(body["changes"]) == 1, body
     finally:
         srv.stop()

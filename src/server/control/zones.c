@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <libknot/libknot.h>
 #include <libzscanner/scanner.h>
@@ -26,11 +27,12 @@
 #include "server/store/journal.h"
 #include "server/zone/limits.h"
 
-/* Records in one RRset a change may carry (zone/limits.h). */
+/* Records in one RRset a change may carry: the zone files' own limit
+ * (zone_limits.max_rrset_records, zone/limits.h). */
 static uint32_t max_rrset_records(const struct rwd_control *c)
 {
-	(void)c;
-	return RWD_ZONE_MAX_RRSET_RECORDS;
+	uint32_t max = c->srv && c->srv->conf ? c->srv->conf->zone_limits.max_rrset_records : 0;
+	return max ? max : RWD_ZONE_MAX_RRSET_RECORDS;
 }
 
 /* ---- record data from text ---- */
@@ -299,6 +301,34 @@ void ctl_store_zone_name(const char *view, const uint8_t *apex, char *out, size_
 		out[0] = '\0';
 }
 
+/*
+ * The change log describes changes on top of the zone file as it was: when
+ * the file is not the one the log started from (its size or modification
+ * time differ: edited while runwayd was stopped, or before a reload), the
+ * log is cleared, so that it never claims a difference it did not see.
+ * ($INCLUDEd files are not looked at.)
+ */
+static void journal_check_file(struct rwd_control *c, const char *skey, const char *file)
+{
+	struct stat st;
+	char key[1300], stamp[64], *old = NULL;
+	if (stat(file, &st) < 0)
+		return;
+	snprintf(key, sizeof(key), "%s#file", skey);
+	snprintf(stamp, sizeof(stamp), "%lld.%09ld %lld", (long long)st.st_mtim.tv_sec,
+	         st.st_mtim.tv_nsec, (long long)st.st_size);
+	bool same = rwd_store_get(c->store, "serials", key, &old, NULL) == 0 && strcmp(old, stamp) == 0;
+	free(old);
+	struct rwd_store_txn *t;
+	if (same || rwd_store_begin(c->store, &t) < 0)
+		return;                        /* a read-only store (runway check): nothing to do */
+	if (rwd_journal_clear(t, skey) == 0 && rwd_store_put(t, "serials", key, stamp,
+	                                                     strlen(stamp)) == 0)
+		rwd_store_commit(t);
+	else
+		rwd_store_abort(t);
+}
+
 void ctl_zone_opts(void *ctx, const struct rwd_conf_zone *cz, struct rwd_zone_load_opts *out)
 {
 	struct rwd_control *c = ctx;
@@ -310,6 +340,7 @@ void ctl_zone_opts(void *ctx, const struct rwd_conf_zone *cz, struct rwd_zone_lo
 		return;
 	char zone[1200];
 	ctl_store_zone_name(cz->view, cz->dname, zone, sizeof(zone));
+	journal_check_file(c, zone, cz->file);
 	zo.zone = zone;
 	rwd_store_foreach(c->store, "rrsets", zo_from_store, &zo);
 	zo.zone = NULL;
@@ -335,6 +366,8 @@ struct rwd_zone *ctl_zone_load(struct rwd_control *c, const uint8_t *apex, const
 	struct zone_report rep = { err, false };
 	struct rwd_zone *z = NULL;
 	snprintf(err, RWD_CONTROL_ERRLEN, "out of memory");
+	if (c->store)
+		journal_check_file(c, skey, file);
 	if (c->store == NULL || rwd_store_foreach(c->store, "rrsets", zo_from_store, &zo) == 0) {
 		struct rwd_zone_load_opts opts = { zo.v, zo.n, serial };
 		z = rwd_zone_load_opts(apex, file, &opts, ctl_zone_report, &rep);
@@ -446,7 +479,7 @@ static int check_changes(struct rwd_control *c, const struct rwd_zone *cur, cons
 	for (size_t i = 0; i < n; i++) {
 		if (changes[i].n_records > max) {
 			snprintf(err, RWD_CONTROL_ERRLEN, "change %zu: %zu records for %.200s %.20s: at "
-			         "most %u records in one RRset (zone.max_rrset_records)", i + 1,
+			         "most %u records in one RRset (zone_limits.max_rrset_records)", i + 1,
 			         changes[i].n_records, changes[i].name, changes[i].type, max);
 			return RW_ELIMIT;
 		}
