@@ -216,3 +216,34 @@ def test_runway_changes_on_the_store_directly(tmp_path):
         assert metric(srv, "runway_stored_changes_skipped") == 0
     finally:
         srv.stop()
+
+
+def test_changes_page(tmp_path):
+    srv = ApiServer(tmp_path / "srv", traffic(False))
+    srv.start()
+    try:
+        names = [f"n{i}.example.com." for i in range(5)]
+        for n in names:
+            st, body = srv.call("PUT", f"/v1/traffic/{n}", {"ttl": 30, "policy": "a"})
+            assert st == 200, body
+        st, body = srv.call("PUT", "/v1/endpoints/c", {"address": ["192.0.2.30"]})
+        assert st == 200, body
+        st, page1 = srv.call("GET", "/v1/changes?limit=2", token=READ)
+        assert st == 200, page1
+        assert [c["key"] for c in page1["changes"]] == ["endpoints/c", "traffic/n0.example.com."]
+        assert page1["next"] == "traffic/n0.example.com."
+        # The change a cursor names goes: the next page still starts after it.
+        st, body = srv.call("DELETE", "/v1/changes/traffic/n0.example.com.")
+        assert st == 200, body
+        st, page2 = srv.call("GET", f"/v1/changes?limit=2&cursor={page1['next']}", token=READ)
+        assert st == 200, page2
+        assert [c["key"] for c in page2["changes"]] == ["traffic/n1.example.com.",
+                                                        "traffic/n2.example.com."]
+        st, page3 = srv.call("GET", f"/v1/changes?limit=2&cursor={page2['next']}", token=READ)
+        assert [c["key"] for c in page3["changes"]] == ["traffic/n3.example.com.",
+                                                        "traffic/n4.example.com."], page3
+        assert page3["next"] is None, page3
+        st, body = srv.call("GET", "/v1/changes?limit=0", token=READ)
+        assert st == 400, body
+    finally:
+        srv.stop()
