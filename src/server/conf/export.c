@@ -323,6 +323,12 @@ json_t *rwd_check_to_json(const struct rwd_check *k)
 	add(&o, v, "timeout", ms_json(k->timeout_ms));
 	add(&o, v, "rise", json_integer(k->rise));
 	add(&o, v, "fall", json_integer(k->fall));
+	if (k->flap_changes != 6)        /* the schema's default: left out, like unset durations */
+		add(&o, v, "flap_changes", json_integer(k->flap_changes));
+	if (k->flap_window_ms)
+		add(&o, v, "flap_window", ms_json(k->flap_window_ms));
+	if (k->flap_hold_ms)
+		add(&o, v, "flap_hold", ms_json(k->flap_hold_ms));
 	return finish(&o, v);
 }
 

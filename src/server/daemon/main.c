@@ -4,11 +4,13 @@
  * SIGINT stop. All signals are taken synchronously by this thread (sigwait),
  * so no handler ever runs inside a worker.
  */
+#include <dirent.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "lib/error.h"
@@ -31,6 +33,82 @@ static void usage(FILE *f)
 	           "signals: HUP reloads configuration and zones, TERM/INT stop\n");
 }
 
+/* ---- file descriptors ---- */
+
+#define FD_LIMIT_CAP (1u << 20)      /* no use asking for more (an unlimited hard limit) */
+#define FD_RESERVE_RELOAD 64         /* a reload, an API change: the config, zone files and
+                                        their $INCLUDEs, the GeoIP and latency files, LMDB */
+#define FD_RESERVE_SPARE 32          /* dnstap's reconnects, getaddrinfo's threads, the
+                                        accept of a connection over the limit, stdio */
+#define FD_RESERVE_API_OWN 4         /* MHD: listener, epoll, its inter-thread pipe */
+#define FD_RESERVE_TCP_OWN 4         /* per TCP loop: epoll, eventfds (plus a listener each) */
+
+/* Raise the soft open-file limit to the hard one, as Knot and NSD do: TCP
+ * clients, health probes and API connections each hold a descriptor, and
+ * a soft limit of 1024 (a common default) is not a choice the operator
+ * made. Returns the limit in force. */
+static uint64_t raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 1024;
+	rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > FD_LIMIT_CAP ? FD_LIMIT_CAP
+	                                                                         : rl.rlim_max;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		rlim_t was = rl.rlim_cur;
+		rl.rlim_cur = want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+			rwd_info("open file limit raised from %llu to %llu (the hard limit)",
+			         (unsigned long long)was, (unsigned long long)want);
+		else
+			rl.rlim_cur = was;
+	}
+	return rl.rlim_cur == RLIM_INFINITY ? FD_LIMIT_CAP : (uint64_t)rl.rlim_cur;
+}
+
+/* Descriptors open in this process now. */
+static unsigned fds_open(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (d == NULL)
+		return 64;                   /* a guess on the safe side */
+	unsigned n = 0;
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n ? n - 1 : 0;            /* not the directory's own */
+}
+
+/* Health targets of model: each runs at most one probe, one socket, at a time. */
+static unsigned health_targets(const struct rwd_model *m)
+{
+	unsigned n = 0;
+	for (size_t i = 0; m && i < m->n_endpoints; i++)
+		if (m->endpoints[i].check)
+			n += m->endpoints[i].cname_len ? 1 : m->endpoints[i].n_addrs;
+	return n;
+}
+
+/* tcp.max_clients as the descriptors allow, after every other service's
+ * share (docs/configuration.md#file-descriptors); logged when lowered. */
+static unsigned tcp_max_clients(const struct rwd_conf *conf, const struct rwd_model *m,
+                                uint64_t fd_limit)
+{
+	unsigned health = health_targets(m);
+	unsigned api = conf->api_listen ? conf->api_max_connections + FD_RESERVE_API_OWN : 0;
+	unsigned own = (unsigned)conf->n_listen + FD_RESERVE_TCP_OWN;
+	uint64_t reserve = (uint64_t)health + api + own + FD_RESERVE_RELOAD + FD_RESERVE_SPARE;
+	unsigned open_now = fds_open();
+	unsigned n = rwd_tcp_clients_for_fds(conf->tcp_max_clients, fd_limit, open_now, reserve);
+	if (n < conf->tcp_max_clients)
+		rwd_warn("tcp: max_clients lowered from %u to %u: of %llu file descriptors (the open file "
+		         "limit), %u are open and %llu kept for health checks (%u), the API (%u), "
+		         "reloads and the rest (%u)", conf->tcp_max_clients, n,
+		         (unsigned long long)fd_limit, open_now, (unsigned long long)reserve, health,
+		         api, own + FD_RESERVE_RELOAD + FD_RESERVE_SPARE);
+	return n;
+}
+
 /* The control API, when the configuration has one. */
 static int start_api(const struct rwd_conf *conf, struct rwd_server *srv, struct rwd_control *ctl,
                      struct rwd_api **out)
@@ -45,7 +123,10 @@ static int start_api(const struct rwd_conf *conf, struct rwd_server *srv, struct
 		                                    conf->api_tokens[i].access == 1 };
 	struct rwd_api_opts o = { .listen = conf->api_listen, .tokens = tokens,
 	                          .n_tokens = conf->n_api_tokens, .allow = &conf->api_allow,
-	                          .health = srv->health };
+	                          .health = srv->health,
+	                          .max_connections = conf->api_max_connections,
+	                          .max_per_client = conf->api_max_per_client,
+	                          .request_timeout_ms = conf->api_request_timeout_ms };
 	int ret = rwd_api_start(&o, ctl, out);
 	free(tokens);
 	if (ret == 0)
@@ -98,6 +179,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	uint64_t fd_limit = raise_fd_limit();
 	char err[RWD_CONF_ERRLEN];
 	struct rwd_server srv = { 0 };
 	if (rwd_conf_load(path, &srv.conf, err) < 0) {
@@ -135,10 +217,12 @@ int main(int argc, char **argv)
 	                              .max_clients = conf->tcp_max_clients,
 	                              .max_per_client = conf->tcp_max_per_client };
 	struct rwd_api *api = NULL;
+	/* TCP's share of the descriptors is counted once the others are open. */
 	if (rwd_health_start(s->model, &srv.health) < 0 ||
 	    rwd_udp_start(conf->listen, conf->n_listen, workers, conf->busy_poll_us, srv.dnstap,
 	                  &srv.udp) < 0 ||
-	    rwd_tcp_start(conf->listen, conf->n_listen, &topts, &srv.tcp) < 0 ||
+	    (topts.max_clients = tcp_max_clients(conf, s->model, fd_limit),
+	     rwd_tcp_start(conf->listen, conf->n_listen, &topts, &srv.tcp) < 0) ||
 	    start_api(srv.conf, &srv, ctl, &api) < 0) {
 		stop(&srv, ctl, api);
 		return 1;
