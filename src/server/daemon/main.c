@@ -43,10 +43,11 @@ static void usage(FILE *f)
 #define FD_RESERVE_API_OWN 4         /* MHD: listener, epoll, its inter-thread pipe */
 #define FD_RESERVE_TCP_OWN 4         /* per TCP loop: epoll, eventfds (plus a listener each) */
 
-/* Raise the soft open-file limit to the hard one, as Knot and NSD do: TCP
- * clients, health probes and API connections each hold a descriptor, and
- * a soft limit of 1024 (a common default) is not a choice the operator
- * made. Returns the limit in force. */
+/* Raise the soft open-file limit to the hard one: TCP clients, health
+ * probes and API connections each hold a descriptor, and a soft limit of
+ * 1024 (a common default) is not a choice the operator made. (Knot DNS 3.2
+ * keeps the soft limit and defaults tcp-max-clients to half of it.)
+ * Returns the limit in force. */
 static uint64_t raise_fd_limit(void)
 {
 	struct rlimit rl;
