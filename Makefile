@@ -28,6 +28,7 @@ endif
 CFLAGS   ?= $(OPT)
 
 VERSION   := $(strip $(file < VERSION))
+$(if $(VERSION),,$(error VERSION: the file with the version (runwayd --version) is missing or empty))
 CC        ?= cc
 PKG_CONFIG ?= pkg-config
 PKGS       = libknot libzscanner liburcu-qsbr yaml-0.1 libuv libmaxminddb openssl lmdb libmicrohttpd jansson libfstrm
