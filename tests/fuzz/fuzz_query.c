@@ -323,9 +323,11 @@ static void run(const uint8_t *data, size_t size, const struct rwd_transport *t,
 	struct rw_query q;
 	enum rw_parse pr = rw_query_parse(data, size, &q);
 	/* Garbage is never amplified; a header-only query for a server cookie
-	 * (RFC 7873 5.4) gets it: 16 bytes more than its client cookie. */
+	 * (RFC 7873 5.4) gets it: 16 bytes more than its client cookie; over
+	 * TCP (address proved) an error may carry the NSID asked for. */
 	if (pr != RW_PARSE_OK)
-		CHECK(n <= size + (pr == RW_PARSE_NOQUESTION && q.edns.cookie ? 16 : 0));
+		CHECK(n <= size + (pr == RW_PARSE_NOQUESTION && q.edns.cookie ? 16 : 0) +
+		           (t->address_verified ? 4u + snap.nsid_len : 0));
 	if (pr == RW_PARSE_DROP)
 		CHECK(n == 0);
 	if (t == &rwd_transport_udp) {

@@ -1582,6 +1582,80 @@ static void test_header_only_cookie(void **state)
 	assert_int_equal(r.opt->rdlen, 0);
 }
 
+/* ---- the pipeline contract: begin, produce, stages ---- */
+
+/* A producer as a zone transfer will be: one A record a message, three messages. */
+static enum rwd_stage_result three_messages(const struct rwd_snapshot *s, struct rwd_query *qr,
+                                            uint8_t *p, size_t room)
+{
+	if (room < 16)
+		return RWD_DROP;
+	memcpy(p, "\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\xc0\x00\x02", 15);
+	p[15] = (uint8_t)(100 + qr->cursor);
+	qr->body_len = 16;
+	qr->body_an = 1;
+	return ++qr->cursor < 3 ? RWD_MORE : RWD_DONE;
+}
+
+static void test_pipeline_contract(void **state)
+{
+	struct msg q, m;
+	struct resp r;
+	/* Every stage has a name, each its own. */
+	for (int i = 0; i < RWD_STAGES; i++) {
+		assert_non_null(rwd_stage_names[i]);
+		for (int k = 0; k < i; k++)
+			assert_string_not_equal(rwd_stage_names[i], rwd_stage_names[k]);
+	}
+	/* Which stage decided: lookup for an answer, zone for a name we do not
+	 * serve, filter for a class, parse for garbage (dropped). */
+	static const struct { const char *name; uint16_t qclass; uint8_t f1; int stage, state; } c[] = {
+		{ "www.example.com.", RW_CLASS_IN, 0, RWD_STAGE_LOOKUP, RWD_DONE },
+		{ "www.example.net.", RW_CLASS_IN, 0, RWD_STAGE_ZONE, RWD_DONE },
+		{ "www.example.com.", RW_CLASS_CH, 0, RWD_STAGE_FILTER, RWD_DONE },
+		{ "www.example.com.", RW_CLASS_IN, RW_FLAG_QR, RWD_STAGE_PARSE, RWD_DROP },
+		{ "www.example.com.", RW_CLASS_IN, 15 << 3, RWD_STAGE_PARSE, RWD_DONE },
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct qopt o = { .qclass = c[i].qclass, .flags1 = c[i].f1 };
+		mkquery(&q, 0x5300, c[i].name, RW_TYPE_A, &o);
+		struct rwd_query qr = { .wire = q.b, .wire_len = q.len, .transport = &rwd_transport_udp,
+		                        .out = m.b, .out_cap = 4608 };
+		rwd_query_begin(&snap, &qr);
+		assert_int_equal(qr.stage, c[i].stage);
+		assert_int_equal(qr.state, c[i].state);
+		size_t n = rwd_query_produce(&snap, &qr);
+		assert_true(c[i].state == RWD_DROP ? n == 0 : n > 0);
+		assert_false(qr.more);
+		assert_int_equal(rwd_query_produce(&snap, &qr), 0);   /* nothing after the last */
+		/* begin + produce is what rwd_query_process does, byte for byte. */
+		struct msg m2;
+		struct rwd_query qr2 = { .wire = q.b, .wire_len = q.len, .transport = &rwd_transport_udp,
+		                         .out = m2.b, .out_cap = 4608 };
+		assert_int_equal(rwd_query_process(&snap, &qr2), n);
+		assert_memory_equal(m.b, m2.b, n);
+	}
+	/* A stage answering in several messages (a transfer): produce again
+	 * while qr.more; each message has the header and question, its body. */
+	mkquery(&q, 0x5301, "www.example.com.", RW_TYPE_A, NULL);
+	struct rwd_query qr = { .wire = q.b, .wire_len = q.len, .transport = &rwd_transport_tcp,
+	                        .out = m.b, .out_cap = RW_MSG_MAXLEN };
+	rwd_query_begin(&snap, &qr);
+	qr.answer = NULL;                  /* as the transfer stage will set it */
+	qr.producer = three_messages;
+	for (int k = 0; k < 3; k++) {
+		m.len = rwd_query_produce(&snap, &qr);
+		assert_int_equal(m.len, 12 + 21 + 16);
+		parse_resp(&m, &r);
+		assert_int_equal(r.id, 0x5301);
+		assert_int_equal(r.qd, 1);
+		assert_int_equal(r.an, 1);
+		assert_int_equal(r.w[m.len - 1], 100 + k);
+		assert_int_equal(qr.more, k < 2);
+	}
+	assert_int_equal(rwd_query_produce(&snap, &qr), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1610,6 +1684,7 @@ int main(void)
 		cmocka_unit_test(test_error_not_amplified),
 		cmocka_unit_test(test_expire),
 		cmocka_unit_test(test_header_only_cookie),
+		cmocka_unit_test(test_pipeline_contract),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

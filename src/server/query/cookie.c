@@ -70,12 +70,21 @@ bool rwd_cookie_valid(const uint8_t secret[RWD_COOKIE_SECRET_LEN], const uint8_t
 	return knot_edns_cookie_server_check(&s, &c, &p) == KNOT_EOK;
 }
 
-bool rwd_stage_cookie(const struct rwd_snapshot *s, struct rwd_query *qr)
+/* RFC 7873 5.4: a query without a question asks for a server cookie, which
+ * it gets with NOERROR; without a cookie there is nothing to answer. */
+static enum rwd_stage_result no_question(struct rwd_query *qr)
+{
+	if (qr->cookie == RWD_COOKIE_NONE)
+		qr->rcode = RW_RCODE_FORMERR;
+	return RWD_DONE;
+}
+
+enum rwd_stage_result rwd_stage_cookie(const struct rwd_snapshot *s, struct rwd_query *qr)
 {
 	const struct rw_edns *e = &qr->q.edns;
 	qr->cookie = RWD_COOKIE_NONE;
 	if (!e->cookie || !s->cookies)
-		return false;
+		return qr->q.question_len ? RWD_CONTINUE : no_question(qr);
 	uint32_t now = qr->thread && qr->thread->now ? qr->thread->now : (uint32_t)time(NULL);
 	if (e->cookie_server_len == 0)
 		qr->cookie = RWD_COOKIE_CLIENT;
@@ -88,9 +97,9 @@ bool rwd_stage_cookie(const struct rwd_snapshot *s, struct rwd_query *qr)
 	if (qr->thread && qr->thread->stats)
 		qr->thread->stats->cookies[qr->cookie - 1]++;
 	if (qr->cookie != RWD_COOKIE_INVALID || qr->transport->address_verified)
-		return false;
+		return qr->q.question_len ? RWD_CONTINUE : no_question(qr);
 	qr->rcode = RW_RCODE_BADCOOKIE;    /* RFC 7873 5.2.4, with our fresh cookie */
 	qr->answer = NULL;
 	qr->aa = false;
-	return true;
+	return RWD_DONE;
 }

@@ -49,12 +49,12 @@ static uint64_t bucket_key(const struct rwd_rrl *r, const struct rwd_query *qr)
 	return rwd_rrl_key(r, c, CLS_ANSWER, key, qr->q.qname_len + 2u);
 }
 
-bool rwd_stage_limit(const struct rwd_snapshot *s, struct rwd_query *qr)
+enum rwd_stage_result rwd_stage_limit(const struct rwd_snapshot *s, struct rwd_query *qr)
 {
 	const struct rwd_rrl *r = s->rrl;
 	if (r == NULL || qr->transport->address_verified || qr->client == NULL || qr->thread == NULL ||
 	    (qr->client->sa_family != AF_INET && qr->client->sa_family != AF_INET6))
-		return true;
+		return RWD_CONTINUE;
 	struct rwd_qstats *st = qr->thread->stats;
 	enum rwd_rrl_stat what;
 	if (qr->cookie == RWD_COOKIE_VALID) {
@@ -65,11 +65,11 @@ bool rwd_stage_limit(const struct rwd_snapshot *s, struct rwd_query *qr)
 		uint32_t now = qr->thread->now ? qr->thread->now : rwd_query_clock();
 		switch (rwd_rrl_account(r->table, bucket_key(r, qr), r->rate, r->slip, now)) {
 		case RWD_RRL_PASS:
-			return true;
+			return RWD_CONTINUE;
 		case RWD_RRL_DROP:
 			if (st)
 				st->rrl[RWD_RRL_DROPPED]++;
-			return false;
+			return RWD_DROP;
 		case RWD_RRL_SLIP:
 			break;
 		}
@@ -89,5 +89,5 @@ bool rwd_stage_limit(const struct rwd_snapshot *s, struct rwd_query *qr)
 	}
 	if (st)
 		st->rrl[what]++;
-	return true;
+	return RWD_CONTINUE;
 }

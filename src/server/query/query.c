@@ -18,19 +18,50 @@ static void set_rcode(struct rwd_query *qr, uint8_t rcode)
 	qr->aa = false;
 }
 
-/* Stage "class/type": what we never answer from a zone. Returns true when decided. */
-static bool stage_filter(struct rwd_query *qr)
+/*
+ * Stage "parse": rw_query_parse, and the answer to what it refuses. An OPT
+ * goes with every answer to a query that had a sound one (RFC 6891 7, as
+ * Knot DNS); on FORMERR without options, since what it asked is unknown.
+ */
+static enum rwd_stage_result stage_parse(const struct rwd_snapshot *s, struct rwd_query *qr)
+{
+	struct rw_edns *e = &qr->q.edns;
+	switch (rw_query_parse(qr->wire, qr->wire_len, &qr->q)) {
+	case RW_PARSE_DROP:
+		return RWD_DROP;
+	case RW_PARSE_FORMERR:
+		set_rcode(qr, RW_RCODE_FORMERR);
+		e->nsid = e->ecs = e->expire = false;
+		return RWD_DONE;
+	case RW_PARSE_NOTIMP:
+		set_rcode(qr, RW_RCODE_NOTIMP);
+		return RWD_DONE;
+	case RW_PARSE_BADVERS:
+		/* We do not speak this EDNS version: no options (nor a reply larger
+		 * than the query), just the version we do speak. */
+		e->nsid = false;
+		set_rcode(qr, RW_RCODE_BADVERS);
+		return RWD_DONE;
+	case RW_PARSE_NOQUESTION:   /* the cookie stage decides (RFC 7873 5.4) */
+	case RW_PARSE_OK:
+		break;
+	}
+	return RWD_CONTINUE;
+}
+
+/* Stage "filter": what we never answer from a zone. */
+static enum rwd_stage_result stage_filter(const struct rwd_snapshot *s, struct rwd_query *qr)
 {
 	const struct rw_query *q = &qr->q;
 	if (q->qclass != RW_CLASS_IN && q->qclass != RW_CLASS_ANY) {
 		set_rcode(qr, RW_RCODE_REFUSED);
-		return true;
+		return RWD_DONE;
 	}
 	if (q->qtype == 0 || (q->qtype == RW_TYPE_AXFR && qr->transport->datagram)) {
 		set_rcode(qr, RW_RCODE_NOTIMP);
-		return true;
+		return RWD_DONE;
 	}
-	return false;
+	return RWD_CONTINUE;
 }
 
 /*
@@ -38,33 +69,33 @@ static bool stage_filter(struct rwd_query *qr)
  * address the query came from (as BIND's match-clients; EDNS Client Subnet
  * does not choose views). Without views: every zone. No view: REFUSED.
  */
-static bool stage_view(const struct rwd_snapshot *s, struct rwd_query *qr)
+static enum rwd_stage_result stage_view(const struct rwd_snapshot *s, struct rwd_query *qr)
 {
 	const struct rwd_view *v;
 	qr->zones = rwd_snapshot_zones_for(s, qr->client, &v);
 	qr->view = v ? (uint32_t)(v - s->views) + 1 : 0;
 	if (qr->zones != NULL)
-		return false;
+		return RWD_CONTINUE;
 	set_rcode(qr, RW_RCODE_REFUSED);
 	qr->ede = EDE_PROHIBITED + 1;
-	return true;
+	return RWD_DONE;
 }
 
 /* Stage "zone": the most specific zone of the client's set. */
-static bool stage_zone(struct rwd_query *qr)
+static enum rwd_stage_result stage_zone(const struct rwd_snapshot *s, struct rwd_query *qr)
 {
 	const struct rw_query *q = &qr->q;
 	qr->zone = rwd_zonedb_find(qr->zones, q->qname, q->qname_len, q->qtype);
 	if (qr->zone == NULL) {
 		set_rcode(qr, RW_RCODE_REFUSED);
 		qr->ede = EDE_NOT_AUTHORITATIVE + 1;
-		return true;
+		return RWD_DONE;
 	}
 	if (q->qtype == RW_TYPE_AXFR || q->qtype == RW_TYPE_IXFR) {
 		set_rcode(qr, RW_RCODE_NOTAUTH);   /* no transfer ACL allows it (yet) */
-		return true;
+		return RWD_DONE;
 	}
-	return false;
+	return RWD_CONTINUE;
 }
 
 static size_t ecs_addr_len(const struct rw_edns *e) { return (e->ecs_source + 7u) / 8; }
@@ -212,13 +243,78 @@ static size_t body_room(const struct rwd_snapshot *s, const struct rwd_query *qr
 	return max > used ? max - used : 0;
 }
 
-/* Stage "encode": header, question as received, body, OPT. */
-static size_t stage_encode(const struct rwd_snapshot *s, struct rwd_query *qr, bool with_opt)
+/* Stage "steer" (steer.c), with the room its body may take. */
+static enum rwd_stage_result stage_steer(const struct rwd_snapshot *s, struct rwd_query *qr)
+{
+	return rwd_stage_steer(s, qr, body_room(s, qr)) ? RWD_DONE : RWD_CONTINUE;
+}
+
+/* Stage "lookup" (lookup.c): always decides. */
+static enum rwd_stage_result stage_lookup(const struct rwd_snapshot *s, struct rwd_query *qr)
+{
+	rwd_stage_lookup(qr);
+	return RWD_DONE;
+}
+
+const char *const rwd_stage_names[RWD_STAGES] = {
+	[RWD_STAGE_PARSE] = "parse", [RWD_STAGE_COOKIE] = "cookie", [RWD_STAGE_FILTER] = "filter",
+	[RWD_STAGE_VIEW] = "view", [RWD_STAGE_ZONE] = "zone", [RWD_STAGE_STEER] = "steer",
+	[RWD_STAGE_LOOKUP] = "lookup", [RWD_STAGE_LIMIT] = "limit", [RWD_STAGE_ENCODE] = "encode",
+};
+
+/*
+ * The stages that decide the outcome, in order: (enum rwd_stage, function);
+ * lookup always decides. limit and encode run on every outcome
+ * (rwd_query_produce). A list rather than an array of pointers: each
+ * stage is a direct call, the small ones inlined, so the table costs
+ * nothing per query.
+ */
+#define DECIDING_STAGES(X) \
+	X(RWD_STAGE_PARSE, stage_parse) \
+	X(RWD_STAGE_COOKIE, rwd_stage_cookie) \
+	X(RWD_STAGE_FILTER, stage_filter) \
+	X(RWD_STAGE_VIEW, stage_view) \
+	X(RWD_STAGE_ZONE, stage_zone) \
+	X(RWD_STAGE_STEER, stage_steer) \
+	X(RWD_STAGE_LOOKUP, stage_lookup)
+
+void rwd_query_begin(const struct rwd_snapshot *s, struct rwd_query *qr)
+{
+	qr->zones = NULL;
+	qr->zone = NULL;
+	qr->answer = NULL;
+	qr->synth = NULL;
+	qr->body_len = 0;
+	qr->ecs_scope = 0;
+	qr->rcode = RW_RCODE_NOERROR;
+	qr->ede = 0;
+	qr->aa = false;
+	qr->tc = false;
+	qr->cookie = RWD_COOKIE_NONE;
+	qr->more = false;
+	qr->produced = 0;
+	qr->producer = NULL;
+	qr->cursor = 0;
+
+	enum rwd_stage_result r;
+#define RUN(id, fn) \
+	if ((r = fn(s, qr)) != RWD_CONTINUE) { \
+		qr->stage = id; \
+		qr->state = (uint8_t)r; \
+		return; \
+	}
+	DECIDING_STAGES(RUN)
+#undef RUN
+}
+
+/* Stage "encode": header, question as received, body, OPT (when the query
+ * had one). A producer writes the body of each message of a stream. */
+static size_t stage_encode(const struct rwd_snapshot *s, struct rwd_query *qr)
 {
 	const struct rw_query *q = &qr->q;
 	uint8_t *o = qr->out;
 	size_t max = max_size(s, qr);
-	with_opt = with_opt && q->edns.present;
+	bool with_opt = q->edns.present;
 	unsigned opts = with_opt ? opts_wanted(s, qr) : 0;
 	size_t opt = with_opt ? opt_size(s, qr, opts) : 0;
 	/* RD and CD mean something in a QUERY only (RFC 8906 3.1.4: as BIND). */
@@ -231,6 +327,15 @@ static size_t stage_encode(const struct rwd_snapshot *s, struct rwd_query *qr, b
 	rw_put16(o + RW_HDR_QDCOUNT, q->question_len ? 1 : 0);
 	memcpy(o + RW_HDR_LEN, qr->wire + RW_HDR_LEN, q->question_len);
 	size_t pos = RW_HDR_LEN + q->question_len;
+	if (qr->producer != NULL) {
+		qr->body_len = qr->body_an = qr->body_ar = 0;
+		enum rwd_stage_result r = RWD_DROP;
+		if (pos + opt <= max)
+			r = qr->producer(s, qr, o + pos, max - pos - opt);
+		if (r == RWD_DROP)
+			return 0;
+		qr->state = (uint8_t)r;
+	}
 	if (qr->answer != NULL && pos + opt <= max) {
 		pos += rwd_body_put(qr, o + pos, max - pos - opt);
 	} else if (qr->body_len) {         /* written in place by a stage */
@@ -245,14 +350,6 @@ static size_t stage_encode(const struct rwd_snapshot *s, struct rwd_query *qr, b
 		rw_put16(o + RW_HDR_ARCOUNT, rw_get16(o + RW_HDR_ARCOUNT) + 1);
 	}
 	return pos;
-}
-
-static size_t process(const struct rwd_snapshot *s, struct rwd_query *qr);
-
-/* Stages "limit" and "encode": every outcome goes through both. */
-static size_t limit_encode(const struct rwd_snapshot *s, struct rwd_query *qr, bool with_opt)
-{
-	return rwd_stage_limit(s, qr) ? stage_encode(s, qr, with_opt) : 0;
 }
 
 /* Count what was asked and answered (thread-local, see common/stats.h). */
@@ -271,59 +368,27 @@ static void count(struct rwd_query *qr, size_t len)
 		rwd_stats_zone(st, qr->zone->apex_name, qr->zone->apex->hash);
 }
 
-size_t rwd_query_process(const struct rwd_snapshot *s, struct rwd_query *qr)
+size_t rwd_query_produce(const struct rwd_snapshot *s, struct rwd_query *qr)
 {
-	size_t len = process(s, qr);
-	if (qr->thread && qr->thread->stats)
-		count(qr, len);
+	size_t len = 0;
+	if (qr->produced++ == 0) {         /* the first message: limit, encode, count */
+		if (qr->state != RWD_DROP && rwd_stage_limit(s, qr) == RWD_DROP) {
+			qr->stage = RWD_STAGE_LIMIT;
+			qr->state = RWD_DROP;
+		}
+		if (qr->state != RWD_DROP)
+			len = stage_encode(s, qr);
+		if (qr->thread && qr->thread->stats)
+			count(qr, len);
+	} else if (qr->more) {             /* the next of a stream */
+		len = stage_encode(s, qr);
+	}
+	qr->more = len && qr->state == RWD_MORE;
 	return len;
 }
 
-static size_t process(const struct rwd_snapshot *s, struct rwd_query *qr)
+size_t rwd_query_process(const struct rwd_snapshot *s, struct rwd_query *qr)
 {
-	qr->zones = NULL;
-	qr->zone = NULL;
-	qr->answer = NULL;
-	qr->body_len = 0;
-	qr->ecs_scope = 0;
-	qr->rcode = RW_RCODE_NOERROR;
-	qr->ede = 0;
-	qr->aa = false;
-	qr->tc = false;
-	qr->cookie = RWD_COOKIE_NONE;
-
-	switch (rw_query_parse(qr->wire, qr->wire_len, &qr->q)) {
-	case RW_PARSE_DROP:
-		return 0;
-	case RW_PARSE_FORMERR:
-		/* An OPT if the query had a sound one (RFC 6891 7, as Knot DNS),
-		 * without options: what the query asked is unknown. */
-		set_rcode(qr, RW_RCODE_FORMERR);
-		qr->q.edns.nsid = qr->q.edns.ecs = qr->q.edns.expire = false;
-		return limit_encode(s, qr, true);
-	case RW_PARSE_NOTIMP:
-		set_rcode(qr, RW_RCODE_NOTIMP);   /* with an OPT, as every answer to EDNS */
-		return limit_encode(s, qr, true);
-	case RW_PARSE_BADVERS:
-		/* We do not speak this EDNS version: no options (nor a reply larger
-		 * than the query), just the version we do speak. */
-		qr->q.edns.nsid = false;
-		set_rcode(qr, RW_RCODE_BADVERS);
-		return limit_encode(s, qr, true);
-	case RW_PARSE_NOQUESTION:
-		/* RFC 7873 5.4: a query for a server cookie alone gets NOERROR and
-		 * the cookie (BADCOOKIE if its server cookie is bad, over UDP);
-		 * any other header-only query is FORMERR (with an OPT, as Knot). */
-		if (!rwd_stage_cookie(s, qr) && qr->cookie == RWD_COOKIE_NONE)
-			set_rcode(qr, RW_RCODE_FORMERR);
-		return limit_encode(s, qr, true);
-	case RW_PARSE_OK:
-		break;
-	}
-	if (rwd_stage_cookie(s, qr))
-		return limit_encode(s, qr, true);
-	if (!stage_filter(qr) && !stage_view(s, qr) && !stage_zone(qr) &&
-	    !rwd_stage_steer(s, qr, body_room(s, qr)))
-		rwd_stage_lookup(qr);
-	return limit_encode(s, qr, true);
+	rwd_query_begin(s, qr);
+	return rwd_query_produce(s, qr);
 }

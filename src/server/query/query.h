@@ -1,11 +1,25 @@
 /*
- * The query path: one received message in, one response (or nothing) out.
- * Shared by every transport (UDP workers, TCP, later DoT/DoH).
+ * The query path: one received message in; one response, several (a zone
+ * transfer, later), or nothing out. Shared by every transport (UDP, TCP,
+ * later DoT/DoH/DoQ/XDP), which it knows by its descriptor (qr->transport:
+ * datagram, address_verified, ...), never by name.
  *
- * Stages, in order (docs/architecture.md):
+ * Contract:
+ *   rwd_query_begin(s, qr)    runs the stages that decide the outcome, in
+ *                             order, until one decides (or drops);
+ *   rwd_query_produce(s, qr)  writes the next message into qr->out and
+ *                             returns its length (0: nothing to send, or no
+ *                             more); qr->more says another message follows.
+ *                             The first call also runs "limit" and counts
+ *                             the query; a stream transport calls it again
+ *                             while qr->more, each time with out emptied;
+ *   rwd_query_process(s, qr)  begin and one produce: the datagram
+ *                             transports' call (one message, or nothing).
+ * The stages (enum rwd_stage, rwd_stage_names, docs/architecture.md):
  *   parse   rw_query_parse: header, question, EDNS; malformed -> FORMERR/drop
- *   cookie  DNS Cookies: check the server cookie, make ours; invalid over UDP -> BADCOOKIE
- *   filter  classes other than IN/ANY, AXFR over UDP, TYPE0
+ *   cookie  DNS Cookies: check the server cookie, make ours; invalid over UDP
+ *           -> BADCOOKIE; a header-only query for a cookie (RFC 7873 5.4)
+ *   filter  classes other than IN/ANY, AXFR over a datagram, TYPE0
  *   view    the zone set of the client's view (source address); none -> REFUSED
  *   zone    most specific served zone; none -> REFUSED
  *   steer   traffic names answer from their policy and endpoints (query/steer.c)
@@ -13,12 +27,16 @@
  *   sign    DNSSEC                                     (later)
  *   limit   response rate limiting over UDP: drop, or slip (TC=1)  (query/limit.c)
  *   encode  header, question, body, truncation, OPT
- * Each stage is a function taking struct rwd_query (in query.c, or in the
- * file named); a stage that decides the outcome sets rcode/answer and the
- * stages up to limit are skipped: every outcome is limited and encoded.
+ * Each deciding stage returns enum rwd_stage_result: CONTINUE to the next,
+ * DONE when it set the outcome (rcode, answer or body), DROP to send
+ * nothing; the one that decided is qr->stage. Every outcome but DROP goes
+ * through limit and encode. A stage that answers in several messages sets
+ * qr->producer: encode then calls it for each message's body, and MORE
+ * from it means another message follows (Knot DNS's KNOT_STATE_PRODUCE).
  *
  * Contract: no allocation, no locks, no system calls. Pre: the caller holds
- * the RCU read side (worker online) and passes the current snapshot.
+ * the RCU read side (worker online) from begin to the last produce and
+ * passes the same, current snapshot to each.
  */
 #pragma once
 #include <stdbool.h>
@@ -57,6 +75,34 @@ static inline uint32_t rwd_query_clock(void)
 	clock_gettime(CLOCK_REALTIME_COARSE, &t);
 	return (uint32_t)t.tv_sec;
 }
+
+/* The pipeline's stages, in order (the names: rwd_stage_names, for traces
+ * and logs). */
+enum rwd_stage {
+	RWD_STAGE_PARSE, RWD_STAGE_COOKIE, RWD_STAGE_FILTER, RWD_STAGE_VIEW, RWD_STAGE_ZONE,
+	RWD_STAGE_STEER, RWD_STAGE_LOOKUP, RWD_STAGE_LIMIT, RWD_STAGE_ENCODE,
+	RWD_STAGES
+};
+extern const char *const rwd_stage_names[RWD_STAGES];
+
+/* What a stage says of the query. */
+enum rwd_stage_result {
+	RWD_CONTINUE,                    /* not decided: on to the next stage */
+	RWD_DONE,                        /* decided: limit and encode the outcome */
+	RWD_MORE,                        /* a message is ready, another will follow */
+	RWD_DROP,                        /* send nothing */
+};
+
+struct rwd_query;
+/*
+ * Writes one message's body at p (room bytes at most) for a query answered
+ * in several messages, sets qr->body_len, body_an and body_ar, keeps its
+ * position in qr->cursor; returns RWD_MORE while messages remain, RWD_DONE
+ * with the last (RWD_DROP: stop, the stream is broken).
+ */
+typedef enum rwd_stage_result (*rwd_query_producer)(const struct rwd_snapshot *s,
+                                                    struct rwd_query *qr, uint8_t *p,
+                                                    size_t room);
 
 /* What the query's COOKIE option held (stage cookie, cookie.c). */
 enum rwd_cookie {
@@ -97,9 +143,21 @@ struct rwd_query {
 	uint8_t server_cookie[RWD_SERVER_COOKIE_LEN]; /* ours, sent unless cookie is NONE */
 	bool aa;
 	bool tc;
+	/* the pipeline's own state (query.c) */
+	uint8_t stage;                   /* enum rwd_stage: the one that decided */
+	uint8_t state;                   /* enum rwd_stage_result, for produce */
+	bool more;                       /* out of rwd_query_produce: a message follows */
+	uint32_t produced;               /* rwd_query_produce calls so far */
+	rwd_query_producer producer;     /* set by a stage answering in several messages */
+	uint64_t cursor;                 /* the producer's position between messages */
 };
 
 #define RWD_QUERY_OUT_MIN RW_MSG_MAXLEN   /* always enough */
 
-/* Process qr->wire; returns the response length in qr->out, 0 to send nothing. */
+/* Run the deciding stages on qr->wire (qr->stage, qr->state say how it went). */
+void rwd_query_begin(const struct rwd_snapshot *s, struct rwd_query *qr);
+/* Write the next message into qr->out; its length, 0 when there is nothing
+ * (more) to send. qr->more: call again for the next message. */
+size_t rwd_query_produce(const struct rwd_snapshot *s, struct rwd_query *qr);
+/* begin + produce once: the response length in qr->out, 0 to send nothing. */
 size_t rwd_query_process(const struct rwd_snapshot *s, struct rwd_query *qr);

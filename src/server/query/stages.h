@@ -1,7 +1,9 @@
 /*
  * Internal to the query pipeline: stages that live in their own file.
  * Each takes the snapshot and the query and says whether it decided the
- * outcome (the later stages then only encode).
+ * outcome (the later stages then only encode): enum rwd_stage_result
+ * (query.h), or a bool (true: decided) for the older ones, which query.c's
+ * stage table adapts.
  */
 #pragma once
 #include <stdbool.h>
@@ -13,13 +15,15 @@
 /* Stage "steer" (steer.c): room is what the body may take behind the question. */
 bool rwd_stage_steer(const struct rwd_snapshot *s, struct rwd_query *qr, size_t room);
 
-/* Stage "cookie" (cookie.c): sets qr->cookie and qr->server_cookie; decides
- * (BADCOOKIE) on an invalid server cookie over UDP. */
-bool rwd_stage_cookie(const struct rwd_snapshot *s, struct rwd_query *qr);
+/* Stage "cookie" (cookie.c): sets qr->cookie and qr->server_cookie; DONE
+ * (BADCOOKIE) on an invalid server cookie from an unverified address, DONE
+ * for a query without a question (RFC 7873 5.4: NOERROR with the cookie,
+ * FORMERR without one), else CONTINUE. */
+enum rwd_stage_result rwd_stage_cookie(const struct rwd_snapshot *s, struct rwd_query *qr);
 
-/* Stage "limit" (limit.c), once the outcome is known: false to send
- * nothing; may strip the answer to a truncated reply (slip). */
-bool rwd_stage_limit(const struct rwd_snapshot *s, struct rwd_query *qr);
+/* Stage "limit" (limit.c), once the outcome is known: DROP to send
+ * nothing, else CONTINUE; may strip the answer to a truncated reply (slip). */
+enum rwd_stage_result rwd_stage_limit(const struct rwd_snapshot *s, struct rwd_query *qr);
 
 /* Stage "lookup" (lookup.c): sets qr->answer, rcode and aa from the zone. */
 void rwd_stage_lookup(struct rwd_query *qr);
