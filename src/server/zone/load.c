@@ -1,20 +1,15 @@
 /*
- * Zone loading: libzscanner parses the master file (RFC 1035 5, $INCLUDE,
- * RFC 3597 generic data); records are attached to their node as they come
- * (one hash lookup each, no global sort), then grouped into RRsets, checked,
- * linked (ENTs, cuts, wildcards) and handed to answers.c.
+ * Zone building: the zone's record sources (source.h: the zone file,
+ * source_file.c; the API's overrides, source_overrides.c) hand records over
+ * in order; each is checked and attached to its node as it comes (one hash
+ * lookup each, no global sort), then the records are grouped into RRsets,
+ * checked, linked (ENTs, cuts, wildcards) and handed to answers.c.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <libzscanner/scanner.h>
 #include <libknot/descriptor.h>
 
 #include "lib/dname.h"
@@ -40,6 +35,32 @@ void rwd_zone_report(struct rwd_zone_ctx *c, bool warning, const char *file,
 		c->errors++;
 	if (c->report)
 		c->report(c->ctx, msg);
+}
+
+void rwd_zone_build_error(struct rwd_zone_ctx *c, const char *file, unsigned long line,
+                          const char *fmt, ...)
+{
+	char msg[RWD_ZONE_ERRLEN];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	rwd_zone_report(c, false, file, line, "%s", msg);
+}
+
+const uint8_t *rwd_zone_build_apex(const struct rwd_zone_ctx *c)
+{
+	return c->z->apex_name;
+}
+
+const struct rwd_zone_limits *rwd_zone_build_limits(const struct rwd_zone_ctx *c)
+{
+	return c->limits;
+}
+
+unsigned rwd_zone_build_errors(const struct rwd_zone_ctx *c)
+{
+	return c->errors;
 }
 
 uint32_t rwd_name_hash(const uint8_t *name, size_t len)
@@ -84,15 +105,13 @@ static int table_grow(struct rwd_zone *z, size_t cap)
 	return 0;
 }
 
-/* A first table size from the file size (~40 bytes per name in typical zone
- * files), so big zones are not rehashed on the way up. */
-static size_t initial_table(const char *path)
+/* A first table size from the sources' size in bytes (~40 bytes per name
+ * in typical zone files), so big zones are not rehashed on the way up. */
+static size_t initial_table(size_t bytes)
 {
-	struct stat st;
 	size_t cap = 64;
-	if (stat(path, &st) == 0)
-		while (cap < (size_t)st.st_size / 40 * 2 && cap < ((size_t)1 << 30))
-			cap *= 2;
+	while (cap < bytes / 40 * 2 && cap < ((size_t)1 << 30))
+		cap *= 2;
 	return cap;
 }
 
@@ -145,253 +164,55 @@ static bool is_meta_type(uint16_t t)
 	return t == RW_TYPE_OPT || (t >= 128 && t <= 255) /* TKEY, TSIG, IXFR, AXFR, ANY, ... */;
 }
 
-static void on_record(zs_scanner_t *s)
+int rwd_zone_add_record(struct rwd_zone_ctx *c, const uint8_t *owner_in, size_t owner_len,
+                        uint16_t rclass, uint16_t type, uint32_t ttl, const uint8_t *rdata,
+                        uint16_t rdlen, const char *file, unsigned long line)
 {
-	struct rwd_zone_ctx *c = s->process.data;
 	struct rwd_zone *z = c->z;
-	const char *file = s->file.name ? s->file.name : c->path;
-	unsigned long line = (unsigned long)s->line_counter;
-
 	uint8_t owner[RW_DNAME_MAXLEN];
-	memcpy(owner, s->r_owner, s->r_owner_length);
+	memcpy(owner, owner_in, owner_len);
 	rw_dname_lower(owner);
 	char txt[RW_DNAME_MAXLEN * 4 + 1];
 
-	if (s->r_class != RW_CLASS_IN) {
-		rwd_zone_report(c, false, file, line, "class %u not supported (only IN)", s->r_class);
-		return;
+	if (rclass != RW_CLASS_IN) {
+		rwd_zone_report(c, false, file, line, "class %u not supported (only IN)", rclass);
+		return 0;
 	}
 	if (!rw_dname_is_sub(owner, z->apex_name)) {
 		rw_dname_to_str(owner, txt, sizeof(txt));
 		rwd_zone_report(c, false, file, line, "%s is outside the zone", txt);
-		return;
+		return 0;
 	}
-	if (is_meta_type(s->r_type)) {
-		rwd_zone_report(c, false, file, line, "type %u cannot appear in a zone", s->r_type);
-		return;
+	if (is_meta_type(type)) {
+		rwd_zone_report(c, false, file, line, "type %u cannot appear in a zone", type);
+		return 0;
 	}
-	if (rw_rdata_check(s->r_type, s->r_data, (uint16_t)s->r_data_length) < 0) {
-		rwd_zone_report(c, false, file, line, "malformed data for type %u", s->r_type);
-		return;
+	if (rw_rdata_check(type, rdata, rdlen) < 0) {
+		rwd_zone_report(c, false, file, line, "malformed data for type %u", type);
+		return 0;
 	}
 	/* Records of one name usually come together: skip the hash lookup. */
 	struct rwd_node *n = c->last_node;
-	if (n == NULL || n->name_len != s->r_owner_length ||
-	    memcmp(n->name, owner, n->name_len) != 0)
-		n = c->last_node = rwd_zone_get_node(c, owner, s->r_owner_length);
-	struct rwd_zone_rec *r = rw_arena_alloc(&c->scratch, sizeof(*r) + s->r_data_length);
-	if (n == NULL || r == NULL) {
-		c->oom = true;
-		s->state = ZS_STATE_STOP;
-		return;
-	}
-	/* zscanner frees an $INCLUDE file's name when done with it: keep a copy. */
+	if (n == NULL || n->name_len != owner_len || memcmp(n->name, owner, n->name_len) != 0)
+		n = c->last_node = rwd_zone_get_node(c, owner, owner_len);
+	struct rwd_zone_rec *r = rw_arena_alloc(&c->scratch, sizeof(*r) + rdlen);
+	if (n == NULL || r == NULL)
+		return RW_ENOMEM;
+	/* A source may free the file name once done with it (zscanner does an
+	 * $INCLUDE's): keep a copy. */
 	if (c->last_file == NULL || strcmp(c->last_file, file) != 0)
 		c->last_file = rw_arena_memdup(&c->scratch, file, strlen(file) + 1);
-	if (c->last_file == NULL) {
-		c->oom = true;
-		s->state = ZS_STATE_STOP;
-		return;
-	}
+	if (c->last_file == NULL)
+		return RW_ENOMEM;
 	r->file = c->last_file;
-	r->type = s->r_type;
-	r->ttl = s->r_ttl;
+	r->type = type;
+	r->ttl = ttl;
 	r->line = (uint32_t)line;
-	r->rdlen = (uint16_t)s->r_data_length;
-	memcpy(r->rdata, s->r_data, s->r_data_length);
+	r->rdlen = rdlen;
+	memcpy(r->rdata, rdata, rdlen);
 	r->next = c->heads[n->id];
 	c->heads[n->id] = r;
-}
-
-/* Enough to fix; past this, reading a broken file is wasted time. */
-#define MAX_ERRORS 20
-
-static void on_error(zs_scanner_t *s)
-{
-	struct rwd_zone_ctx *c = s->process.data;
-	const char *file = s->file.name ? s->file.name : c->path;
-	rwd_zone_report(c, false, file, (unsigned long)s->line_counter, "%s",
-	                zs_strerror(s->error.code));
-	if (c->errors >= MAX_ERRORS)
-		s->state = ZS_STATE_STOP;
-}
-
-/*
- * Reading the zone file and its $INCLUDEs within the limits (limits.h).
- *
- * libzscanner's automatic mode (zs_parse_all) opens an $INCLUDE itself,
- * with a fresh scanner and no depth limit, any path, and a character
- * device read whole into memory (a self-include or /dev/zero took 4.2 GB).
- * Its API cannot bound that, so the scanner runs in its manual mode
- * (zs_parse_record), which stops at each $INCLUDE with the path resolved
- * (include_filename, relative to the scanner's `path`) and the origin to use
- * (buffer), and this file opens every input itself: a regular file only,
- * counted against the byte budget before it is read, mapped, and handed to
- * the scanner as a string. The nesting depth is ours to count, and the
- * path is checked after symbolic links are resolved.
- */
-struct input_state {
-	char *root;                      /* realpath of the zone file's folder; NULL: unknown */
-	uint64_t bytes;                  /* read so far, the zone file and its includes */
-	bool stop;                       /* out of memory or too many errors */
-};
-
-/* path's folder, resolved; NULL when out of memory or path does not resolve. */
-static char *real_dir(const char *path)
-{
-	char *real = realpath(path, NULL);
-	if (real == NULL)
-		return NULL;
-	char *slash = strrchr(real, '/');
-	if (slash == real)
-		slash[1] = '\0';             /* a file in "/" */
-	else if (slash)
-		*slash = '\0';
-	return real;
-}
-
-static bool under(const char *path, const char *dir)
-{
-	size_t n = strlen(dir);
-	if (n == 1 && dir[0] == '/')
-		return true;
-	return strncmp(path, dir, n) == 0 && path[n] == '/';
-}
-
-/*
- * Read one input: path (for messages: name) at $INCLUDE depth depth, with
- * the given origin (text) and default TTL. Problems opening it are reported
- * at from:from_line (the $INCLUDE line; from NULL: the zone file itself).
- */
-static void read_input(struct rwd_zone_ctx *c, struct input_state *st, const char *path,
-                       const char *origin, uint32_t ttl, unsigned depth,
-                       const char *from, unsigned long from_line)
-{
-	const char *at = from ? from : path;
-	unsigned long at_line = from ? from_line : 0;
-	/* O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	struct stat sb;
-	if (fd < 0 || fstat(fd, &sb) != 0) {
-		if (from)   /* zscanner's words for a missing $INCLUDE, as before */
-			rwd_zone_report(c, false, at, at_line, "%s", zs_strerror(ZS_FILE_OPEN));
-		else
-			rwd_zone_report(c, false, at, at_line, "cannot open: %s", strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		if (from)
-			rwd_zone_report(c, false, at, at_line, "$INCLUDE %s: not a regular file", path);
-		else
-			rwd_zone_report(c, false, at, at_line, "not a regular file");
-		close(fd);
-		return;
-	}
-	uint64_t size = (uint64_t)sb.st_size, max = c->limits->max_file_bytes;
-	if (size > max - st->bytes) {
-		if (from)
-			rwd_zone_report(c, false, at, at_line,
-			                "$INCLUDE %s: the zone file and its includes would exceed %llu "
-			                "bytes (zone_limits.max_file_bytes)", path, (unsigned long long)max);
-		else
-			rwd_zone_report(c, false, at, at_line,
-			                "%llu bytes, more than %llu (zone_limits.max_file_bytes)",
-			                (unsigned long long)size, (unsigned long long)max);
-		close(fd);
-		st->stop = true;             /* every further input would be refused too */
-		return;
-	}
-	st->bytes += size;
-	void *map = NULL;
-	if (size > 0 && (map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
-		rwd_zone_report(c, false, at, at_line, "cannot read %s: %s", path, strerror(errno));
-		close(fd);
-		return;
-	}
-	close(fd);
-	if (map)
-		(void)madvise(map, size, MADV_SEQUENTIAL);
-
-	zs_scanner_t *s = malloc(sizeof(*s));
-	char *dir = s ? real_dir(path) : NULL;
-	if (s == NULL || zs_init(s, origin, RW_CLASS_IN, ttl) != 0) {
-		free(s);
-		free(dir);
-		if (map)
-			munmap(map, size);
-		c->oom = st->stop = true;
-		return;
-	}
-	/* The scanner reads our mapping; file.name (freed by zs_deinit) names the
-	 * input in messages, path (likewise) is where relative $INCLUDEs start. */
-	if (zs_set_input_string(s, map ? map : "", size) != 0 ||
-	    (s->file.name = strdup(path)) == NULL) {
-		c->oom = st->stop = true;
-		goto out;
-	}
-	if (dir) {
-		free(s->path);
-		s->path = dir;
-		dir = NULL;
-	}
-	zs_set_processing(s, NULL, NULL, c);
-	while (!st->stop && zs_parse_record(s) == 0) {
-		if (s->state == ZS_STATE_DATA) {
-			on_record(s);
-		} else if (s->state == ZS_STATE_ERROR) {
-			on_error(s);
-		} else if (s->state == ZS_STATE_INCLUDE) {
-			unsigned long line = (unsigned long)s->line_counter;
-			if (depth + 1 > c->limits->max_include_depth) {
-				if (c->limits->max_include_depth == 0)
-					rwd_zone_report(c, false, s->file.name, line,
-					                "$INCLUDE is not allowed (zone_limits.max_include_depth is 0)");
-				else
-					rwd_zone_report(c, false, s->file.name, line,
-					                "$INCLUDE nested more than %u deep "
-					                "(zone_limits.max_include_depth)",
-					                c->limits->max_include_depth);
-				continue;
-			}
-			char *real = realpath(s->include_filename, NULL);
-			if (real == NULL) {
-				rwd_zone_report(c, false, s->file.name, line, "%s",
-				                zs_strerror(ZS_FILE_OPEN));
-			} else if (!c->limits->include_any_path && !(st->root && under(real, st->root))) {
-				rwd_zone_report(c, false, s->file.name, line,
-				                "$INCLUDE %s is outside the zone file's folder %s "
-				                "(zone_limits.include_any_path)", s->include_filename,
-				                st->root ? st->root : "(unknown)");
-			} else {
-				/* s->buffer: the origin for the included file, as text. */
-				read_input(c, st, real, (const char *)s->buffer, s->default_ttl, depth + 1,
-				           s->file.name, line);
-			}
-			free(real);
-		} else {
-			break;                   /* EOF, or STOP from on_record / on_error */
-		}
-		if (s->state == ZS_STATE_STOP || c->oom || c->errors >= MAX_ERRORS)
-			st->stop = true;
-	}
-out:
-	free(dir);
-	zs_deinit(s);
-	free(s);
-	if (map)
-		munmap(map, size);
-}
-
-static int parse_file(struct rwd_zone_ctx *c)
-{
-	char origin[RW_DNAME_MAXLEN * 4 + 1];
-	rw_dname_to_str(c->z->apex_name, origin, sizeof(origin));
-	struct input_state st = { .root = real_dir(c->path) };
-	read_input(c, &st, c->path, origin, 3600, 0, NULL, 0);
-	free(st.root);
-	return c->oom ? RW_ENOMEM : 0;
+	return 0;
 }
 
 /* Backward-shift deletion: the entries after n in its probe run move up
@@ -411,53 +232,49 @@ void rwd_zone_table_remove(struct rwd_zone *z, const struct rwd_node *n)
 	z->table[i] = NULL;
 }
 
-/* Replace the records of each overridden (name, type) by the override's. */
-static int apply_overrides(struct rwd_zone_ctx *c, const struct rwd_zone_load_opts *o)
+int rwd_zone_replace_rrset(struct rwd_zone_ctx *c, const struct rwd_zone_override *ov)
 {
-	for (size_t i = 0; i < o->n_overrides; i++) {
-		const struct rwd_zone_override *ov = &o->overrides[i];
-		size_t len = rw_dname_len(ov->owner);
-		/* Removing what is not there makes no name. */
-		struct rwd_node *n = ov->count ? rwd_zone_get_node(c, ov->owner, len)
-		                               : (struct rwd_node *)rwd_zone_find(c->z, ov->owner, len);
-		if (n == NULL && ov->count == 0)
-			continue;
-		if (n == NULL)
+	size_t len = rw_dname_len(ov->owner);
+	/* Removing what is not there makes no name. */
+	struct rwd_node *n = ov->count ? rwd_zone_get_node(c, ov->owner, len)
+	                               : (struct rwd_node *)rwd_zone_find(c->z, ov->owner, len);
+	if (n == NULL)
+		return ov->count == 0 ? 0 : RW_ENOMEM;
+	struct rwd_zone_rec **pp = &c->heads[n->id];
+	while (*pp)
+		if ((*pp)->type == ov->type)
+			*pp = (*pp)->next;
+		else
+			pp = &(*pp)->next;
+	/* In the order given: grouping keeps the list order of records
+	 * on one line (here all 0), and the list is newest first. */
+	const uint8_t *rd = ov->rdata;
+	pp = &c->heads[n->id];
+	for (unsigned k = 0; k < ov->count; k++) {
+		uint16_t rdlen = rw_get16(rd);
+		struct rwd_zone_rec *r = rw_arena_alloc(&c->scratch, sizeof(*r) + rdlen);
+		if (r == NULL)
 			return RW_ENOMEM;
-		struct rwd_zone_rec **pp = &c->heads[n->id];
-		while (*pp)
-			if ((*pp)->type == ov->type)
-				*pp = (*pp)->next;
-			else
-				pp = &(*pp)->next;
-		/* In the order given: grouping keeps the list order of records
-		 * on one line (here all 0), and the list is newest first. */
-		const uint8_t *rd = ov->rdata;
-		pp = &c->heads[n->id];
-		for (unsigned k = 0; k < ov->count; k++) {
-			uint16_t rdlen = rw_get16(rd);
-			struct rwd_zone_rec *r = rw_arena_alloc(&c->scratch, sizeof(*r) + rdlen);
-			if (r == NULL)
-				return RW_ENOMEM;
-			*r = (struct rwd_zone_rec){ .file = c->path, .ttl = ov->ttl, .line = 0,
-			                            .type = ov->type, .rdlen = rdlen };
-			memcpy(r->rdata, rd + 2, rdlen);
-			r->next = *pp;
-			*pp = r;
-			pp = &r->next;
-			rd += 2u + rdlen;
-		}
-	}
-	if (o->serial) {
-		for (struct rwd_zone_rec *r = c->heads[c->z->apex->id]; r; r = r->next) {
-			if (r->type != RW_TYPE_SOA)
-				continue;
-			size_t off = rw_dname_len(r->rdata);
-			off += rw_dname_len(r->rdata + off);
-			rw_put32(r->rdata + off, o->serial);
-		}
+		*r = (struct rwd_zone_rec){ .file = c->path, .ttl = ov->ttl, .line = 0,
+		                            .type = ov->type, .rdlen = rdlen };
+		memcpy(r->rdata, rd + 2, rdlen);
+		r->next = *pp;
+		*pp = r;
+		pp = &r->next;
+		rd += 2u + rdlen;
 	}
 	return 0;
+}
+
+void rwd_zone_set_serial(struct rwd_zone_ctx *c, uint32_t serial)
+{
+	for (struct rwd_zone_rec *r = c->heads[c->z->apex->id]; r; r = r->next) {
+		if (r->type != RW_TYPE_SOA)
+			continue;
+		size_t off = rw_dname_len(r->rdata);
+		off += rw_dname_len(r->rdata + off);
+		rw_put32(r->rdata + off, serial);
+	}
 }
 
 /*
@@ -467,7 +284,7 @@ static int apply_overrides(struct rwd_zone_ctx *c, const struct rwd_zone_load_op
  * rwd_zone_link() brings it back as the empty non-terminal above a name
  * that remains. Ids stay dense, in creation order.
  */
-static void drop_empty_nodes(struct rwd_zone_ctx *c)
+void rwd_zone_drop_empty_nodes(struct rwd_zone_ctx *c)
 {
 	struct rwd_zone *z = c->z;
 	size_t n = z->n_nodes, kept = 0;
@@ -503,6 +320,18 @@ struct rwd_zone *rwd_zone_load_limits(const uint8_t *origin, const char *path,
                                       const struct rwd_zone_limits *limits,
                                       rwd_report_fn report, void *ctx)
 {
+	struct rwd_record_source src[2] = { rwd_source_file(path) };
+	size_t n = 1;
+	if (opts != NULL)
+		src[n++] = rwd_source_overrides(opts);
+	return rwd_zone_build_sources(origin, path, src, n, limits, report, ctx);
+}
+
+struct rwd_zone *rwd_zone_build_sources(const uint8_t *origin, const char *path,
+                                        const struct rwd_record_source *src, size_t n_src,
+                                        const struct rwd_zone_limits *limits,
+                                        rwd_report_fn report, void *ctx)
+{
 	static const struct rwd_zone_limits defaults = RWD_ZONE_LIMITS_DEFAULT;
 	struct rwd_zone *z = calloc(1, sizeof(*z));
 	struct rwd_zone_ctx c = { .z = z, .path = path, .report = report, .ctx = ctx,
@@ -515,21 +344,24 @@ struct rwd_zone *rwd_zone_load_limits(const uint8_t *origin, const char *path,
 		free(z);
 		return NULL;
 	}
+	size_t hint = 0;
+	for (size_t i = 0; i < n_src; i++)
+		hint += src[i].size_hint ? src[i].size_hint(&src[i]) : 0;
 	z->arena = &z->seg->arena;
-	z->deps = z->seg->deps = rwd_deps_new(initial_table(path) / 4);
+	z->deps = z->seg->deps = rwd_deps_new(initial_table(hint) / 4);
 	rw_arena_init(&c.scratch, 16 * 1024);
 	z->apex_len = (uint8_t)rw_dname_len(origin);
 	z->apex_labels = (uint8_t)rw_dname_labels(origin);
 	memcpy(z->apex_name, origin, z->apex_len);
 	z->file = strdup(path);
 
-	int ret = z->file && z->deps ? table_grow(z, initial_table(path)) : RW_ENOMEM;
+	int ret = z->file && z->deps ? table_grow(z, initial_table(hint)) : RW_ENOMEM;
 	if (ret == 0 && (z->apex = rwd_zone_get_node(&c, origin, z->apex_len)) == NULL)
 		ret = RW_ENOMEM;
-	if (ret == 0)
-		ret = parse_file(&c);
-	if (ret == 0 && c.errors == 0 && opts != NULL && (ret = apply_overrides(&c, opts)) == 0)
-		drop_empty_nodes(&c);
+	/* In order; a source's errors keep the next from running (the zone
+	 * fails anyway, and an override on a broken file means nothing). */
+	for (size_t i = 0; i < n_src && ret == 0 && c.errors == 0; i++)
+		ret = src[i].read(&src[i], &c);
 	if (ret == 0 && c.errors == 0)
 		ret = rwd_zone_group(&c);
 	if (ret == 0 && c.errors == 0)
