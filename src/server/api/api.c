@@ -393,10 +393,21 @@ static void *watchdog(void *arg)
 				cut++;
 		}
 		a->cut_total += cut;
-		if (cut) {
+		/* MHD messages held back in a period that has ended: say how many,
+		 * even if MHD has nothing more to say. */
+		unsigned dropped = 0;
+		if (a->log_dropped && now - a->log_window_ms >= MHD_LOG_PERIOD_MS) {
+			dropped = a->log_dropped;
+			a->log_window_ms = now;
+			a->log_in_window = a->log_dropped = 0;
+		}
+		if (cut || dropped) {
 			pthread_mutex_unlock(&a->lock);
-			rwd_debug("api: closed %u connection(s) that sent no whole request within %u ms",
-			          cut, a->request_timeout_ms);
+			if (cut)
+				rwd_debug("api: closed %u connection(s) that sent no whole request within %u ms",
+				          cut, a->request_timeout_ms);
+			if (dropped)
+				rwd_warn("api: %u more libmicrohttpd message(s) not logged", dropped);
 			pthread_mutex_lock(&a->lock);
 		}
 	}
