@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -25,6 +26,7 @@ import dnsharness as h
 from abuse_helpers import free_tcp_port
 
 TOKEN = "zone-errors-read"
+WRITE = "zone-errors-write"
 INSIDE, OUTSIDE = "127.0.0.2", "127.0.0.1"
 
 
@@ -52,12 +54,14 @@ class ZoneServer(h.DnsServer):
     """runwayd (or knotd) serving the files written into its folder, with a
     read-only API (runwayd); ready when each zone of `ready` answers SOA."""
 
-    def __init__(self, kind, workdir, files: dict, zones, ready, extra_yaml="", strict=False, **kw):
+    def __init__(self, kind, workdir, files: dict, zones, ready, extra_yaml="", strict=False,
+                 writable=False, **kw):
         workdir = Path(workdir)
         workdir.mkdir(parents=True, exist_ok=True)
         for name, text in files.items():
             (workdir / name).write_text(text)
         self.ready, self.extra_yaml, self.strict = ready, extra_yaml, strict
+        self.writable = writable
         self.api_port = free_tcp_port()
         kw.setdefault("listen_v6", False)
         super().__init__(kind, workdir, [(z, workdir / f, []) for z, f in zones], **kw)
@@ -69,9 +73,11 @@ class ZoneServer(h.DnsServer):
         base = super().runway_config()
         if self.strict:
             base = base.replace("server:\n", "server:\n  strict_zones: true\n", 1)
-        return (base + self.extra_yaml.strip("\n") + "\n"
-                + f'api:\n  listen: "127.0.0.1:{self.api_port}"\n'
-                  f"  tokens: [{{ token: {TOKEN}, access: read }}]\n")
+        api = (f'api:\n  listen: "127.0.0.1:{self.api_port}"\n'
+               f"  tokens: [{{ token: {TOKEN}, access: read }}"
+               + (f", {{ token: {WRITE}, access: write }}]\n  data: {self.workdir / 'data'}\n"
+                  if self.writable else "]\n"))
+        return base + self.extra_yaml.strip("\n") + "\n" + api
 
     def write(self, name: str, text: str):
         tmp = self.workdir / (name + ".tmp")
@@ -156,9 +162,9 @@ def started(tmp_path):
     servers = []
 
     def start(kind="runway", files=None, zones=ZONES, extra="", ready=("good.example.",),
-              name=None, wait=True, strict=False):
+              name=None, wait=True, strict=False, writable=False):
         s = ZoneServer(kind, tmp_path / (name or f"{kind}{len(servers)}"), files or FILES, zones,
-                       ready, extra, strict)
+                       ready, extra, strict, writable)
         servers.append(s)
         return s.start(wait=wait)
 
@@ -335,3 +341,42 @@ def test_check_still_fails(tmp_path):
     r = h.run_tool(["check", "-c", tmp_path / "runway.yaml"])
     assert r.returncode == 1
     assert f"bad.zone:{BROKEN_LINE}: invalid IPv4 address" in r.stderr
+
+
+# ---- API changes to a zone that failed
+
+
+@pytest.mark.runway_only
+def test_api_change_to_broken_zone(started):
+    """A change to a zone whose file is broken is refused with the file's
+    error (nothing changes); once the file is fixed, a change loads it."""
+    s = started(writable=True)
+
+    def post(zone_name, changes):
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{s.api_port}/v1/zones/{zone_name}/changes", method="POST",
+            data=json.dumps({"changes": changes}).encode())
+        req.add_header("Authorization", f"Bearer {WRITE}")
+        try:
+            with urllib.request.urlopen(req, timeout=5) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
+
+    change = [{"action": "UPSERT", "name": "api.bad.example.", "type": "A", "ttl": 60,
+               "records": ["192.0.2.9"]}]
+    st, body = post("bad.example.", change)
+    assert 400 <= st < 500, (st, body)
+    assert f"bad.zone:{BROKEN_LINE}: invalid IPv4 address" in body["error"], body
+    assert_servfail(ask(s, "api.bad.example."))
+    assert s.metrics()['runway_zone_loaded{zone="bad.example.",view=""}'] == 0
+    s.write("bad.zone", zone("bad.example.", 5))
+    st, body = post("bad.example.", change)
+    assert st == 200, body
+    r = ask(s, "api.bad.example.")
+    assert r.rcode() == dns.rcode.NOERROR and [rr.to_text() for rr in r.answer[0]] == ["192.0.2.9"]
+    m = s.metrics()
+    assert m['runway_zone_loaded{zone="bad.example.",view=""}'] == 1
+    assert m['runway_zone_load_failed{zone="bad.example.",view=""}'] == 0
+    zones = {z["name"]: z for z in s.api("/v1/zones")}
+    assert zones["bad.example."]["loaded"] is True and zones["bad.example."]["error"] is None
