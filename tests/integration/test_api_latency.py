@@ -95,6 +95,9 @@ def test_lease_expires(srv):
     assert "pod-1" in names()
     sh.wait_until(lambda: "pod-1" not in names(), 5.0, "pod-1 removed after its lease")
     assert "expired, removed" in srv.log()
+    # The registration and its expiry went in one transaction.
+    keys = {c["key"] for c in srv.call("GET", "/v1/changes", token=READ)[1]["changes"]}
+    assert "endpoints/pod-1" not in keys and "expiry/pod-1" not in keys, keys
 
 
 def test_lease_of_an_endpoint_in_use_drains_it(srv):
@@ -109,3 +112,8 @@ def test_lease_of_an_endpoint_in_use_drains_it(srv):
 
     sh.wait_until(drained, 5.0, "pod-2 drained after its lease")
     assert a_records(srv, "pod.example.com") == []   # drained: never answered
+    # Drained with the expiry key gone (in one transaction): not tried again
+    # every second, and the log says why once.
+    keys = {c["key"] for c in srv.call("GET", "/v1/changes", token=READ)[1]["changes"]}
+    assert "drains/pod-2" in keys and "expiry/pod-2" not in keys, keys
+    assert srv.log().count("endpoint pod-2: registration expired; still used") == 1, srv.log()
