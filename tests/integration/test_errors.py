@@ -362,3 +362,22 @@ def test_answers_are_not_held_to_query_size(srv):
     q = make_query("www.example.net", "A", nsid=True, qid=QID).to_wire()
     r = srv.send_raw(q)
     assert rcode_of(r) == dns.rcode.NOERROR and len(r) > len(q)
+
+
+@pytest.mark.runway_only
+def test_metrics_count_the_deciding_stage(abuse_server):
+    """runway_queries_decided_total{stage=...}: which pipeline stage decided
+    each query (common/stage.h), e.g. zone for a name we do not serve."""
+    s = abuse_server("")
+    key = 'runway_queries_decided_total{stage="%s"}'
+    before = s.metrics()
+    for _ in range(3):
+        assert rcode_of(s.send_raw(base_query(qname="www.example.org"))) == dns.rcode.REFUSED
+    for _ in range(2):
+        assert rcode_of(s.send_raw(base_query())) == dns.rcode.NOERROR
+    assert rcode_of(s.send_raw(base_query() + b"\x00")) == dns.rcode.FORMERR
+    assert rcode_of(s.send_raw(make_query("www.example.net", "A", "CH", qid=QID).to_wire())) == dns.rcode.REFUSED
+    want = {"zone": 3, "lookup": 2, "parse": 1, "filter": 1, "view": 0, "limit": 0}
+    after = s.wait_metrics(lambda m: all(m[key % k] - before[key % k] >= n for k, n in want.items()))
+    assert {k: after[key % k] - before[key % k] for k in want} == want
+    assert key % "encode" not in after       # encode never decides

@@ -90,6 +90,8 @@ static void sum_all(struct rwd_qstats *t)
 		const struct rwd_qstats *s = blocks[b];
 		for (int i = 0; i < RWD_TRANSPORT_KINDS; i++)
 			t->transport[i] += get(&s->transport[i]);
+		for (int i = 0; i < RWD_STAGES; i++)
+			t->decided[i] += get(&s->decided[i]);
 		for (int i = 0; i < 256; i++)
 			t->qtype[i] += get(&s->qtype[i]);
 		for (int i = 0; i < 32; i++)
@@ -155,6 +157,15 @@ void rwd_stats_write(FILE *f)
 	for (int i = 0; i < RWD_TRANSPORT_KINDS; i++)
 		fprintf(f, "runway_queries_total{transport=\"%s\"} %lu\n", rwd_transports[i]->name,
 		        (unsigned long)t->transport[i]);
+	fprintf(f, "# HELP runway_queries_decided_total Queries by the pipeline stage that decided "
+	           "their outcome: lookup and steer answered, parse a malformed query or one "
+	           "dropped, cookie a BADCOOKIE or a header-only query for a cookie, filter view "
+	           "zone a refusal, limit a drop by rate limiting.\n"
+	           "# TYPE runway_queries_decided_total counter\n");
+	for (int i = 0; i < RWD_STAGES; i++)
+		if (i != RWD_STAGE_ENCODE)   /* never decides */
+			fprintf(f, "runway_queries_decided_total{stage=\"%s\"} %lu\n", rwd_stage_names[i],
+			        (unsigned long)t->decided[i]);
 	fprintf(f, "# HELP runway_queries_by_type_total Queries by query type.\n"
 	           "# TYPE runway_queries_by_type_total counter\n");
 	for (int i = 0; i < 256; i++) {

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "server/common/stage.h"
 #include "server/common/transport.h"
 
 #define RWD_STATS_ZONES 256        /* zones counted per thread (the rest: "other") */
@@ -50,6 +51,7 @@ enum rwd_rrl_stat {
 
 struct rwd_qstats {
 	uint64_t transport[RWD_TRANSPORT_KINDS]; /* by enum rwd_transport_kind */
+	uint64_t decided[RWD_STAGES];  /* by the stage that decided the outcome (enum rwd_stage) */
 	uint64_t qtype[256];           /* by type; [0]: types >= 256 */
 	uint64_t rcode[32];
 	uint64_t dropped;              /* nothing sent */

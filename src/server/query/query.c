@@ -256,12 +256,6 @@ static enum rwd_stage_result stage_lookup(const struct rwd_snapshot *s, struct r
 	return RWD_DONE;
 }
 
-const char *const rwd_stage_names[RWD_STAGES] = {
-	[RWD_STAGE_PARSE] = "parse", [RWD_STAGE_COOKIE] = "cookie", [RWD_STAGE_FILTER] = "filter",
-	[RWD_STAGE_VIEW] = "view", [RWD_STAGE_ZONE] = "zone", [RWD_STAGE_STEER] = "steer",
-	[RWD_STAGE_LOOKUP] = "lookup", [RWD_STAGE_LIMIT] = "limit", [RWD_STAGE_ENCODE] = "encode",
-};
-
 /*
  * The stages that decide the outcome, in order: (enum rwd_stage, function);
  * lookup always decides. limit and encode run on every outcome
@@ -357,6 +351,7 @@ static void count(struct rwd_query *qr, size_t len)
 {
 	struct rwd_qstats *st = qr->thread->stats;
 	st->transport[qr->transport->kind]++;
+	st->decided[qr->stage]++;
 	if (len == 0) {
 		st->dropped++;
 		return;

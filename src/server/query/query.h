@@ -15,7 +15,7 @@
  *                             while qr->more, each time with out emptied;
  *   rwd_query_process(s, qr)  begin and one produce: the datagram
  *                             transports' call (one message, or nothing).
- * The stages (enum rwd_stage, rwd_stage_names, docs/architecture.md):
+ * The stages (enum rwd_stage, rwd_stage_names: common/stage.h):
  *   parse   rw_query_parse: header, question, EDNS; malformed -> FORMERR/drop
  *   cookie  DNS Cookies: check the server cookie, make ours; invalid over UDP
  *           -> BADCOOKIE; a header-only query for a cookie (RFC 7873 5.4)
@@ -47,6 +47,7 @@
 
 #include "lib/pkt.h"
 #include "server/snapshot/snapshot.h"
+#include "server/common/stage.h"
 #include "server/common/stats.h"
 #include "server/common/transport.h"
 #include "server/steer/geo.h"
@@ -75,15 +76,6 @@ static inline uint32_t rwd_query_clock(void)
 	clock_gettime(CLOCK_REALTIME_COARSE, &t);
 	return (uint32_t)t.tv_sec;
 }
-
-/* The pipeline's stages, in order (the names: rwd_stage_names, for traces
- * and logs). */
-enum rwd_stage {
-	RWD_STAGE_PARSE, RWD_STAGE_COOKIE, RWD_STAGE_FILTER, RWD_STAGE_VIEW, RWD_STAGE_ZONE,
-	RWD_STAGE_STEER, RWD_STAGE_LOOKUP, RWD_STAGE_LIMIT, RWD_STAGE_ENCODE,
-	RWD_STAGES
-};
-extern const char *const rwd_stage_names[RWD_STAGES];
 
 /* What a stage says of the query. */
 enum rwd_stage_result {
