@@ -21,6 +21,8 @@
 
 /* Enough to fix; past this, reading a broken file is wasted time. */
 #define MAX_ERRORS 20
+/* $INCLUDE levels checked for loops; zone_limits.max_include_depth is at most 64. */
+#define CHAIN_MAX 65
 
 /*
  * Reading the zone file and its $INCLUDEs within the limits (limits.h).
@@ -41,6 +43,9 @@ struct input_state {
 	const struct rwd_zone_limits *limits;
 	const char *path;                /* the zone file */
 	char *root;                      /* realpath of the zone file's folder; NULL: unknown */
+	/* realpaths of the files being read, the zone file's first: an $INCLUDE
+	 * of one of them is a loop (kept for the first CHAIN_MAX levels) */
+	const char *chain[CHAIN_MAX];
 	uint64_t bytes;                  /* read so far, the zone file and its includes */
 	bool stop;                       /* out of memory or too many errors */
 	bool oom;
@@ -184,12 +189,20 @@ static void read_input(struct input_state *st, const char *path,
 					                "$INCLUDE nested more than %u deep "
 					                "(zone_limits.max_include_depth)",
 					                st->limits->max_include_depth);
+				st->stop = true;     /* every deeper one would be refused too */
 				continue;
 			}
 			char *real = realpath(s->include_filename, NULL);
+			bool loop = false;
+			for (unsigned k = 0; real && k <= depth && k < CHAIN_MAX && !loop; k++)
+				loop = st->chain[k] && strcmp(st->chain[k], real) == 0;
 			if (real == NULL) {
 				rwd_zone_build_error(st->c, s->file.name, line, "%s",
 				                zs_strerror(ZS_FILE_OPEN));
+			} else if (loop) {
+				rwd_zone_build_error(st->c, s->file.name, line,
+				                     "$INCLUDE %s: a loop (that file is being read already)",
+				                     s->include_filename);
 			} else if (!st->limits->include_any_path && !(st->root && under(real, st->root))) {
 				rwd_zone_build_error(st->c, s->file.name, line,
 				                "$INCLUDE %s is outside the zone file's folder %s "
@@ -197,8 +210,12 @@ static void read_input(struct input_state *st, const char *path,
 				                st->root ? st->root : "(unknown)");
 			} else {
 				/* s->buffer: the origin for the included file, as text. */
+				if (depth + 1 < CHAIN_MAX)
+					st->chain[depth + 1] = real;
 				read_input(st, real, (const char *)s->buffer, s->default_ttl, depth + 1,
 				           s->file.name, line);
+				if (depth + 1 < CHAIN_MAX)
+					st->chain[depth + 1] = NULL;
 			}
 			free(real);
 		} else {
@@ -220,10 +237,12 @@ static int read_file(const struct rwd_record_source *src, struct rwd_zone_ctx *c
 	const char *path = src->data;
 	char origin[RW_DNAME_MAXLEN * 4 + 1];
 	rw_dname_to_str(rwd_zone_build_apex(c), origin, sizeof(origin));
+	char *real = realpath(path, NULL);
 	struct input_state st = { .c = c, .limits = rwd_zone_build_limits(c), .path = path,
-	                          .root = real_dir(path) };
+	                          .root = real_dir(path), .chain = { real } };
 	read_input(&st, path, origin, 3600, 0, NULL, 0);
 	free(st.root);
+	free(real);
 	return st.oom ? RW_ENOMEM : 0;
 }
 
