@@ -71,11 +71,13 @@ static const struct opt schema[] = {
 	  .doc = "Addresses to serve UDP and TCP on: `ADDR:PORT`, `[ADDR6]:PORT` or `ADDR` (port 53)." },
 	{ "server.workers", K_UINT, FIELD(C, workers), .min = 0, .max = 1024, .def = "0",
 	  .doc = "UDP worker threads; 0 means one per CPU core." },
-	{ "server.busy_poll", K_UINT, FIELD(C, busy_poll_us), .min = 0, .max = 1000, .def = "20",
+	{ "server.busy_poll", K_UINT, FIELD(C, busy_poll_us), .min = 0, .max = 1000, .def = "0",
 	  .doc = "Microseconds a UDP worker keeps polling its socket after answering a batch, "
-	         "before it sleeps. Under load the next queries come within that time and the "
-	         "worker saves a wake-up per few queries; an idle server does not poll at all, a "
-	         "lightly loaded one spends up to this much CPU time per batch. 0: off." },
+	         "before it sleeps. 0 (the default): it sleeps at once. Polling saves a wake-up "
+	         "when the next queries come within that time, but each empty poll is a system "
+	         "call: on a CPU budget (a cgroup quota, a busy machine) the polls take CPU time "
+	         "from answering (measured in `bench/`: fewer queries per second at 40% of a core "
+	         "with 20 than with 0). Worth trying only with a core to spare per worker." },
 	{ "server.edns_udp_size", K_UINT, FIELD(C, edns_udp_size), .min = 512, .max = 4096,
 	  .def = "1232",
 	  .doc = "Largest UDP answer sent to a client that uses EDNS, in bytes." },

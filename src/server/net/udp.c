@@ -81,6 +81,8 @@ static int open_socket(const struct rwd_conf_listen *l, bool *pktinfo)
 	return fd;
 }
 
+/* The message headers, once: per query answer_batch sets only the peer, the
+ * length and (pktinfo) the control data of a reply. */
 static void prepare(struct worker *w)
 {
 	for (unsigned i = 0; i < BATCH; i++) {
@@ -91,6 +93,8 @@ static void prepare(struct worker *w)
 			.msg_control = w->pktinfo ? w->cmsg[i] : NULL,
 			.msg_controllen = w->pktinfo ? CMSG_MAX : 0,
 		};
+		w->out_iov[i] = (struct iovec){ w->out[i], 0 };
+		w->out_msg[i].msg_hdr = (struct msghdr){ .msg_iov = &w->out_iov[i], .msg_iovlen = 1 };
 	}
 }
 
@@ -165,11 +169,9 @@ static unsigned answer_batch(struct worker *w, unsigned n, const struct timespec
 			dnstap_log(w, i, w->out[k], len, received);
 		if (len == 0)
 			continue;
-		w->out_iov[k] = (struct iovec){ w->out[k], len };
-		w->out_msg[k].msg_hdr = (struct msghdr){
-			.msg_name = &w->peer[i], .msg_namelen = in->msg_namelen,
-			.msg_iov = &w->out_iov[k], .msg_iovlen = 1,
-		};
+		w->out_iov[k].iov_len = len;
+		w->out_msg[k].msg_hdr.msg_name = &w->peer[i];
+		w->out_msg[k].msg_hdr.msg_namelen = in->msg_namelen;
 		if (w->pktinfo)
 			reply_from(&w->out_msg[k].msg_hdr, in);
 		k++;
