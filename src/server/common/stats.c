@@ -81,6 +81,8 @@ void rwd_stats_answer(struct rwd_qstats *s, const uint8_t *traffic, const char *
 	}
 }
 
+#define COUNT(a) (int)(sizeof(a) / sizeof((a)[0]))
+
 static uint64_t get(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
 
 /* Sum a counter over every block into a zeroed scratch block. */
@@ -92,15 +94,15 @@ static void sum_all(struct rwd_qstats *t)
 			t->transport[i] += get(&s->transport[i]);
 		for (int i = 0; i < RWD_STAGES; i++)
 			t->decided[i] += get(&s->decided[i]);
-		for (int i = 0; i < 256; i++)
+		for (int i = 0; i < COUNT(t->qtype); i++)
 			t->qtype[i] += get(&s->qtype[i]);
-		for (int i = 0; i < 32; i++)
+		for (int i = 0; i < COUNT(t->rcode); i++)
 			t->rcode[i] += get(&s->rcode[i]);
 		t->dropped += get(&s->dropped);
 		t->other_zones += get(&s->other_zones);
 		for (int i = 0; i < RWD_RRL_STATS; i++)
 			t->rrl[i] += get(&s->rrl[i]);
-		for (int i = 0; i < 3; i++)
+		for (int i = 0; i < COUNT(t->cookies); i++)
 			t->cookies[i] += get(&s->cookies[i]);
 		t->tcp_open += get(&s->tcp_open);
 		t->tcp_accepted += get(&s->tcp_accepted);
@@ -168,7 +170,7 @@ void rwd_stats_write(FILE *f)
 			        (unsigned long)t->decided[i]);
 	fprintf(f, "# HELP runway_queries_by_type_total Queries by query type.\n"
 	           "# TYPE runway_queries_by_type_total counter\n");
-	for (int i = 0; i < 256; i++) {
+	for (int i = 0; i < COUNT(t->qtype); i++) {
 		if (t->qtype[i] == 0)
 			continue;
 		char name[32] = "other";
@@ -179,7 +181,7 @@ void rwd_stats_write(FILE *f)
 	}
 	fprintf(f, "# HELP runway_responses_total Responses by rcode (BADVERS counts as 16, BADCOOKIE as 23).\n"
 	           "# TYPE runway_responses_total counter\n");
-	for (int i = 0; i < 32; i++) {
+	for (int i = 0; i < COUNT(t->rcode); i++) {
 		if (t->rcode[i] == 0)
 			continue;
 		char other[16];
