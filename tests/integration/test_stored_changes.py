@@ -247,3 +247,55 @@ def test_changes_page(tmp_path):
         assert st == 400, body
     finally:
         srv.stop()
+
+
+def test_a_stored_record_change_that_breaks_its_zone_is_skipped(tmp_path):
+    """The zone file gains a CNAME where the API stored an A: the zone would
+    not load with both. The A is left out (logged, counted, listed), the
+    zone and the other stored records are served."""
+    srv = ApiServer(tmp_path / "srv", traffic(False))
+    srv.start()
+    try:
+        for name, addr in (("alias", "192.0.2.99"), ("keep", "192.0.2.98")):
+            st, body = srv.call("POST", "/v1/zones/example.com./changes", {"changes": [
+                {"action": "UPSERT", "name": f"{name}.example.com.", "type": "A", "ttl": 60,
+                 "records": [addr]}]})
+            assert st == 200, body
+        assert check(srv).returncode == 0
+        zone = srv.zone_path("example.com.")
+        srv.write_zone("example.com.", zone.read_text() + "alias CNAME www\n")
+        key = "rrsets/example.com.|alias.example.com.|A"
+        bad = check(srv)
+        assert bad.returncode == 1, bad.stdout + bad.stderr
+        assert f"stored change {key} skipped" in bad.stderr, bad.stderr
+
+        log = reload_and_wait(srv)
+        assert "reload done" in log and f"stored change {key} skipped" in log, log
+        r = srv.query("alias.example.com", "A")
+        h.check(r, rcode="NOERROR")
+        assert "alias.example.com. 3600 IN CNAME www.example.com." in r.to_text(), r.to_text()
+        h.check(srv.query("keep.example.com", "A"), rcode="NOERROR",
+                answer=["keep.example.com. 60 IN A 192.0.2.98"])
+        assert metric(srv, "runway_stored_changes_skipped") == 1
+        listed = changes(srv)
+        assert listed[key]["status"] == "skipped" and "CNAME" in listed[key]["error"], listed
+        assert listed["rrsets/example.com.|keep.example.com.|A"]["status"] == "applied"
+        # A change to another name goes on (the full load leaves it out too).
+        st, body = srv.call("POST", "/v1/zones/example.com./changes", {"changes": [
+            {"action": "UPSERT", "name": "more.example.com.", "type": "A", "ttl": 60,
+             "records": ["192.0.2.97"]}]})
+        assert st == 200, body
+
+        # And at start.
+        assert srv.stop() == 0
+        srv.start()
+        assert f"stored change {key} skipped" in srv.log(), srv.log_tail()
+        h.check(srv.query("more.example.com", "A"), rcode="NOERROR",
+                answer=["more.example.com. 60 IN A 192.0.2.97"])
+        assert metric(srv, "runway_stored_changes_skipped") == 1
+        st, body = srv.call("DELETE", "/v1/changes/" + key.replace("|", "%7C"))
+        assert st == 200, body
+        assert metric(srv, "runway_stored_changes_skipped") == 0
+        assert check(srv).returncode == 0
+    finally:
+        srv.stop()

@@ -100,8 +100,12 @@ static int drop_rrset(struct rwd_control *c, const char *key, char err[RWD_CONTR
 	}
 	const struct rwd_zone *cur = cz ? ctl_served_zone(view[0] ? view : NULL, apex) : NULL;
 	struct store_op forget = { "rrsets", key, NULL };
-	if (cur == NULL)                   /* a zone no longer served: just forget it */
-		return ctl_store_write(c, &forget, 1, err);
+	if (cur == NULL) {                 /* a zone no longer served: just forget it */
+		int r = ctl_store_write(c, &forget, 1, err);
+		if (r == 0)
+			ctl_unskip(c, "rrsets", key);
+		return r;
+	}
 	uint32_t stored = ctl_stored_serial(c, skey);
 	uint32_t serial = (stored > cur->serial ? stored : cur->serial) + 1;
 	char zerr[RWD_CONTROL_ERRLEN];
@@ -138,6 +142,7 @@ static int drop_rrset(struct rwd_control *c, const char *key, char err[RWD_CONTR
 		return s == NULL ? RW_ENOMEM : ret;
 	}
 	ctl_publish(c, s, live);
+	ctl_unskip(c, "rrsets", key);
 	rwd_info("zone %s: stored change rrsets/%s dropped, serial %u", skey, key, serial);
 	return 0;
 }
@@ -244,11 +249,34 @@ int rwd_control_check_stored(struct rwd_control *c, struct rwd_conf **conf,
 	return n;
 }
 
+static void count_errors(void *ctx, const char *msg)
+{
+	if (strstr(msg, ": warning: ") == NULL)
+		(*(unsigned *)ctx)++;
+}
+
+/*
+ * With stored changes, a first quiet load tells whether they let the zone
+ * load; if not, those to blame are reported as skipped (as runwayd would
+ * skip them) and the zone is loaded without them, reporting what remains.
+ */
 struct rwd_zone *rwd_control_check_zone(struct rwd_control *c, const struct rwd_conf_zone *cz,
                                         rwd_report_fn report, void *ctx)
 {
 	struct rwd_zone_load_opts opts = { 0 };
 	ctl_zone_opts(c, cz, &opts);
+	if (opts.n_overrides) {
+		unsigned errors = 0;
+		struct rwd_zone *trial = rwd_zone_load_opts(cz->dname, cz->file, &opts, count_errors,
+		                                            &errors);
+		bool ok = trial != NULL;
+		rwd_zone_free(trial);
+		if (!ok) {
+			ctl_zone_opts(c, NULL, &opts);
+			ctl_zone_skip_broken(c, cz, &c->skipped, report, ctx);
+			ctl_zone_opts(c, cz, &opts);   /* without those */
+		}
+	}
 	struct rwd_zone *z = rwd_zone_load_opts(cz->dname, cz->file, &opts, report, ctx);
 	ctl_zone_opts(c, NULL, &opts);
 	return z;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/dname.h"
 #include "lib/error.h"
 #include "server/common/log.h"
 #include "server/common/stats.h"
@@ -134,6 +135,36 @@ static void log_report(void *ctx, const char *msg)
 	rwd_error("%s", msg);
 }
 
+static void quiet(void *ctx, const char *msg)
+{
+}
+
+/* For each zone that failed to load: the stored RRset changes to blame
+ * (it loads without them), into skipped. How many were found. */
+static int skip_broken_rrsets(struct rwd_control *c, const struct rwd_conf *conf,
+                              const struct rwd_snapshot *s, struct skipped_list *skipped)
+{
+	int found = 0;
+	for (size_t i = 0; i < s->n_failures; i++) {
+		const struct rwd_zone_failure *f = &s->failures[i];
+		const struct rwd_conf_zone *czs = conf->zones;
+		size_t n = conf->n_zones;
+		for (size_t v = 0; f->view && v < conf->n_views; v++)
+			if (strcmp(conf->views[v].name, f->view) == 0) {
+				czs = conf->views[v].zones;
+				n = conf->views[v].n_zones;
+			}
+		for (size_t k = 0; k < n; k++) {
+			if (!rw_dname_eq(czs[k].dname, f->apex))
+				continue;
+			int ret = ctl_zone_skip_broken(c, &czs[k], skipped, log_report, NULL);
+			found += ret > 0 ? ret : 0;
+			break;
+		}
+	}
+	return found;
+}
+
 struct rwd_snapshot *rwd_control_build(struct rwd_control *c, struct rwd_conf **conf,
                                        const struct rwd_snapshot *prev, unsigned *n_errors)
 {
@@ -150,7 +181,28 @@ struct rwd_snapshot *rwd_control_build(struct rwd_control *c, struct rwd_conf **
 		rwd_conf_free(*conf);
 		*conf = live;
 	}
+	c->building = &skipped;
 	struct rwd_snapshot *s = rwd_server_build_opts(live, prev, ctl_zone_opts, c, n_errors);
+	if (s && s->n_failures && c->store && skip_broken_rrsets(c, live, s, &skipped) > 0) {
+		/* Built again without them (this rare path only): from the same
+		 * text, the stored changes again, the zones again. */
+		struct skipped_list scratch = { 0 };
+		struct rwd_conf *again = ctl_conf_stored(c, live, &scratch, quiet, NULL);
+		skipped_free(&scratch);
+		unsigned errors = 0;
+		struct rwd_snapshot *s2 = again ? rwd_server_build_opts(again, prev, ctl_zone_opts, c,
+		                                                        &errors) : NULL;
+		if (s2) {
+			rwd_snapshot_free(s);      /* never published */
+			s = s2;
+			rwd_conf_free(live);
+			*conf = live = again;
+			*n_errors = errors;
+		} else {
+			rwd_conf_free(again);
+		}
+	}
+	c->building = NULL;
 	if (s) {
 		/* What runs now leaves these out; /metrics and GET /v1/changes say so. */
 		c->skipped_total += skipped.n;

@@ -61,6 +61,9 @@ struct rwd_control {
 	size_t n_backoff;
 	/* Stored changes left out of the running state (overlays.c). */
 	struct skipped_list skipped;
+	/* While rwd_control_build runs: the changes it leaves out (zones.c
+	 * leaves out RRsets in it); else NULL and c->skipped counts. */
+	struct skipped_list *building;
 	/* Latency averages being written (latency.c): the merge sees them
 	 * before they are stored. */
 	const struct store_op *pending;
@@ -140,7 +143,18 @@ int ctl_overlay_change(struct rwd_control *c, const char *table, const char *key
 void ctl_unskip(struct rwd_control *c, const char *table, const char *key);
 bool ctl_is_skipped(const struct rwd_control *c, const char *table, const char *key);
 
+/* Record a skipped change (origin "store TABLE/KEY", why) in l and
+ * report it. 0 or RW_ENOMEM. */
+int ctl_skip(struct skipped_list *l, const char *origin, const char *error, ctl_report_fn report,
+             void *ctx);
+
 /* ---- zones.c ---- */
+
+/* The stored RRset changes that keep zone cz from loading (it loads
+ * without them), found by halving and added to skipped (and reported).
+ * How many, or RW_ENOMEM/RW_EIO. */
+int ctl_zone_skip_broken(struct rwd_control *c, const struct rwd_conf_zone *cz,
+                         struct skipped_list *skipped, ctl_report_fn report, void *ctx);
 
 /* rwd_zone_opts_fn: the store's overrides and serial for a zone. */
 void ctl_zone_opts(void *ctx, const struct rwd_conf_zone *cz, struct rwd_zone_load_opts *out);

@@ -218,8 +218,8 @@ static size_t pick(const struct overlays *o, const bool *off, struct rwd_conf_ov
 	return n;
 }
 
-static int skip(struct skipped_list *l, const char *origin, const char *error,
-                ctl_report_fn report, void *ctx)
+int ctl_skip(struct skipped_list *l, const char *origin, const char *error, ctl_report_fn report,
+             void *ctx)
 {
 	const char *key = strncmp(origin, "store ", 6) == 0 ? origin + 6 : origin;
 	char msg[RWD_CONTROL_ERRLEN + 1300];
@@ -272,7 +272,7 @@ struct rwd_conf *ctl_conf_stored(struct rwd_control *c, const struct rwd_conf *b
 		ssize_t k = blamed(&o, off, err);
 		if (k >= 0) {
 			off[k] = true;
-			ret = skip(skipped, o.v[k].origin, err, report, ctx);
+			ret = ctl_skip(skipped, o.v[k].origin, err, report, ctx);
 			continue;
 		}
 		/* One at a time: each change that the ones kept so far reject goes. */
@@ -297,7 +297,7 @@ struct rwd_conf *ctl_conf_stored(struct rwd_control *c, const struct rwd_conf *b
 			rwd_conf_free(trial);
 			if (ret == RW_EINVAL) {
 				off[i] = true;
-				ret = skip(skipped, o.v[i].origin, err, report, ctx);
+				ret = ctl_skip(skipped, o.v[i].origin, err, report, ctx);
 			} else if (ret == 0) {
 				tried[i] = true;
 			}

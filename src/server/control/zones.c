@@ -137,6 +137,10 @@ static void rrset_key(char *out, size_t size, const char *zone, const char *owne
 struct zone_overrides {
 	const char *zone;              /* canonical text */
 	const char *skip;              /* a stored key to leave out, or NULL */
+	const struct skipped_list *skipped;   /* and these ("rrsets/KEY"); NULL: none */
+	const bool *use;               /* NULL, or which of the zone's stored keys to
+	                                  take, in key order (ctl_zone_skip_broken) */
+	size_t seen;                   /* the zone's stored keys walked so far */
 	struct rwd_zone_override *v;
 	struct rr_parse *parsed;       /* rdata owned here */
 	size_t n, cap;
@@ -246,6 +250,15 @@ static void zo_free(struct zone_overrides *zo)
 	memset(zo, 0, sizeof(*zo));
 }
 
+/* Is the stored RRset key in the list ("rrsets/KEY")? */
+static bool skipped_has(const struct skipped_list *l, const char *key)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strncmp(l->v[i].key, "rrsets/", 7) == 0 && strcasecmp(l->v[i].key + 7, key) == 0)
+			return true;
+	return false;
+}
+
 /* Stored value: {"ttl": N, "records": ["text", ...]}; no records: removed. */
 static int zo_from_store(void *ctx, const char *key, const void *val, size_t len)
 {
@@ -254,6 +267,10 @@ static int zo_from_store(void *ctx, const char *key, const void *val, size_t len
 	if (strncasecmp(key, zo->zone, zl) != 0 || key[zl] != '|')
 		return 0;
 	if (zo->skip && strcasecmp(zo->skip, key) == 0)
+		return 0;
+	if (zo->use && !zo->use[zo->seen++])
+		return 0;
+	if (zo->skipped && skipped_has(zo->skipped, key))
 		return 0;
 	char owner[1024], type[32];
 	if (sscanf(key + zl + 1, "%1023[^|]|%31s", owner, type) != 2)
@@ -342,6 +359,7 @@ void ctl_zone_opts(void *ctx, const struct rwd_conf_zone *cz, struct rwd_zone_lo
 	ctl_store_zone_name(cz->view, cz->dname, zone, sizeof(zone));
 	journal_check_file(c, zone, cz->file);
 	zo.zone = zone;
+	zo.skipped = c->building ? c->building : &c->skipped;
 	rwd_store_foreach(c->store, "rrsets", zo_from_store, &zo);
 	zo.zone = NULL;
 	out->overrides = zo.v;
@@ -362,7 +380,7 @@ struct rwd_zone *ctl_zone_load(struct rwd_control *c, const uint8_t *apex, const
                                const char *skey, uint32_t serial, const char *skip_key,
                                char err[RWD_CONTROL_ERRLEN])
 {
-	struct zone_overrides zo = { .zone = skey, .skip = skip_key };
+	struct zone_overrides zo = { .zone = skey, .skip = skip_key, .skipped = &c->skipped };
 	struct zone_report rep = { err, false };
 	struct rwd_zone *z = NULL;
 	snprintf(err, RWD_CONTROL_ERRLEN, "out of memory");
@@ -376,6 +394,104 @@ struct rwd_zone *ctl_zone_load(struct rwd_control *c, const uint8_t *apex, const
 	}
 	zo_free(&zo);
 	return z;
+}
+
+/* ---- stored RRset changes that keep a zone from loading ---- */
+
+struct broken {
+	struct rwd_control *c;
+	const struct rwd_conf_zone *cz;
+	const char *skey;
+	char (*keys)[1024];            /* the zone's stored keys, in store order */
+	bool *use, *was_skipped;
+	size_t n, cap;
+	uint32_t serial;
+	struct skipped_list *skipped;
+	ctl_report_fn report;
+	void *ctx;
+	int ret;
+};
+
+static int broken_key(void *ctx, const char *key, const void *val, size_t len)
+{
+	struct broken *b = ctx;
+	size_t zl = strlen(b->skey);
+	if (strncasecmp(key, b->skey, zl) != 0 || key[zl] != '|')
+		return 0;
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 16;
+		char (*k)[1024] = realloc(b->keys, cap * sizeof(*k));
+		if (k == NULL)
+			return RW_ENOMEM;
+		b->keys = k;
+		b->cap = cap;
+	}
+	snprintf(b->keys[b->n++], sizeof(b->keys[0]), "%s", key);
+	return 0;
+}
+
+/* Does the zone load with the stored keys b->use says? */
+static bool loads(struct broken *b, char err[RWD_CONTROL_ERRLEN])
+{
+	struct zone_overrides zo = { .zone = b->skey, .use = b->use };
+	struct zone_report rep = { err, false };
+	struct rwd_zone *z = NULL;
+	snprintf(err, RWD_CONTROL_ERRLEN, "the zone would not load");
+	if (rwd_store_foreach(b->c->store, "rrsets", zo_from_store, &zo) == 0) {
+		struct rwd_zone_load_opts opts = { zo.v, zo.n, b->serial };
+		z = rwd_zone_load_opts(b->cz->dname, b->cz->file, &opts, ctl_zone_report, &rep);
+	}
+	zo_free(&zo);
+	bool ok = z != NULL;
+	rwd_zone_free(z);
+	return ok;
+}
+
+/* Keys [lo, hi) on top of those kept so far: all of them, or halves. */
+static void bisect(struct broken *b, size_t lo, size_t hi)
+{
+	char err[RWD_CONTROL_ERRLEN];
+	if (lo >= hi || b->ret < 0)
+		return;
+	for (size_t i = lo; i < hi; i++)
+		b->use[i] = !b->was_skipped[i];
+	if (loads(b, err))
+		return;
+	for (size_t i = lo; i < hi; i++)
+		b->use[i] = false;
+	if (hi - lo > 1) {
+		bisect(b, lo, lo + (hi - lo) / 2);
+		bisect(b, lo + (hi - lo) / 2, hi);
+		return;
+	}
+	char origin[1100];
+	snprintf(origin, sizeof(origin), "store rrsets/%s", b->keys[lo]);
+	b->ret = ctl_skip(b->skipped, origin, err, b->report, b->ctx);
+}
+
+int ctl_zone_skip_broken(struct rwd_control *c, const struct rwd_conf_zone *cz,
+                         struct skipped_list *skipped, ctl_report_fn report, void *ctx)
+{
+	char skey[1200], err[RWD_CONTROL_ERRLEN];
+	ctl_store_zone_name(cz->view, cz->dname, skey, sizeof(skey));
+	struct broken b = { c, cz, skey, NULL, NULL, NULL, 0, 0, ctl_stored_serial(c, skey),
+	                    skipped, report, ctx, 0 };
+	size_t before = skipped->n;
+	b.ret = rwd_store_foreach(c->store, "rrsets", broken_key, &b);
+	b.use = calloc(b.n + 1, sizeof(*b.use));
+	b.was_skipped = calloc(b.n + 1, sizeof(*b.was_skipped));
+	if (b.ret == 0 && (b.use == NULL || b.was_skipped == NULL))
+		b.ret = RW_ENOMEM;
+	for (size_t i = 0; b.ret == 0 && i < b.n; i++)
+		b.was_skipped[i] = skipped_has(skipped, b.keys[i]) || skipped_has(&c->skipped, b.keys[i]);
+	/* Only when the file loads without them are they to blame: a load per
+	 * halving, about 2 log2(n) loads for one bad change among n. */
+	if (b.ret == 0 && b.n > 0 && loads(&b, err))
+		bisect(&b, 0, b.n);
+	free(b.keys);
+	free(b.use);
+	free(b.was_skipped);
+	return b.ret < 0 ? b.ret : (int)(skipped->n - before);
 }
 
 const struct rwd_zone *ctl_served_zone(const char *view, const uint8_t *apex)
@@ -682,6 +798,24 @@ static int store_changes(struct rwd_control *c, const char *skey, const struct r
 	return 0;
 }
 
+/* A skipped stored RRset a change replaced applies again. */
+static void unskip_changed(struct rwd_control *c, const char *skey,
+                           const struct rwd_rr_change *changes, size_t n)
+{
+	for (size_t i = 0; i < n && c->skipped.n; i++) {
+		uint8_t owner[RW_DNAME_MAXLEN];
+		char oname[1024], key[2400];
+		uint16_t type;
+		if (rw_dname_from_str(changes[i].name, NULL, owner) < 0 ||
+		    knot_rrtype_from_string(changes[i].type, &type) != 0)
+			continue;
+		rw_dname_lower(owner);
+		rw_dname_to_str(owner, oname, sizeof(oname));
+		rrset_key(key, sizeof(key), skey, oname, type);
+		ctl_unskip(c, "rrsets", key);
+	}
+}
+
 int rwd_control_zone_change(struct rwd_control *c, const char *zone, const char *view,
                             const struct rwd_rr_change *changes, size_t n,
                             char err[RWD_CONTROL_ERRLEN])
@@ -737,7 +871,7 @@ int rwd_control_zone_change(struct rwd_control *c, const char *zone, const char 
 	if (ret == 0 && stored <= cur->serial)
 		incremental = (z = rwd_zone_patch(cur, zo.v, zo.n, serial)) != NULL;
 	if (ret == 0 && z == NULL) {
-		struct zone_overrides all = { .zone = skey };
+		struct zone_overrides all = { .zone = skey, .skipped = &c->skipped };
 		ret = rwd_store_foreach(c->store, "rrsets", zo_from_store, &all);
 		all.zone = NULL;
 		for (size_t i = 0; i < zo.n && ret == 0; i++) {
@@ -802,6 +936,7 @@ int rwd_control_zone_change(struct rwd_control *c, const char *zone, const char 
 		return ctl_unlock(c, ret);
 	}
 	ctl_publish(c, s, conf);
+	unskip_changed(c, skey, changes, n);
 	rwd_info("zone %s%s%s%s: %zu change(s) applied, serial %u (%s)", zname, view ? " (view " : "",
 	         view ? view : "", view ? ")" : "", n, serial, incremental ? "incremental" : "full load");
 	if (compact)
