@@ -146,6 +146,7 @@ def test_views_view_traffic(tmp_path):
         body = same(s, tv.INSIDE, "lb.example.com.", "A", None)
         assert [a["data"] for a in body["answer"]] == ["10.9.9.9"], body
         assert body["view"] == "inside" and body["source"] == "policy", body
+        assert body["stage"] == "steer", body
         assert body["entry"] == {"name": "lb.example.com.", "kind": "policy", "view": "inside",
                                  "line": body["entry"]["line"]}, body
         body = same(s, tv.OUTSIDE, "lb.example.com.", "A", None)
@@ -174,6 +175,7 @@ def test_views_standard_and_traffic(tmp_path):
     try:
         body = same(s, tv.OUTSIDE, "app.corp.example.", "A", None)
         assert body["rcode"] == "NXDOMAIN" and body["traffic"] is None, body
+        assert body["stage"] == "lookup" and body["source"] == "zone", body
         body = same(s, tv.INSIDE, "app.corp.example.", "A", None)
         assert [a["data"] for a in body["answer"]] == ["192.0.2.55"], body
         compare_all(s, VIEW_SOURCES, [None], VIEW_NAMES, ["A", "AAAA", "SOA"])
@@ -198,6 +200,7 @@ views:
     try:
         body = same(s, tv.OUTSIDE, "www.example.com.", "A", None)
         assert body["rcode"] == "REFUSED" and body["view"] is None and "note" in body, body
+        assert body["stage"] == "view", body
         compare_all(s, VIEW_SOURCES, [None], VIEW_NAMES, ["A", "SOA"])
     finally:
         assert s.stop() == 0, s.log_tail()

@@ -494,6 +494,8 @@ void api_simulate(const struct rwd_api_env *e, const struct rwd_api_request *r,
 					"no view matches this client address: the query is REFUSED"));
 		}
 		json_object_set_new(res, "rcode", json_string(rcode));
+		json_object_set_new(res, "stage", json_string(qr.stage < RWD_STAGES
+		                                              ? rwd_stage_names[qr.stage] : "?"));
 		json_object_set_new(res, "scope", json_integer(qr.ecs_scope));
 		report_trace(s, &qr, tr, qt.health, res, path);
 		if (tr->evaluated && json_array_size(answer) == 0)
