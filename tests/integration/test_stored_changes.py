@@ -268,6 +268,7 @@ def test_a_stored_record_change_that_breaks_its_zone_is_skipped(tmp_path):
         bad = check(srv)
         assert bad.returncode == 1, bad.stdout + bad.stderr
         assert f"stored change {key} skipped" in bad.stderr, bad.stderr
+        assert "and 1 stored change\n" in bad.stderr, bad.stderr
 
         log = reload_and_wait(srv)
         assert "reload done" in log and f"stored change {key} skipped" in log, log

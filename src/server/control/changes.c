@@ -249,6 +249,11 @@ int rwd_control_check_stored(struct rwd_control *c, struct rwd_conf **conf,
 	return n;
 }
 
+size_t rwd_control_n_skipped(struct rwd_control *c)
+{
+	return c ? c->skipped.n : 0;
+}
+
 static void count_errors(void *ctx, const char *msg)
 {
 	if (strstr(msg, ": warning: ") == NULL)

@@ -167,7 +167,11 @@ typedef void (*rwd_control_report_fn)(void *ctx, const char *msg);
  * RW_ENOMEM. */
 int rwd_control_check_stored(struct rwd_control *c, struct rwd_conf **conf,
                              rwd_control_report_fn report, void *ctx);
-/* Load zone cz with its stored changes, as runwayd would at start. */
+/* Stored changes skipped so far (by rwd_control_check_stored and zone
+ * loads), or left out of the running state (runwayd). */
+size_t rwd_control_n_skipped(struct rwd_control *c);
+/* Load zone cz with its stored changes, as runwayd would at start: one
+ * that keeps it from loading is reported and left out. */
 struct rwd_zone *rwd_control_check_zone(struct rwd_control *c, const struct rwd_conf_zone *cz,
                                         rwd_report_fn report, void *ctx);
 

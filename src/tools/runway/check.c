@@ -127,6 +127,7 @@ int cmd_check(int argc, char **argv)
 		rwd_zone_free(z);
 	}
 
+	skipped = (int)rwd_control_n_skipped(ctl);   /* record changes too */
 	int rc = 0;
 	if (t.errors) {
 		fprintf(stderr, "%s: %u error%s in %zu of %zu zone%s", path, t.errors,
