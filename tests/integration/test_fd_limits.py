@@ -178,3 +178,26 @@ def test_soft_limit_raised_to_hard(limited):
     log = srv.log()
     assert "open file limit raised from 256 to 4096 (the hard limit)" in log, log
     assert "max_clients lowered" not in log
+
+
+def test_health_targets_added_later_take_their_descriptors_from_tcp(limited):
+    """Checks on 40 more addresses (a reload here; the API alike) keep a
+    descriptor each out of TCP's share, and give it back when removed."""
+    srv, _ = limited("256:256")
+    first = int(re.search(r"max_clients lowered from 1000 to (\d+)", srv.log()).group(1))
+    base = srv.traffic_yaml
+    many = ", ".join(f"127.0.2.{i}" for i in range(1, 41))
+    srv.traffic_yaml = base.replace("endpoints:\n", f"endpoints:\n  many: {{ address: [{many}], health_check: web }}\n")
+    srv.write_config()
+    at = srv.log_size()
+    srv.reload()
+    m = srv.wait_log(r"tcp: max_clients lowered from (\d+) to (\d+): health checks on 41 address\(es\) now",
+                     start=at)
+    assert (int(m.group(1)), int(m.group(2))) == (first, first - 40), m.group(0)
+    srv.traffic_yaml = base
+    srv.write_config()
+    at = srv.log_size()
+    srv.reload()
+    m = srv.wait_log(r"tcp: max_clients raised from (\d+) to (\d+): health checks on 1 address\(es\) now",
+                     start=at)
+    assert (int(m.group(1)), int(m.group(2))) == (first - 40, first), m.group(0)

@@ -699,6 +699,40 @@ static void test_stop_busy(void **state)
 	close(fd);
 }
 
+/* A lower max_clients set while running (the descriptors kept for health
+ * probes grew): the next connection closes as many longest-idle ones as it
+ * takes; raised again, all are kept. */
+static void test_set_max_clients(void **state)
+{
+	usleep(100 * 1000);
+	int fds[MAX_CLIENTS];
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		fds[i] = connect_to(AF_INET, port);
+		ask(fds[i], (uint16_t)i);
+	}
+	rwd_tcp_set_max_clients(tcp, 3);
+	int extra = connect_to(AF_INET, port);
+	ask(extra, 0x8000);
+	for (int i = 0; i < MAX_CLIENTS - 2; i++)   /* 6 open + 1 new, 3 kept: the 4 oldest go */
+		assert_true(closed_by_server(fds[i]));
+	ask(fds[MAX_CLIENTS - 2], 0x21);
+	ask(fds[MAX_CLIENTS - 1], 0x22);
+	rwd_tcp_set_max_clients(tcp, MAX_CLIENTS);
+	int more[3];
+	for (int i = 0; i < 3; i++) {
+		more[i] = connect_to(AF_INET, port);
+		ask(more[i], (uint16_t)(0x30 + i));
+	}
+	ask(extra, 0x8001);                          /* 6 open: nobody closed */
+	ask(fds[MAX_CLIENTS - 1], 0x23);
+	for (int i = 0; i < 3; i++)
+		close(more[i]);
+	close(extra);
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		close(fds[i]);
+	usleep(100 * 1000);
+}
+
 /* max_clients as the descriptors allow: lowered to what is left after the
  * descriptors open and reserved, never 0 (0 would mean no limit). */
 static void test_clients_for_fds(void **state)
@@ -725,6 +759,7 @@ int main(void)
 		cmocka_unit_test(test_short_length_closes),
 		cmocka_unit_test(test_idle_timeout),
 		cmocka_unit_test(test_max_clients),
+		cmocka_unit_test(test_set_max_clients),
 		cmocka_unit_test(test_max_per_client),
 		cmocka_unit_test(test_io_timeout),
 		cmocka_unit_test(test_ipv6_and_bind_error),

@@ -80,6 +80,19 @@ static unsigned fds_open(void)
 	return n ? n - 1 : 0;            /* not the directory's own */
 }
 
+/* TCP's share of the descriptors (docs/configuration.md#file-descriptors):
+ * what the limit leaves after those open at start and those kept for the
+ * other services, of which the health checks' share follows the model. */
+struct fd_budget {
+	uint64_t limit;                  /* RLIMIT_NOFILE in force */
+	unsigned configured;             /* tcp.max_clients, read at start */
+	unsigned open_at_start;
+	uint64_t reserve;                /* all but the health checks' share */
+	unsigned health;                 /* checked addresses, a descriptor each */
+	unsigned api;                    /* the API's share (for the log line) */
+	unsigned max_clients;            /* in force */
+};
+
 /* Health targets of model: each runs at most one probe, one socket, at a time. */
 static unsigned health_targets(const struct rwd_model *m)
 {
@@ -90,24 +103,49 @@ static unsigned health_targets(const struct rwd_model *m)
 	return n;
 }
 
-/* tcp.max_clients as the descriptors allow, after every other service's
- * share (docs/configuration.md#file-descriptors); logged when lowered. */
-static unsigned tcp_max_clients(const struct rwd_conf *conf, const struct rwd_model *m,
-                                uint64_t fd_limit)
+/* tcp.max_clients as the descriptors allow at start; logged when lowered. */
+static unsigned budget_start(struct fd_budget *b, const struct rwd_conf *conf,
+                             const struct rwd_model *m, uint64_t fd_limit)
 {
-	unsigned health = health_targets(m);
-	unsigned api = conf->api_listen ? conf->api_max_connections + FD_RESERVE_API_OWN : 0;
-	unsigned own = (unsigned)conf->n_listen + FD_RESERVE_TCP_OWN;
-	uint64_t reserve = (uint64_t)health + api + own + FD_RESERVE_RELOAD + FD_RESERVE_SPARE;
-	unsigned open_now = fds_open();
-	unsigned n = rwd_tcp_clients_for_fds(conf->tcp_max_clients, fd_limit, open_now, reserve);
-	if (n < conf->tcp_max_clients)
+	b->limit = fd_limit;
+	b->configured = conf->tcp_max_clients;
+	b->health = health_targets(m);
+	b->api = conf->api_listen ? conf->api_max_connections + FD_RESERVE_API_OWN : 0;
+	b->reserve = (uint64_t)b->api + conf->n_listen + FD_RESERVE_TCP_OWN + FD_RESERVE_RELOAD +
+	             FD_RESERVE_SPARE;
+	b->open_at_start = fds_open();
+	b->max_clients = rwd_tcp_clients_for_fds(b->configured, b->limit, b->open_at_start,
+	                                         b->reserve + b->health);
+	if (b->max_clients < b->configured)
 		rwd_warn("tcp: max_clients lowered from %u to %u: of %llu file descriptors (the open file "
 		         "limit), %u are open and %llu kept for health checks (%u), the API (%u), "
-		         "reloads and the rest (%u)", conf->tcp_max_clients, n,
-		         (unsigned long long)fd_limit, open_now, (unsigned long long)reserve, health,
-		         api, own + FD_RESERVE_RELOAD + FD_RESERVE_SPARE);
-	return n;
+		         "reloads and the rest (%llu)", b->configured, b->max_clients,
+		         (unsigned long long)b->limit, b->open_at_start,
+		         (unsigned long long)(b->reserve + b->health), b->health, b->api,
+		         (unsigned long long)(b->reserve - b->api));
+	return b->max_clients;
+}
+
+/* The model's checked addresses changed (reload, API): move TCP's share. */
+static void budget_follow(struct fd_budget *b, struct rwd_server *srv)
+{
+	struct rwd_health_stats st;
+	rwd_health_get_stats(srv->health, &st);
+	if (srv->tcp == NULL || st.targets == b->health)
+		return;
+	b->health = st.targets;
+	unsigned n = rwd_tcp_clients_for_fds(b->configured, b->limit, b->open_at_start,
+	                                     b->reserve + b->health);
+	if (n == b->max_clients)
+		return;
+	rwd_tcp_set_max_clients(srv->tcp, n);
+	if (n < b->max_clients)
+		rwd_warn("tcp: max_clients lowered from %u to %u: health checks on %u address(es) "
+		         "now, a file descriptor each", b->max_clients, n, b->health);
+	else
+		rwd_info("tcp: max_clients raised from %u to %u: health checks on %u address(es) now",
+		         b->max_clients, n, b->health);
+	b->max_clients = n;
 }
 
 /* The control API, when the configuration has one. */
@@ -218,11 +256,12 @@ int main(int argc, char **argv)
 	                              .max_clients = conf->tcp_max_clients,
 	                              .max_per_client = conf->tcp_max_per_client };
 	struct rwd_api *api = NULL;
+	struct fd_budget budget;
 	/* TCP's share of the descriptors is counted once the others are open. */
 	if (rwd_health_start(s->model, &srv.health) < 0 ||
 	    rwd_udp_start(conf->listen, conf->n_listen, workers, conf->busy_poll_us, srv.dnstap,
 	                  &srv.udp) < 0 ||
-	    (topts.max_clients = tcp_max_clients(conf, s->model, fd_limit),
+	    (topts.max_clients = budget_start(&budget, conf, s->model, fd_limit),
 	     rwd_tcp_start(conf->listen, conf->n_listen, &topts, &srv.tcp) < 0) ||
 	    start_api(srv.conf, &srv, ctl, &api) < 0) {
 		stop(&srv, ctl, api);
@@ -239,10 +278,12 @@ int main(int argc, char **argv)
 		int sig = sigtimedwait(&sigs, NULL, &second);
 		if (sig < 0) {
 			rwd_control_tick(ctl);
+			budget_follow(&budget, &srv);
 			continue;
 		}
 		if (sig == SIGHUP) {
 			rwd_control_reload(ctl);
+			budget_follow(&budget, &srv);
 			continue;
 		}
 		rwd_info("signal %d: stopping", sig);

@@ -31,6 +31,7 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -117,6 +118,7 @@ struct rwd_tcp {
 	uv_async_t stop;
 	uv_thread_t thread;
 	struct rwd_tcp_opts opts;
+	_Atomic unsigned max_clients;  /* opts.max_clients, or as rwd_tcp_set_max_clients says */
 	struct listener *ls;
 	size_t n_ls;
 	struct conn *conns, *conns_tail;         /* longest idle first */
@@ -602,7 +604,7 @@ static void limit_hit(struct rwd_tcp *t, enum rwd_tcp_limit which)
 		         t->limit_unlogged[0], t->opts.max_per_client);
 	if (t->limit_unlogged[1])
 		rwd_warn("tcp: closed %u longest-idle connection(s) at tcp.max_clients (%u)",
-		         t->limit_unlogged[1], t->opts.max_clients);
+		         t->limit_unlogged[1], atomic_load_explicit(&t->max_clients, memory_order_relaxed));
 	t->limit_logged_at = now ? now : 1;
 	t->limit_unlogged[0] = t->limit_unlogged[1] = 0;
 }
@@ -674,7 +676,8 @@ static void on_connection(uv_stream_t *server, int status)
 	}
 	/* Full: the longest-idle connection makes room, so connections that
 	 * sit idle cannot keep new clients out. */
-	if (t->opts.max_clients && t->n_conns >= t->opts.max_clients && t->conns) {
+	unsigned max = atomic_load_explicit(&t->max_clients, memory_order_relaxed);
+	while (max && t->n_conns >= max && t->conns) {   /* a lowered limit: more than one */
 		limit_hit(t, RWD_TCP_MAX_CLIENTS);
 		conn_close(t->conns);
 	}
@@ -816,6 +819,7 @@ int rwd_tcp_start(const struct rwd_conf_listen *addrs, size_t n, const struct rw
 		return RW_ENOMEM;
 	}
 	t->opts = *opts;
+	atomic_init(&t->max_clients, opts->max_clients);
 	if (getrandom(t->hash_key, sizeof(t->hash_key), 0) != sizeof(t->hash_key)) {
 		t->hash_key[0] = uv_hrtime();          /* still unknown to a remote client */
 		t->hash_key[1] = (uint64_t)(uintptr_t)t;
@@ -865,6 +869,12 @@ unsigned rwd_tcp_clients_for_fds(unsigned configured, uint64_t fd_limit, uint64_
 	if (left > UINT32_MAX)
 		left = UINT32_MAX;
 	return left ? (unsigned)left : 1;
+}
+
+void rwd_tcp_set_max_clients(struct rwd_tcp *t, unsigned max_clients)
+{
+	if (t)
+		atomic_store_explicit(&t->max_clients, max_clients, memory_order_relaxed);
 }
 
 int rwd_tcp_port(const struct rwd_tcp *t, size_t i)

@@ -81,6 +81,13 @@ int rwd_tcp_start(const struct rwd_conf_listen *addrs, size_t n, const struct rw
 unsigned rwd_tcp_clients_for_fds(unsigned configured, uint64_t fd_limit, uint64_t open_now,
                                  uint64_t reserve);
 
+/*
+ * Change max_clients (0: no limit) while t runs, e.g. when the descriptors
+ * kept for health probes grow. Any thread. A lower limit applies at the next
+ * connection, which then closes as many longest-idle ones as it takes.
+ */
+void rwd_tcp_set_max_clients(struct rwd_tcp *t, unsigned max_clients);
+
 /* The port listener i (0-based, in the order given to rwd_tcp_start) is bound
  * to, in host order; -1 if i is out of range. */
 int rwd_tcp_port(const struct rwd_tcp *t, size_t i);
