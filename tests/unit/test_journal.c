@@ -1,7 +1,7 @@
 /*
  * Unit tests for the zones' change log (store/journal.h) on a real LMDB
  * store in a temporary folder: entries in order, "changes since serial S",
- * "too old" once the bound dropped S, an unknown serial, a gap, clearing,
+ * "too old" once a bound (entries, bytes) dropped S, an unknown serial, a gap, clearing,
  * zones kept apart (a zone whose name is a prefix of another's), serials
  * that wrap (RFC 1982), and durability across a reopen.
  */
@@ -53,7 +53,16 @@ static int teardown(void **state)
 }
 
 /* Append one entry from -> to with one record removed and one added. */
+static void append_bytes(struct rwd_store *s, const char *zone, uint32_t from, uint32_t to,
+                         size_t max, size_t max_bytes);
+
 static void append(struct rwd_store *s, const char *zone, uint32_t from, uint32_t to, size_t max)
+{
+	append_bytes(s, zone, from, to, max, 0);
+}
+
+static void append_bytes(struct rwd_store *s, const char *zone, uint32_t from, uint32_t to,
+                         size_t max, size_t max_bytes)
 {
 	char rem[64], add[64];
 	snprintf(rem, sizeof(rem), "a.example.com. 60 IN A 192.0.2.%u", from % 256);
@@ -62,7 +71,7 @@ static void append(struct rwd_store *s, const char *zone, uint32_t from, uint32_
 	struct rwd_journal_entry e = { from, to, r, 1, a, 1 };
 	struct rwd_store_txn *t;
 	assert_int_equal(rwd_store_begin(s, &t), 0);
-	assert_int_equal(rwd_journal_append(t, zone, &e, max), 0);
+	assert_int_equal(rwd_journal_append(t, zone, &e, max, max_bytes), 0);
 	assert_int_equal(rwd_store_commit(t), 0);
 }
 
@@ -136,6 +145,26 @@ static void test_bounded(void **state)
 	assert_int_equal(got.n, RWD_JOURNAL_MAX_ENTRIES);
 }
 
+/* Entries are about 105 bytes: a bound of 250 keeps two; of 50, none. */
+static void test_bounded_bytes(void **state)
+{
+	struct fixture *f = *state;
+	struct seen got;
+	for (uint32_t i = 1; i <= 5; i++)
+		append_bytes(f->s, "example.com.", i, i + 1, 0, 250);
+	assert_int_equal(rwd_store_count(f->s, "journal"), 2);
+	assert_int_equal(since(f->s, "example.com.", 3, &got), RW_ENOENT);
+	assert_int_equal(since(f->s, "example.com.", 4, &got), 0);
+	assert_int_equal(got.n, 2);
+	/* One entry past the bound alone: the log restarts after it. */
+	append_bytes(f->s, "example.com.", 6, 7, 0, 50);
+	assert_int_equal(rwd_store_count(f->s, "journal"), 0);
+	assert_int_equal(since(f->s, "example.com.", 6, &got), RW_ENOENT);
+	append(f->s, "example.com.", 7, 8, 0);
+	assert_int_equal(since(f->s, "example.com.", 7, &got), 0);
+	assert_int_equal(got.n, 1);
+}
+
 static void test_zones_apart_and_clear(void **state)
 {
 	struct fixture *f = *state;
@@ -198,6 +227,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bounded_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zones_apart_and_clear, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gap_and_wrap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_durable, setup, teardown),

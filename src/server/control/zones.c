@@ -786,7 +786,7 @@ static int store_changes(struct rwd_control *c, const char *skey, const struct r
 	if (ret == 0)
 		ret = rwd_store_put(t, "serials", skey, sv, strlen(sv));
 	if (ret == 0)
-		ret = je ? rwd_journal_append(t, skey, je, 0) : rwd_journal_clear(t, skey);
+		ret = je ? rwd_journal_append(t, skey, je, 0, 0) : rwd_journal_clear(t, skey);
 	if (ret == 0)
 		ret = rwd_store_commit(t);
 	else if (t)

@@ -27,7 +27,9 @@ struct scan {
 	unsigned long long last;       /* the highest sequence seen */
 	size_t n;
 	char (*keys)[1024];            /* the oldest, up to n_keys */
+	size_t *sizes;                 /* their values' sizes */
 	size_t n_keys;
+	size_t bytes;                  /* of every entry */
 };
 
 static int scan_one(void *ctx, const char *key, const void *val, size_t len)
@@ -36,8 +38,11 @@ static int scan_one(void *ctx, const char *key, const void *val, size_t len)
 	if (strncmp(key, sc->prefix, sc->plen) != 0 || strlen(key + sc->plen) != SEQ_DIGITS)
 		return 1;                      /* past this zone */
 	sc->last = strtoull(key + sc->plen, NULL, 10);
-	if (sc->n < sc->n_keys)
+	if (sc->n < sc->n_keys) {
 		snprintf(sc->keys[sc->n], sizeof(sc->keys[0]), "%s", key);
+		sc->sizes[sc->n] = len;
+	}
+	sc->bytes += len;
 	sc->n++;
 	return 0;
 }
@@ -54,27 +59,16 @@ static json_t *lines(const char *const *v, size_t n)
 }
 
 int rwd_journal_append(struct rwd_store_txn *t, const char *zone,
-                       const struct rwd_journal_entry *e, size_t max_entries)
+                       const struct rwd_journal_entry *e, size_t max_entries, size_t max_bytes)
 {
 	char prefix[1100];
 	prefix_of(zone, prefix, sizeof(prefix));
 	if (max_entries == 0 || max_entries > RWD_JOURNAL_MAX_ENTRIES)
 		max_entries = RWD_JOURNAL_MAX_ENTRIES;
+	if (max_bytes == 0 || max_bytes > RWD_JOURNAL_MAX_BYTES)
+		max_bytes = RWD_JOURNAL_MAX_BYTES;
 	/* The oldest entries (at most the whole bound: a bound lowered since
 	 * drops the surplus at once) and the last sequence number. */
-	struct scan sc = { prefix, strlen(prefix), 0, 0, calloc(RWD_JOURNAL_MAX_ENTRIES + 1,
-	                                                       sizeof(*sc.keys)),
-	                   RWD_JOURNAL_MAX_ENTRIES + 1 };
-	if (sc.keys == NULL)
-		return RW_ENOMEM;
-	int ret = rwd_store_txn_foreach_from(t, "journal", prefix, scan_one, &sc);
-	ret = ret < 0 ? ret : 0;
-	size_t drop = sc.n + 1 > max_entries ? sc.n + 1 - max_entries : 0;
-	for (size_t i = 0; ret == 0 && i < drop && i < sc.n_keys; i++)
-		ret = rwd_store_del(t, "journal", sc.keys[i]);
-	free(sc.keys);
-	if (ret < 0)
-		return ret;
 	json_t *v = json_pack("{s:I, s:I, s:o, s:o}", "from", (json_int_t)e->serial_from,
 	                      "to", (json_int_t)e->serial_to,
 	                      "removed", lines(e->removed, e->n_removed),
@@ -83,9 +77,34 @@ int rwd_journal_append(struct rwd_store_txn *t, const char *zone,
 	json_decref(v);
 	if (text == NULL)
 		return RW_ENOMEM;
+	size_t len = strlen(text);
+	if (len > max_bytes) {
+		/* One change larger than the whole log: the log restarts after it. */
+		free(text);
+		return rwd_journal_clear(t, zone);
+	}
+	struct scan sc = { prefix, strlen(prefix), 0, 0,
+	                   calloc(RWD_JOURNAL_MAX_ENTRIES + 1, sizeof(*sc.keys)),
+	                   calloc(RWD_JOURNAL_MAX_ENTRIES + 1, sizeof(size_t)),
+	                   RWD_JOURNAL_MAX_ENTRIES + 1, 0 };
+	int ret = sc.keys && sc.sizes ? rwd_store_txn_foreach_from(t, "journal", prefix, scan_one, &sc)
+	                              : RW_ENOMEM;
+	ret = ret < 0 ? ret : 0;
+	/* The oldest go while the log is past either bound. */
+	for (size_t i = 0; ret == 0 && i < sc.n_keys && i < sc.n &&
+	                   (sc.n - i + 1 > max_entries || sc.bytes + len > max_bytes); i++) {
+		ret = rwd_store_del(t, "journal", sc.keys[i]);
+		sc.bytes -= sc.sizes[i];
+	}
+	free(sc.keys);
+	free(sc.sizes);
+	if (ret < 0) {
+		free(text);
+		return ret;
+	}
 	char key[1200];
 	snprintf(key, sizeof(key), "%s%0*llu", prefix, SEQ_DIGITS, sc.last + 1);
-	ret = rwd_store_put(t, "journal", key, text, strlen(text));
+	ret = rwd_store_put(t, "journal", key, text, len);
 	free(text);
 	return ret;
 }

@@ -7,8 +7,9 @@
  * Kept in the store's "journal" table, written in the same transaction as
  * the change itself (so it is exactly as durable), keyed "ZONE|SEQUENCE"
  * with a per-zone sequence number (serials wrap, RFC 1982; sequence numbers
- * do not). Each zone keeps its last RWD_JOURNAL_MAX_ENTRIES entries: older
- * ones are dropped as new ones come. ZONE is the zone's name in store keys
+ * do not). Each zone keeps its last RWD_JOURNAL_MAX_ENTRIES entries, and
+ * at most RWD_JOURNAL_MAX_BYTES of them: older ones are dropped as new ones
+ * come. ZONE is the zone's name in store keys
  * ("example.com.", "@VIEW/example.com.").
  *
  * Records are zone file lines, "owner TTL IN TYPE RDATA", absolute names.
@@ -26,6 +27,9 @@
 #include "server/store/store.h"
 
 #define RWD_JOURNAL_MAX_ENTRIES 1000u
+/* and at most this many bytes of entries (JSON): a batch may carry up to
+ * a million records; a change larger than this alone restarts the log. */
+#define RWD_JOURNAL_MAX_BYTES (64u << 20)
 
 struct rwd_journal_entry {
 	uint32_t serial_from, serial_to;
@@ -36,10 +40,11 @@ struct rwd_journal_entry {
 };
 
 /* Append an entry for zone inside t (the change's own transaction),
- * dropping the oldest past max_entries (0 or more: RWD_JOURNAL_MAX_ENTRIES).
- * 0, RW_ENOMEM or RW_EIO. */
+ * dropping the oldest past max_entries or max_bytes (0 or more than the
+ * defaults: RWD_JOURNAL_MAX_ENTRIES, RWD_JOURNAL_MAX_BYTES). 0, RW_ENOMEM
+ * or RW_EIO. */
 int rwd_journal_append(struct rwd_store_txn *t, const char *zone,
-                       const struct rwd_journal_entry *e, size_t max_entries);
+                       const struct rwd_journal_entry *e, size_t max_entries, size_t max_bytes);
 
 /* Forget zone's log inside t. */
 int rwd_journal_clear(struct rwd_store_txn *t, const char *zone);
