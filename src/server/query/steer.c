@@ -7,6 +7,7 @@
  * the zone's own records.
  */
 #include <netinet/in.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -221,9 +222,10 @@ bool rwd_stage_steer(const struct rwd_snapshot *s, struct rwd_query *qr, size_t 
 	struct rwd_trace *tr = qr->thread ? qr->thread->trace : NULL;
 	if (tr) {
 		size_t v = (size_t)qr->view - 1;
+		uintptr_t at = (uintptr_t)t, first = v < m->n_views ? (uintptr_t)m->views[v].traffic : 0;
 		tr->traffic = t;
-		tr->from_view = v < m->n_views && t >= m->views[v].traffic &&
-		                t < m->views[v].traffic + m->views[v].n_traffic;
+		tr->from_view = v < m->n_views && at >= first &&
+		                at < first + m->views[v].n_traffic * sizeof(*t);
 	}
 
 	int family = 0;
