@@ -113,19 +113,11 @@ static bool zone_expire(const struct rwd_query *qr, uint32_t *expire)
 	return true;
 }
 
-/* The options this answer carries: what the query asked for and the stages set. */
-static unsigned opts_wanted(const struct rwd_snapshot *s, const struct rwd_query *qr)
-{
-	const struct rw_edns *e = &qr->q.edns;
-	uint32_t expire;
-	return (e->nsid && s->nsid_len ? OPT_NSID : 0) | (e->ecs ? OPT_ECS : 0) |
-	       (qr->cookie != RWD_COOKIE_NONE ? OPT_COOKIE : 0) | (qr->ede ? OPT_EDE : 0) |
-	       (e->expire && zone_expire(qr, &expire) ? OPT_EXPIRE : 0);
-}
-
 static size_t opt_size(const struct rwd_snapshot *s, const struct rwd_query *qr, unsigned opts)
 {
 	size_t n = 11;
+	if (opts == 0)
+		return n;
 	if (opts & OPT_NSID)
 		n += 4u + s->nsid_len;
 	if (opts & OPT_EDE)
@@ -137,6 +129,23 @@ static size_t opt_size(const struct rwd_snapshot *s, const struct rwd_query *qr,
 	if (opts & OPT_EXPIRE)
 		n += 8;
 	return n;
+}
+
+/* The options this answer carries: what the query asked for and the stages
+ * set; *size: the OPT record's size with them. Most queries ask for none. */
+static inline unsigned opts_wanted(const struct rwd_snapshot *s, const struct rwd_query *qr,
+                                   size_t *size)
+{
+	const struct rw_edns *e = &qr->q.edns;
+	unsigned opts = 0;
+	if (__builtin_expect(e->nsid | e->ecs | e->expire | qr->cookie | (qr->ede != 0), 0)) {
+		uint32_t expire;
+		opts = (e->nsid && s->nsid_len ? OPT_NSID : 0) | (e->ecs ? OPT_ECS : 0) |
+		       (qr->cookie != RWD_COOKIE_NONE ? OPT_COOKIE : 0) | (qr->ede ? OPT_EDE : 0) |
+		       (e->expire && zone_expire(qr, &expire) ? OPT_EXPIRE : 0);
+	}
+	*size = opt_size(s, qr, opts);
+	return opts;
 }
 
 /*
@@ -155,9 +164,9 @@ static unsigned opts_fit_query(const struct rwd_snapshot *s, const struct rwd_qu
 	static const unsigned drop[] = { OPT_NSID, OPT_EXPIRE, OPT_EDE, OPT_COOKIE };
 	bool error = qr->rcode != RW_RCODE_NOERROR && qr->rcode != RW_RCODE_NXDOMAIN;
 	bool header_only = qr->q.question_len == 0;
-	if (!qr->transport->datagram || qr->transport->address_verified ||
-	    qr->cookie == RWD_COOKIE_VALID || !(error || header_only))
-		return opts;
+	if (opts == 0 || !(error || header_only) || !qr->transport->datagram ||
+	    qr->transport->address_verified || qr->cookie == RWD_COOKIE_VALID)
+		return opts;                   /* the common case: nothing to leave out */
 	unsigned keep = qr->rcode == RW_RCODE_BADCOOKIE || header_only ? OPT_COOKIE : 0;
 	for (unsigned i = 0; i < sizeof(drop) / sizeof(drop[0]); i++) {
 		if (pos + opt_size(s, qr, opts) <= qr->wire_len)
@@ -237,8 +246,10 @@ static size_t max_size(const struct rwd_snapshot *s, const struct rwd_query *qr)
 /* Room for the body behind the question, leaving room for the OPT record. */
 static size_t body_room(const struct rwd_snapshot *s, const struct rwd_query *qr)
 {
-	size_t used = RW_HDR_LEN + qr->q.question_len +
-	              (qr->q.edns.present ? opt_size(s, qr, opts_wanted(s, qr)) : 0);
+	size_t opt = 0;
+	if (qr->q.edns.present)
+		opts_wanted(s, qr, &opt);
+	size_t used = RW_HDR_LEN + qr->q.question_len + opt;
 	size_t max = max_size(s, qr);
 	return max > used ? max - used : 0;
 }
@@ -309,8 +320,8 @@ static size_t stage_encode(const struct rwd_snapshot *s, struct rwd_query *qr)
 	uint8_t *o = qr->out;
 	size_t max = max_size(s, qr);
 	bool with_opt = q->edns.present;
-	unsigned opts = with_opt ? opts_wanted(s, qr) : 0;
-	size_t opt = with_opt ? opt_size(s, qr, opts) : 0;
+	size_t opt = 0;
+	unsigned opts = with_opt ? opts_wanted(s, qr, &opt) : 0;
 	/* RD and CD mean something in a QUERY only (RFC 8906 3.1.4: as BIND). */
 	bool query = q->opcode == RW_OPCODE_QUERY;
 
