@@ -161,7 +161,7 @@ void rwd_stats_write(FILE *f)
 		        (unsigned long)t->transport[i]);
 	fprintf(f, "# HELP runway_queries_decided_total Queries by the pipeline stage that decided "
 	           "their outcome: lookup and steer answered, parse a malformed query or one "
-	           "dropped, cookie a BADCOOKIE or a header-only query for a cookie, filter view "
+	           "dropped, cookie a BADCOOKIE or a query without a question (RFC 7873 5.4), filter view "
 	           "zone a refusal, limit a drop by rate limiting.\n"
 	           "# TYPE runway_queries_decided_total counter\n");
 	for (int i = 0; i < RWD_STAGES; i++)
