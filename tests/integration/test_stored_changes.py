@@ -286,6 +286,14 @@ def test_a_stored_record_change_that_breaks_its_zone_is_skipped(tmp_path):
             {"action": "UPSERT", "name": "more.example.com.", "type": "A", "ttl": 60,
              "records": ["192.0.2.97"]}]})
         assert st == 200, body
+        # A second reload finds it again (the file could have been fixed).
+        log = reload_and_wait(srv)
+        assert "reload done" in log and f"stored change {key} skipped" in log, log
+        h.check(srv.query("more.example.com", "A"), rcode="NOERROR",
+                answer=["more.example.com. 60 IN A 192.0.2.97"])
+        assert metric(srv, "runway_stored_changes_skipped") == 1
+        st, zones = srv.call("GET", "/v1/zones", token=READ)
+        assert st == 200 and zones[0]["error"] is None, zones     # loaded, not stale
 
         # And at start.
         assert srv.stop() == 0

@@ -483,7 +483,7 @@ int ctl_zone_skip_broken(struct rwd_control *c, const struct rwd_conf_zone *cz,
 	if (b.ret == 0 && (b.use == NULL || b.was_skipped == NULL))
 		b.ret = RW_ENOMEM;
 	for (size_t i = 0; b.ret == 0 && i < b.n; i++)
-		b.was_skipped[i] = skipped_has(skipped, b.keys[i]) || skipped_has(&c->skipped, b.keys[i]);
+		b.was_skipped[i] = skipped_has(skipped, b.keys[i]);
 	/* Only when the file loads without them are they to blame: a load per
 	 * halving, about 2 log2(n) loads for one bad change among n. */
 	if (b.ret == 0 && b.n > 0 && loads(&b, err))
