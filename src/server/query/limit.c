@@ -78,6 +78,7 @@ enum rwd_stage_result rwd_stage_limit(const struct rwd_snapshot *s, struct rwd_q
 		 * (as BIND does), which exempts it from now on. */
 		what = RWD_RRL_SLIPPED;
 		qr->answer = NULL;
+		qr->producer = NULL;
 		qr->body_len = 0;
 		if (qr->cookie != RWD_COOKIE_NONE) {
 			qr->rcode = RW_RCODE_BADCOOKIE;

@@ -310,6 +310,8 @@ void rwd_query_begin(const struct rwd_snapshot *s, struct rwd_query *qr)
 	}
 	DECIDING_STAGES(RUN)
 #undef RUN
+	qr->stage = RWD_STAGE_LOOKUP;      /* not reached: lookup always decides */
+	qr->state = RWD_DONE;
 }
 
 /* Stage "encode": header, question as received, body, OPT (when the query
