@@ -1,6 +1,7 @@
 """Reload (SIGHUP): a changed zone is picked up, a broken zone keeps the
 old data serving (and the reason is logged with file and line), config
-changes add zones, and reloads under query load lose nothing.
+changes add zones (one whose file is broken answers SERVFAIL until a fixed
+file is reloaded), and reloads under query load lose nothing.
 
 These run against knotd too (it also reloads on SIGHUP); only the exact
 log format is runway-specific."""
@@ -110,6 +111,31 @@ def test_reload_adds_zone_from_config(rsrv, tmp_path):
     rsrv.wait_serial("example.org.", 42)
     check(rsrv.query("ns.example.org", "A"), rcode="NOERROR", aa=True, answer=["ns.example.org. 60 IN A 192.0.2.9"])
     check(rsrv.query("www.example.net", "A"), rcode="NOERROR", aa=True)
+
+
+def test_reload_adds_broken_zone_servfail(rsrv, tmp_path):
+    """A zone added at reload whose file is broken is known by name: SERVFAIL
+    without AA (not REFUSED), over UDP and TCP, as knotd answers; the other
+    zone is untouched, and the next reload after a fix serves it."""
+    z2 = tmp_path / "example.org.zone"
+    z2.write_text("$ORIGIN example.org.\n$TTL 60\n@ SOA ns hm 42 1 1 1 1\n@ NS ns\nns A 300.1.2.3\n")
+    rsrv.install_file(z2)
+    rsrv.zones.append(("example.org.", z2, []))
+    check(rsrv.query("ns.example.org", "A"), rcode="REFUSED")
+    rsrv.write_config()
+    rsrv.reload()
+    deadline = time.monotonic() + 10.0
+    while rsrv.query("ns.example.org", "A").rcode() == dns.rcode.REFUSED:   # until the reload is done
+        assert time.monotonic() < deadline, rsrv.log_tail()
+        time.sleep(0.05)  # poll interval of a readiness check
+    for tcp in (False, True):
+        for qname, qtype in [("ns.example.org", "A"), ("example.org", "SOA"), ("x.y.example.org", "TXT")]:
+            check(rsrv.query(qname, qtype, tcp=tcp), rcode="SERVFAIL", aa=False, answer=[], authority=[])
+    check(rsrv.query("www.example.net", "A"), rcode="NOERROR", aa=True)
+    rsrv.write_zone("example.org.", z2.read_text().replace("300.1.2.3", "192.0.2.9"))
+    rsrv.reload()
+    rsrv.wait_serial("example.org.", 42)
+    check(rsrv.query("ns.example.org", "A"), rcode="NOERROR", aa=True, answer=["ns.example.org. 60 IN A 192.0.2.9"])
 
 
 def test_reload_under_load(rsrv):
