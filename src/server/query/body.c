@@ -50,11 +50,6 @@ size_t rwd_body_put(struct rwd_query *qr, uint8_t *p, size_t room)
 	} else if (a->required > room) {
 		qr->tc = true;                /* as Knot DNS: header, question, OPT only */
 		return 0;
-	} else if (!a->aa && a->nscount && qr->zone != NULL) {
-		/* A referral that does not fit whole (a query without EDNS, RFC
-		 * 9471): written for this question, its names compressed against
-		 * it as Knot DNS does, so as much glue fits as there. */
-		return synth_body(qr, p, room, true);
 	} else {
 		/* Additional RRsets that do not fit are left out, TC stays clear
 		 * (RFC 2181 9) unless a referral needed them (RFC 9471); a later,
