@@ -13,7 +13,8 @@ with --objects from `nm` of the build's objects (a call into a module that its
 includes do not show: the link graph). The check fails on:
   - a cycle in the module graph (whatever the layers say);
   - an edge from a module to one on the same layer or above it;
-  - a folder whose layer is not declared below (a new module must be placed).
+  - a folder whose layer is not declared below (a new module must be placed);
+  - with --objects, src/lib holding writable data or calling I/O (LIB_IO).
 Edges listed in KNOWN are reported but pass, until the code is fixed; a KNOWN
 edge that no longer exists fails (remove it), and --strict ignores KNOWN.
 The lines say where: FILE:LINE for an include, OBJECT: SYMBOL for a link.
@@ -148,10 +149,20 @@ def include_edges(src, nodes):
     return edges, unresolved
 
 
-def link_edges(src, objdir, nodes):
+# The protocol library holds no state and does no I/O (the review's "no I/O,
+# no globals"): its objects define no writable data and call none of these.
+LIB_IO = re.compile(r"^(socket|bind|connect|listen|accept4?|send|sendto|sendmsg|sendmmsg|recv|"
+                    r"recvfrom|recvmsg|recvmmsg|read|write|readv|writev|open|open64|openat|"
+                    r"fopen|fopen64|fdopen|printf|fprintf|vfprintf|puts|fputs|fwrite|"
+                    r"perror|syslog|getaddrinfo|stdout|stderr|__printf_chk|__fprintf_chk|"
+                    r"__vfprintf_chk|pthread_create|exit|abort)$")
+
+
+def link_edges(src, objdir, nodes, errors):
     """(from node, to node, where, from path) for every symbol an object
     takes from another module's object (nm). Objects whose source is gone
-    (a build folder older than a move) are left out."""
+    (a build folder older than a move) are left out. Adds to errors what
+    breaks the library's purity (LIB_IO)."""
     objs = []
     for d, dirs, files in os.walk(objdir):
         dirs.sort()
@@ -170,6 +181,11 @@ def link_edges(src, objdir, nodes):
             f = line.split()
             if len(f) < 2:
                 continue
+            where = f"{os.path.relpath(o, objdir)}: {f[0]}"
+            if a == "lib" and f[1] in "BbDdCc":
+                errors.append(f"{where}: lib holds state (writable data): the library has no globals")
+            if a == "lib" and f[1] == "U" and LIB_IO.match(f[0]):
+                errors.append(f"{where}: lib does I/O: the library leaves it to the server and tools")
             if f[1] == "U":
                 wanted.append((a, f[0], os.path.relpath(o, objdir), rel))
             elif f[1].isupper() and f[1] not in "VW":  # global, not weak
@@ -260,7 +276,7 @@ def main():
     edges, unresolved = include_edges(src, nodes)
     errors += unresolved
     if args.objects:
-        edges += link_edges(src, args.objects, nodes)
+        edges += link_edges(src, args.objects, nodes, errors)
 
     def report_cycles(edges, out, tag):
         graph = {}

@@ -79,5 +79,11 @@ if command -v nm > /dev/null && command -v "$cc" > /dev/null; then
 	$cc -c $lk/src/lib/wire.c -o $lk/obj/lib/wire.o
 	extra="--objects $lk/obj"
 	expect_fail $lk 'lib/wire.o: rwd_log_x: lib -> common: upward'
+	# The library keeps no state and does no I/O.
+	extra=""
+	put $lk/src/lib/wire.c '#include <stdio.h>' 'int rw_wire_n;' 'void rw_wire_x(void) { printf("%d", rw_wire_n); }'
+	$cc -c $lk/src/lib/wire.c -o $lk/obj/lib/wire.o
+	extra="--objects $lk/obj"
+	expect_fail $lk 'lib/wire.o: rw_wire_n: lib holds state' 'lib/wire.o: printf: lib does I/O'
 fi
 echo "test_layers: ok"
