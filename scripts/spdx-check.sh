@@ -63,6 +63,12 @@ add_line() {
 }
 
 missing=0
+# The licence the identifiers name is the one in LICENSE.
+licence_ok=1
+if ! head -n 2 LICENSE 2>/dev/null | tr -s ' ' | grep -q "Version 3, 29 June 2007"; then
+	echo "LICENSE: not the GNU GPL version 3 text that $id names" >&2
+	licence_ok=0
+fi
 for f in $(files); do
 	[ -f "$f" ] || continue
 	k=$(kind "$f")
@@ -79,3 +85,4 @@ if [ "$missing" -gt 0 ]; then
 	echo "spdx-check: $missing file(s) without an SPDX-License-Identifier line (--add adds $id)" >&2
 	exit 1
 fi
+[ "$licence_ok" = 1 ]

@@ -25,6 +25,7 @@ put scripts/x.sh 'echo x'
 put tests/zones/example.zone '@ SOA . . 1 2 3 4 5'
 put tests/fuzz/corpus/q 'data'
 put docs/d.c 'int outside;'
+head -n 2 "$here/LICENSE" > "$tmp/t/LICENSE"
 chmod 755 "$tmp/t/tests/t.py" "$tmp/t/scripts/run"
 
 want='scripts/run
@@ -52,4 +53,9 @@ if command -v "$cc" > /dev/null; then
 	"$cc" -c src/lib/a.c -o "$tmp/a.o" && "$cc" -c src/server/api/dashboard_assets.S -o "$tmp/s.o" ||
 		fail "C or assembly no longer compiles"
 fi
+# A LICENSE that is not GPL-3's text fails.
+cd "$tmp"
+echo "MIT License" > t/LICENSE
+if "$check" -C "$tmp/t" > "$tmp/out" 2>&1; then fail "passed with an MIT LICENSE"; fi
+grep -q "LICENSE: not the GNU GPL version 3" "$tmp/out" || { cat "$tmp/out" >&2; fail "LICENSE not named"; }
 echo "test_spdx: ok"
