@@ -308,3 +308,29 @@ def test_a_stored_record_change_that_breaks_its_zone_is_skipped(tmp_path):
         assert check(srv).returncode == 0
     finally:
         srv.stop()
+
+
+def test_a_change_that_cannot_be_served_is_not_stored(tmp_path):
+    """The error contract (control.h): built, then stored, then published.
+    A corrupt geo database makes every rebuild fail: a change is then
+    refused with nothing stored (before, it was stored and answered 200
+    while the old state went on being served)."""
+    from test_api import TRAFFIC as GEO_TRAFFIC, closed_port
+    srv = ApiServer(tmp_path / "srv", GEO_TRAFFIC.format(closed_port=closed_port()))
+    srv.start()
+    try:
+        mmdb = srv.workdir / "geo.mmdb"
+        saved = mmdb.read_bytes()
+        mmdb.write_bytes(b"not a MaxMind database\n" * 10)
+        st, body = srv.call("PUT", "/v1/traffic/new.example.com.", {"ttl": 30, "policy": "us-east"})
+        assert st == 500, body
+        assert "nothing was changed" in body["error"] and "geo data" in body["error"], body
+        assert "traffic/new.example.com." not in changes(srv)
+        assert srv.query("new.example.com", "A").answer == []
+        assert metric(srv, "runway_control_publish_failures_total") == 1
+        mmdb.write_bytes(saved)
+        st, body = srv.call("PUT", "/v1/traffic/new.example.com.", {"ttl": 30, "policy": "us-east"})
+        assert st == 200, body
+        assert "traffic/new.example.com." in changes(srv)
+    finally:
+        srv.stop()
