@@ -17,8 +17,8 @@ static bool follows(const struct rwd_query *qr, const struct rwd_answer *a)
 {
 	if (a->follow_dname)
 		return true;
-	if (qr->zones == NULL)
-		return false;
+	if (qr->zones == NULL || qr->zones->n_zones < 2)
+		return false;            /* the only zone is this one: the target is no one's */
 	uint8_t lc[RW_DNAME_MAXLEN];
 	size_t len = rw_dname_len(a->follow);
 	memcpy(lc, a->follow, len);
