@@ -107,8 +107,15 @@ int rwd_control_endpoint_put(struct rwd_control *c, const char *name, const char
 int rwd_control_drain(struct rwd_control *c, const char *endpoint, bool drained,
                       char err[RWD_CONTROL_ERRLEN]);
 
-/* The start-up build: conf plus the stored changes (conf is replaced by
- * the live configuration), zones with their stored overrides. */
+/*
+ * The start-up (and reload) build: conf plus the stored changes (conf is
+ * replaced by the live configuration), zones with their stored overrides.
+ * A stored change that no longer applies is left out, logged and counted
+ * (rwd_control_changes lists it): a traffic/endpoint/drain change whose
+ * configuration would not validate, an RRset change whose zone would not
+ * load with it but loads without it. Not thread-safe against the other
+ * entry points: call it before any runs, or under the lock (reload).
+ */
 struct rwd_snapshot *rwd_control_build(struct rwd_control *c, struct rwd_conf **conf,
                                        const struct rwd_snapshot *prev, unsigned *n_errors);
 
