@@ -140,6 +140,7 @@ def test_no_additional_for_ptr_cname_naptr(srv):
           additional=[])
 
 
+@pytest.mark.runway_only
 def test_https_service_mode_dot_target_owner_addresses(srv):
     # RFC 9460 2.5.2: in ServiceMode "." is the owner itself, so its
     # addresses go in additional (4.2). Knot DNS leaves them out
