@@ -9,9 +9,10 @@
  * A slot that changes too often is held down until it is stable (flap
  * dampening, flap.h).
  *
- * What the query path sees is a struct rwd_health_state, immutable, swapped
- * under RCU whenever a slot changes: a worker reads one byte per slot with no
- * lock, and a flip reaches every worker at once. Each change is logged with
+ * What the query path sees is a struct rwd_health_state (state.h: no model
+ * in it, so steering can include it alone), immutable, swapped under RCU
+ * whenever a slot changes: a worker reads one byte per slot with no lock,
+ * and a flip reaches every worker at once. Each change is logged with
  * its reason ("health: us-east 192.0.2.10:80 down: HTTP 503 (2 consecutive
  * failures)"). docs/health-checks.md describes every probe and message.
  */
@@ -21,48 +22,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "server/health/state.h"
 #include "server/steer/model.h"
-
-enum rwd_slot_state {
-	RWD_SLOT_UP = 0,        /* also: not checked yet, or no check */
-	RWD_SLOT_DOWN = 1,
-};
-
-#define RWD_HEALTH_REASON 96
-#define RWD_HEALTH_HISTORY 8
-
-struct rwd_slot_transition {
-	struct timespec at;            /* CLOCK_REALTIME */
-	uint8_t state;                 /* state entered */
-	char reason[RWD_HEALTH_REASON];
-};
-
-/* Per-slot detail for status displays (not read on the query path). */
-struct rwd_slot_info {
-	struct timespec since;         /* last change, or start */
-	uint32_t checks, failures;     /* totals */
-	uint32_t last_duration_us;     /* of the last probe */
-	char last_result[RWD_HEALTH_REASON];
-	struct rwd_slot_transition history[RWD_HEALTH_HISTORY];  /* newest first */
-	unsigned n_history;
-	bool flapping;                 /* held down by flap dampening (flap.h) */
-};
-
-struct rwd_health_state {
-	uint64_t generation;           /* increments with every publication */
-	uint32_t n_slots;
-	uint8_t *state;                /* [n_slots] enum rwd_slot_state: the query path reads this */
-	struct rwd_slot_info *info;    /* [n_slots] */
-};
-
-/* The current state; NULL before the service starts. RCU read side only. */
-const struct rwd_health_state *rwd_health_get(void);
-
-/* True when slot is up in state s (slots beyond s count as up). */
-static inline bool rwd_slot_up(const struct rwd_health_state *s, uint32_t slot)
-{
-	return s == NULL || slot >= s->n_slots || s->state[slot] == RWD_SLOT_UP;
-}
 
 struct rwd_health;
 
