@@ -175,6 +175,22 @@ def test_served_dname_record_ttl_is_the_cname_ttl(sx):
     assert ttls == {h.dns.rdatatype.DNAME: 600, h.dns.rdatatype.CNAME: 600}, r.to_text()
 
 
+@pytest.mark.runway_only
+def test_dname_at_the_apex(sx):
+    # Every name below apex.example is synthesized into synth.example.
+    check(sx.query("www.apex.example", "A"), rcode="NOERROR", aa=True,
+          answer=["apex.example. 300 IN DNAME synth.example.",
+                  "www.apex.example. 300 IN CNAME www.synth.example.",
+                  "www.synth.example. 3600 IN A 192.0.2.10"])
+
+
+def test_dname_at_the_apex_own_data(sx):
+    check(sx.query("apex.example", "TXT"), rcode="NOERROR", aa=True, answer=['apex.example. 3600 IN TXT "apex"'])
+    check(sx.query("x.apex.example", "CNAME"), rcode="NOERROR", aa=True,
+          answer=["apex.example. 300 IN DNAME synth.example.",
+                  "x.apex.example. 300 IN CNAME x.synth.example."])
+
+
 # ---- load errors --------------------------------------------------------------
 
 BAD = """$ORIGIN synth.example.

@@ -1,7 +1,8 @@
 """Zone sets beside the standard one (dnsharness.STANDARD_ZONES), for the
 answer tests: answers built at query time and root-zone referrals.
 
-    SYNTH_ZONES  synth.example + other.example, served together: DNAME
+    SYNTH_ZONES  synth.example + other.example + apex.example (a DNAME at
+                 its apex), served together: DNAME
                  (RFC 6672), CNAME/DNAME chains across the two zones,
                  SVCB/HTTPS additionals, DS through a CNAME
     ROOT_ZONES   a root-like zone: priming (RFC 8109), large referrals
@@ -14,6 +15,7 @@ import dnsharness as h
 SYNTH_ZONES = [
     ("synth.example.", h.ZONES_DIR / "synth.example.zone", []),
     ("other.example.", h.ZONES_DIR / "other.example.zone", []),
+    ("apex.example.", h.ZONES_DIR / "apex.example.zone", []),
 ]
 ROOT_ZONES = [(".", h.ZONES_DIR / "root.zone", [])]
 
