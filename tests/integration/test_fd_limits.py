@@ -24,7 +24,6 @@ import time
 
 import pytest
 
-import dnsharness as h
 import steer_helpers as sh
 from abuse_helpers import TOKEN, free_tcp_port
 from steer_helpers import addrs, ask

@@ -8,6 +8,7 @@ sees the opposite of the last one. The answer is polled every ~20 ms
 changes at every probe (about 50 times in 5 s); with the defaults
 (flap_changes 6 within 12 intervals) at most 6 times (5 when it starts
 up: the 6th change is up, and the hold keeps it down)."""
+import random
 import time
 
 import pytest
@@ -74,13 +75,15 @@ def flapper(tmp_path):
     started = []
 
     def start(extra=""):
-        for _ in range(60):
-            port = sh.random.randrange(*sh.PORT_RANGE)
+        for _ in range(60):                     # a free port below the ephemeral range
+            port = random.randrange(*sh.PORT_RANGE)
             try:
                 b = FlappingBackend(PRIMARY, port)
                 break
             except OSError:
                 continue
+        else:
+            pytest.fail(f"no free port on {PRIMARY}")
         s = sh.SteerServer(tmp_path / f"srv{len(started)}", traffic_yaml(b.port, extra))
         started.append((s, b))
         s.start()
