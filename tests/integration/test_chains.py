@@ -126,3 +126,11 @@ def test_svcb_service_mode_dot_brings_the_owners_addresses(sx):
 def test_svcb_additionals_dropped_to_fit_512(sx):
     r = check(sx.query("multi.synth.example", "SVCB", edns=None), rcode="NOERROR", aa=True, tc=False)
     assert len(r.answer[0]) == 3 and len(r.wire) <= 512
+
+
+def test_additional_addresses_from_glue_below_a_cut(sx):
+    # As the root's NS answer carries the root servers' addresses (glue
+    # below net.), any answer's target below a cut gets its glue (knotd too).
+    check(sx.query("mxglue.synth.example", "MX"), rcode="NOERROR", aa=True,
+          answer=["mxglue.synth.example. 3600 IN MX 10 ns.deleg.synth.example."],
+          additional=["ns.deleg.synth.example. 3600 IN A 192.0.2.30"])
