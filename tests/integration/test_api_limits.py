@@ -89,6 +89,20 @@ def test_two_creates_of_one_rrset_in_a_batch(api):
     assert st == 400 and body["error"].startswith("change 2: "), body
     h.check(api.query("dup.example.com", "A"), rcode="NOERROR",
             answer=["dup.example.com. 60 IN A 192.0.2.3"])
+    # Records compare as sets: a repeated record does not stand for another.
+    st, body = post(api, [
+        {"action": "UPSERT", "name": "dup.example.com.", "type": "A", "ttl": 60,
+         "records": ["192.0.2.4", "192.0.2.5"]},
+        {"action": "DELETE", "name": "dup.example.com.", "type": "A", "ttl": 60,
+         "records": ["192.0.2.4", "192.0.2.4"]}])
+    assert st == 400 and body["error"].startswith("change 2: "), body
+    st, body = post(api, [
+        {"action": "UPSERT", "name": "dup.example.com.", "type": "A", "ttl": 60,
+         "records": ["192.0.2.4", "192.0.2.5"]},
+        {"action": "DELETE", "name": "dup.example.com.", "type": "A", "ttl": 60,
+         "records": ["192.0.2.5", "192.0.2.4"]}])
+    assert st == 200, body
+    h.check(api.query("dup.example.com", "A"), rcode="NXDOMAIN")
 
 
 def test_an_rrset_past_the_record_limit_is_refused_at_once(api):

@@ -508,39 +508,109 @@ const struct rwd_zone *ctl_served_zone(const char *view, const uint8_t *apex)
 
 /* ---- a batch of changes ---- */
 
-/* Is rdata (one record, uint16 length first) in the parsed set? */
-static bool parsed_has(const struct rr_parse *p, uint16_t type, const uint8_t *rd)
+/*
+ * A set of records (each uint16 length first) of one type, for membership
+ * in constant time: FNV-1a over the rdata with ASCII letters folded, so
+ * that records rw_rdata_equal() calls equal (names without case) hash
+ * alike. Keeps comparisons linear in the RRset's size.
+ */
+struct rdset {
+	uint16_t type;
+	const uint8_t **rd;
+	uint32_t *slot;                /* index + 1 into rd; 0: empty */
+	size_t n, mask;
+};
+
+static uint32_t rd_hash(const uint8_t *rd)
 {
-	const uint8_t *q = p->rdata;
-	for (unsigned k = 0; k < p->count; k++, q += 2u + rw_get16(q))
-		if (rw_rdata_equal(type, rd + 2, rw_get16(rd), q + 2, rw_get16(q)))
+	uint16_t len = rw_get16(rd);
+	uint32_t h = 2166136261u ^ len;
+	for (uint16_t i = 0; i < len; i++) {
+		uint8_t b = rd[2 + i];
+		h = (h ^ (b >= 'A' && b <= 'Z' ? b + 32 : b)) * 16777619u;
+	}
+	return h;
+}
+
+static bool rdset_has(const struct rdset *s, const uint8_t *rd)
+{
+	for (size_t i = rd_hash(rd) & s->mask; s->slot[i]; i = (i + 1) & s->mask) {
+		const uint8_t *x = s->rd[s->slot[i] - 1];
+		if (rw_rdata_equal(s->type, x + 2, rw_get16(x), rd + 2, rw_get16(rd)))
 			return true;
+	}
 	return false;
 }
 
-/* A DELETE matches what exists: the served RRset rs, or (earlier NULL
- * when none) the state an earlier change of the batch left. Records are
- * unique within an RRset, so equal counts and inclusion make equal sets;
- * at most the per-RRset limit squared comparisons. */
+static void rdset_add(struct rdset *s, const uint8_t *rd)
+{
+	if (rdset_has(s, rd))
+		return;
+	size_t i = rd_hash(rd) & s->mask;
+	while (s->slot[i])
+		i = (i + 1) & s->mask;
+	s->rd[s->n] = rd;
+	s->slot[i] = (uint32_t)++s->n;
+}
+
+static int rdset_init(struct rdset *s, uint16_t type, size_t n)
+{
+	size_t size = 16;
+	while (size < 2 * n)
+		size *= 2;
+	*s = (struct rdset){ type, calloc(n ? n : 1, sizeof(*s->rd)), calloc(size, sizeof(uint32_t)),
+	                     0, size - 1 };
+	return s->rd && s->slot ? 0 : RW_ENOMEM;
+}
+
+static void rdset_free(struct rdset *s)
+{
+	free(s->rd);
+	free(s->slot);
+}
+
+/* The set of the served RRset rs (NULL: empty), or of the parsed p. */
+static int rdset_of(struct rdset *s, uint16_t type, const struct rwd_rrset *rs,
+                    const struct rr_parse *p)
+{
+	int ret = rdset_init(s, type, rs ? rs->count : p ? p->count : 0);
+	if (ret == 0 && rs) {
+		RWD_RRSET_FOREACH(rs, rd, i)
+			rdset_add(s, rd);
+	}
+	const uint8_t *q = p ? p->rdata : NULL;
+	for (unsigned k = 0; ret == 0 && !rs && p && k < p->count; k++, q += 2u + rw_get16(q))
+		rdset_add(s, q);
+	return ret;
+}
+
+/* Equal sets of records: each of a in b and each of b in a (linear). */
+static bool same_records(const struct rdset *a, const struct rdset *b)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (!rdset_has(b, a->rd[i]))
+			return false;
+	for (size_t i = 0; i < b->n; i++)
+		if (!rdset_has(a, b->rd[i]))
+			return false;
+	return true;
+}
+
+/* A DELETE (p, ttl) matches what exists: the served RRset rs, or (earlier
+ * NULL when none) the state an earlier change of the batch left: the same
+ * TTL and the same records. RW_ENOMEM as not matching. */
 static bool delete_matches(const struct rwd_rrset *rs, const struct rwd_zone_override *earlier,
                            const struct rr_parse *earlier_p, const struct rr_parse *p,
                            uint32_t ttl)
 {
-	if (earlier) {
-		if (earlier->count == 0 || earlier->ttl != ttl || earlier->count != p->count)
-			return false;
-		const uint8_t *q = p->rdata;
-		for (unsigned k = 0; k < p->count; k++, q += 2u + rw_get16(q))
-			if (!parsed_has(earlier_p, p->type, q))
-				return false;
-		return true;
-	}
-	if (rs == NULL || rs->ttl != ttl || rs->count != p->count)
+	if (earlier ? earlier->count == 0 || earlier->ttl != ttl : rs == NULL || rs->ttl != ttl)
 		return false;
-	RWD_RRSET_FOREACH(rs, rd, i)
-		if (!parsed_has(p, rs->type, rd))
-			return false;
-	return true;
+	struct rdset have = { 0 }, want = { 0 };
+	bool ok = rdset_of(&have, p->type, earlier ? NULL : rs, earlier ? earlier_p : NULL) == 0 &&
+	          rdset_of(&want, p->type, NULL, p) == 0 && same_records(&have, &want);
+	rdset_free(&have);
+	rdset_free(&want);
+	return ok;
 }
 
 static json_t *change_value(const struct rwd_rr_change *ch)
@@ -736,24 +806,18 @@ static int journal_diff(const struct rwd_zone *cur, const struct zone_overrides 
 		const struct rwd_node *node = rwd_zone_find(cur, ov->owner, rw_dname_len(ov->owner));
 		const struct rwd_rrset *rs = node ? rwd_node_rrset(node, ov->type) : NULL;
 		bool same_ttl = rs && rs->ttl == ov->ttl;
-		if (rs) {
-			RWD_RRSET_FOREACH(rs, rd, i) {
-				if (ret == 0 && !(same_ttl && p->count && parsed_has(p, ov->type, rd)))
-					ret = lines_add(removed, ov->owner, ov->type, rs->ttl, rd);
-			}
-		}
-		const uint8_t *q = p->rdata;
-		for (unsigned i = 0; i < p->count && ret == 0; i++, q += 2u + rw_get16(q)) {
-			bool kept = false;
-			if (same_ttl) {
-				RWD_RRSET_FOREACH(rs, rd, j)
-					if (!kept && rw_rdata_equal(ov->type, rd + 2, rw_get16(rd), q + 2,
-					                            rw_get16(q)))
-						kept = true;
-			}
-			if (!kept)
-				ret = lines_add(added, ov->owner, ov->type, ov->ttl, q);
-		}
+		struct rdset old_set = { 0 }, new_set = { 0 };
+		ret = rdset_of(&old_set, ov->type, rs, NULL);
+		if (ret == 0)
+			ret = rdset_of(&new_set, ov->type, NULL, p);
+		for (size_t i = 0; i < old_set.n && ret == 0; i++)
+			if (!(same_ttl && rdset_has(&new_set, old_set.rd[i])))
+				ret = lines_add(removed, ov->owner, ov->type, rs->ttl, old_set.rd[i]);
+		for (size_t i = 0; i < new_set.n && ret == 0; i++)
+			if (!(same_ttl && rdset_has(&old_set, new_set.rd[i])))
+				ret = lines_add(added, ov->owner, ov->type, ov->ttl, new_set.rd[i]);
+		rdset_free(&old_set);
+		rdset_free(&new_set);
 	}
 	return ret;
 }
