@@ -91,7 +91,7 @@ static const char *NAMES[] = {
 #define N_NAMES (sizeof(NAMES) / sizeof(NAMES[0]))
 
 static const uint16_t TYPES[] = { RW_TYPE_A, RW_TYPE_AAAA, RW_TYPE_NS, RW_TYPE_MX,
-                                  RW_TYPE_CNAME, RW_TYPE_TXT };
+                                  RW_TYPE_CNAME, RW_TYPE_TXT, RW_TYPE_SVCB, RW_TYPE_DNAME };
 #define N_TYPES (sizeof(TYPES) / sizeof(TYPES[0]))
 
 static uint64_t rng_state;
@@ -112,9 +112,11 @@ static void make_change(struct ov *c)
 	memset(c, 0, sizeof(*c));
 	tz_lname(NAMES[rnd(N_NAMES)], c->o.owner);
 	c->o.type = TYPES[rnd(N_TYPES)];
+	if (c->o.type == RW_TYPE_DNAME && rnd(32))
+		c->o.type = RW_TYPE_TXT;      /* rare: each one sends the walk to a full load */
 	c->o.ttl = 60 + rnd(3) * 60;
 	unsigned count = rnd(4);          /* 0: the RRset is removed */
-	if (c->o.type == RW_TYPE_CNAME && count > 1)
+	if ((c->o.type == RW_TYPE_CNAME || c->o.type == RW_TYPE_DNAME) && count > 1)
 		count = 1;
 	uint8_t *p = c->rdata;
 	for (unsigned i = 0; i < count; i++) {
@@ -137,6 +139,16 @@ static void make_change(struct ov *c)
 			memcpy(p + 2, target, (size_t)tl);
 			p += 2 + tl;
 			break;
+		case RW_TYPE_SVCB:            /* AliasMode or ServiceMode, a target or "." */
+			rw_put16(p, (uint16_t)rnd(2));
+			if (rnd(2)) {
+				p[2] = 0;
+				p += 3;
+			} else {
+				memcpy(p + 2, target, (size_t)tl);
+				p += 2 + tl;
+			}
+			break;
 		case RW_TYPE_TXT:
 			p[0] = 3;
 			memcpy(p + 1, "t", 1);
@@ -144,7 +156,7 @@ static void make_change(struct ov *c)
 			p[3] = 'x';
 			p += 4;
 			break;
-		default:                      /* NS, CNAME: a name */
+		default:                      /* NS, CNAME, DNAME: a name */
 			memcpy(p, target, (size_t)tl);
 			p += tl;
 		}
@@ -240,9 +252,18 @@ static void answer_eq(const struct rwd_answer *x, uint32_t xs, const struct rwd_
 			fail_msg("%s %s: answer %s in one zone only", txt(owner), what, x ? "patched" : "full");
 		return;
 	}
-	if (memcmp(x, y, offsetof(struct rwd_answer, tail)) != 0)
+	/* follow points into each zone's own records: compared as a name. */
+	struct rwd_answer hx, hy;
+	memcpy(&hx, x, sizeof(hx));
+	memcpy(&hy, y, sizeof(hy));
+	hx.follow = hy.follow = NULL;
+	if (memcmp(&hx, &hy, offsetof(struct rwd_answer, tail)) != 0)
 		fail_msg("%s %s: answer header differs (len %u/%u, an %u/%u, ar %u/%u)", txt(owner),
 		         what, x->len, y->len, x->ancount, y->ancount, x->arcount, y->arcount);
+	if ((x->follow == NULL) != (y->follow == NULL) ||
+	    (x->follow && !rw_dname_eq(x->follow, y->follow)))
+		fail_msg("%s %s: the chain goes on at %s / %s", txt(owner), what,
+		         x->follow ? txt(x->follow) : "-", y->follow ? txt(y->follow) : "-");
 	size_t n = 2u * (x->n_relocs + x->arcount) + x->len;
 	uint8_t a[n], b[n];
 	memcpy(a, x->tail, n);

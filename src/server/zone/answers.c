@@ -563,6 +563,8 @@ static const struct rwd_answer *reuse(const struct rwd_answers *a, const struct 
 	const struct rwd_rrset *was = rwd_node_rrset(p, rs->type);
 	if (was == NULL || was->rdata != rs->rdata || was->count != rs->count || was->ttl != rs->ttl)
 		return NULL;
+	if (rs->type == RW_TYPE_SVCB || rs->type == RW_TYPE_HTTPS)
+		return NULL;   /* "." reads the owner's addresses (note_target()) */
 	RWD_RRSET_FOREACH(rs, rd, i)
 		if (rw_rdata_target(rs->type, rd + 2, rw_get16(rd)) != NULL)
 			return NULL;
