@@ -249,7 +249,7 @@ static void synth_resolve(struct synth *y)
 		memcpy(lc, cur, len);
 		rw_dname_lower(lc);
 		for (unsigned i = 0; i < hops; i++)
-			if (memcmp(seen[i], lc, len) == 0 && rw_dname_len(seen[i]) == len)
+			if (rw_dname_len(seen[i]) == len && memcmp(seen[i], lc, len) == 0)
 				return;          /* a loop: each name once, as Knot DNS */
 		if (hops > 0) {
 			z = qr->zones ? rwd_zonedb_find(qr->zones, lc, len, qtype) : NULL;
