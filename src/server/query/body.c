@@ -333,7 +333,8 @@ static void synth_resolve(struct synth *y)
 	}
 }
 
-/* Addresses (and SVCB/HTTPS) of one noted name; false if needed glue was left out. */
+/* Addresses (and SVCB/HTTPS) of one noted name, each RRset if it fits;
+ * needed glue left out is noted (TC). */
 static void synth_additional_one(struct synth *y, unsigned i, bool needed)
 {
 	uint8_t lc[RW_DNAME_MAXLEN];

@@ -28,7 +28,8 @@ enum rwd_stage_result rwd_stage_limit(const struct rwd_snapshot *s, struct rwd_q
 /* Stage "lookup" (lookup.c): sets qr->answer, rcode and aa from the zone. */
 void rwd_stage_lookup(struct rwd_query *qr);
 
-/* Write qr->answer behind the question at p, at most room bytes; sets the
+/* Write qr->answer behind the question at p, at most room bytes (or, when
+ * qr->synth == qr->answer, the answer resolved at query time); sets the
  * section counts in qr->out and qr->tc when the required part does not fit.
  * Returns the bytes written (body.c). */
 size_t rwd_body_put(struct rwd_query *qr, uint8_t *p, size_t room);
