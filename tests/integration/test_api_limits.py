@@ -230,3 +230,21 @@ def test_rrsets_page_through_a_large_zone(tmp_path):
                   f"{elapsed * 1000:.0f} ms")
     finally:
         assert srv.stop() == 0
+
+
+def test_runway_check_holds_zone_files_to_the_configured_limit(tmp_path):
+    """runway check loads zones with the configuration's zone_limits, as
+    runwayd does (it used the defaults: a file runwayd refuses passed)."""
+    zone = ["$ORIGIN limits.test.", "$TTL 300",
+            "@ SOA ns hostmaster 1 3600 600 86400 300", "@ NS ns", "ns A 192.0.2.1"]
+    zone += [f"many A 10.0.1.{i}" for i in range(60)]
+    (tmp_path / "limits.zone").write_text("\n".join(zone) + "\n")
+    cfg = tmp_path / "runway.yaml"
+    base = "zones:\n  - name: limits.test.\n    file: limits.zone\n"
+    cfg.write_text(base)
+    r = h.run_tool(["check", "-c", cfg])
+    assert r.returncode == 0, r.stderr
+    cfg.write_text(base + "zone_limits:\n  max_rrset_records: 50\n")
+    r = h.run_tool(["check", "-c", cfg])
+    assert r.returncode != 0, r.stdout
+    assert "more than 50 records (zone_limits.max_rrset_records)" in r.stderr + r.stdout, r.stderr

@@ -14,6 +14,7 @@
 #include "server/common/log.h"
 #include "server/control/internal.h"
 #include "server/store/journal.h"
+#include "server/zone/source.h"
 
 /* The tables listed, in the order they apply. */
 static const char *const listed[] = { "endpoints", "traffic", "drains", "expiry", "rrsets" };
@@ -266,14 +267,15 @@ static void count_errors(void *ctx, const char *msg)
  * skip them) and the zone is loaded without them, reporting what remains.
  */
 struct rwd_zone *rwd_control_check_zone(struct rwd_control *c, const struct rwd_conf_zone *cz,
+                                        const struct rwd_zone_limits *limits,
                                         rwd_report_fn report, void *ctx)
 {
 	struct rwd_zone_load_opts opts = { 0 };
 	ctl_zone_opts(c, cz, &opts);
 	if (opts.n_overrides) {
 		unsigned errors = 0;
-		struct rwd_zone *trial = rwd_zone_load_opts(cz->dname, cz->file, &opts, count_errors,
-		                                            &errors);
+		struct rwd_zone *trial = rwd_zone_load_limits(cz->dname, cz->file, &opts, limits,
+		                                              count_errors, &errors);
 		bool ok = trial != NULL;
 		rwd_zone_free(trial);
 		if (!ok) {
@@ -282,7 +284,7 @@ struct rwd_zone *rwd_control_check_zone(struct rwd_control *c, const struct rwd_
 			ctl_zone_opts(c, cz, &opts);   /* without those */
 		}
 	}
-	struct rwd_zone *z = rwd_zone_load_opts(cz->dname, cz->file, &opts, report, ctx);
+	struct rwd_zone *z = rwd_zone_load_limits(cz->dname, cz->file, &opts, limits, report, ctx);
 	ctl_zone_opts(c, NULL, &opts);
 	return z;
 }

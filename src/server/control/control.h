@@ -31,6 +31,7 @@
 #include <stdio.h>
 
 #include "server/daemon/server.h"
+#include "server/zone/limits.h"
 
 #define RWD_CONTROL_ERRLEN 512
 
@@ -177,9 +178,11 @@ int rwd_control_check_stored(struct rwd_control *c, struct rwd_conf **conf,
 /* Stored changes skipped so far (by rwd_control_check_stored and zone
  * loads), or left out of the running state (runwayd). */
 size_t rwd_control_n_skipped(struct rwd_control *c);
-/* Load zone cz with its stored changes, as runwayd would at start: one
- * that keeps it from loading is reported and left out. */
+/* Load zone cz with its stored changes, as runwayd would at start, held to
+ * limits (NULL: the defaults): a change that keeps it from loading is
+ * reported and left out. */
 struct rwd_zone *rwd_control_check_zone(struct rwd_control *c, const struct rwd_conf_zone *cz,
+                                        const struct rwd_zone_limits *limits,
                                         rwd_report_fn report, void *ctx);
 
 /* Prometheus lines for /metrics: stored changes skipped, compactions and

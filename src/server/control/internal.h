@@ -178,6 +178,8 @@ struct zone_report {
 	bool any;
 };
 void ctl_zone_report(void *ctx, const char *msg);
+/* The configured zone_limits, NULL without a running configuration (defaults). */
+const struct rwd_zone_limits *ctl_zone_limits(const struct rwd_control *c);
 
 /* The zone served at apex, in view (NULL: top level). */
 const struct rwd_zone *ctl_served_zone(const char *view, const uint8_t *apex);

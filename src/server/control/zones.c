@@ -26,13 +26,19 @@
 #include "server/control/internal.h"
 #include "server/store/journal.h"
 #include "server/zone/limits.h"
+#include "server/zone/source.h"
+
+const struct rwd_zone_limits *ctl_zone_limits(const struct rwd_control *c)
+{
+	return c->srv && c->srv->conf ? &c->srv->conf->zone_limits : NULL;
+}
 
 /* Records in one RRset a change may carry: the zone files' own limit
  * (zone_limits.max_rrset_records, zone/limits.h). */
 static uint32_t max_rrset_records(const struct rwd_control *c)
 {
-	uint32_t max = c->srv && c->srv->conf ? c->srv->conf->zone_limits.max_rrset_records : 0;
-	return max ? max : RWD_ZONE_MAX_RRSET_RECORDS;
+	const struct rwd_zone_limits *l = ctl_zone_limits(c);
+	return l && l->max_rrset_records ? l->max_rrset_records : RWD_ZONE_MAX_RRSET_RECORDS;
 }
 
 /* ---- record data from text ---- */
@@ -388,7 +394,7 @@ struct rwd_zone *ctl_zone_load(struct rwd_control *c, const uint8_t *apex, const
 		journal_check_file(c, skey, file);
 	if (c->store == NULL || rwd_store_foreach(c->store, "rrsets", zo_from_store, &zo) == 0) {
 		struct rwd_zone_load_opts opts = { zo.v, zo.n, serial };
-		z = rwd_zone_load_opts(apex, file, &opts, ctl_zone_report, &rep);
+		z = rwd_zone_load_limits(apex, file, &opts, ctl_zone_limits(c), ctl_zone_report, &rep);
 		if (z == NULL && !rep.any)
 			snprintf(err, RWD_CONTROL_ERRLEN, "the zone would not load");
 	}
@@ -439,7 +445,8 @@ static bool loads(struct broken *b, char err[RWD_CONTROL_ERRLEN])
 	snprintf(err, RWD_CONTROL_ERRLEN, "the zone would not load");
 	if (rwd_store_foreach(b->c->store, "rrsets", zo_from_store, &zo) == 0) {
 		struct rwd_zone_load_opts opts = { zo.v, zo.n, b->serial };
-		z = rwd_zone_load_opts(b->cz->dname, b->cz->file, &opts, ctl_zone_report, &rep);
+		z = rwd_zone_load_limits(b->cz->dname, b->cz->file, &opts, ctl_zone_limits(b->c),
+		                          ctl_zone_report, &rep);
 	}
 	zo_free(&zo);
 	bool ok = z != NULL;
@@ -958,8 +965,8 @@ int rwd_control_zone_change(struct rwd_control *c, const char *zone, const char 
 		}
 		struct zone_report rep = { err, false };
 		struct rwd_zone_load_opts opts = { all.v, all.n, serial };
-		if (ret == 0 && (z = rwd_zone_load_opts(cz->dname, cz->file, &opts, ctl_zone_report,
-		                                        &rep)) == NULL)
+		if (ret == 0 && (z = rwd_zone_load_limits(cz->dname, cz->file, &opts, ctl_zone_limits(c),
+		                                          ctl_zone_report, &rep)) == NULL)
 			ret = RW_EINVAL;
 		zo_free(&all);                 /* the batch's rdata stays zo's */
 	}

@@ -14,6 +14,7 @@
 
 #include "server/conf/conf.h"
 #include "server/control/control.h"
+#include "server/zone/source.h"
 #include "server/zone/zone.h"
 #include "tools/runway/cmd.h"
 
@@ -113,8 +114,9 @@ int cmd_check(int argc, char **argv)
 	for (size_t i = 0; i < n_zones; i++) {
 		const struct rwd_conf_zone *cz = nth_zone(conf, i);
 		unsigned before = t.errors;
-		struct rwd_zone *z = ctl ? rwd_control_check_zone(ctl, cz, report, &t)
-		                         : rwd_zone_load(cz->dname, cz->file, report, &t);
+		const struct rwd_zone_limits *lim = &conf->zone_limits;
+		struct rwd_zone *z = ctl ? rwd_control_check_zone(ctl, cz, lim, report, &t)
+		                         : rwd_zone_load_limits(cz->dname, cz->file, NULL, lim, report, &t);
 		if (z == NULL && t.errors == before) {   /* the loader promises a message */
 			fprintf(stderr, "%s: zone %s%s%s%s could not be loaded\n", cz->file, cz->name,
 			        cz->view ? " (view " : "", cz->view ? cz->view : "", cz->view ? ")" : "");
