@@ -139,3 +139,30 @@ def test_keepalive_connection_that_goes_silent_is_closed(api_srv):
         assert TIMEOUT - 0.5 <= took <= TIMEOUT + 1.5, took
     finally:
         c.close()
+
+
+def test_slow_clients_from_many_addresses(api_srv):
+    """128 slow connections from 16 addresses (8 each, within
+    api.max_per_client) are more than api.max_connections (64): each new
+    connection closes the one that has waited longest for a whole request,
+    so a legitimate client is still answered at once."""
+    port = api_srv.api_port
+    slow = []
+    legit = []
+    try:
+        for i in range(128):
+            c = open_slow(f"127.0.3.{1 + i % 16}", port)
+            if c:
+                slow.append(c)
+            if i % 16 == 15:
+                legit.append(get_metrics(port))
+        for _ in range(5):
+            legit.append(get_metrics(port))
+        open_now = sum(alive(c) for c in slow)
+    finally:
+        for c in slow:
+            c.close()
+    assert max(legit) < 1.0, f"legitimate requests took up to {max(legit):.2f} s"
+    assert open_now <= 64, f"{open_now} slow connections still open"
+    print(f"\nslowloris from 16 addresses: {len(slow)} slow connections made, {open_now} still open; "
+          f"{len(legit)} legitimate requests, max {max(legit) * 1000:.0f} ms")

@@ -17,8 +17,10 @@
  * that do not, and MHD then closes them. Connections per client address
  * (MHD_OPTION_PER_IP_CONNECTION_LIMIT) and in all are capped, so one
  * address cannot take every slot, and slots held by slow clients free up
- * within request_timeout_ms. MHD's log lines are rate-limited: a flood of
- * accept errors must not become a flood of log lines.
+ * within request_timeout_ms; past max_connections, a new connection closes
+ * the one that has waited longest for a whole request (MHD's own limit is
+ * a few higher, to let it in). MHD's log lines are rate-limited: a flood
+ * of accept errors must not become a flood of log lines.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -70,7 +72,8 @@ struct rwd_api {
 	pthread_cond_t cond;
 	pthread_t watchdog;
 	bool watchdog_running, stopping;
-	struct tracked *conns;
+	struct tracked *conns;         /* newest first */
+	unsigned n_conns, max_conns;
 	uint64_t cut_total;
 	/* MHD log rate limit, under lock */
 	uint64_t log_window_ms;
@@ -312,6 +315,27 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- connections and the request deadline ---- */
 
+/* Is fd still connected to peer? (A second guard against a reused descriptor.) */
+static bool same_peer(int fd, const struct sockaddr_storage *peer)
+{
+	struct sockaddr_storage now;
+	socklen_t len = sizeof(now);
+	if (getpeername(fd, (struct sockaddr *)&now, &len) < 0 || now.ss_family != peer->ss_family)
+		return false;
+	if (peer->ss_family == AF_INET)
+		return memcmp(&((struct sockaddr_in *)&now)->sin_addr, &((const struct sockaddr_in *)peer)->sin_addr, 4) == 0 &&
+		       ((struct sockaddr_in *)&now)->sin_port == ((const struct sockaddr_in *)peer)->sin_port;
+	return memcmp(&((struct sockaddr_in6 *)&now)->sin6_addr, &((const struct sockaddr_in6 *)peer)->sin6_addr, 16) == 0 &&
+	       ((struct sockaddr_in6 *)&now)->sin6_port == ((const struct sockaddr_in6 *)peer)->sin6_port;
+}
+
+/* Shut t down (MHD then closes it). Under a->lock. */
+static bool cut(struct tracked *t)
+{
+	t->cut = true;
+	return same_peer(t->fd, &t->peer) && shutdown(t->fd, SHUT_RDWR) == 0;
+}
+
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
@@ -334,8 +358,21 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 		if (a->conns)
 			a->conns->prev = t;
 		a->conns = t;
+		/* Over max_connections: the connection that has waited longest for
+		 * a whole request makes room (as tcp.max_clients does), so slow
+		 * clients from many addresses cannot keep new ones out either. */
+		struct tracked *oldest = NULL;
+		bool full = ++a->n_conns > a->max_conns;
+		for (struct tracked *o = t->next; full && o; o = o->next)
+			if (!o->busy && !o->cut)
+				oldest = o;
+		bool made_room = oldest && cut(oldest);
+		a->cut_total += made_room;
 		pthread_mutex_unlock(&a->lock);
 		*socket_context = t;
+		if (made_room)
+			rwd_debug("api: closed the connection waiting longest for a request, at "
+			          "api.max_connections (%u)", a->max_conns);
 		return;
 	}
 	/* MHD_CONNECTION_NOTIFY_CLOSED: before MHD closes the descriptor, so the
@@ -350,23 +387,10 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 		a->conns = t->next;
 	if (t->next)
 		t->next->prev = t->prev;
+	a->n_conns--;
 	pthread_mutex_unlock(&a->lock);
 	free(t);
 	*socket_context = NULL;
-}
-
-/* Is fd still connected to peer? (A second guard against a reused descriptor.) */
-static bool same_peer(int fd, const struct sockaddr_storage *peer)
-{
-	struct sockaddr_storage now;
-	socklen_t len = sizeof(now);
-	if (getpeername(fd, (struct sockaddr *)&now, &len) < 0 || now.ss_family != peer->ss_family)
-		return false;
-	if (peer->ss_family == AF_INET)
-		return memcmp(&((struct sockaddr_in *)&now)->sin_addr, &((const struct sockaddr_in *)peer)->sin_addr, 4) == 0 &&
-		       ((struct sockaddr_in *)&now)->sin_port == ((const struct sockaddr_in *)peer)->sin_port;
-	return memcmp(&((struct sockaddr_in6 *)&now)->sin6_addr, &((const struct sockaddr_in6 *)peer)->sin6_addr, 16) == 0 &&
-	       ((struct sockaddr_in6 *)&now)->sin6_port == ((const struct sockaddr_in6 *)peer)->sin6_port;
 }
 
 static void *watchdog(void *arg)
@@ -384,15 +408,14 @@ static void *watchdog(void *arg)
 		until.tv_nsec %= 1000000000;
 		pthread_cond_timedwait(&a->cond, &a->lock, &until);
 		uint64_t now = mono_ms();
-		unsigned cut = 0;
+		unsigned n_cut = 0;
 		for (struct tracked *t = a->conns; t && !a->stopping; t = t->next) {
 			if (t->busy || t->cut || now - t->since_ms < a->request_timeout_ms)
 				continue;
-			t->cut = true;
-			if (same_peer(t->fd, &t->peer) && shutdown(t->fd, SHUT_RDWR) == 0)
-				cut++;
+			if (cut(t))
+				n_cut++;
 		}
-		a->cut_total += cut;
+		a->cut_total += n_cut;
 		/* MHD messages held back in a period that has ended: say how many,
 		 * even if MHD has nothing more to say. */
 		unsigned dropped = 0;
@@ -401,11 +424,11 @@ static void *watchdog(void *arg)
 			a->log_window_ms = now;
 			a->log_in_window = a->log_dropped = 0;
 		}
-		if (cut || dropped) {
+		if (n_cut || dropped) {
 			pthread_mutex_unlock(&a->lock);
-			if (cut)
+			if (n_cut)
 				rwd_debug("api: closed %u connection(s) that sent no whole request within %u ms",
-				          cut, a->request_timeout_ms);
+				          n_cut, a->request_timeout_ms);
 			if (dropped)
 				rwd_warn("api: %u more libmicrohttpd message(s) not logged", dropped);
 			pthread_mutex_lock(&a->lock);
@@ -459,6 +482,7 @@ int rwd_api_start(const struct rwd_api_opts *o, struct rwd_control *ctl, struct 
 	pthread_condattr_destroy(&ca);
 	a->request_timeout_ms = o->request_timeout_ms ? o->request_timeout_ms : DEFAULT_REQUEST_TIMEOUT_MS;
 	unsigned max_conns = o->max_connections ? o->max_connections : DEFAULT_MAX_CONNECTIONS;
+	a->max_conns = max_conns;
 	unsigned per_client = o->max_per_client ? o->max_per_client : DEFAULT_MAX_PER_CLIENT;
 	a->env = (struct rwd_api_env){ .ctl = ctl, .health = o->health };
 	snprintf(a->listen, sizeof(a->listen), "%s", addr.text);
@@ -504,7 +528,7 @@ int rwd_api_start(const struct rwd_api_opts *o, struct rwd_control *ctl, struct 
 	                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr.addr,
 	                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
 	                             MHD_OPTION_NOTIFY_CONNECTION, on_connection, a,
-	                             MHD_OPTION_CONNECTION_LIMIT, max_conns,
+	                             MHD_OPTION_CONNECTION_LIMIT, max_conns + RWD_API_OVER_LIMIT,
 	                             MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_client,
 	                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
 	                             MHD_OPTION_END);

@@ -34,6 +34,10 @@ struct rwd_api_token {
 	bool write;                    /* false: read only (GET) */
 };
 
+/* Connections past max_connections MHD takes for a moment, while the ones
+ * waiting longest for a request are closed to make room. */
+#define RWD_API_OVER_LIMIT 8
+
 struct rwd_api_opts {
 	const char *listen;            /* "127.0.0.1:8053", "[::1]:8053" */
 	struct rwd_api_token *tokens;
@@ -45,7 +49,8 @@ struct rwd_api_opts {
 	 * health state only. */
 	struct rwd_health *health;
 	/* Slow and greedy clients (api.c); 0: the defaults (64, 8, 5000 ms). */
-	unsigned max_connections;      /* open at once, in all */
+	unsigned max_connections;      /* open at once, in all (a new one closes the one
+	                                  waiting longest; RWD_API_OVER_LIMIT more for a moment) */
 	unsigned max_per_client;       /* open at once from one address */
 	unsigned request_timeout_ms;   /* for a whole request, headers and body */
 };

@@ -172,8 +172,9 @@ static const struct opt schema[] = {
 	  .doc = "Folder of the embedded store (LMDB) keeping live changes, relative to the config file's folder; without it the API cannot change anything." },
 	{ "api.max_connections", K_UINT, FIELD(C, api_max_connections), .min = 1, .max = 10000,
 	  .def = "64",
-	  .doc = "Most API connections open at once; more are closed at once. Each holds a file "
-	         "descriptor, kept out of `tcp.max_clients`." },
+	  .doc = "Most API connections open at once; a new one past it closes the one that has "
+	         "waited longest for a whole request. Each holds a file descriptor, kept out of "
+	         "`tcp.max_clients`." },
 	{ "api.max_per_client", K_UINT, FIELD(C, api_max_per_client), .min = 1, .max = 10000,
 	  .def = "8",
 	  .doc = "Most API connections open at once from one client address; more are closed at "

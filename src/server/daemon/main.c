@@ -40,7 +40,8 @@ static void usage(FILE *f)
                                         their $INCLUDEs, the GeoIP and latency files, LMDB */
 #define FD_RESERVE_SPARE 32          /* dnstap's reconnects, getaddrinfo's threads, the
                                         accept of a connection over the limit, stdio */
-#define FD_RESERVE_API_OWN 4         /* MHD: listener, epoll, its inter-thread pipe */
+#define FD_RESERVE_API_OWN (4 + RWD_API_OVER_LIMIT)  /* MHD: listener, epoll, its inter-thread
+                                                       pipe; connections past its limit */
 #define FD_RESERVE_TCP_OWN 4         /* per TCP loop: epoll, eventfds (plus a listener each) */
 
 /* Raise the soft open-file limit to the hard one: TCP clients, health
