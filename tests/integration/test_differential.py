@@ -378,7 +378,7 @@ def _chain_end(ans):
     return ends[0] if len(ends) == 1 else None
 
 
-SERVED = [dns.name.from_text(z) for z, _, _ in zonesets.SYNTH_ZONES]
+SERVED = [dns.name.from_text(z) for z, _, _ in zonesets.SYNTH_ZONES + h.STANDARD_ZONES]
 
 
 def _zone_of(name):
@@ -484,7 +484,7 @@ ALLOWED = {
 }
 # Per zone set: what else may differ (each in docs/knot-differences.md).
 ALLOWED_SET = {
-    "standard": [allow_svcb_dot_owner_addresses],
+    "standard": [allow_svcb_dot_owner_addresses, allow_chain_into_other_zone],
     "synth": [allow_chain_into_other_zone, allow_chain_limit, allow_svcb_dot_owner_addresses,
               allow_wildcard_dname_owner],
     "root": [allow_more_glue_fits, allow_truncated_glue_edge],

@@ -406,8 +406,10 @@ static const struct rwd_node *chain(struct rwd_answers *a, const struct rwd_zone
 		}
 		if (t.cut) {
 			/* Into a delegation: append the referral (as Knot DNS does),
-			 * the resolver continues at the child. */
+			 * the resolver continues at the child; or the query path
+			 * does, when the child zone is served here too (follow). */
 			if (a) {
+				a->follow = owner;
 				a->cut = t.cut->name;
 				ab_rrset(a, AUTHORITY, t.cut->name, rwd_node_rrset(t.cut, RW_TYPE_NS),
 				         UINT32_MAX);

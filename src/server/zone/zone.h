@@ -75,8 +75,9 @@
  * node and type, so they are not precomputed: a name below a DNAME (RFC
  * 6672: the DNAME, a CNAME synthesized from the question name, then the
  * chain that CNAME starts), and a CNAME chain that leaves the zone for
- * another zone of the same view, or reaches a name below a DNAME (RFC 1034
- * 4.3.2 step 1 searches every zone the server has). The lookup stage sees
+ * another zone of the same view (a child zone below a cut included), or
+ * reaches a name below a DNAME (RFC 1034 4.3.2 step 1 searches every zone
+ * the server has). The lookup stage sees
  * them (RWD_NODE_DNAME at the closest encloser, answer->follow) and the
  * body is written from the RRsets by a small resolver in query/body.c, with
  * name compression, into the response buffer: no allocation, no lock. A
@@ -107,10 +108,11 @@ struct rwd_answer {
 	uint16_t n_relocs;
 	uint16_t serial_at;     /* 1 + offset in data[] of the SOA serial to write
 	                           from the zone at query time; 0: no SOA */
-	/* A CNAME chain that leaves what this zone can answer ends here; the
-	 * query path continues it at this name (flat, as written in the zone)
-	 * when it lies in another zone of the view, or below a DNAME
-	 * (follow_dname): see "Answers built at query time". NULL: complete. */
+	/* A CNAME chain that leaves what this zone can answer ends here (out of
+	 * the zone, at or below a cut, below a DNAME); the query path continues
+	 * it at this name (flat, as written in the zone) when another zone of
+	 * the view holds it, or below a DNAME (follow_dname): see "Answers
+	 * built at query time". NULL: complete. */
 	const uint8_t *follow;
 	/*
 	 * Followed by uint16_t relocs[n_relocs] (offsets within data[] of
@@ -179,6 +181,8 @@ struct rwd_zone {
 	char *file;                  /* zone file path */
 	uint8_t apex_len;
 	uint8_t apex_labels;
+	bool failed;                 /* a placeholder for a zone that failed to load
+	                                (rwd_zone_failed): every answer is SERVFAIL */
 	uint32_t serial;
 	struct rwd_node *apex;
 	struct rwd_node **table;     /* open addressing, linear probing */
