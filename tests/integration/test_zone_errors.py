@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import dns.edns
 import dns.exception
 import dns.flags
 import dns.message
@@ -178,11 +179,19 @@ def started(tmp_path):
     assert not bad, "\n".join(bad)
 
 
-def assert_servfail(r):
+def ede_codes(r):
+    return [o.code for o in r.options if o.otype == dns.edns.EDE]
+
+
+def assert_servfail(r, tcp=True):
+    """SERVFAIL, no AA, no records; EDE 24 "Invalid Data" (RFC 8914) as
+    knotd, over TCP: over UDP an error answer to a client without a server
+    cookie is kept no larger than its query, which leaves the EDE out."""
     assert r is not None
     assert r.rcode() == dns.rcode.SERVFAIL, dns.rcode.to_text(r.rcode())
     assert not (r.flags & dns.flags.AA)
     assert not r.answer and not r.authority
+    assert ede_codes(r) == ([24] if tcp else []), ede_codes(r)
 
 
 # ---- serving around a broken zone
@@ -197,17 +206,33 @@ def test_broken_zone_servfail_others_served(started, tcp):
     for qname, qtype in [("bad.example.", "SOA"), ("www.bad.example.", "A"),
                          ("no.such.name.bad.example.", "TXT"), ("bad.example.", "NS"),
                          ("bad.example.", "ANY")]:
-        assert_servfail(ask(s, qname, qtype, tcp=tcp))
+        assert_servfail(ask(s, qname, qtype, tcp=tcp), tcp)
     # A name in no zone at all is still REFUSED: the broken zone is known by name only.
     assert ask(s, "www.elsewhere.example.", tcp=tcp).rcode() == dns.rcode.REFUSED
     assert re.search(rf"bad\.zone:{BROKEN_LINE}: invalid IPv4 address", s.log())
     assert "zone bad.example.: not loaded (1 error): queries get SERVFAIL" in s.log()
 
 
+@pytest.mark.runway_only
+@pytest.mark.parametrize("tcp", [False, True], ids=["udp", "tcp"])
+def test_traffic_name_in_a_broken_zone(started, tcp):
+    """A traffic name inside a zone that failed gets SERVFAIL like every
+    other name there (its zone's SOA and NS are what failed); one in a good
+    zone still steers."""
+    extra = ("endpoints:\n  a: { address: [192.0.2.10] }\n"
+             "traffic:\n  lb.bad.example.:\n    policy: { failover: [a] }\n"
+             "  lb.good.example.:\n    policy: { failover: [a] }\n")
+    s = started(extra=extra)
+    for qtype in ("A", "AAAA", "TXT"):
+        assert_servfail(ask(s, "lb.bad.example.", qtype, tcp=tcp), tcp)
+    r = ask(s, "lb.good.example.", tcp=tcp)
+    assert r.rcode() == dns.rcode.NOERROR and [rr.to_text() for rr in r.answer[0]] == ["192.0.2.10"]
+
+
 @pytest.mark.needs_knot
 def test_broken_zone_answers_as_knot(started):
-    """Same question, same rcode and flags as knotd for a zone that failed
-    to load (knotd adds EDE 24, runwayd none: docs/configuration.md)."""
+    """Same question, same rcode, flags, sections and EDE as knotd for a
+    zone that failed to load."""
     rw = started("runway", name="rw")
     kn = started("knot", name="kn")
     for tcp in (False, True):
@@ -218,6 +243,8 @@ def test_broken_zone_answers_as_knot(started):
             assert a.rcode() == b.rcode(), (qname, qtype, tcp)
             assert bool(a.flags & dns.flags.AA) == bool(b.flags & dns.flags.AA), (qname, qtype)
             assert len(a.answer) == len(b.answer) and len(a.authority) == len(b.authority)
+            if tcp:      # over UDP runwayd keeps error answers no larger than the query
+                assert ede_codes(a) == ede_codes(b), (qname, qtype)
 
 
 @pytest.mark.runway_only
@@ -227,10 +254,10 @@ def test_broken_view_zone(started, tcp):
     the top-level data meant for others); other clients are unaffected."""
     files = dict(FILES, **{"good.inside.zone": BROKEN.replace("bad.example.", "good.example.")})
     s = started(files=files, extra=VIEWS)
-    assert_servfail(ask(s, "www.good.example.", source=INSIDE, tcp=tcp))
+    assert_servfail(ask(s, "www.good.example.", source=INSIDE, tcp=tcp), tcp)
     r = ask(s, "www.good.example.", source=OUTSIDE, tcp=tcp)
     assert r.rcode() == dns.rcode.NOERROR and [rr.to_text() for rr in r.answer[0]] == ["192.0.2.80"]
-    assert_servfail(ask(s, "www.bad.example.", source=INSIDE, tcp=tcp))
+    assert_servfail(ask(s, "www.bad.example.", source=INSIDE, tcp=tcp), tcp)
     m = s.metrics()
     assert m['runway_zone_loaded{zone="good.example.",view="inside"}'] == 0
     assert m['runway_zone_loaded{zone="good.example.",view=""}'] == 1
@@ -269,7 +296,7 @@ def test_metrics_api_and_status(started):
 @pytest.mark.runway_only
 def test_reload_loads_fixed_zone_and_keeps_stale(started):
     s = started()
-    assert_servfail(ask(s, "www.bad.example."))
+    assert_servfail(ask(s, "www.bad.example."), tcp=False)
     # Still broken at a reload (another error): still SERVFAIL, the new reason shown.
     s.write("bad.zone", zone("bad.example.", 1, extra="x CNAME www\nx TXT \"clash\"\n"))
     s.reload()
@@ -368,7 +395,7 @@ def test_api_change_to_broken_zone(started):
     st, body = post("bad.example.", change)
     assert 400 <= st < 500, (st, body)
     assert f"bad.zone:{BROKEN_LINE}: invalid IPv4 address" in body["error"], body
-    assert_servfail(ask(s, "api.bad.example."))
+    assert_servfail(ask(s, "api.bad.example."), tcp=False)
     assert s.metrics()['runway_zone_loaded{zone="bad.example.",view=""}'] == 0
     s.write("bad.zone", zone("bad.example.", 5))
     st, body = post("bad.example.", change)

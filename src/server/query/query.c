@@ -10,6 +10,7 @@
 
 #define EDE_NOT_AUTHORITATIVE 20   /* RFC 8914 4.21 */
 #define EDE_PROHIBITED 18          /* RFC 8914 4.19 */
+#define EDE_INVALID_DATA 24        /* RFC 8914 4.25 */
 
 static void set_rcode(struct rwd_query *qr, uint8_t rcode)
 {
@@ -89,6 +90,14 @@ static enum rwd_stage_result stage_zone(const struct rwd_snapshot *s, struct rwd
 	if (qr->zone == NULL) {
 		set_rcode(qr, RW_RCODE_REFUSED);
 		qr->ede = EDE_NOT_AUTHORITATIVE + 1;
+		return RWD_DONE;
+	}
+	if (qr->zone->failed) {
+		/* As Knot DNS: SERVFAIL, not authoritative, EDE "Invalid Data",
+		 * for every name of the zone, traffic names included (their
+		 * zone's data, the SOA and NS, is what failed). */
+		set_rcode(qr, RW_RCODE_SERVFAIL);
+		qr->ede = EDE_INVALID_DATA + 1;
 		return RWD_DONE;
 	}
 	if (q->qtype == RW_TYPE_AXFR || q->qtype == RW_TYPE_IXFR) {

@@ -406,6 +406,7 @@ struct rwd_zone *rwd_zone_failed(const uint8_t *origin, const char *path)
 	if (z == NULL)
 		return NULL;
 	z->refs = 1;
+	z->failed = true;
 	z->apex_len = (uint8_t)rw_dname_len(origin);
 	z->apex_labels = (uint8_t)rw_dname_labels(origin);
 	memcpy(z->apex_name, origin, z->apex_len);
