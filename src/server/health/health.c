@@ -325,6 +325,20 @@ void hc_probe_finish(struct hc_probe *p, bool pass, const char *fmt, ...)
 		target_result(t, pass, reason, dur);
 }
 
+/* Log the probes that could not run, at most once per HC_UNSTARTED_LOG_MS;
+ * also called on every round, so the last of them are not left unsaid. */
+static void unstarted_log(struct rwd_health *h)
+{
+	uint64_t now = uv_now(&h->loop);
+	if (h->unstarted_unlogged == 0 ||
+	    (h->unstarted_logged_at && now - h->unstarted_logged_at < HC_UNSTARTED_LOG_MS))
+		return;
+	rwd_warn("health: %" PRIu64 " probe(s) could not run for want of a local resource, their "
+	         "endpoints keep their state (last: %s)", h->unstarted_unlogged, h->unstarted_last);
+	h->unstarted_unlogged = 0;
+	h->unstarted_logged_at = now ? now : 1;
+}
+
 bool hc_local_error(int err)
 {
 	switch (err) {
@@ -358,13 +372,7 @@ void hc_probe_error(struct hc_probe *p, const char *what, int err)
 	h->stats.unstarted++;
 	pthread_mutex_unlock(&h->lock);
 	h->unstarted_unlogged++;
-	uint64_t now = uv_now(&h->loop);
-	if (h->unstarted_logged_at && now - h->unstarted_logged_at < HC_UNSTARTED_LOG_MS)
-		return;
-	rwd_warn("health: %" PRIu64 " probe(s) could not run for want of a local resource, their "
-	         "endpoints keep their state (last: %s)", h->unstarted_unlogged, h->unstarted_last);
-	h->unstarted_unlogged = 0;
-	h->unstarted_logged_at = now ? now : 1;
+	unstarted_log(h);
 }
 
 static void probe_abort(struct hc_probe *p)
@@ -471,6 +479,8 @@ static void on_due(uv_timer_t *timer)
 	uint64_t at = now_us(), due_us = t->due_ms * 1000;
 	uint64_t late = at > due_us ? at - due_us : 0;
 	static const uint64_t bounds[] = RWD_HEALTH_LATE_BOUNDS_US;
+
+	unstarted_log(h);
 
 	if (t->probe) {
 		pthread_mutex_lock(&h->lock);
