@@ -108,6 +108,16 @@ static char *example_com(void)
 		                      "manymx-with-long-name MX %d mx%02d\n"
 		                      "mx%02d A 192.0.2.%d\nmx%02d AAAA 2001:db8::%d\n",
 		                      i, i, i, i, i, 100 + i, i, 100 + i);
+	/* Two delegations to 12 servers each, over 512 bytes with their glue:
+	 * the mx names are siblings (in the zone, not below sibdeleg), the
+	 * others are below indeleg (in-domain glue, RFC 9471). */
+	for (int i = 1; i <= 12; i++)
+		o += (size_t)snprintf(text + o, sizeof(text) - o,
+		                      "sibdeleg NS mx%02d\n"
+		                      "indeleg NS ns%02d.servers-with-long-names.indeleg\n"
+		                      "ns%02d.servers-with-long-names.indeleg A 192.0.2.%d\n"
+		                      "ns%02d.servers-with-long-names.indeleg AAAA 2001:db8::%d\n",
+		                      i, i, i, 100 + i, i, 100 + i);
 	return text;
 }
 
@@ -1240,6 +1250,27 @@ static void test_dname_and_chain_across_zones(void **state)
 	assert_int_equal(r.an, 3);
 }
 
+/* RFC 9471: a referral too large for 512 bytes sends its NS RRset and what
+ * glue fits; TC only when glue below the cut is left out. */
+static void test_referral_glue_that_fits(void **state)
+{
+	struct resp r;
+	ask_udp("www.sibdeleg.example.com.", RW_TYPE_A, NULL, &r);
+	assert_int_equal(FLAGS(&r), RW_FLAG_QR);
+	assert_int_equal(r.ns, 12);
+	assert_true(r.ar > 0 && r.ar < 24);
+	assert_true(r.len <= 512);
+	ask_udp("www.indeleg.example.com.", RW_TYPE_A, NULL, &r);
+	assert_int_equal(FLAGS(&r), RW_FLAG_QR | RW_FLAG_TC);
+	assert_int_equal(r.ns, 12);
+	assert_true(r.ar > 0 && r.ar < 24);
+	assert_true(r.len <= 512);
+	/* With room: all of it, no TC. */
+	ask_udp("www.indeleg.example.com.", RW_TYPE_A, &EDNS, &r);
+	assert_int_equal(FLAGS(&r), RW_FLAG_QR);
+	assert_int_equal(r.ar, 24 + 1);
+}
+
 static void test_cname(void **state)
 {
 	struct resp r;
@@ -1677,6 +1708,7 @@ int main(void)
 		cmocka_unit_test(test_wildcard_chains),
 		cmocka_unit_test(test_long_qnames),
 		cmocka_unit_test(test_cname),
+		cmocka_unit_test(test_referral_glue_that_fits),
 		cmocka_unit_test(test_dname_and_chain_across_zones),
 		cmocka_unit_test(test_nsid),
 		cmocka_unit_test(test_errors),
