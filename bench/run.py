@@ -31,6 +31,7 @@ REPO = os.path.dirname(HERE)
 OUT = os.path.join(HERE, "out")
 sys.path.insert(0, HERE)
 
+import cpubudget     # noqa: E402
 import servers as S  # noqa: E402
 import zones as Z     # noqa: E402
 
@@ -161,17 +162,37 @@ def proc_tree(root):
     return out
 
 
-def cpu_ticks(pids):
-    """{pid: utime+stime} (all threads of each process)."""
+def cpu_ticks(pids, user_only=False):
+    """{pid: utime+stime} (all threads of each process); user_only: utime."""
     t = {}
     for p in pids:
         try:
             with open("/proc/%d/stat" % p) as f:
                 rest = f.read().rsplit(")", 1)[1].split()
-            t[p] = int(rest[11]) + int(rest[12])
+            t[p] = int(rest[11]) + (0 if user_only else int(rest[12]))
         except (OSError, IndexError):
             pass
     return t
+
+
+def ctx_switches(pids):
+    """Voluntary context switches (a thread blocked: sleeps, so wake-ups)
+    summed over every thread of pids."""
+    n = 0
+    for p in pids:
+        try:
+            tids = os.listdir("/proc/%d/task" % p)
+        except OSError:
+            continue
+        for t in tids:
+            try:
+                with open("/proc/%d/task/%s/status" % (p, t)) as f:
+                    for line in f:
+                        if line.startswith("voluntary_ctxt_switches:"):
+                            n += int(line.split()[1])
+            except OSError:
+                pass
+    return n
 
 
 def _status_kib(pid, key):
@@ -239,6 +260,7 @@ class Running:
 
 
 LIVE = []
+BUDGET = None      # cpubudget.CpuBudget in the fixed-CPU-budget mode (--cpu-budget)
 
 
 def port_free(port):
@@ -273,7 +295,8 @@ def start_server(srv, zone, zonefile, port, timeout):
     log = open(logpath, "w")
     t0 = time.monotonic()
     proc = subprocess.Popen(argv, cwd=workdir, stdin=subprocess.DEVNULL, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+                            stderr=subprocess.STDOUT, start_new_session=True,
+                            preexec_fn=BUDGET.preexec(srv.name) if BUDGET else None)
     run = Running(srv, proc, port, workdir, log)
     LIVE.append(run)
     try:
@@ -285,8 +308,12 @@ def start_server(srv, zone, zonefile, port, timeout):
     mem_ready = memory(proc.pid)
     time.sleep(1.0)
     mem = memory(proc.pid)
-    return run, {"startup_s": t1 - t0, "mem_at_first_answer": mem_ready, "mem": mem,
-                 "argv": argv}
+    info = {"startup_s": t1 - t0, "mem_at_first_answer": mem_ready, "mem": mem, "argv": argv}
+    if BUDGET:
+        # All its threads, started since, on the server core (a server that
+        # pins its own threads is put back).
+        info["threads_repinned"] = len(BUDGET.check_pinning(proc_tree(proc.pid)))
+    return run, info
 
 
 def stop(run):
@@ -324,7 +351,7 @@ def version_of(srv):
         return "bench/echo.c"
     cmds = {"knot": ["/usr/sbin/knotd", "--version"], "nsd": ["/usr/sbin/nsd", "-v"],
             "gdnsd": ["/usr/sbin/gdnsd", "-h"], "bind": ["/usr/sbin/named", "-v"]}
-    if srv.name == "runway":
+    if S.is_runway(srv.name):
         try:
             v = subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"],
                                capture_output=True, text=True, timeout=10).stdout.strip()
@@ -347,7 +374,7 @@ def version_of(srv):
 # ---------------------------------------------------------------- dnsperf
 
 def dnsperf_argv(args, port, qfile, duration):
-    argv = ["dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", qfile, "-l", str(duration),
+    argv = (BUDGET.client_argv([]) if BUDGET else []) + ["dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", qfile, "-l", str(duration),
             "-c", str(args.clients), "-T", str(args.threads), "-q", str(args.outstanding),
             "-t", str(args.timeout)]
     if args.edns:
@@ -406,6 +433,47 @@ def wait_quiet(max_wait):
         time.sleep(2.0)
 
 
+SYSCALL_EVENTS = ["syscalls:sys_enter_recvmmsg", "syscalls:sys_enter_recvmsg",
+                  "syscalls:sys_enter_recvfrom", "syscalls:sys_enter_sendmmsg",
+                  "syscalls:sys_enter_sendmsg", "syscalls:sys_enter_sendto",
+                  "syscalls:sys_enter_epoll_wait", "syscalls:sys_enter_ppoll",
+                  "syscalls:sys_enter_poll"]
+
+
+def start_syscall_count(pids):
+    """perf stat counting the server's receive/send/wait system calls
+    (--count-syscalls), or None if perf or the tracepoints are missing."""
+    tids = []
+    for p in pids:
+        try:
+            tids += os.listdir("/proc/%d/task" % p)
+        except OSError:
+            pass
+    if not tids or not os.access("/usr/bin/perf", os.X_OK):
+        return None
+    return subprocess.Popen(["perf", "stat", "-x", ",", "-e", ",".join(SYSCALL_EVENTS),
+                             "-t", ",".join(tids)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def stop_syscall_count(proc):
+    if proc is None:
+        return None
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        return None
+    out = {}
+    for line in err.splitlines():
+        f = line.split(",")
+        if len(f) > 2 and f[2].startswith("syscalls:sys_enter_") and f[0].isdigit():
+            out[f[2][len("syscalls:sys_enter_"):]] = int(f[0])
+    return out or None
+
+
 def run_dnsperf(args, run, qfile, duration):
     """One bounded dnsperf run. Besides dnsperf's figures, account CPU time:
     the server's own (its process tree, all threads), dnsperf's, and whatever
@@ -413,11 +481,20 @@ def run_dnsperf(args, run, qfile, duration):
     argv = dnsperf_argv(args, run.port, qfile, duration)
     sys0, steal0 = system_ticks()
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if BUDGET:
+        BUDGET.check_pinning(proc_tree(run.proc.pid))
+        thr0 = BUDGET.stat(run.srv.name)
     before = cpu_ticks(proc_tree(run.proc.pid))
+    user0 = cpu_ticks(proc_tree(run.proc.pid), user_only=True)
+    cs0 = ctx_switches(proc_tree(run.proc.pid))
+    counter = start_syscall_count(proc_tree(run.proc.pid)) if args.count_syscalls else None
     t0 = time.monotonic()
     p = subprocess.run(argv, capture_output=True, text=True, timeout=duration + args.timeout + 30)
     wall = time.monotonic() - t0
+    sc = stop_syscall_count(counter)
     after = cpu_ticks(proc_tree(run.proc.pid))
+    user1 = cpu_ticks(proc_tree(run.proc.pid), user_only=True)
+    cs1 = ctx_switches(proc_tree(run.proc.pid))
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     sys1, steal1 = system_ticks()
     r = parse_dnsperf(p.stdout)
@@ -426,6 +503,12 @@ def run_dnsperf(args, run, qfile, duration):
     ticks = sum(v - before.get(pid, 0) for pid, v in after.items())
     r["server_cpu_s"] = ticks / CLK_TCK
     r["cpu_us_per_q"] = r["server_cpu_s"] * 1e6 / r["completed"]
+    # user space only: the server's own work, the rest is the kernel's
+    r["user_us_per_q"] = (sum(v - user0.get(pid, 0) for pid, v in user1.items())
+                          / CLK_TCK * 1e6 / r["completed"])
+    r["wakeups_per_kq"] = 1000.0 * (cs1 - cs0) / r["completed"]
+    if sc:
+        r["syscalls_per_kq"] = {k: round(1000.0 * v / r["completed"], 1) for k, v in sc.items() if v}
     r["dnsperf_cpu_s"] = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     cap = wall * (os.cpu_count() or 1)
     busy = (sys1 - sys0) / CLK_TCK
@@ -433,6 +516,15 @@ def run_dnsperf(args, run, qfile, duration):
     r["machine_busy_pct"] = 100.0 * busy / cap
     r["other_cpu_pct"] = max(0.0, 100.0 * (busy - r["server_cpu_s"] - r["dnsperf_cpu_s"]) / cap)
     r["steal_pct"] = 100.0 * (steal1 - steal0) / CLK_TCK / cap
+    if BUDGET:
+        # How much of its budget the server used, and in how many quota
+        # periods it hit the cap: near 100% and most periods means the
+        # server, not dnsperf, was the bottleneck.
+        thr1 = BUDGET.stat(run.srv.name)
+        r["budget_used_pct"] = 100.0 * r["server_cpu_s"] / (wall * BUDGET.pct / 100.0)
+        periods = thr1.get("periods", 0) - thr0.get("periods", 0)
+        r["throttled_periods_pct"] = (100.0 * (thr1.get("throttled", 0) - thr0.get("throttled", 0))
+                                      / periods if periods else None)
     return r
 
 
@@ -471,7 +563,16 @@ def summarize(all_runs):
         "other_cpu_pct_max": max(r["other_cpu_pct"] for r in runs),
         "runs_used": len(runs),
         "runs_noisy_left_out": len(all_runs) - len(runs),
+        "budget_used_pct": _median_of(runs, "budget_used_pct"),
+        "wakeups_per_kq": _median_of(runs, "wakeups_per_kq"),
+        "user_us_per_q": _median_of(runs, "user_us_per_q"),
+        "throttled_periods_pct": _median_of(runs, "throttled_periods_pct"),
     }
+
+
+def _median_of(runs, key):
+    v = [r[key] for r in runs if r.get(key) is not None]
+    return statistics.median(v) if v else None
 
 
 COLS = ["server", "QPS (median)", "latency ms avg (sd)", "CPU µs/query", "RSS MiB",
@@ -523,6 +624,61 @@ def ratio_rows(zres, order):
 
 
 RATIO_COLS = ["ratio", "QPS", "CPU/query", "RSS", "PSS", "startup"]
+
+BUDGET_COLS = ["server", "q/s at budget (median)", "x echo", "rounds (q/s)", "CPU µs/query",
+               "budget ÷ CPU/query", "x echo", "budget used %", "throttled periods %", "lost",
+               "resp B", "other load %"]
+
+
+def budget_rows(zres, order):
+    """The fixed-CPU-budget table: q/s each server reaches on its budget,
+    against the echo floor, every round, and whether the cap was what
+    limited it (budget used, periods throttled)."""
+    def qps(name):
+        s = zres["servers"].get(name) or {}
+        return s.get("summary", {}).get("qps_median") if s.get("status") == "ok" else None
+    def per_cpu(name):
+        """q/s the budget buys at the server's measured CPU per query: the
+        same as q/s at budget when the quota binds, and still meaningful
+        when something else (a busy machine) held the server below it."""
+        s = zres["servers"].get(name) or {}
+        us = s.get("summary", {}).get("cpu_us_per_q") if s.get("status") == "ok" else None
+        return BUDGET.pct / 100.0 * 1e6 / us if us else None
+    floor = next((qps(n) for n in order if S.BY_NAME[n].floor), None)
+    floor_cpu = next((per_cpu(n) for n in order if S.BY_NAME[n].floor), None)
+    rows = []
+    for name in order:
+        s = zres["servers"].get(name)
+        if s is None:
+            continue
+        if s.get("status") != "ok":
+            rows.append([name, "FAILED: " + s.get("error", "?")[:60]] + [""] * (len(BUDGET_COLS) - 2))
+            continue
+        sm = s.get("summary", {})
+        rows.append([
+            name + (" (floor)" if S.BY_NAME[name].floor else ""), fmt(sm.get("qps_median"), ",.0f"),
+            fmt(ratio(sm.get("qps_median"), floor), ".3f"),
+            " ".join("%.1fk" % (q / 1000) for q in sm.get("qps_all", [])),
+            fmt(sm.get("cpu_us_per_q"), ".2f"), fmt(per_cpu(name), ",.0f"),
+            fmt(ratio(per_cpu(name), floor_cpu), ".3f"), fmt(sm.get("budget_used_pct"), ".0f"),
+            fmt(sm.get("throttled_periods_pct"), ".0f"), fmt(sm.get("lost"), "d"),
+            fmt(sm.get("resp_bytes"), "d"), fmt(sm.get("other_cpu_pct_max"), ".0f")])
+    return rows
+
+
+def budget_ratio_rows(zres, order):
+    base = zres["servers"].get("runway")
+    if not base or base.get("status") != "ok":
+        return []
+    rows = []
+    for name in order:
+        s = zres["servers"].get(name)
+        if name == "runway" or not s or s.get("status") != "ok":
+            continue
+        r = ratio(base.get("summary", {}).get("qps_median"), s.get("summary", {}).get("qps_median"))
+        zres.setdefault("ratios", {})[name] = {"qps_at_budget": r}
+        rows.append(["runway / " + name, fmt(r, ".3f")])
+    return rows
 
 
 def text_table(cols, rows):
@@ -618,12 +774,20 @@ def bench_throughput(args, order, results):
                         print("  round %d %-6s FAILED: %s" % (rnd + 1, name, e), flush=True)
                         continue
                     ent.setdefault("runs", []).append(r)
-                    print("  round %d %-6s %9.0f qps  lat %.3f ms  server %.2f us/q  lost %d  "
-                          "dnsperf %.1f s cpu  other load %.0f%%%s  %s"
+                    budget = ("  budget used %.0f%%, throttled %s%% of periods" % (
+                        r["budget_used_pct"], fmt(r["throttled_periods_pct"], ".0f"))
+                        if "budget_used_pct" in r else "")
+                    print("  round %d %-9s %9.0f qps  lat %.3f ms  server %.2f us/q  "
+                          "(user %.2f)  %.0f wake-ups/1000 q  lost %d  "
+                          "dnsperf %.1f s cpu  other load %.0f%%%s%s  %s"
                           % (rnd + 1, name, r["qps"], r["lat_avg_s"] * 1e3, r["cpu_us_per_q"],
-                             r["lost"], r["dnsperf_cpu_s"], r["other_cpu_pct"],
-                             " (NOISY)" if r["other_cpu_pct"] > NOISY_PCT else "",
+                             r["user_us_per_q"], r["wakeups_per_kq"], r["lost"],
+                             r["dnsperf_cpu_s"], r["other_cpu_pct"],
+                             " (NOISY)" if r["other_cpu_pct"] > NOISY_PCT else "", budget,
                              r.get("rcodes", {})), flush=True)
+                    if "syscalls_per_kq" in r:
+                        print("          system calls per 1000 queries: %s" % ", ".join(
+                            "%s %s" % kv for kv in sorted(r["syscalls_per_kq"].items())), flush=True)
             for name, run in running.items():
                 ent = zres["servers"][name]
                 ent["mem_after_load"] = memory(run.proc.pid)
@@ -708,10 +872,14 @@ def startup_ratio_rows(zres, order):
 
 # ---------------------------------------------------------------- main
 
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--servers", default="runway,knot,nsd,gdnsd,bind,echo",
-                    help="echo: not a DNS server, the UDP floor (bench/echo.c)")
+    ap.add_argument("--servers", default="runway,runway-bp,knot,nsd,gdnsd,bind,echo",
+                    help="echo: not a DNS server, the UDP floor (bench/echo.c); runway-bp: "
+                         "runwayd with server.busy_poll --runway-bp-us")
     ap.add_argument("--runwayd", default=os.path.join(REPO, "build", "runwayd"),
                     help="runwayd binary (default build/runwayd)")
     ap.add_argument("--zones", default=None, help="default small,100k,1m (startup-only: 100k,1m)")
@@ -719,11 +887,24 @@ def main():
     ap.add_argument("--duration", type=int, default=10, help="seconds per dnsperf run")
     ap.add_argument("--warmup", type=int, default=2, help="seconds of unrecorded load per server (0: none)")
     ap.add_argument("--port-base", type=int, default=15300)
-    ap.add_argument("--workers", type=int, default=2,
-                    help="UDP workers for every server (2 = one per core; 1 leaves "
-                         "dnsperf a core of its own on a 2-core machine)")
+    ap.add_argument("--cpu-budget", type=int, default=40, metavar="PCT",
+                    help="the headline mode: each server pinned to one core (--server-cpu) and "
+                         "held to PCT%%%% of it by a cgroup CPU quota, one UDP worker, dnsperf "
+                         "pinned to another core (--client-cpu); 0: off (servers and dnsperf "
+                         "share every core, --workers each)")
+    ap.add_argument("--server-cpu", type=int, default=None,
+                    help="core of the server under test (default: the last one)")
+    ap.add_argument("--client-cpu", type=int, default=0, help="core of dnsperf (default 0)")
+    ap.add_argument("--workers", type=int, default=None,
+                    help="UDP workers for every server (default: 1 with --cpu-budget, else 2 = "
+                         "one per core)")
     ap.add_argument("--runway-busy-poll", type=int, default=None, metavar="US",
                     help="runwayd's server.busy_poll in microseconds (default: runwayd's own)")
+    ap.add_argument("--runwayd-base", default=None, metavar="PATH",
+                    help="the runwayd binary of the runway-base server (not in the default list): "
+                         "before/after a change in one alternation")
+    ap.add_argument("--runway-bp-us", type=int, default=20, metavar="US",
+                    help="server.busy_poll of the runway-bp server (default 20)")
     ap.add_argument("--startup-only", action="store_true",
                     help="only time to first answer and memory (each server started alone, ROUNDS times)")
     ap.add_argument("--startup-timeout", type=float, default=600.0)
@@ -732,6 +913,9 @@ def main():
     ap.add_argument("--outstanding", type=int, default=100, help="dnsperf -q")
     ap.add_argument("--timeout", type=int, default=2, help="dnsperf -t")
     ap.add_argument("--edns", action="store_true", help="dnsperf -e (EDNS0 on every query)")
+    ap.add_argument("--count-syscalls", action="store_true",
+                    help="count each server's receive, send and wait system calls per query "
+                         "with perf stat (tracepoints; adds a little overhead to every call)")
     ap.add_argument("--quiet-wait", type=float, default=120.0,
                     help="before each run wait up to this many seconds for the machine to be "
                          "idle (0: don't wait)")
@@ -739,8 +923,10 @@ def main():
                     help="repeat a run (up to N times) when unrelated processes used more than "
                          "%d%%%% of the machine during it" % NOISY_PCT)
     args = ap.parse_args()
-    S.WORKERS = args.workers
+    budget_mode = args.cpu_budget > 0 and not args.startup_only
+    S.WORKERS = args.workers or (1 if budget_mode else 2)
     S.RUNWAY_BUSY_POLL = args.runway_busy_poll
+    S.RUNWAY_BP_VARIANT = args.runway_bp_us
 
     order = [s.strip() for s in args.servers.split(",") if s.strip()]
     bad = [s for s in order if s not in S.BY_NAME]
@@ -759,7 +945,28 @@ def main():
     if not args.startup_only and not os.access("/usr/bin/dnsperf", os.X_OK):
         sys.exit("dnsperf is missing: run scripts/deps.sh bench")
     os.makedirs(OUT, exist_ok=True)
-    S.BY_NAME["runway"].path = os.path.abspath(args.runwayd)
+    for name in order:
+        if S.is_runway(name):
+            S.BY_NAME[name].path = os.path.abspath(args.runwayd)
+    if "runway-base" in order:
+        if not args.runwayd_base:
+            ap.error("runway-base needs --runwayd-base PATH")
+        S.BY_NAME["runway-base"].path = os.path.abspath(args.runwayd_base)
+    global BUDGET
+    if budget_mode:
+        if args.server_cpu is None:
+            args.server_cpu = (os.cpu_count() or 1) - 1
+        if args.server_cpu == args.client_cpu:
+            ap.error("--server-cpu and --client-cpu must differ")
+        if not os.access("/usr/bin/taskset", os.X_OK):
+            sys.exit("taskset is missing (util-linux)")
+        try:
+            BUDGET = cpubudget.CpuBudget(args.cpu_budget, args.server_cpu, args.client_cpu)
+        except (ValueError, RuntimeError) as e:
+            sys.exit("--cpu-budget: %s" % e)
+        # SIGTERM/SIGHUP end the run like ^C: servers stopped, groups removed.
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, _interrupted)
 
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     results = {
@@ -770,8 +977,11 @@ def main():
         "dnsperf": None if args.startup_only else
         " ".join(dnsperf_argv(args, 0, "QUERIES", args.duration)).replace(" -p 0", " -p PORT"),
         "versions": {n: version_of(S.BY_NAME[n]) for n in order},
+        "budget": BUDGET.describe() if BUDGET else None,
         "zones": {},
     }
+    if BUDGET:
+        print("fixed CPU budget: %s" % BUDGET.describe(), flush=True)
     print("runway bench: servers %s, zones %s, %s" % (
         ",".join(order), ",".join(args.zones),
         "startup-only, %d start(s) each" % args.rounds if args.startup_only else
@@ -787,6 +997,8 @@ def main():
     finally:
         for run in list(LIVE):
             stop(run)
+        if BUDGET:
+            BUDGET.close()
 
     # ---- report
     text, md = [], []
@@ -798,6 +1010,8 @@ def main():
         md.append("Mode: --startup-only, %d start(s) per server, medians. `%s`" % (
             args.rounds, "make bench BENCH_ARGS=\"" + " ".join(sys.argv[1:]) + "\""))
     else:
+        if BUDGET:
+            md.append("Fixed CPU budget: %s; one UDP worker per server." % results["budget"])
         md.append("Load: `%s`, %d round(s) x %d s, servers alternated; QPS is the median round. "
                   "Command: `make bench BENCH_ARGS=\"%s\"`" % (
                       results["dnsperf"], args.rounds, args.duration, " ".join(sys.argv[1:])))
@@ -809,6 +1023,9 @@ def main():
         if args.startup_only:
             rows, rrows = startup_rows(zres, order), startup_ratio_rows(zres, order)
             cols, rcols = STARTUP_COLS, ["ratio", "startup", "RSS", "PSS"]
+        elif BUDGET:
+            rows, rrows = budget_rows(zres, order), budget_ratio_rows(zres, order)
+            cols, rcols = BUDGET_COLS, ["ratio", "q/s at budget"]
         else:
             rows, rrows = table_rows(zres, order), ratio_rows(zres, order)
             cols, rcols = COLS, RATIO_COLS

@@ -33,6 +33,8 @@ WORKERS = 2
 # runwayd's server.busy_poll in microseconds (bench/run.py --runway-busy-poll);
 # None: runwayd's default.
 RUNWAY_BUSY_POLL = None
+# server.busy_poll of the "runway-bp" variant (bench/run.py --runway-bp-us).
+RUNWAY_BP_VARIANT = 20
 
 
 class Server:
@@ -64,9 +66,13 @@ class Runway(Server):
     def binary_path(self, repo):
         return self.path or os.path.join(repo, "build", "runwayd")
 
+    def busy_poll(self):
+        return RUNWAY_BUSY_POLL
+
     def setup(self, repo, workdir, zonefile, port):
         _link(zonefile, os.path.join(workdir, "example.com.zone"))
         cfg = os.path.join(workdir, "runway.yaml")
+        bp = self.busy_poll()
         _write(cfg, "server:\n"
                     '  listen: ["127.0.0.1:%d"]\n'
                     "  workers: %d\n"
@@ -74,9 +80,17 @@ class Runway(Server):
                     "zones:\n"
                     "  - name: example.com.\n"
                     "    file: example.com.zone\n"
-                    % (port, WORKERS, "" if RUNWAY_BUSY_POLL is None
-                       else "  busy_poll: %d\n" % RUNWAY_BUSY_POLL))
+                    % (port, WORKERS, "" if bp is None else "  busy_poll: %d\n" % bp))
         return [self.binary_path(repo), "-c", cfg]
+
+
+class RunwayBusyPoll(Runway):
+    """The same runwayd with server.busy_poll set (--runway-bp-us, default 20):
+    the polling worker beside the default one."""
+    name, offset, label = "runway-bp", 6, "runwayd busy_poll"
+
+    def busy_poll(self):
+        return RUNWAY_BP_VARIANT
 
 
 class Knot(Server):
@@ -232,5 +246,19 @@ class Echo(Server):
         return [self.binary_path(repo), str(port), str(WORKERS)]
 
 
-ALL = [Runway(), Knot(), NSD(), Gdnsd(), Bind(), Echo()]
+class RunwayBase(Runway):
+    """Another runwayd binary (--runwayd-base, e.g. a build of the previous
+    commit), with its own defaults: before and after a change, measured in
+    the same alternation."""
+    name, offset, label = "runway-base", 7, "runwayd (base)"
+
+    def busy_poll(self):
+        return None
+
+
+ALL = [Runway(), RunwayBusyPoll(), RunwayBase(), Knot(), NSD(), Gdnsd(), Bind(), Echo()]
 BY_NAME = {s.name: s for s in ALL}
+
+
+def is_runway(name):
+    return isinstance(BY_NAME[name], Runway)
