@@ -81,8 +81,6 @@ LAYERS = [
 # Key: (the file the edge comes from, relative to src/; the module it
 # reaches). Remove an entry when the code is fixed: a stale one fails.
 KNOWN = {
-    ("server/common/acl.c", "steer"):
-        "an unused include: acl.c needs lib/addr.h (rw_prefix_parse), not steer/model.h",
     ("server/steer/eval.h", "health"):
         "put struct rwd_health_state, rwd_slot_up and rwd_health_get in health/state.h "
         "(no model in it) and include that",

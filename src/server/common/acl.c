@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/addr.h"
 #include "lib/error.h"
 #include "server/common/acl.h"
-#include "server/steer/model.h"
 
 static bool in_prefix(const struct rwd_acl_prefix *p, const uint8_t *bytes)
 {
