@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import re
 import time
+import urllib.request
 
 import pytest
 
@@ -91,9 +92,18 @@ def txt_over_tcp(srv, name):
     return [rd.to_text() for rrset in r.answer for rd in rrset]
 
 
+def metrics_text(srv, timeout=20.0) -> str:
+    """GET /metrics as text. Decoded leniently: this test reads counters, and
+    a bad byte in some label is not what it is about."""
+    req = urllib.request.Request(srv.api_url + "/metrics")
+    req.add_header("Authorization", f"Bearer {READ}")
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        assert r.status == 200
+        return r.read().decode(errors="replace")
+
+
 def queries_answered(srv) -> int:
-    st, text = srv.call("GET", "/metrics", token=READ)
-    assert st == 200, text
+    text = metrics_text(srv)
     return sum(int(float(line.rsplit(" ", 1)[1])) for line in text.splitlines()
                if line.startswith("runway_queries_total") and 'transport="udp"' in line)
 
@@ -137,8 +147,7 @@ def test_control_plane_works_during_udp_flood(tmp_path):
             r = srv.query("w.example.com", "A", tcp=True)
             assert sh.addrs(r, "A") == ["192.0.2.32"], r
 
-            (st, _), metrics_ms = timed(lambda: srv.call("GET", "/metrics", token=READ, timeout=20))
-            assert st == 200
+            _, metrics_ms = timed(lambda: metrics_text(srv))
 
             # SIGHUP reload of a changed zone: ready when the new record is served.
             path = srv.zone_path("example.com.")
