@@ -84,8 +84,6 @@ KNOWN = {
     ("server/steer/eval.h", "health"):
         "put struct rwd_health_state, rwd_slot_up and rwd_health_get in health/state.h "
         "(no model in it) and include that",
-    ("server/limit/rrl.h", "conf"):
-        "rwd_rrl_build takes a struct rwd_rrl_opts declared in rrl.h, which conf embeds",
     ("server/dnstap/dnstap.h", "conf"):
         "rwd_dnstap_start/_conf_equal take a struct rwd_dnstap_opts declared in dnstap.h, "
         "which conf embeds",

@@ -196,35 +196,40 @@ static void test_prefix_grouping(void **state)
 
 static void test_build(void **state)
 {
-	struct rwd_conf conf = { .rrl_rate = 0, .rrl_table_size = 1000 };
+	struct rwd_rrl_opts opts = { .rate = 0, .table_size = 1000 };
 	struct rwd_rrl *r = (struct rwd_rrl *)1, *r2, *r3;
-	assert_int_equal(rwd_rrl_build(&conf, NULL, &r), 0);
+	assert_int_equal(rwd_rrl_build(&opts, NULL, &r), 0);
 	assert_null(r);                    /* off */
-	conf.rrl_rate = 20;
-	conf.rrl_slip = 2;
-	conf.rrl_ipv4_prefix = 24;
-	conf.rrl_ipv6_prefix = 56;
-	assert_int_equal(rwd_acl_add_text(&conf.rrl_exempt, "10.0.0.0/8"), 0);
-	assert_int_equal(rwd_rrl_build(&conf, NULL, &r), 0);
+	opts.rate = 20;
+	opts.slip = 2;
+	opts.ipv4_prefix = 24;
+	opts.ipv6_prefix = 56;
+	assert_int_equal(rwd_acl_add_text(&opts.exempt, "10.0.0.0/8"), 0);
+	assert_int_equal(rwd_rrl_build(&opts, NULL, &r), 0);
 	assert_non_null(r);
 	assert_int_equal(r->rate, 20);
 	assert_int_equal(r->slip, 2);
+	assert_int_equal(r->ipv4_prefix, 24);
+	assert_int_equal(r->ipv6_prefix, 56);
 	assert_int_equal(r->exempt.n, 1);
 	/* A reload with the same size keeps the table (and its counts). */
-	conf.rrl_rate = 30;
-	assert_int_equal(rwd_rrl_build(&conf, r, &r2), 0);
+	opts.rate = 30;
+	assert_int_equal(rwd_rrl_build(&opts, r, &r2), 0);
 	assert_ptr_equal(r2->table, r->table);
 	assert_true(r2->seed == r->seed);
 	assert_int_equal(r2->rate, 30);
 	/* Another size: a new table. */
-	conf.rrl_table_size = 2000;
-	assert_int_equal(rwd_rrl_build(&conf, r2, &r3), 0);
+	opts.table_size = 2000;
+	assert_int_equal(rwd_rrl_build(&opts, r2, &r3), 0);
 	assert_ptr_not_equal(r3->table, r2->table);
 	rwd_rrl_free(r);                   /* the old table lives on in r2 */
 	assert_int_equal(rwd_rrl_account(r2->table, 5, 1, 0, 1), RWD_RRL_PASS);
+	/* The settings own a copy of the exempt list. */
+	rwd_acl_free(&opts.exempt);
+	assert_int_equal(r3->exempt.n, 1);
+	assert_true(r3->exempt.v[0].len == 8);
 	rwd_rrl_free(r2);
 	rwd_rrl_free(r3);
-	rwd_acl_free(&conf.rrl_exempt);
 }
 
 /* rate_limit: and cookies: in the configuration: defaults, values, errors. */
@@ -241,13 +246,13 @@ static void test_conf(void **state)
 	char err[RWD_CONF_ERRLEN];
 	struct rwd_conf *c = load("server: { workers: 1 }\n", err);
 	assert_non_null(c);
-	assert_int_equal(c->rrl_rate, 0);               /* off */
-	assert_int_equal(c->rrl_slip, 2);
-	assert_int_equal(c->rrl_ipv4_prefix, 24);
-	assert_int_equal(c->rrl_ipv6_prefix, 56);
-	assert_int_equal(c->rrl_table_size, 393241);
-	assert_int_equal(c->rrl_exempt.n, 0);
-	assert_false(c->rrl_exempt.any);
+	assert_int_equal(c->rrl.rate, 0);               /* off */
+	assert_int_equal(c->rrl.slip, 2);
+	assert_int_equal(c->rrl.ipv4_prefix, 24);
+	assert_int_equal(c->rrl.ipv6_prefix, 56);
+	assert_int_equal(c->rrl.table_size, 393241);
+	assert_int_equal(c->rrl.exempt.n, 0);
+	assert_false(c->rrl.exempt.any);
 	assert_true(c->cookies_enabled);
 	assert_null(c->cookie_secret_text);
 	rwd_conf_free(c);
@@ -258,12 +263,12 @@ static void test_conf(void **state)
 	         "cookies:\n  enabled: false\n  secret: 0x0123456789ABCDEF0123456789abcdef\n", err);
 	if (c == NULL)
 		fail_msg("%s", err);
-	assert_int_equal(c->rrl_rate, 20);
-	assert_int_equal(c->rrl_slip, 0);
-	assert_int_equal(c->rrl_ipv4_prefix, 32);
-	assert_int_equal(c->rrl_ipv6_prefix, 64);
-	assert_int_equal(c->rrl_table_size, 1000);
-	assert_int_equal(c->rrl_exempt.n, 3);
+	assert_int_equal(c->rrl.rate, 20);
+	assert_int_equal(c->rrl.slip, 0);
+	assert_int_equal(c->rrl.ipv4_prefix, 32);
+	assert_int_equal(c->rrl.ipv6_prefix, 64);
+	assert_int_equal(c->rrl.table_size, 1000);
+	assert_int_equal(c->rrl.exempt.n, 3);
 	assert_false(c->cookies_enabled);
 	static const uint8_t want[16] = { 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
 	                                  0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef };
@@ -324,12 +329,12 @@ static int setup(void **state)
 	snap.edns_udp_size = 1232;
 	snap.cookies = true;
 	memset(snap.cookie_secret, 0x5a, sizeof(snap.cookie_secret));
-	struct rwd_conf conf = { .rrl_rate = 3, .rrl_slip = 2, .rrl_ipv4_prefix = 24,
-	                         .rrl_ipv6_prefix = 56, .rrl_table_size = 4096 };
-	if (rwd_acl_add_text(&conf.rrl_exempt, "203.0.113.0/24") < 0 ||
-	    rwd_rrl_build(&conf, NULL, &snap.rrl) < 0)
+	struct rwd_rrl_opts opts = { .rate = 3, .slip = 2, .ipv4_prefix = 24, .ipv6_prefix = 56,
+	                             .table_size = 4096 };
+	if (rwd_acl_add_text(&opts.exempt, "203.0.113.0/24") < 0 ||
+	    rwd_rrl_build(&opts, NULL, &snap.rrl) < 0)
 		return -1;
-	rwd_acl_free(&conf.rrl_exempt);
+	rwd_acl_free(&opts.exempt);   /* the snapshot's settings hold a copy */
 	return 0;
 }
 

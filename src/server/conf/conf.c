@@ -198,23 +198,23 @@ static const struct opt schema[] = {
 	{ "rate_limit", K_SECTION,
 	  .doc = "Response rate limiting over UDP (docs/configuration.md#rate_limit); off while "
 	         "`responses_per_second` is 0. Reloads apply it; the counts survive them." },
-	{ "rate_limit.responses_per_second", K_UINT, FIELD(C, rrl_rate), .min = 0,
+	{ "rate_limit.responses_per_second", K_UINT, FIELD(C, rrl.rate), .min = 0,
 	  .max = 1000000, .def = "0",
 	  .doc = "Answers per second one client prefix gets of one kind (identical answers, one "
 	         "zone's NXDOMAINs or NODATAs, one delegation's referrals, errors); 0: no limit." },
-	{ "rate_limit.slip", K_UINT, FIELD(C, rrl_slip), .min = 0, .max = 255, .def = "2",
+	{ "rate_limit.slip", K_UINT, FIELD(C, rrl.slip), .min = 0, .max = 255, .def = "2",
 	  .doc = "Of the answers over the limit, every Nth is sent truncated (TC=1, no records; "
 	         "BADCOOKIE to a client that sent a cookie) so real clients retry over TCP; 0: none, 1: all." },
-	{ "rate_limit.ipv4_prefix", K_UINT, FIELD(C, rrl_ipv4_prefix), .min = 8, .max = 32,
+	{ "rate_limit.ipv4_prefix", K_UINT, FIELD(C, rrl.ipv4_prefix), .min = 8, .max = 32,
 	  .def = "24",
 	  .doc = "IPv4 clients are counted together by this prefix length." },
-	{ "rate_limit.ipv6_prefix", K_UINT, FIELD(C, rrl_ipv6_prefix), .min = 16, .max = 128,
+	{ "rate_limit.ipv6_prefix", K_UINT, FIELD(C, rrl.ipv6_prefix), .min = 16, .max = 128,
 	  .def = "56",
 	  .doc = "IPv6 clients are counted together by this prefix length." },
-	{ "rate_limit.exempt", K_ACL, .off = offsetof(C, rrl_exempt), .def = "none",
+	{ "rate_limit.exempt", K_ACL, .off = offsetof(C, rrl.exempt), .def = "none",
 	  .doc = "Clients never limited: prefixes, addresses or ACL names. Clients with a valid "
 	         "server cookie are never limited either." },
-	{ "rate_limit.table_size", K_UINT, FIELD(C, rrl_table_size), .min = 64, .max = 16777216,
+	{ "rate_limit.table_size", K_UINT, FIELD(C, rrl.table_size), .min = 64, .max = 16777216,
 	  .def = "393241",
 	  .doc = "Buckets (8 bytes each) shared by all UDP workers; a reload that changes it starts "
 	         "the counts afresh." },
@@ -1999,7 +1999,7 @@ void rwd_conf_free(struct rwd_conf *conf)
 	free(conf->dnstap_file);
 	free(conf->dnstap_socket);
 	free(conf->dnstap_identity);
-	rwd_acl_free(&conf->rrl_exempt);
+	rwd_acl_free(&conf->rrl.exempt);
 	free(conf->cookie_secret_text);
 	free(conf->listen);
 	free(conf->nsid);

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "server/common/acl.h"
+#include "server/limit/rrl.h"
 #include "server/zone/limits.h"
 
 #define RWD_CONF_ERRLEN 512
@@ -94,12 +95,8 @@ struct rwd_conf {
 	char *dnstap_identity;         /* NULL: the host name */
 	bool dnstap_log_queries;       /* default true */
 	bool dnstap_log_responses;     /* default true */
-	/* rate_limit (limit/rrl.h): off while rrl_rate is 0 */
-	uint32_t rrl_rate;             /* responses_per_second, per bucket */
-	uint32_t rrl_slip;
-	uint8_t rrl_ipv4_prefix, rrl_ipv6_prefix;
-	uint32_t rrl_table_size;
-	struct rwd_acl rrl_exempt;     /* default none */
+	/* rate_limit (limit/rrl.h): off while rrl.rate is 0; exempt defaults to none */
+	struct rwd_rrl_opts rrl;
 	/* cookies (query/cookie.c) */
 	bool cookies_enabled;          /* default true */
 	char *cookie_secret_text;      /* as written; NULL: a random secret made at start */

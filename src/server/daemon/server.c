@@ -108,7 +108,7 @@ static int copy_settings(struct rwd_snapshot *s, const struct rwd_conf *conf,
 	memcpy(s->cookie_secret, conf->cookie_secret_text ? conf->cookie_secret
 	                                                  : rwd_cookie_random_secret(),
 	       sizeof(s->cookie_secret));
-	return rwd_rrl_build(conf, prev ? prev->rrl : NULL, &s->rrl);
+	return rwd_rrl_build(&conf->rrl, prev ? prev->rrl : NULL, &s->rrl);
 }
 
 /* " (view NAME)" for a zone of a view, "" for a top-level one: for log lines. */

@@ -146,30 +146,30 @@ uint64_t rwd_rrl_key(const struct rwd_rrl *r, const struct sockaddr *client, uin
 	return rw_mix64(hash_bytes(h, key, len));
 }
 
-int rwd_rrl_build(const struct rwd_conf *conf, const struct rwd_rrl *prev,
+int rwd_rrl_build(const struct rwd_rrl_opts *opts, const struct rwd_rrl *prev,
                   struct rwd_rrl **out)
 {
 	*out = NULL;
-	if (conf->rrl_rate == 0)
+	if (opts->rate == 0)
 		return 0;
 	struct rwd_rrl *r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return RW_ENOMEM;
-	r->rate = conf->rrl_rate;
-	r->slip = conf->rrl_slip;
-	r->ipv4_prefix = conf->rrl_ipv4_prefix;
-	r->ipv6_prefix = conf->rrl_ipv6_prefix;
-	if (rwd_acl_copy(&r->exempt, &conf->rrl_exempt) < 0) {
+	r->rate = opts->rate;
+	r->slip = opts->slip;
+	r->ipv4_prefix = opts->ipv4_prefix;
+	r->ipv6_prefix = opts->ipv6_prefix;
+	if (rwd_acl_copy(&r->exempt, &opts->exempt) < 0) {
 		free(r);
 		return RW_ENOMEM;
 	}
-	if (prev != NULL && prev->table->size == (conf->rrl_table_size < PROBE ? PROBE :
-	                                          conf->rrl_table_size)) {
+	if (prev != NULL && prev->table->size == (opts->table_size < PROBE ? PROBE :
+	                                          opts->table_size)) {
 		atomic_fetch_add(&prev->table->refs, 1);
 		r->table = prev->table;
 		r->seed = prev->seed;
 	} else {
-		r->table = rwd_rrl_table_new(conf->rrl_table_size);
+		r->table = rwd_rrl_table_new(opts->table_size);
 		if (getrandom(&r->seed, sizeof(r->seed), 0) != sizeof(r->seed))
 			r->seed = (uint64_t)(uintptr_t)r ^ 0xcbf29ce484222325ull;   /* still per process */
 	}

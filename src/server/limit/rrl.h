@@ -41,13 +41,25 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "server/conf/conf.h"
 #include "server/common/acl.h"
 
 #define RWD_RRL_MAX_RATE ((1u << 24) - 1)  /* tokens fit 24 bits */
 #define RWD_RRL_MAX_SLIP 255               /* the slip counter fits 8 bits */
 
 struct rwd_rrl_table;
+
+/*
+ * The settings, as the configuration's rate_limit section gives them (conf
+ * embeds this struct, so limit/ needs nothing of the YAML schema). conf
+ * checks the ranges; rwd_rrl_build trusts them.
+ */
+struct rwd_rrl_opts {
+	uint32_t rate;                 /* responses_per_second, per bucket; 0: off */
+	uint32_t slip;                 /* <= RWD_RRL_MAX_SLIP */
+	uint8_t ipv4_prefix, ipv6_prefix;
+	uint32_t table_size;           /* slots; fewer than 4 count as 4 */
+	struct rwd_acl exempt;         /* clients never limited; owned by the holder */
+};
 
 /* The settings of one snapshot, and the table it uses. */
 struct rwd_rrl {
@@ -66,12 +78,12 @@ enum rwd_rrl_verdict {
 };
 
 /*
- * The settings of conf (rate_limit.*) for a new snapshot: *out is NULL when
- * rate limiting is off (responses_per_second 0). The table of prev (may be
- * NULL) is shared when it has the same size, else a new one is allocated.
+ * The settings of opts for a new snapshot (opts->exempt is copied): *out is
+ * NULL when rate limiting is off (rate 0). The table of prev (may be NULL)
+ * is shared when it has the same size, else a new one is allocated.
  * Returns 0 or RW_ENOMEM.
  */
-int rwd_rrl_build(const struct rwd_conf *conf, const struct rwd_rrl *prev,
+int rwd_rrl_build(const struct rwd_rrl_opts *opts, const struct rwd_rrl *prev,
                   struct rwd_rrl **out);
 /* Release a snapshot's settings (and the table with its last user). NULL is allowed. */
 void rwd_rrl_free(struct rwd_rrl *r);
