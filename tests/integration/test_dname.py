@@ -211,3 +211,15 @@ def test_check_rejects_names_below_a_dname(tmp_path):
     out = p.stdout + p.stderr
     assert p.returncode == 1, out
     assert "synth.example.zone:7: x.d.synth.example. is below the DNAME at d.synth.example." in out, out
+
+
+def test_cname_to_a_name_below_a_dname(sx):
+    # The precomputed chain stops at the DNAME; the rest is synthesized.
+    check(sx.query("todname.synth.example", "A"), rcode="NOERROR", aa=True,
+          answer=["todname.synth.example. 3600 IN CNAME www.di.synth.example.",
+                  DI, "www.di.synth.example. 900 IN CNAME www.in.synth.example.",
+                  "www.in.synth.example. 3600 IN A 192.0.2.21"], authority=[])
+    check(sx.query("todname.synth.example", "TXT"), rcode="NOERROR", aa=True,
+          answer=["todname.synth.example. 3600 IN CNAME www.di.synth.example.",
+                  DI, "www.di.synth.example. 900 IN CNAME www.in.synth.example."],
+          authority=[SYNTH_SOA])
