@@ -223,3 +223,29 @@ def test_cname_to_a_name_below_a_dname(sx):
           answer=["todname.synth.example. 3600 IN CNAME www.di.synth.example.",
                   DI, "www.di.synth.example. 900 IN CNAME www.in.synth.example."],
           authority=[SYNTH_SOA])
+
+
+def test_random_long_names_below_dnames_answer_well_formed(sx):
+    # Names of every length up to 255 bytes below each DNAME (and the chains
+    # they start), random types, with and without EDNS: every reply parses,
+    # fits its limit, and is NOERROR, NXDOMAIN or YXDOMAIN (2,000 queries,
+    # a fixed seed).
+    import random
+    rng = random.Random(6672)
+    owners = ["d", "di", "dchain", "dback", "loop1", "grow", "long", "dtodeleg", "dnx"]
+    types = ["A", "AAAA", "TXT", "CNAME", "DNAME", "MX", "ANY", "DS", "NS", "SVCB"]
+    for i in range(2000):
+        base = f"{rng.choice(owners)}.synth.example."
+        labels = []
+        room = 255 - len(base) - 1
+        while room > 2 and rng.random() < 0.9:
+            n = min(rng.randint(1, 63), room - 1)
+            labels.append("".join(rng.choice("abcXYZ019-") for _ in range(n)))
+            room -= n + 1
+        qname = ".".join(labels + [base]) if labels else "x." + base
+        edns = None if rng.random() < 0.4 else 0
+        tcp = rng.random() < 0.1
+        r = sx.query(qname, rng.choice(types), edns=edns, tcp=tcp)
+        assert h.rcode_text(r) in ("NOERROR", "NXDOMAIN", "YXDOMAIN"), (qname, r.to_text())
+        assert tcp or len(r.wire) <= (512 if edns is None else h.EDNS_UDP_SIZE), (qname, len(r.wire))
+    assert sx.alive(), sx.log_tail()
