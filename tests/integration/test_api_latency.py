@@ -4,6 +4,8 @@ runwayd with an api: section. Loopback only; every wait is a bounded poll.
 """
 from __future__ import annotations
 
+import time
+
 import pytest
 
 import steer_helpers as sh
@@ -117,3 +119,68 @@ def test_lease_of_an_endpoint_in_use_drains_it(srv):
     keys = {c["key"] for c in srv.call("GET", "/v1/changes", token=READ)[1]["changes"]}
     assert "drains/pod-2" in keys and "expiry/pod-2" not in keys, keys
     assert srv.log().count("endpoint pod-2: registration expired; still used") == 1, srv.log()
+
+
+def simulated(srv, name, endpoint):
+    st, body = srv.call("GET", f"/v1/simulate?name={name}&client=192.0.2.1", token=READ)
+    assert st == 200, body
+    return next(e for e in body["endpoints"] if e["endpoint"] == endpoint)
+
+
+def test_simulate_tells_a_lease_expiry_from_an_operator_drain(srv):
+    """/v1/simulate says why a drained endpoint is out: its lease ran out
+    (and when), or the operator drained it; the store keeps who and when."""
+    t0 = int(time.time())
+    st, body = srv.call("PUT", "/v1/endpoints/pod-3", {"address": ["192.0.2.79"], "ttl_seconds": 1})
+    assert st == 200, body
+    srv.call("PUT", "/v1/traffic/pod3.example.com.", {"policy": "pod-3"})
+    before = simulated(srv, "pod3.example.com", "pod-3")
+    assert before["why"] == "used", before
+    sh.wait_until(lambda: simulated(srv, "pod3.example.com", "pod-3")["why"] != "used", 5.0,
+                  "pod-3 drained after its lease")
+    ep = simulated(srv, "pod3.example.com", "pod-3")
+    assert ep["why"] == "lease expired" and ep["drained_by"] == "lease" and not ep["used"], ep
+    assert ep["detail"].startswith("lease expired at " + ep["drained_since"]), ep
+    changes = {c["key"]: c["value"] for c in srv.call("GET", "/v1/changes", token=READ)[1]["changes"]}
+    assert changes["drains/pod-3"]["by"] == "lease", changes
+    # The lease ended at the registration's time plus its ttl, not later.
+    assert t0 + 1 <= changes["drains/pod-3"]["since"] <= time.time(), changes
+
+    # An operator drain of another endpoint says so, and is not a lease.
+    st, body = srv.call("POST", "/v1/endpoints/spare/drain")
+    assert st == 200, body
+    ep = simulated(srv, "unused.example.com", "spare")
+    assert ep["why"] == "drained" and ep["drained_by"] == "operator", ep
+    assert "drained by the operator at " + ep["drained_since"] in ep["detail"], ep
+    # Both survive a restart (read back from the store).
+    srv.kill9()
+    srv.start()
+    assert simulated(srv, "pod3.example.com", "pod-3")["drained_by"] == "lease"
+    assert simulated(srv, "unused.example.com", "spare")["drained_by"] == "operator"
+    # Draining the lease-drained endpoint makes it the operator's.
+    srv.call("POST", "/v1/endpoints/pod-3/drain")
+    assert simulated(srv, "pod3.example.com", "pod-3")["why"] == "drained"
+
+
+def test_registering_again_ends_a_lease_drain_not_an_operator_drain(srv):
+    srv.call("PUT", "/v1/endpoints/pod-4", {"address": ["192.0.2.80"], "ttl_seconds": 1})
+    srv.call("PUT", "/v1/traffic/pod4.example.com.", {"policy": "pod-4"})
+    sh.wait_until(lambda: simulated(srv, "pod4.example.com", "pod-4")["why"] != "used", 5.0,
+                  "pod-4 drained after its lease")
+    assert a_records(srv, "pod4.example.com") == []
+    # The service comes back: its registration ends the lease's drain.
+    st, body = srv.call("PUT", "/v1/endpoints/pod-4", {"address": ["192.0.2.80"], "ttl_seconds": 60})
+    assert st == 200, body
+    assert a_records(srv, "pod4.example.com") == ["192.0.2.80"]
+    keys = {c["key"] for c in srv.call("GET", "/v1/changes", token=READ)[1]["changes"]}
+    assert "drains/pod-4" not in keys and "expiry/pod-4" in keys, keys
+    # An operator's drain outlives a registration (which used to fail with
+    # "store drains/pod-4: no endpoint").
+    assert srv.call("POST", "/v1/endpoints/pod-4/drain")[0] == 200
+    st, body = srv.call("PUT", "/v1/endpoints/pod-4", {"address": ["192.0.2.81"]})
+    assert st == 200, body
+    ep = simulated(srv, "pod4.example.com", "pod-4")
+    assert ep["why"] == "drained" and ep["drained_by"] == "operator", ep
+    assert a_records(srv, "pod4.example.com") == []
+    assert srv.call("POST", "/v1/endpoints/pod-4/undrain")[0] == 200
+    assert a_records(srv, "pod4.example.com") == ["192.0.2.81"]

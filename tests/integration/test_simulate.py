@@ -331,6 +331,11 @@ def test_trace_drained_weight_zero_family(psrv, phealth):
     eps = by_endpoint(body)
     assert eps["eu-west"]["why"] == "used", eps
     assert eps["eu-central"]["why"] == "drained" and "drained" in eps["eu-central"]["detail"]
+    # By the operator (POST .../drain), and since when: not a lease's expiry
+    # (test_api_latency.py has that one).
+    assert eps["eu-central"]["drained_by"] == "operator", eps
+    assert "drained by the operator at " + eps["eu-central"]["drained_since"] in \
+        eps["eu-central"]["detail"], eps
     assert eps["us-east"]["why"] == "not chosen", eps
     assert eps["ap-ne"]["why"] == "weight 0", eps
     # A drained endpoint stays out even when everything else is down.

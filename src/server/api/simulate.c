@@ -195,14 +195,49 @@ static void rfc3339(const struct timespec *t, char *buf, size_t size)
 	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* A drained endpoint: who drained it ("drained_by") and since when
+ * ("drained_since", when known), into o; what to say, into detail. */
+static void drain_detail(const struct rwd_endpoint *e, json_t *o, char *detail, size_t size)
+{
+	char since[40] = "";
+	if (e->drained_since > 0) {
+		struct timespec t = { .tv_sec = (time_t)e->drained_since };
+		rfc3339(&t, since, sizeof(since));
+		json_object_set_new(o, "drained_since", json_string(since));
+	}
+	switch ((enum rwd_drain_by)e->drained_by) {
+	case RWD_DRAIN_LEASE:
+		json_object_set_new(o, "drained_by", json_string("lease"));
+		snprintf(detail, size, "lease expired at %s: the registration was not renewed, and "
+		         "as a policy still names it, it is drained instead of removed; out even "
+		         "when failing open (PUT /v1/endpoints/%s registers it again)", since, e->name);
+		return;
+	case RWD_DRAIN_OPERATOR:
+		json_object_set_new(o, "drained_by", json_string("operator"));
+		snprintf(detail, size, "drained by the operator%s%s: out of service on purpose, even "
+		         "when failing open (POST /v1/endpoints/%s/undrain)", since[0] ? " at " : "",
+		         since, e->name);
+		return;
+	case RWD_DRAIN_FILE:
+	default:
+		json_object_set_new(o, "drained_by", json_string("configuration"));
+		snprintf(detail, size, "drained: true in its definition: out of service on purpose, "
+		         "even when failing open");
+		return;
+	}
+}
+
 /* One endpoint of the trace: {"endpoint", "used", "why", "detail", and for
- * a failing check "address", "down_since", "check"}. */
+ * a failing check "address", "down_since", "check"; for a drain
+ * "drained_by", "drained_since"}. */
 static json_t *endpoint_json(const struct rwd_trace_endpoint *te,
                              const struct rwd_health_state *health, bool srv)
 {
 	const struct rwd_endpoint *e = te->endpoint;
+	bool lease = te->why == RWD_WHY_DRAINED && e->drained_by == RWD_DRAIN_LEASE;
 	json_t *o = json_pack("{s:s, s:b, s:s}", "endpoint", e->name, "used",
-	                      te->why == RWD_WHY_USED, "why", why_text(te->why));
+	                      te->why == RWD_WHY_USED, "why", lease ? "lease expired"
+	                                                          : why_text(te->why));
 	/* Its failing check: which address, since when, why. */
 	char down[640] = "its health check fails";
 	if (te->down && te->slot != RWD_NO_SLOT) {
@@ -252,8 +287,7 @@ static json_t *endpoint_json(const struct rwd_trace_endpoint *te,
 		         "up, but weight 0: used only when every weighted sibling is down");
 		break;
 	case RWD_WHY_DRAINED:
-		snprintf(detail, sizeof(detail), "drained: out of service on purpose, even when "
-		         "failing open (POST /v1/endpoints/%s/undrain)", e->name);
+		drain_detail(e, o, detail, sizeof(detail));
 		break;
 	case RWD_WHY_DOWN:
 		snprintf(detail, sizeof(detail), "%s", down);

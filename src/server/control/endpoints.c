@@ -25,9 +25,34 @@ int rwd_control_endpoint_put(struct rwd_control *c, const char *name, const char
 	struct store_op ops[] = {
 		{ "endpoints", name, json },
 		{ "expiry", name, ttl_seconds ? until : NULL },
+		{ "drains", name, NULL },
 	};
 	pthread_mutex_lock(&c->lock);
+	/* Registering again ends a drain its lapsed lease caused (the drain
+	 * stood for the missing registration), in the same transaction; an
+	 * operator's drain stays (ctl_overlay_change applies it on top). */
+	const struct rwd_endpoint *ep = rwd_model_find_endpoint(rwd_snapshot_get()->model, name);
+	if (ep && ep->drained && ep->drained_by == RWD_DRAIN_LEASE) {
+		int ret = ctl_overlay_change(c, "drains", name, &ov, ops, 3, err);
+		if (ret == 0) {
+			ctl_unskip(c, "endpoints", name);
+			rwd_info("endpoint %s: registered again, its lease's drain ended", name);
+		}
+		return ctl_unlock(c, ret);
+	}
 	return ctl_unlock(c, ctl_overlay_change(c, "endpoints", name, &ov, ops, 2, err));
+}
+
+/*
+ * A stored drain (drains/NAME): {"by": "operator"|"lease", "since": UNIX
+ * SECONDS}, which the change list shows as it is; overlays.c reads it back
+ * onto the model (rwd_endpoint.drained_by/_since). Stores before this kept
+ * "true", which reads as an operator's drain of unknown time.
+ */
+static void ctl_drain_value(char *buf, size_t size, enum rwd_drain_by by, long long since)
+{
+	snprintf(buf, size, "{\"by\": \"%s\", \"since\": %lld}",
+	         by == RWD_DRAIN_LEASE ? "lease" : "operator", since);
 }
 
 int rwd_control_drain(struct rwd_control *c, const char *endpoint, bool drained,
@@ -36,16 +61,23 @@ int rwd_control_drain(struct rwd_control *c, const char *endpoint, bool drained,
 	char origin[320];
 	snprintf(origin, sizeof(origin), "POST /v1/endpoints/%s/%s", endpoint,
 	         drained ? "drain" : "undrain");
-	struct rwd_conf_overlay ov = { "endpoints", endpoint, "drained", drained ? "true" : NULL,
-	                               origin };
-	struct store_op op = { "drains", endpoint, drained ? "true" : NULL };
 	pthread_mutex_lock(&c->lock);
+	/* The drain says who and since when (ctl_drain_value); draining again
+	 * keeps the time of the operator's first drain. */
+	const struct rwd_endpoint *ep = rwd_model_find_endpoint(rwd_snapshot_get()->model, endpoint);
+	long long since = ep && ep->drained && ep->drained_by == RWD_DRAIN_OPERATOR &&
+	                  ep->drained_since ? (long long)ep->drained_since : (long long)time(NULL);
+	char value[80];
+	ctl_drain_value(value, sizeof(value), RWD_DRAIN_OPERATOR, since);
+	struct rwd_conf_overlay ov = { "endpoints", endpoint, "drained", drained ? value : NULL,
+	                               origin };
+	struct store_op op = { "drains", endpoint, drained ? value : NULL };
 	int ret;
 	if (drained) {
 		ret = ctl_overlay_change(c, "drains", endpoint, &ov, &op, 1, err);
 	} else {
 		/* Undrain forgets the stored drain; the endpoint must exist. */
-		ret = rwd_model_find_endpoint(rwd_snapshot_get()->model, endpoint) ? 0 : RW_ENOENT;
+		ret = ep ? 0 : RW_ENOENT;
 		if (ret < 0)
 			snprintf(err, RWD_CONTROL_ERRLEN, "no endpoint '%s'", endpoint);
 		else
@@ -58,6 +90,7 @@ int rwd_control_drain(struct rwd_control *c, const char *endpoint, bool drained,
 
 struct expired {
 	char names[64][128];
+	time_t ends[64];               /* when each lease ended */
 	size_t n;
 	time_t now;
 };
@@ -70,8 +103,11 @@ static int find_expired(void *ctx, const char *key, const void *val, size_t len)
 		return 0;
 	memcpy(text, val, len);
 	text[len] = '\0';
-	if ((time_t)strtoll(text, NULL, 10) <= x->now)
+	time_t end = (time_t)strtoll(text, NULL, 10);
+	if (end <= x->now) {
+		x->ends[x->n] = end;
 		snprintf(x->names[x->n++], sizeof(x->names[0]), "%s", key);
+	}
 	return 0;
 }
 
@@ -82,7 +118,7 @@ static int find_expired(void *ctx, const char *key, const void *val, size_t len)
  * same transaction as whichever succeeds; when neither does (the store or
  * the rebuild failed) it stays, and the next tick tries again.
  */
-static void expire(struct rwd_control *c, const char *name)
+static void expire(struct rwd_control *c, const char *name, time_t end)
 {
 	char err[RWD_CONTROL_ERRLEN], why[RWD_CONTROL_ERRLEN];
 	struct store_op forget[] = { { "endpoints", name, NULL }, { "expiry", name, NULL } };
@@ -98,8 +134,11 @@ static void expire(struct rwd_control *c, const char *name)
 	}
 	char origin[200];
 	snprintf(origin, sizeof(origin), "expiry of %s", name);
-	struct rwd_conf_overlay ov = { "endpoints", name, "drained", "true", origin };
-	struct store_op drain[] = { { "drains", name, "true" }, { "expiry", name, NULL } };
+	/* Drained by the lease, since it ended: not an operator's drain. */
+	char value[80];
+	ctl_drain_value(value, sizeof(value), RWD_DRAIN_LEASE, (long long)end);
+	struct rwd_conf_overlay ov = { "endpoints", name, "drained", value, origin };
+	struct store_op drain[] = { { "drains", name, value }, { "expiry", name, NULL } };
 	ret = ctl_overlay_change(c, "drains", name, &ov, drain, 2, err);
 	if (ret == 0)
 		rwd_warn("endpoint %s: registration expired; still used (%s): drained instead", name,
@@ -117,6 +156,6 @@ void rwd_control_tick(struct rwd_control *c)
 	pthread_mutex_lock(&c->lock);
 	rwd_store_foreach(c->store, "expiry", find_expired, &x);
 	for (size_t i = 0; i < x.n; i++)
-		expire(c, x.names[i]);
+		expire(c, x.names[i], x.ends[i]);
 	pthread_mutex_unlock(&c->lock);
 }

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <jansson.h>
+
 #include "lib/error.h"
 #include "server/common/log.h"
 #include "server/control/internal.h"
@@ -139,12 +141,84 @@ int overlays_collect(struct rwd_control *c, struct overlays *o, const char *skip
 	return collect(c, o, skip_table, skip_key, &c->skipped);
 }
 
+/* ---- drains ---- */
+
+/*
+ * A drain overlay's value (endpoints/NAME/drained) as the store keeps it
+ * (control/endpoints.c): {"by": "operator"|"lease", "since": SECONDS}, or
+ * "true" from older stores (an operator's drain, time unknown). True with
+ * who and when; false for anything else, which the configuration then
+ * reads (and rejects, naming the stored change) as it is.
+ */
+static bool drain_value(const char *json, enum rwd_drain_by *by, int64_t *since)
+{
+	if (json == NULL)
+		return false;
+	if (strcmp(json, "true") == 0) {
+		*by = RWD_DRAIN_OPERATOR;
+		*since = 0;
+		return true;
+	}
+	json_t *o = json_loads(json, 0, NULL);
+	json_t *b = json_object_get(o, "by"), *t = json_object_get(o, "since");
+	const char *who = json_string_value(b);
+	bool ok = json_is_object(o) && json_object_size(o) == 2 && who && json_is_integer(t) &&
+	          json_integer_value(t) >= 0 &&
+	          (strcmp(who, "operator") == 0 || strcmp(who, "lease") == 0);
+	if (ok) {
+		*by = strcmp(who, "lease") == 0 ? RWD_DRAIN_LEASE : RWD_DRAIN_OPERATOR;
+		*since = (int64_t)json_integer_value(t);
+	}
+	json_decref(o);
+	return ok;
+}
+
+static bool is_drain(const struct rwd_conf_overlay *ov)
+{
+	return ov->field && strcmp(ov->section, "endpoints") == 0 &&
+	       strcmp(ov->field, "drained") == 0;
+}
+
+/* The drains of v[0..n) onto the model built with them: who and since when
+ * (the configuration itself only knows drained or not). The last overlay
+ * of an endpoint wins, as it does in the configuration. */
+static void mark_drains(struct rwd_model *m, const struct rwd_conf_overlay *v, size_t n)
+{
+	for (size_t i = 0; m && i < n; i++) {
+		enum rwd_drain_by by;
+		int64_t since;
+		if (!is_drain(&v[i]) || !drain_value(v[i].json, &by, &since))
+			continue;
+		for (size_t k = 0; k < m->n_endpoints; k++) {
+			struct rwd_endpoint *e = &m->endpoints[k];
+			if (e->drained && strcmp(e->name, v[i].key) == 0) {
+				e->drained_by = (uint8_t)by;
+				e->drained_since = since;
+			}
+		}
+	}
+}
+
 /* ---- configurations ---- */
 
-/* base's text with overlays v[0..n), validated; no latency merge. */
-static int load_with(const struct rwd_conf *base, const struct rwd_conf_overlay *v, size_t n,
+/* base's text with overlays v[0..n), validated; no latency merge. A
+ * stored drain goes to the configuration as "drained: true", and who
+ * drained it, and when, onto its model (mark_drains). */
+static int load_with(const struct rwd_conf *base, const struct rwd_conf_overlay *given, size_t n,
                      struct rwd_conf **out, char err[RWD_CONTROL_ERRLEN])
 {
+	struct rwd_conf_overlay *v = n ? malloc(n * sizeof(*v)) : NULL;
+	if (n && v == NULL) {
+		snprintf(err, RWD_CONTROL_ERRLEN, "out of memory");
+		return RW_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		enum rwd_drain_by by;
+		int64_t since;
+		v[i] = given[i];
+		if (is_drain(&v[i]) && drain_value(v[i].json, &by, &since))
+			v[i].json = "true";
+	}
 	char dir[4096];
 	snprintf(dir, sizeof(dir), "%s", base->path);
 	char *slash = strrchr(dir, '/');
@@ -154,6 +228,9 @@ static int load_with(const struct rwd_conf *base, const struct rwd_conf_overlay 
 		snprintf(dir, sizeof(dir), ".");
 	char cerr[RWD_CONF_ERRLEN];
 	int ret = rwd_conf_load_overlay(base->text, base->text_len, base->path, dir, v, n, out, cerr);
+	free(v);
+	if (ret == 0)
+		mark_drains((*out)->model, given, n);
 	if (ret == RW_ENOMEM) {
 		snprintf(err, RWD_CONTROL_ERRLEN, "out of memory");
 		return ret;
@@ -316,6 +393,30 @@ struct rwd_conf *ctl_conf_stored(struct rwd_control *c, const struct rwd_conf *b
 
 /* ---- one change ---- */
 
+/*
+ * The last overlay replaces a whole entry: the stored field changes of that
+ * entry (its drain) go after it, in their order, so they apply to the new
+ * entry as they did to the old one. Collected in table order, they would
+ * come first, onto an entry not there yet ("no endpoint"): an endpoint the
+ * API registered could not be registered again while drained.
+ */
+static void fields_last(struct overlays *o)
+{
+	struct rwd_conf_overlay whole = o->v[o->n - 1];
+	size_t n = 0, last = o->n - 1;
+	struct rwd_conf_overlay moved[8];
+	for (size_t i = 0; i < last; i++) {
+		struct rwd_conf_overlay ov = o->v[i];
+		if (n < 8 && ov.field && strcmp(ov.section, whole.section) == 0 &&
+		    strcmp(ov.key, whole.key) == 0)
+			moved[n++] = ov;
+		else
+			o->v[i - n] = ov;
+	}
+	o->v[last - n] = whole;
+	memcpy(&o->v[last - n + 1], moved, n * sizeof(moved[0]));
+}
+
 int ctl_overlay_change(struct rwd_control *c, const char *table, const char *key,
                        const struct rwd_conf_overlay *change, const struct store_op *ops,
                        size_t n_ops, char err[RWD_CONTROL_ERRLEN])
@@ -329,6 +430,8 @@ int ctl_overlay_change(struct rwd_control *c, const char *table, const char *key
 	int ret = overlays_collect(c, &o, table, key);
 	if (ret == 0 && change)
 		ret = overlays_add(&o, *change);
+	if (ret == 0 && change && change->field == NULL && change->json)
+		fields_last(&o);
 	if (ret == 0)
 		ret = ctl_conf_with(c, c->srv->conf, &o, &conf, err);
 	else

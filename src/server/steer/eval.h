@@ -61,7 +61,8 @@ enum rwd_trace_why {
 	RWD_WHY_USED,                  /* in the answer */
 	RWD_WHY_NOT_CHOSEN,            /* usable; the policy chose others */
 	RWD_WHY_WEIGHT_ZERO,           /* usable, under weight 0 while a weighted sibling is up */
-	RWD_WHY_DRAINED,               /* taken out of service (also in the fail-open pass) */
+	RWD_WHY_DRAINED,               /* taken out of service (also in the fail-open pass);
+	                                * by whom: endpoint->drained_by (a lease's expiry, ...) */
 	RWD_WHY_DOWN,                  /* its health check fails for every address of the family */
 	RWD_WHY_NO_FAMILY,             /* no address of the query's family */
 };

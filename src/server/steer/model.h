@@ -73,7 +73,19 @@ struct rwd_endpoint {
 	uint8_t target_len;
 	uint32_t slot;                 /* health slot of a CNAME endpoint with a check */
 	bool drained;                  /* taken out of service on purpose: always down */
+	uint8_t drained_by;            /* drained: enum rwd_drain_by */
+	int64_t drained_since;         /* drained: when (Unix seconds); 0: not known */
 	int line;
+};
+
+/* Who drained an endpoint. The store keeps it with the drain (drains/NAME,
+ * control/endpoints.c); the control layer sets it on the model it builds,
+ * and /v1/simulate says it (a lease that ran out is not an operator's drain). */
+enum rwd_drain_by {
+	RWD_DRAIN_FILE,                /* the configuration file says drained: true */
+	RWD_DRAIN_OPERATOR,            /* POST /v1/endpoints/NAME/drain */
+	RWD_DRAIN_LEASE,               /* its lease ran out while a policy still named it;
+	                                * drained_since is when the lease ended */
 };
 
 enum rwd_policy_kind {
