@@ -84,9 +84,6 @@ KNOWN = {
     ("server/steer/eval.h", "health"):
         "put struct rwd_health_state, rwd_slot_up and rwd_health_get in health/state.h "
         "(no model in it) and include that",
-    ("server/dnstap/dnstap.h", "conf"):
-        "rwd_dnstap_start/_conf_equal take a struct rwd_dnstap_opts declared in dnstap.h, "
-        "which conf embeds",
     ("server/net/tcp.h", "conf"):
         "struct rwd_conf_listen (an address and port) belongs to net (or lib/addr); conf embeds it",
     ("server/net/udp.h", "conf"):

@@ -27,8 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	CHECK(conf != NULL && strcmp(conf->path, "fuzz.yaml") == 0);
 	CHECK(conf->n_listen >= 1 && conf->listen != NULL);
-	CHECK(!(conf->dnstap_file && conf->dnstap_socket));   /* at most one dnstap output */
-	CHECK(conf->dnstap_log_queries || conf->dnstap_log_responses);
+	CHECK(!(conf->dnstap.file && conf->dnstap.socket));   /* at most one dnstap output */
+	CHECK(conf->dnstap.log_queries || conf->dnstap.log_responses);
 	for (size_t i = 0; i < conf->n_listen; i++) {
 		const struct rwd_conf_listen *l = &conf->listen[i];
 		struct rwd_conf_listen again;

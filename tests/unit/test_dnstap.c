@@ -3,7 +3,8 @@
  * each error with its line), the hand-written protobuf encoder (decoded
  * here field by field with a minimal protobuf reader), and the writer end
  * to end: more frames than a queue's ring holds, through libfstrm to a
- * file, read back with libfstrm's reader.
+ * file, read back with libfstrm's reader; and the writer from its settings
+ * alone (struct rwd_dnstap_opts), without a configuration.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,28 +42,28 @@ static struct rwd_conf *load_ok(const char *text)
 static void test_conf_defaults(void **state)
 {
 	struct rwd_conf *c = load_ok(BASE);
-	assert_null(c->dnstap_file);
-	assert_null(c->dnstap_socket);
+	assert_null(c->dnstap.file);
+	assert_null(c->dnstap.socket);
 	struct rwd_dnstap *d = (struct rwd_dnstap *)1;
-	assert_int_equal(rwd_dnstap_start(c, "v", 2, &d), 0);
+	assert_int_equal(rwd_dnstap_start(&c->dnstap, "v", 2, &d), 0);
 	assert_null(d);                                /* no section: off */
 	assert_null(rwd_dnstap_queue_take(NULL));
 	rwd_conf_free(c);
 
 	c = load_ok(BASE "dnstap:\n  file: q.dnstap\n");
-	assert_string_equal(c->dnstap_file, "/etc/rw/q.dnstap");
-	assert_null(c->dnstap_socket);
-	assert_null(c->dnstap_identity);
-	assert_true(c->dnstap_log_queries);
-	assert_true(c->dnstap_log_responses);
+	assert_string_equal(c->dnstap.file, "/etc/rw/q.dnstap");
+	assert_null(c->dnstap.socket);
+	assert_null(c->dnstap.identity);
+	assert_true(c->dnstap.log_queries);
+	assert_true(c->dnstap.log_responses);
 	struct rwd_conf *c2 = load_ok(BASE "dnstap:\n  socket: /run/c.sock\n  identity: ns1\n"
 	                              "  log_queries: false\n");
-	assert_string_equal(c2->dnstap_socket, "/run/c.sock");
-	assert_string_equal(c2->dnstap_identity, "ns1");
-	assert_false(c2->dnstap_log_queries);
-	assert_true(c2->dnstap_log_responses);
-	assert_false(rwd_dnstap_conf_equal(c, c2));
-	assert_true(rwd_dnstap_conf_equal(c, c));
+	assert_string_equal(c2->dnstap.socket, "/run/c.sock");
+	assert_string_equal(c2->dnstap.identity, "ns1");
+	assert_false(c2->dnstap.log_queries);
+	assert_true(c2->dnstap.log_responses);
+	assert_false(rwd_dnstap_opts_equal(&c->dnstap, &c2->dnstap));
+	assert_true(rwd_dnstap_opts_equal(&c->dnstap, &c->dnstap));
 	rwd_conf_free(c2);
 	rwd_conf_free(c);
 }
@@ -291,7 +292,7 @@ static void test_writer_file(void **state)
 	snprintf(yaml, sizeof(yaml), BASE "dnstap:\n  file: %s\n  identity: unit\n", path);
 	struct rwd_conf *conf = load_ok(yaml);
 	struct rwd_dnstap *d = NULL;
-	assert_int_equal(rwd_dnstap_start(conf, "runwayd test", 2, &d), 0);
+	assert_int_equal(rwd_dnstap_start(&conf->dnstap, "runwayd test", 2, &d), 0);
 	assert_non_null(d);
 	struct rwd_dnstap_queue *q1 = rwd_dnstap_queue_take(d);
 	struct rwd_dnstap_queue *q2 = rwd_dnstap_queue_take(d);
@@ -307,8 +308,15 @@ static void test_writer_file(void **state)
 		                        : 12 + (size_t)i * 37 % (sizeof(RESPONSE) - 12);
 		make_msg(&m, &client, &server, i % 2, rlen);
 		rwd_dnstap_log(i % 3 ? q1 : q2, &m);
+		/* Load shaping, not synchronisation: the paced phase is a
+		 * producer with gaps, as real traffic has, against the flood
+		 * after it. Nothing waits on it and no assertion depends on its
+		 * length (every frame is counted written or dropped, and every
+		 * written one must come back, whatever the pacing), and there
+		 * is nothing to poll for: libfstrm's thread wakes on its own,
+		 * at half a queue or after a second. */
 		if (i < PACED && i % 256 == 255)
-			usleep(20000);                     /* half a queue, then a pause */
+			usleep(20000);
 	}
 	uint64_t written, dropped;
 	rwd_dnstap_counts(d, &written, &dropped);
@@ -342,11 +350,81 @@ static void test_writer_file(void **state)
 	rmdir(dir);
 }
 
+/*
+ * The writer from settings alone, no configuration: only responses logged
+ * (log_queries false), and the writer keeps no pointer into the settings
+ * (conf frees them at a reload while the writer runs): the strings are
+ * overwritten after the start and the frames still carry the identity.
+ */
+static void test_opts_alone(void **state)
+{
+	char dir[] = "/tmp/test_dnstap.XXXXXX", path[64], identity[8] = "unit";
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/r.dnstap", dir);
+	struct rwd_dnstap_opts opts = { .file = path, .identity = identity,
+	                                .log_queries = false, .log_responses = true };
+	struct rwd_dnstap *d = NULL;
+	assert_int_equal(rwd_dnstap_start(&opts, "v", 1, &d), 0);
+	assert_non_null(d);
+	memset(identity, 'x', sizeof(identity) - 1);
+	memset(path, 'x', sizeof(path) - 1);
+	struct rwd_dnstap_queue *q = rwd_dnstap_queue_take(d);
+	assert_non_null(q);
+	struct sockaddr_in6 client, server;
+	struct rwd_dnstap_msg m;
+	enum { N = 5 };
+	for (int i = 0; i < N; i++) {
+		make_msg(&m, &client, &server, false, 100);
+		rwd_dnstap_log(q, &m);
+	}
+	uint64_t written, dropped;
+	rwd_dnstap_counts(d, &written, &dropped);
+	assert_int_equal(written, N);                  /* one frame each: no AUTH_QUERY */
+	rwd_dnstap_stop(d);
+
+	snprintf(path, sizeof(path), "%s/r.dnstap", dir);
+	struct fstrm_file_options *fopt = fstrm_file_options_init();
+	fstrm_file_options_set_file_path(fopt, path);
+	struct fstrm_reader *r = fstrm_file_reader_init(fopt, NULL);
+	fstrm_file_options_destroy(&fopt);
+	assert_non_null(r);
+	const uint8_t *data;
+	size_t len, frames = 0;
+	uint64_t rlen;
+	while (fstrm_reader_read(r, &data, &len) == fstrm_res_success) {
+		frames += check_frame(data, len, &rlen);   /* identity "unit" */
+		assert_int_equal(rlen, 100);               /* a response */
+	}
+	fstrm_reader_destroy(&r);
+	assert_int_equal(frames, N);
+	unlink(path);
+	rmdir(dir);
+
+	/* Off without an output; settings differ by any one field. */
+	struct rwd_dnstap_opts off = { .log_queries = true, .log_responses = true };
+	d = (struct rwd_dnstap *)1;
+	assert_int_equal(rwd_dnstap_start(&off, "v", 1, &d), 0);
+	assert_null(d);
+	struct rwd_dnstap_opts a = { .file = "f", .identity = "i", .log_queries = true,
+	                             .log_responses = true }, b = a;
+	char f2[] = "f";
+	b.file = f2;                                   /* same text, another pointer */
+	assert_true(rwd_dnstap_opts_equal(&a, &b));
+	b.file = NULL, b.socket = "f";
+	assert_false(rwd_dnstap_opts_equal(&a, &b));
+	b = a, b.identity = NULL;
+	assert_false(rwd_dnstap_opts_equal(&a, &b));
+	b = a, b.log_queries = false;
+	assert_false(rwd_dnstap_opts_equal(&a, &b));
+	b = a, b.log_responses = false;
+	assert_false(rwd_dnstap_opts_equal(&a, &b));
+}
+
 static void test_unwritable_file(void **state)
 {
 	struct rwd_conf *conf = load_ok(BASE "dnstap:\n  file: /nonexistent-dir/q.dnstap\n");
 	struct rwd_dnstap *d = NULL;
-	assert_int_equal(rwd_dnstap_start(conf, "v", 1, &d), RW_EIO);
+	assert_int_equal(rwd_dnstap_start(&conf->dnstap, "v", 1, &d), RW_EIO);
 	assert_null(d);
 	rwd_conf_free(conf);
 }
@@ -358,6 +436,7 @@ int main(void)
 		cmocka_unit_test(test_conf_errors),
 		cmocka_unit_test(test_encode),
 		cmocka_unit_test(test_writer_file),
+		cmocka_unit_test(test_opts_alone),
 		cmocka_unit_test(test_unwritable_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

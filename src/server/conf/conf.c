@@ -185,15 +185,15 @@ static const struct opt schema[] = {
 	         "opening or of its previous answer, else it is closed (slow clients, slowloris)." },
 	{ "dnstap", K_SECTION, .check = check_dnstap,
 	  .doc = "Query logging in the dnstap format (docs/dnstap.md); absent: off. Applies at start." },
-	{ "dnstap.file", K_PATH, .off = offsetof(C, dnstap_file),
+	{ "dnstap.file", K_PATH, .off = offsetof(C, dnstap.file),
 	  .doc = "Write dnstap frames to this file (truncated at start), relative to the config file's folder; or `socket`." },
-	{ "dnstap.socket", K_PATH, .off = offsetof(C, dnstap_socket),
+	{ "dnstap.socket", K_PATH, .off = offsetof(C, dnstap.socket),
 	  .doc = "Send dnstap frames to a collector on this unix socket (reconnecting); or `file`." },
-	{ "dnstap.log_queries", K_BOOL, FIELD(C, dnstap_log_queries), .def = "true",
+	{ "dnstap.log_queries", K_BOOL, FIELD(C, dnstap.log_queries), .def = "true",
 	  .doc = "Log each query received (AUTH_QUERY)." },
-	{ "dnstap.log_responses", K_BOOL, FIELD(C, dnstap_log_responses), .def = "true",
+	{ "dnstap.log_responses", K_BOOL, FIELD(C, dnstap.log_responses), .def = "true",
 	  .doc = "Log each response sent (AUTH_RESPONSE)." },
-	{ "dnstap.identity", K_STRING, FIELD(C, dnstap_identity), .def_doc = "the host name",
+	{ "dnstap.identity", K_STRING, FIELD(C, dnstap.identity), .def_doc = "the host name",
 	  .doc = "Server identity in every frame, up to 255 bytes." },
 	{ "rate_limit", K_SECTION,
 	  .doc = "Response rate limiting over UDP (docs/configuration.md#rate_limit); off while "
@@ -1616,12 +1616,12 @@ static int check_dnstap(struct ctx *c, const struct opt *o, void *base)
 		               "dnstap: give either file or socket, not both");
 	if (!file && !sock)
 		return cf_fail(c, line, "dnstap: needs file or socket");
-	if (sock && strlen(conf->dnstap_socket) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+	if (sock && strlen(conf->dnstap.socket) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 		return cf_fail(c, sock, "dnstap.socket: path longer than %zu bytes",
 		               sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
-	if (conf->dnstap_identity && strlen(conf->dnstap_identity) > 255)
+	if (conf->dnstap.identity && strlen(conf->dnstap.identity) > 255)
 		return cf_fail(c, cf_was_set(c, "dnstap.identity"), "dnstap.identity: longer than 255 bytes");
-	if (queries && responses && !conf->dnstap_log_queries && !conf->dnstap_log_responses)
+	if (queries && responses && !conf->dnstap.log_queries && !conf->dnstap.log_responses)
 		return cf_fail(c, queries, "dnstap: log_queries and log_responses are both false");
 	return 0;
 }
@@ -1996,9 +1996,9 @@ void rwd_conf_free(struct rwd_conf *conf)
 	free(conf->api_listen);
 	rwd_acl_free(&conf->api_allow);
 	free(conf->api_data);
-	free(conf->dnstap_file);
-	free(conf->dnstap_socket);
-	free(conf->dnstap_identity);
+	free(conf->dnstap.file);
+	free(conf->dnstap.socket);
+	free(conf->dnstap.identity);
 	rwd_acl_free(&conf->rrl.exempt);
 	free(conf->cookie_secret_text);
 	free(conf->listen);

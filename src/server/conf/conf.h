@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "server/common/acl.h"
+#include "server/dnstap/dnstap.h"
 #include "server/limit/rrl.h"
 #include "server/zone/limits.h"
 
@@ -89,12 +90,9 @@ struct rwd_conf {
 	unsigned api_max_connections;  /* open at once, in all */
 	unsigned api_max_per_client;   /* open at once from one client address */
 	unsigned api_request_timeout_ms;   /* for a whole request, headers and body */
-	/* dnstap (server/dnstap/): at most one of file and socket; neither: off */
-	char *dnstap_file;             /* resolved against the config's folder */
-	char *dnstap_socket;           /* unix socket of a collector, resolved likewise */
-	char *dnstap_identity;         /* NULL: the host name */
-	bool dnstap_log_queries;       /* default true */
-	bool dnstap_log_responses;     /* default true */
+	/* dnstap (server/dnstap/): at most one of file and socket, each resolved
+	 * against the config's folder; neither: off. log_* default to true. */
+	struct rwd_dnstap_opts dnstap;
 	/* rate_limit (limit/rrl.h): off while rrl.rate is 0; exempt defaults to none */
 	struct rwd_rrl_opts rrl;
 	/* cookies (query/cookie.c) */

@@ -248,7 +248,7 @@ void rwd_control_reload(struct rwd_control *c)
 	rwd_stats_reload();
 	if (!same_listeners(c->srv->conf, next))
 		rwd_warn("server.listen and server.workers change only at restart");
-	if (!rwd_dnstap_conf_equal(c->srv->conf, next))
+	if (!rwd_dnstap_opts_equal(&c->srv->conf->dnstap, &next->dnstap))
 		rwd_warn("dnstap settings change only at restart");
 	rwd_info("reload done: %zu zones, %zu traffic names, %u errors, %zu stored change(s) "
 	         "skipped", s->zones->n_zones, s->model->n_traffic, errors, c->skipped.n);

@@ -246,7 +246,7 @@ int main(int argc, char **argv)
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned workers = conf->workers ? conf->workers : (cores > 0 ? (unsigned)cores : 1);
 	/* dnstap: one queue per UDP worker and one for TCP */
-	if (rwd_dnstap_start(conf, "runwayd " VERSION, workers * (unsigned)conf->n_listen + 1,
+	if (rwd_dnstap_start(&conf->dnstap, "runwayd " VERSION, workers * (unsigned)conf->n_listen + 1,
 	                     &srv.dnstap) < 0) {
 		stop(&srv, ctl, NULL);
 		return 1;

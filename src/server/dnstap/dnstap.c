@@ -37,6 +37,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -392,16 +393,16 @@ static bool str_eq(const char *a, const char *b)
 	return a == b || (a && b && strcmp(a, b) == 0);
 }
 
-bool rwd_dnstap_conf_equal(const struct rwd_conf *a, const struct rwd_conf *b)
+bool rwd_dnstap_opts_equal(const struct rwd_dnstap_opts *a, const struct rwd_dnstap_opts *b)
 {
-	return str_eq(a->dnstap_file, b->dnstap_file) && str_eq(a->dnstap_socket, b->dnstap_socket) &&
-	       str_eq(a->dnstap_identity, b->dnstap_identity) &&
-	       a->dnstap_log_queries == b->dnstap_log_queries &&
-	       a->dnstap_log_responses == b->dnstap_log_responses;
+	return str_eq(a->file, b->file) && str_eq(a->socket, b->socket) &&
+	       str_eq(a->identity, b->identity) &&
+	       a->log_queries == b->log_queries &&
+	       a->log_responses == b->log_responses;
 }
 
 /* The writer for the file or the socket; NULL after logging why. */
-static struct fstrm_writer *open_writer(const struct rwd_conf *conf)
+static struct fstrm_writer *open_writer(const struct rwd_dnstap_opts *opts)
 {
 	struct fstrm_writer_options *wopt = fstrm_writer_options_init();
 	struct fstrm_writer *w = NULL;
@@ -411,50 +412,50 @@ static struct fstrm_writer *open_writer(const struct rwd_conf *conf)
 		rwd_error("dnstap: out of memory");
 		goto done;
 	}
-	if (conf->dnstap_file) {
+	if (opts->file) {
 		/* libfstrm opens the file on its own thread, where a failure would
 		 * only drop frames: find out now. It truncates, as Knot and Unbound do. */
-		int fd = open(conf->dnstap_file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		int fd = open(opts->file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 		if (fd < 0) {
-			rwd_error("dnstap: cannot open %s for writing: %s", conf->dnstap_file,
+			rwd_error("dnstap: cannot open %s for writing: %s", opts->file,
 			          strerror(errno));
 			goto done;
 		}
 		close(fd);
 		struct fstrm_file_options *fopt = fstrm_file_options_init();
 		if (fopt) {
-			fstrm_file_options_set_file_path(fopt, conf->dnstap_file);
+			fstrm_file_options_set_file_path(fopt, opts->file);
 			w = fstrm_file_writer_init(fopt, wopt);
 			fstrm_file_options_destroy(&fopt);
 		}
 	} else {
 		/* A collector that is not there yet is retried every few seconds. */
 		struct stat st;
-		if (stat(conf->dnstap_socket, &st) != 0 || !S_ISSOCK(st.st_mode))
+		if (stat(opts->socket, &st) != 0 || !S_ISSOCK(st.st_mode))
 			rwd_warn("dnstap: no collector listening on %s yet; frames are dropped until "
-			         "one is (retried every %d s)", conf->dnstap_socket,
+			         "one is (retried every %d s)", opts->socket,
 			         FSTRM_IOTHR_REOPEN_INTERVAL_DEFAULT);
 		struct fstrm_unix_writer_options *uopt = fstrm_unix_writer_options_init();
 		if (uopt) {
-			fstrm_unix_writer_options_set_socket_path(uopt, conf->dnstap_socket);
+			fstrm_unix_writer_options_set_socket_path(uopt, opts->socket);
 			w = fstrm_unix_writer_init(uopt, wopt);
 			fstrm_unix_writer_options_destroy(&uopt);
 		}
 	}
 	if (w == NULL)
 		rwd_error("dnstap: cannot set up the writer for %s",
-		          conf->dnstap_file ? conf->dnstap_file : conf->dnstap_socket);
+		          opts->file ? opts->file : opts->socket);
 done:
 	if (wopt)
 		fstrm_writer_options_destroy(&wopt);
 	return w;
 }
 
-int rwd_dnstap_start(const struct rwd_conf *conf, const char *version, unsigned n_queues,
+int rwd_dnstap_start(const struct rwd_dnstap_opts *opts, const char *version, unsigned n_queues,
                      struct rwd_dnstap **out)
 {
 	*out = NULL;
-	if (conf->dnstap_file == NULL && conf->dnstap_socket == NULL)
+	if (opts->file == NULL && opts->socket == NULL)
 		return 0;
 	if (n_queues == 0)
 		n_queues = 1;
@@ -465,13 +466,13 @@ int rwd_dnstap_start(const struct rwd_conf *conf, const char *version, unsigned 
 		return RW_ENOMEM;
 	}
 	d->n_queues = n_queues;
-	d->log_queries = conf->dnstap_log_queries;
-	d->log_responses = conf->dnstap_log_responses;
-	snprintf(d->where, sizeof(d->where), "%s %s", conf->dnstap_file ? "file" : "socket",
-	         conf->dnstap_file ? conf->dnstap_file : conf->dnstap_socket);
+	d->log_queries = opts->log_queries;
+	d->log_responses = opts->log_responses;
+	snprintf(d->where, sizeof(d->where), "%s %s", opts->file ? "file" : "socket",
+	         opts->file ? opts->file : opts->socket);
 
 	char host[256] = "";
-	const char *identity = conf->dnstap_identity;
+	const char *identity = opts->identity;
 	if (identity == NULL) {
 		if (gethostname(host, sizeof(host) - 1) != 0)
 			host[0] = '\0';
@@ -489,7 +490,7 @@ int rwd_dnstap_start(const struct rwd_conf *conf, const char *version, unsigned 
 		}
 	}
 
-	struct fstrm_writer *w = open_writer(conf);
+	struct fstrm_writer *w = open_writer(opts);
 	if (w == NULL) {
 		dnstap_free(d);
 		return RW_EIO;

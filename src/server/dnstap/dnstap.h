@@ -15,7 +15,7 @@
  * absent collector never delays an answer.
  *
  * The settings apply at start; a reload (SIGHUP) that changes them says so
- * in the log and keeps the running output (rwd_dnstap_conf_equal).
+ * in the log and keeps the running output (rwd_dnstap_opts_equal).
  */
 #pragma once
 #include <stdbool.h>
@@ -24,18 +24,32 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "server/conf/conf.h"
-
 struct rwd_dnstap;
 struct rwd_dnstap_queue;
 
 /*
- * Start the writer for conf's dnstap section, with n_queues producer
- * queues. Returns 0 with *out NULL when conf has no dnstap output; 0 with
- * *out set; or a negative RW_E* code after logging why (the file cannot be
- * opened for writing, out of memory). version goes into every frame.
+ * The settings, as the configuration's dnstap section gives them (conf
+ * embeds this struct, so dnstap/ needs nothing of the YAML schema). conf
+ * checks them: at most one of file and socket, the socket path fits
+ * sun_path, identity up to 255 bytes, not both log_* false. The strings
+ * belong to the holder.
  */
-int rwd_dnstap_start(const struct rwd_conf *conf, const char *version, unsigned n_queues,
+struct rwd_dnstap_opts {
+	char *file;                    /* write frames to this file; or socket */
+	char *socket;                  /* or send them to a collector on this unix socket */
+	char *identity;                /* in every frame; NULL: the host name */
+	bool log_queries;              /* AUTH_QUERY frames */
+	bool log_responses;            /* AUTH_RESPONSE frames */
+};
+
+/*
+ * Start the writer for opts, with n_queues producer queues. Returns 0 with
+ * *out NULL when opts has neither file nor socket (off); 0 with *out set;
+ * or a negative RW_E* code after logging why (the file cannot be opened for
+ * writing, out of memory). version goes into every frame. The writer keeps
+ * no pointer into opts.
+ */
+int rwd_dnstap_start(const struct rwd_dnstap_opts *opts, const char *version, unsigned n_queues,
                      struct rwd_dnstap **out);
 
 /*
@@ -72,8 +86,8 @@ void rwd_dnstap_log(struct rwd_dnstap_queue *q, const struct rwd_dnstap_msg *m);
 /* Frames handed to the writer and frames dropped so far (any thread; approximate while running). */
 void rwd_dnstap_counts(const struct rwd_dnstap *d, uint64_t *written, uint64_t *dropped);
 
-/* Whether a and b have the same dnstap settings (reload: they change only at restart). */
-bool rwd_dnstap_conf_equal(const struct rwd_conf *a, const struct rwd_conf *b);
+/* Whether a and b are the same settings (reload: they change only at restart). */
+bool rwd_dnstap_opts_equal(const struct rwd_dnstap_opts *a, const struct rwd_dnstap_opts *b);
 
 /*
  * Encode one Dnstap frame for m into buf (cap bytes): type 1 AUTH_QUERY or
