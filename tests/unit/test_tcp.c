@@ -11,6 +11,11 @@
  * longest idle makes room), max-per-client (by source address, through a
  * table that grows and shrinks), the io timeout (a trickled message, a
  * client that does not read), IPv6.
+ *
+ * No fixed sleeps: a test that needs the server to have done something
+ * (seen a close, read a byte, filled its send buffer) polls for it with a
+ * deadline (wait_for), through the runway_tcp_connections gauge or the
+ * server's own end of the connection, which lives in this process.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,14 +24,18 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <linux/sockios.h>
+#include <linux/tcp.h>           /* not netinet/tcp.h: tcp_info.tcpi_bytes_received */
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,6 +45,7 @@
 #include "lib/pkt.h"
 #include "lib/wire.h"
 #include "server/common/log.h"
+#include "server/common/stats.h"
 #include "server/snapshot/snapshot.h"
 #include "server/net/tcp.h"
 #include "server/zone/zone.h"
@@ -235,6 +245,135 @@ static void check_answer(const uint8_t *msg, size_t len, uint16_t id, uint8_t rc
 	assert_int_equal(rw_get16(msg + RW_HDR_ANCOUNT), ancount);
 }
 
+/* ---- waiting for what the server did, bounded ---- */
+
+/* Poll cond(arg) every millisecond until it holds or timeout_ms has passed;
+ * whether it held. */
+static bool wait_for(bool (*cond)(intptr_t), intptr_t arg, unsigned timeout_ms)
+{
+	uint64_t deadline = now_ms() + timeout_ms;
+	for (;;) {
+		if (cond(arg))
+			return true;
+		if (now_ms() >= deadline)
+			return false;
+		poll(NULL, 0, 1);
+	}
+}
+
+/* TCP connections open in every rwd_tcp of this process: the
+ * runway_tcp_connections gauge of /metrics. */
+static uint64_t tcp_open(void)
+{
+	char *text = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&text, &size);
+	assert_non_null(f);
+	rwd_stats_write(f);
+	fclose(f);
+	static const char gauge[] = "\nrunway_tcp_connections ";
+	const char *p = strstr(text, gauge);
+	assert_non_null(p);
+	uint64_t n = strtoull(p + sizeof(gauge) - 1, NULL, 10);
+	free(text);
+	return n;
+}
+
+static bool open_is(intptr_t n)
+{
+	return tcp_open() == (uint64_t)n;
+}
+
+/* Wait until the servers have n connections open: a client's close counts
+ * once the server's loop has read the EOF. */
+static void wait_open(uint64_t n)
+{
+	if (!wait_for(open_is, (intptr_t)n, 3000))
+		fail_msg("%" PRIu64 " TCP connections open after 3 s, expected %" PRIu64, tcp_open(), n);
+}
+
+static bool same_addr(const struct sockaddr_storage *a, socklen_t alen,
+                      const struct sockaddr_storage *b, socklen_t blen)
+{
+	return alen == blen && memcmp(a, b, alen) == 0;
+}
+
+/* The server's end of client socket fd, or -1 (not accepted yet): the server
+ * runs in this process, so it is the socket whose local address is fd's
+ * peer and whose peer is fd's local address. */
+static int find_server_end(intptr_t fd)
+{
+	struct sockaddr_storage me, peer;
+	socklen_t melen = sizeof(me), peerlen = sizeof(peer);
+	assert_int_equal(getsockname((int)fd, (struct sockaddr *)&me, &melen), 0);
+	assert_int_equal(getpeername((int)fd, (struct sockaddr *)&peer, &peerlen), 0);
+	DIR *d = opendir("/proc/self/fd");
+	assert_non_null(d);
+	int found = -1;
+	for (struct dirent *e; found < 0 && (e = readdir(d)) != NULL;) {
+		int s = atoi(e->d_name);
+		struct sockaddr_storage a, b;
+		socklen_t alen = sizeof(a), blen = sizeof(b);
+		if (s > 2 && s != fd && s != dirfd(d) &&
+		    getsockname(s, (struct sockaddr *)&a, &alen) == 0 &&
+		    getpeername(s, (struct sockaddr *)&b, &blen) == 0 &&
+		    same_addr(&a, alen, &peer, peerlen) && same_addr(&b, blen, &me, melen))
+			found = s;
+	}
+	closedir(d);
+	return found;
+}
+
+static bool accepted(intptr_t fd)
+{
+	return find_server_end(fd) >= 0;
+}
+
+/* The server's end of fd, to look at its queues (the server owns it: only
+ * ioctl, getsockopt and poll on it). */
+static int server_end(int fd)
+{
+	assert_true(wait_for(accepted, fd, 3000));
+	return find_server_end(fd);
+}
+
+struct taken {
+	int s;                 /* a server end */
+	uint64_t n;            /* bytes the client has sent */
+};
+
+/* All n bytes have reached s and the server has read them. */
+static bool server_took(intptr_t arg)
+{
+	const struct taken *t = (const struct taken *)arg;
+	struct tcp_info ti = { 0 };
+	socklen_t len = sizeof(ti);
+	int unread = -1;
+	assert_int_equal(getsockopt(t->s, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+	assert_true(len >= offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received));
+	if (ti.tcpi_bytes_received < t->n)
+		return false;
+	assert_int_equal(ioctl(t->s, FIONREAD, &unread), 0);
+	return unread == 0;
+}
+
+/* Server end s cannot take more: its send buffer is full of answers the
+ * client has not read, so the next ones wait in the server's own queue. */
+static bool server_stuck(intptr_t s)
+{
+	int unsent = 0;
+	assert_int_equal(ioctl((int)s, SIOCOUTQ, &unsent), 0);
+	struct pollfd pf = { .fd = (int)s, .events = POLLOUT };
+	return unsent > 0 && poll(&pf, 1, 0) == 0;
+}
+
+/* fd stays open, no data, no EOF, no reset, for ms: the wait is the check. */
+static void stays_open(int fd, int ms)
+{
+	struct pollfd pf = { .fd = fd, .events = POLLIN | POLLRDHUP };
+	assert_int_equal(poll(&pf, 1, ms), 0);
+}
+
 /* ---- tests ---- */
 
 static void test_pipelined(void **state)
@@ -267,9 +406,11 @@ static void test_trickle(void **state)
 	size_t len = frame_query(q, 0x3000, "www.example.com.", RW_TYPE_A);
 	len += frame_query(q + len, 0x3001, "b.example.com.", RW_TYPE_A);
 	int fd = connect_to(AF_INET, port);
-	for (size_t i = 0; i < len; i++) {            /* one byte per segment */
+	struct taken t = { .s = server_end(fd) };
+	for (size_t i = 0; i < len; i++) {            /* one byte per read */
 		send_all(fd, q + i, 1);
-		usleep(2000);
+		t.n = i + 1;
+		assert_true(wait_for(server_took, (intptr_t)&t, 3000));
 	}
 	size_t n = recv_msg(fd, r);
 	check_answer(r, n, 0x3000, RW_RCODE_NOERROR, 1);
@@ -446,7 +587,7 @@ static void test_idle_timeout(void **state)
 	fd = connect_to(AF_INET, port);
 	t0 = now_ms();
 	for (int i = 0; i < 4; i++) {
-		usleep(IDLE_MS * 1000 / 2);
+		stays_open(fd, IDLE_MS / 2);
 		len = frame_query(q, (uint16_t)(0x7100 + i), "a.example.com.", RW_TYPE_A);
 		send_all(fd, q, len);
 		size_t n = recv_msg(fd, r);
@@ -471,7 +612,7 @@ static void ask(int fd, uint16_t id)
  * query, not oldest connection) is closed to make room. */
 static void test_max_clients(void **state)
 {
-	usleep(100 * 1000);                         /* earlier tests' connections are gone */
+	wait_open(0);                               /* earlier tests' connections are gone */
 	int fds[MAX_CLIENTS];
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		fds[i] = connect_to(AF_INET, port);
@@ -488,7 +629,6 @@ static void test_max_clients(void **state)
 	close(extra);
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		close(fds[i]);
-	usleep(100 * 1000);
 }
 
 /* max_per_client 3: a 4th connection from one address is closed at once,
@@ -505,6 +645,7 @@ static void test_max_per_client(void **state)
 	struct rwd_tcp *t2 = NULL;
 	assert_int_equal(rwd_tcp_start(&l, 1, &opts, &t2), 0);
 	int p = rwd_tcp_port(t2, 0);
+	wait_open(0);                               /* the counts below are t2's alone */
 
 	int a[3];
 	for (int i = 0; i < 3; i++) {
@@ -521,25 +662,11 @@ static void test_max_per_client(void **state)
 	close(other);
 	ask(a[0], 0x21);                            /* the three are still served */
 	close(a[2]);
-	/* Its place comes free once the server sees the close: poll with new
-	 * connections (each refused one is closed at once). */
-	int again = -1;
-	for (int tries = 0; tries < 50 && again < 0; tries++) {
-		int fd = connect_from("127.0.0.1", p);
-		uint8_t q[600], r[65535];
-		size_t len = frame_query(q, 0x22, "a.example.com.", RW_TYPE_A);
-		send_all(fd, q, len);
-		uint8_t pfx[2];
-		if (recv_all(fd, pfx, 2) == 2) {
-			size_t n = rw_get16(pfx);
-			assert_int_equal(recv_all(fd, r, n), n);
-			again = fd;
-		} else {
-			close(fd);
-			usleep(20 * 1000);
-		}
-	}
-	assert_true(again >= 0);
+	/* Its place comes free once the server sees the close (and other's):
+	 * a[0] and a[1] left open, then a new one from 127.0.0.1 is served. */
+	wait_open(2);
+	int again = connect_from("127.0.0.1", p);
+	ask(again, 0x22);
 	close(again);
 	close(a[0]);
 	close(a[1]);
@@ -561,15 +688,16 @@ static void test_max_per_client(void **state)
 		for (int i = 0; i < N; i++)
 			for (int k = 0; k < 3; k++)
 				close(many[i][k]);
-		usleep(200 * 1000);                     /* the server sees every close */
+		wait_open(0);                           /* the server sees every close */
 	}
 	rwd_tcp_stop(t2);
 }
 
 /* io_timeout 200 ms, idle 3 s: a message trickled in a byte every 40 ms is
- * cut at 200 ms although bytes keep coming; whole messages every 150 ms keep
- * a connection open; a client that sends queries and reads nothing is
- * closed once its answers stop moving. */
+ * cut at 200 ms although bytes keep coming; whole messages 300 ms apart keep
+ * a connection open (between messages only the idle timeout applies); a
+ * client that sends queries and reads nothing is closed once its answers
+ * stop moving. */
 static void test_io_timeout(void **state)
 {
 	struct rwd_conf_listen l = { 0 };
@@ -600,7 +728,7 @@ static void test_io_timeout(void **state)
 
 	fd = connect_to(AF_INET, p);
 	for (int i = 0; i < 5; i++) {
-		usleep(150 * 1000);
+		stays_open(fd, 300);
 		ask(fd, (uint16_t)(0x31 + i));
 	}
 	close(fd);
@@ -677,7 +805,11 @@ static void test_ipv6_and_bind_error(void **state)
 	assert_null(t2);
 }
 
-/* Stopping with connections open, in the middle of queued writes. */
+/* Stopping with connections open, in the middle of queued writes: the
+ * client reads nothing and the server's end gets a small send buffer (the
+ * kernel's default, autotuned to megabytes on loopback, would take all
+ * 400 KB of answers at once), so it fills and the rest of the 100 answers
+ * wait in the server's queue when it stops. */
 static void test_stop_busy(void **state)
 {
 	struct rwd_conf_listen l = { 0 };
@@ -689,12 +821,14 @@ static void test_stop_busy(void **state)
 	int fd = connect_to(AF_INET, rwd_tcp_port(t2, 0));
 	int small = 4096;
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	int s = server_end(fd);                     /* nothing written to it yet */
+	assert_int_equal(setsockopt(s, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
 	static uint8_t q[100 * 64];
 	size_t len = 0;
 	for (int i = 0; i < 100; i++)
 		len += frame_query(q + len, (uint16_t)i, "big.example.com.", RW_TYPE_TXT);
 	send_all(fd, q, len);
-	usleep(200 * 1000);
+	assert_true(wait_for(server_stuck, s, 3000));
 	rwd_tcp_stop(t2);
 	close(fd);
 }
@@ -704,7 +838,7 @@ static void test_stop_busy(void **state)
  * takes; raised again, all are kept. */
 static void test_set_max_clients(void **state)
 {
-	usleep(100 * 1000);
+	wait_open(0);
 	int fds[MAX_CLIENTS];
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		fds[i] = connect_to(AF_INET, port);
@@ -730,7 +864,6 @@ static void test_set_max_clients(void **state)
 	close(extra);
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		close(fds[i]);
-	usleep(100 * 1000);
 }
 
 /* max_clients as the descriptors allow: lowered to what is left after the
