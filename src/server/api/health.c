@@ -3,7 +3,8 @@
  * endpoint) with its check, state, since when, last result and recent
  * transitions with their reasons. The model says which slots exist; the
  * published health state says what the query path sees; the health
- * service's own copy (rwd_health_foreach) adds live counters.
+ * service's own copy (rwd_health_foreach) adds live counters and whether
+ * flap dampening holds the slot down.
  */
 #include <stdio.h>
 #include <string.h>
@@ -39,6 +40,8 @@ static const char *check_type(enum rwd_check_type t)
 static void set_info(json_t *o, const struct rwd_slot_info *info, bool checked, bool down)
 {
 	json_object_set_new(o, "state", json_string(down ? "down" : checked ? "up" : "unchecked"));
+	/* Held down by flap dampening, whatever its latest probes say. */
+	json_object_set_new(o, "flapping", json_boolean(info->flapping));
 	json_object_set_new(o, "since", api_time_json(&info->since));
 	json_object_set_new(o, "checks", json_integer(info->checks));
 	json_object_set_new(o, "failures", json_integer(info->failures));
@@ -60,9 +63,12 @@ struct live {
 	uint32_t n;
 };
 
-/* Live counters and last result from the health thread. The state stays
- * the published one: what queries see (the live one may be a few
- * milliseconds ahead, RWD_HEALTH_PUBLISH_MS). */
+/* Live counters, last result and flapping from the health thread. The
+ * state stays the published one: what queries see (the live one may be a
+ * few milliseconds ahead, RWD_HEALTH_PUBLISH_MS). flapping is the live one
+ * because the health service publishes on a change of state only: a hold
+ * that starts on a change to up keeps the slot down, publishes nothing, and
+ * the published copy says not flapping for as long as the hold lasts. */
 static void on_target(void *ctx, const struct rwd_health_target *t)
 {
 	struct live *l = ctx;
@@ -79,6 +85,7 @@ static void on_target(void *ctx, const struct rwd_health_target *t)
 	json_object_set_new(o, "last_result", info->last_result[0] ? json_string(info->last_result)
 	                                                            : json_null());
 	json_object_set_new(o, "last_duration_ms", json_real(info->last_duration_us / 1000.0));
+	json_object_set_new(o, "flapping", json_boolean(info->flapping));
 }
 
 void api_health(const struct rwd_api_env *e, struct rwd_api_response *out)
