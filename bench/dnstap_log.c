@@ -36,7 +36,7 @@ int main(void)
 	struct rwd_conf *conf;
 	struct rwd_dnstap *d;
 	if (rwd_conf_load_buf(yaml, strlen(yaml), "bench", NULL, &conf, err) != 0 ||
-	    rwd_dnstap_start(conf, "runwayd bench", 1, &d) != 0) {
+	    rwd_dnstap_start(&conf->dnstap, "runwayd bench", 1, &d) != 0) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
