@@ -35,8 +35,7 @@ LAYERS = [
     # transport descriptor. health/state: the vector of slot states that
     # steering reads (a byte per slot, published under RCU) is plain data, so
     # it sits below steer, apart from the checker that writes it (health,
-    # above the pipeline). The file does not exist yet: steer/eval.h still
-    # includes health/health.h, which includes steer/model.h (KNOWN, a cycle).
+    # above the pipeline).
     ["common", "health/state"],
     # The immutable models and pure functions a snapshot is made of: zones,
     # the traffic model and its evaluator, the rate limiting table.
@@ -57,8 +56,7 @@ LAYERS = [
     # module below (conf fills rwd_model and the zone list, so it sits above
     # zone and steer). Above the services too: each takes its own option
     # struct (net has struct rwd_tcp_opts) and builds and tests without the
-    # YAML schema; conf grows upward only. limit, dnstap and net still take
-    # struct rwd_conf or rwd_conf_listen (KNOWN).
+    # YAML schema; conf grows upward only. net still takes struct rwd_conf_listen (KNOWN).
     ["conf"],
     # daemon/server: builds a snapshot from the configuration and publishes
     # it (and hands the model to the health checker). Control reloads and
@@ -81,9 +79,6 @@ LAYERS = [
 # Key: (the file the edge comes from, relative to src/; the module it
 # reaches). Remove an entry when the code is fixed: a stale one fails.
 KNOWN = {
-    ("server/steer/eval.h", "health"):
-        "put struct rwd_health_state, rwd_slot_up and rwd_health_get in health/state.h "
-        "(no model in it) and include that",
     ("server/net/tcp.h", "conf"):
         "struct rwd_conf_listen (an address and port) belongs to net (or lib/addr); conf embeds it",
     ("server/net/udp.h", "conf"):

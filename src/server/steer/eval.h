@@ -27,7 +27,7 @@
 #include <stdint.h>
 
 #include "server/common/stats.h"
-#include "server/health/health.h"
+#include "server/health/state.h"
 #include "server/steer/geo.h"
 #include "server/steer/model.h"
 
