@@ -9,7 +9,7 @@ import time
 import pytest
 
 import steer_helpers as sh
-from test_api import READ, ApiServer, a_records
+from test_api import READ, ApiServer, a_records, run_cli
 
 pytestmark = pytest.mark.runway_only
 
@@ -141,6 +141,9 @@ def test_simulate_tells_a_lease_expiry_from_an_operator_drain(srv):
     ep = simulated(srv, "pod3.example.com", "pod-3")
     assert ep["why"] == "lease expired" and ep["drained_by"] == "lease" and not ep["used"], ep
     assert ep["detail"].startswith("lease expired at " + ep["drained_since"]), ep
+    r = run_cli(srv, "simulate", "pod3.example.com", "--client", "192.0.2.1", token=READ)
+    assert r.returncode == 0, r.stderr
+    assert "pod-3            lease expired  lease expired at " + ep["drained_since"] in r.stdout
     changes = {c["key"]: c["value"] for c in srv.call("GET", "/v1/changes", token=READ)[1]["changes"]}
     assert changes["drains/pod-3"]["by"] == "lease", changes
     # The lease ended at the registration's time plus its ttl, not later.

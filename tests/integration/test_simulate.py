@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import itertools
+import json
 import urllib.parse
 
 import dns.edns
@@ -31,7 +32,7 @@ import test_steer_failover as tf
 import test_steer_policies as tp
 import test_steer_weighted as tw
 import test_views as tv
-from test_api import READ, WRITE, ApiServer
+from test_api import READ, WRITE, ApiServer, run_cli
 
 pytestmark = pytest.mark.runway_only
 
@@ -149,6 +150,10 @@ def test_views_view_traffic(tmp_path):
         assert body["stage"] == "steer", body
         assert body["entry"] == {"name": "lb.example.com.", "kind": "policy", "view": "inside",
                                  "line": body["entry"]["line"]}, body
+        out = cli(s, "lb.example.com", "--source", tv.INSIDE)
+        assert f"query from {tv.INSIDE}, ECS none, view inside\n" in out, out
+        assert "policy entry lb.example.com. (line " in out and "view inside's own traffic" in out
+        assert "10.9.9.9" in out, out
         body = same(s, tv.OUTSIDE, "lb.example.com.", "A", None)
         assert [a["data"] for a in body["answer"]] == ["192.0.2.99"], body
         assert body["view"] == "outside" and body["entry"]["view"] is None, body
@@ -383,6 +388,79 @@ def test_simulate_compatible_client_parameter(psrv):
                    ("type=A", "name and client (or source) are required")]:
         st, body = psrv.call("GET", f"/v1/simulate?name=geo.example.com&{q}", token=READ)
         assert st == 400 and msg in body["error"], (q, body)
+
+
+# --------------------------------------------------------------------------
+# runway simulate (the CLI): the same trace, as text, and --json as it is
+
+def cli(srv, *args):
+    r = run_cli(srv, "simulate", *args, token=READ)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def endpoint_line(out, endpoint):
+    """The endpoints: line of one endpoint: (why and detail)."""
+    part = out.split("\nendpoints:\n", 1)[1]
+    return next(line.split(None, 1)[1] for line in part.splitlines()
+                if line.split()[0] == endpoint)
+
+
+def test_cli_simulate_trace(psrv, phealth):
+    phealth.down("eu-west")
+    phealth.drain("eu-central")
+    sh.wait_until(lambda: not psrv.query("up-eu-central.example.com", "A", timeout=1.0).answer,
+                  10, "eu-central drained")
+    out = cli(psrv, "f.example.com", "--client", sh.CLIENT["DE"])
+    assert "decided by stage steer: policy entry f.example.com. (line " in out, out
+    assert "top-level traffic; answered from the policy" in out, out
+    assert endpoint_line(out, "us-east").startswith("used"), out
+    ew = endpoint_line(out, "eu-west")
+    assert ew.startswith("down") and "HTTP 503" in ew and "fails since 20" in ew, out
+    assert "FAILING OPEN" not in out, out
+    out = cli(psrv, "deep.example.com", "--client", sh.CLIENT["DE"])
+    assert endpoint_line(out, "eu-central").startswith("drained") and \
+        "drained by the operator at 20" in endpoint_line(out, "eu-central"), out
+    assert endpoint_line(out, "ap-ne").startswith("weight 0"), out
+    out = cli(psrv, "fam.example.com", "AAAA", "--client", "127.0.0.1")
+    assert endpoint_line(out, "v4only").startswith("no address of the family"), out
+    # Failing open: said once at the top, and for each endpoint used anyway.
+    phealth.down("us-east")
+    out = cli(psrv, "f.example.com", "--client", sh.CLIENT["DE"])
+    assert "FAILING OPEN: no endpoint is up" in out, out
+    assert "failing open" in endpoint_line(out, "eu-west"), out
+    # A zone name: no entry, the zone's records.
+    out = cli(psrv, "static.example.com", "--client", "127.0.0.1")
+    assert "decided by stage lookup: not a traffic name for this client" in out, out
+    assert "endpoints:" not in out, out
+
+
+def test_cli_simulate_source_ecs_json(psrv):
+    # --source alone: no ECS; the client is the source address.
+    out = cli(psrv, "geo.example.com", "--source", "127.0.0.1")
+    assert "query from 127.0.0.1, ECS none" in out, out
+    # --ecs beside --client: the network steering places, from that source.
+    out = cli(psrv, "geo.example.com", "--client", "127.0.0.1", "--ecs", sh.CLIENT["US-CA"])
+    assert f"query from 127.0.0.1, ECS {sh.CLIENT['US-CA']}" in out, out
+    assert tp.IP["us-west"] in out, out
+    out = cli(psrv, "geo.example.com", "--client", sh.CLIENT["US-CA"], "--ecs", "none")
+    assert "ECS none" in out, out
+    # --json: the API's answer, as it is.
+    out = cli(psrv, "geo.example.com", "--source", "127.0.0.1", "--ecs", sh.CLIENT["US-CA"],
+              "--json")
+    body = json.loads(out)
+    st, api = psrv.call("GET", "/v1/simulate?name=geo.example.com&source=127.0.0.1&ecs="
+                        + urllib.parse.quote(sh.CLIENT["US-CA"], safe=""), token=READ)
+    assert st == 200 and body["answer"] == api["answer"] == [
+        {"name": "geo.example.com.", "type": "A", "ttl": body["answer"][0]["ttl"],
+         "data": tp.IP["us-west"]}], (body, api)
+    assert body["entry"] == api["entry"] and body["ecs"] == sh.CLIENT["US-CA"], body
+    # Errors: the API's message (1), a usage error (2).
+    r = run_cli(psrv, "simulate", "geo.example.com", "--client", "127.0.0.1", "--ecs", "x",
+                token=READ)
+    assert r.returncode == 1 and "runway simulate: 400: ecs 'x' is neither a prefix" in r.stderr
+    r = run_cli(psrv, "simulate", "geo.example.com", "--ecs", "none", token=READ)
+    assert r.returncode == 2 and "--client ADDRESS (or --source ADDRESS) is required" in r.stderr
 
 
 @pytest.fixture(scope="module")

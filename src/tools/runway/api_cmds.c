@@ -4,7 +4,7 @@
  *   runway set-weight NAME ENDPOINT N  change a weight in a traffic policy
  *   runway drain ENDPOINT              take an endpoint out of answers
  *   runway undrain ENDPOINT            put it back
- *   runway simulate NAME [TYPE] --client ADDRESS   the answer and why
+ *   runway simulate NAME [TYPE] --client ADDRESS   the answer and why (the trace)
  * (runway export DIR is in export.c.)
  */
 #include <errno.h>
@@ -15,15 +15,25 @@
 #include "tools/runway/api_client.h"
 #include "tools/runway/cmd.h"
 
-/* Options shared by every API subcommand, plus --client for simulate.
- * Positionals go to pos[0..*n). Returns 0, 2 (usage error) or -1 (help shown). */
+/* What simulate takes beside the shared options. */
+struct sim_opts {
+	const char *client, *source, *ecs;
+	bool json;
+};
+
+/* Options shared by every API subcommand, plus simulate's (x; NULL for the
+ * others). Positionals go to pos[0..*n). Returns 0, 2 (usage error) or -1
+ * (help shown). */
 static int parse(int argc, char **argv, struct api_client *c, const char *usage, const char **pos,
-                 int max_pos, int *n, const char **client)
+                 int max_pos, int *n, struct sim_opts *x)
 {
-	enum { OPT_CLIENT = 2000 };
+	enum { OPT_CLIENT = 2000, OPT_SOURCE, OPT_ECS, OPT_JSON };
 	static const struct option longopts[] = {
 		API_LONGOPTS,
 		{ "client", required_argument, NULL, OPT_CLIENT },
+		{ "source", required_argument, NULL, OPT_SOURCE },
+		{ "ecs", required_argument, NULL, OPT_ECS },
+		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -38,8 +48,15 @@ static int parse(int argc, char **argv, struct api_client *c, const char *usage,
 				return 2;
 			continue;
 		}
-		if (o == OPT_CLIENT && client) {
-			*client = optarg;
+		if (x && (o == OPT_CLIENT || o == OPT_SOURCE || o == OPT_ECS || o == OPT_JSON)) {
+			if (o == OPT_CLIENT)
+				x->client = optarg;
+			else if (o == OPT_SOURCE)
+				x->source = optarg;
+			else if (o == OPT_ECS)
+				x->ecs = optarg;
+			else
+				x->json = true;
 			continue;
 		}
 		if (o == 'h') {
@@ -118,8 +135,9 @@ int cmd_status(int argc, char **argv)
 	size_t i;
 	json_t *s;
 	json_array_foreach(slots, i, s) {
-		char state[32];
-		snprintf(state, sizeof(state), "%s%s", str(s, "state", "?"),
+		char state[48];
+		snprintf(state, sizeof(state), "%s%s%s", str(s, "state", "?"),
+		         json_is_true(json_object_get(s, "flapping")) ? ",flapping" : "",
 		         json_is_true(json_object_get(s, "drained")) ? ",drained" : "");
 		printf("%-16s %-28s %-10s %-10s %-24s %s\n", str(s, "endpoint", "?"),
 		       str(s, "address", "?"), str(s, "check", "-"), state, str(s, "since", "-"),
@@ -325,47 +343,126 @@ static void print_loc(json_t *cl)
 	printf("\n");
 }
 
+/* One query parameter, "key=VALUE" escaped, onto path (after its '?' or
+ * an '&'); false when it does not fit. */
+static bool add_param(char *path, size_t size, const char *key, const char *value)
+{
+	if (value == NULL)
+		return true;
+	char *e = api_escape(value);
+	size_t len = strlen(path);
+	int w = e ? snprintf(path + len, size - len, "%s%s=%s", path[len - 1] == '?' ? "" : "&",
+	                     key, e) : -1;
+	free(e);
+	return w >= 0 && (size_t)w < size - len;
+}
+
+/* Which traffic entry answered, from where, and which stage decided. */
+static void print_decision(json_t *j)
+{
+	printf("query from %s, ECS %s", str(j, "source_address", "?"), str(j, "ecs", "none"));
+	json_t *view = json_object_get(j, "view");
+	if (view)
+		printf(", view %s", json_is_string(view) ? json_string_value(view)
+		                                         : "none (no view matches: REFUSED)");
+	printf("\ndecided by stage %s", str(j, "stage", "?"));
+	json_t *entry = json_object_get(j, "entry");
+	if (entry == NULL) {
+		printf(": not a traffic name for this client: the zone's records\n");
+		return;
+	}
+	printf(": %s entry %s", str(entry, "kind", "?"), str(entry, "name", "?"));
+	json_t *line = json_object_get(entry, "line");
+	if (json_is_integer(line))
+		printf(" (line %lld)", (long long)json_integer_value(line));
+	json_t *ev = json_object_get(entry, "view");
+	if (json_is_string(ev))
+		printf(", view %s's own traffic", json_string_value(ev));
+	else
+		printf(", top-level traffic");
+	printf("; answered from the %s\n", strcmp(str(j, "source", ""), "zone") == 0
+	                                    ? "zone's records" : str(j, "source", "?"));
+	if (json_is_true(json_object_get(j, "failed_open")))
+		printf("FAILING OPEN: no endpoint is up, so the name answers as if every one were "
+		       "(drained ones stay out)\n");
+}
+
+/* Each endpoint of the tree: used or why not. */
+static void print_endpoints(json_t *eps)
+{
+	if (json_array_size(eps) == 0)
+		return;
+	printf("\nendpoints:\n");
+	size_t i;
+	json_t *e;
+	json_array_foreach(eps, i, e)
+		printf("  %-16s %-14s %s\n", str(e, "endpoint", "?"), str(e, "why", "?"),
+		       str(e, "detail", ""));
+}
+
 int cmd_simulate(int argc, char **argv)
 {
 	static const char usage[] =
-		"usage: runway simulate NAME [TYPE] --client ADDRESS[/LEN] [--api URL] [--token T]\n\n"
+		"usage: runway simulate NAME [TYPE] --client ADDRESS[/LEN] [--source ADDRESS]\n"
+		"                       [--ecs PREFIX|none] [--json] [--api URL] [--token T]\n\n"
 		"Ask runwayd what it would answer NAME (type A by default) for a client at\n"
-		"ADDRESS (or in network ADDRESS/LEN), and print the answer and the decisions\n"
-		"that led to it.\n\n"
-		"      --client A     the client's address or network (required)\n" API_USAGE
+		"ADDRESS (or in network ADDRESS/LEN), and print the answer and why: the view\n"
+		"and traffic entry used, the stage that decided, each policy decision, and\n"
+		"for every endpoint why it is or is not in the answer (down since when and\n"
+		"why, drained, lease expired, no address of the family), and whether the\n"
+		"name is failing open.\n\n"
+		"      --client A     the client: the query's source address and its ECS\n"
+		"                     network at once\n"
+		"      --source A     the query's source address (it picks the view);\n"
+		"                     alone, the query has no ECS\n"
+		"      --ecs P        the ECS option: a network (192.0.2.0/24), or none\n"
+		"      --json         print the API's JSON answer as it is\n" API_USAGE
 		"  -h, --help         show this help\n";
 	struct api_client c;
-	const char *pos[2], *client = NULL;
+	const char *pos[2];
+	struct sim_opts x = { 0 };
 	int n;
-	int r = parse(argc, argv, &c, usage, pos, 2, &n, &client);
+	int r = parse(argc, argv, &c, usage, pos, 2, &n, &x);
 	if (r)
 		return r < 0 ? 0 : r;
 	if (n < 1) {
 		api_fail(&c, "which name? (runway simulate NAME [TYPE] --client ADDRESS)");
 		return 2;
 	}
-	if (client == NULL) {
-		api_fail(&c, "--client ADDRESS is required");
+	if (x.client == NULL && x.source == NULL) {
+		api_fail(&c, "--client ADDRESS (or --source ADDRESS) is required");
 		return 2;
 	}
-	char *en = api_escape(pos[0]), *et = api_escape(n > 1 ? pos[1] : "A"), *ec = api_escape(client);
-	char path[2048];
-	snprintf(path, sizeof(path), "/v1/simulate?name=%s&type=%s&client=%s", en ? en : "",
-	         et ? et : "", ec ? ec : "");
-	free(en);
-	free(et);
-	free(ec);
+	char path[4096] = "/v1/simulate?";
+	if (!add_param(path, sizeof(path), "name", pos[0]) ||
+	    !add_param(path, sizeof(path), "type", n > 1 ? pos[1] : "A") ||
+	    !add_param(path, sizeof(path), "client", x.client) ||
+	    !add_param(path, sizeof(path), "source", x.source) ||
+	    !add_param(path, sizeof(path), "ecs", x.ecs)) {
+		api_fail(&c, "the name or an address is too long");
+		return 2;
+	}
+	if (x.json) {
+		char *text;
+		size_t len;
+		if (api_get_text(&c, path, &text, &len))
+			return 1;
+		fwrite(text, 1, len, stdout);
+		if (len && text[len - 1] != '\n')
+			putchar('\n');
+		free(text);
+		return 0;
+	}
 	json_t *j;
 	if (api_call(&c, "GET", path, NULL, &j, NULL, 0))
 		return 1;
 	printf("%s %s, ", str(j, "name", "?"), str(j, "type", "?"));
 	print_loc(json_object_get(j, "client"));
+	print_decision(j);
 	printf("\nanswer (%s", str(j, "rcode", "?"));
 	json_t *scope = json_object_get(j, "scope");
 	if (json_integer_value(scope))
 		printf(", ECS scope /%lld", (long long)json_integer_value(scope));
-	if (json_is_true(json_object_get(j, "failed_open")))
-		printf(", FAILED OPEN: nothing healthy, answering as if all were up");
 	printf("):\n");
 	size_t i;
 	json_t *rec;
@@ -396,10 +493,10 @@ int cmd_simulate(int argc, char **argv)
 			if (json_array_size(ch)) {
 				printf("  [");
 				size_t k;
-				json_t *x;
-				json_array_foreach(ch, k, x)
-					printf("%s%s %s", k ? ", " : "", str(x, "node", "?"),
-					       json_is_true(json_object_get(x, "up")) ? "up" : "down");
+				json_t *y;
+				json_array_foreach(ch, k, y)
+					printf("%s%s %s", k ? ", " : "", str(y, "node", "?"),
+					       json_is_true(json_object_get(y, "up")) ? "up" : "down");
 				printf("]");
 			}
 			putchar('\n');
@@ -409,6 +506,7 @@ int cmd_simulate(int argc, char **argv)
 		                       ? "not a traffic name: the zone's records"
 		                       : "(no policy decisions)");
 	}
+	print_endpoints(json_object_get(j, "endpoints"));
 	json_decref(j);
 	return 0;
 }
