@@ -186,10 +186,12 @@ fuzz: $(FUZZ_BIN)
 integration: all
 	RUNWAY_BUILD=$(abspath $(BUILD)) /usr/bin/python3 -m pytest -q tests/integration
 
-# The layering of src/ (includes, and nm of the objects), after the script's self-test.
+# The layering of src/ (includes, and nm of the objects), after the script's self-test;
+# docs/architecture.md names every folder of src/.
 layers: all
 	@tests/build/test_layers.sh
 	@/usr/bin/python3 scripts/check-layers.py --objects $(BUILD)/obj
+	@scripts/check-doc-tree.sh
 
 # The build itself: CFLAGS/CPPFLAGS taken, a missing library named, install (tests/build/).
 build-test:
