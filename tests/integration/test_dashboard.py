@@ -2,7 +2,7 @@
 without a token, and the page, loaded in headless Chromium with a token in
 the URL fragment, shows the zones, the policy trees with the endpoints'
 health and drain, the traffic split from the counters, the health detail
-and a simulated answer.
+and a simulated answer with its trace (each endpoint and why).
 
 Everything listens on loopback; every wait is a bounded poll. Chromium is
 Debian's `chromium` (scripts/deps.sh test installs it); the test installs
@@ -180,6 +180,15 @@ def test_dashboard_in_chromium(dash, tmp_path):
     sim = dom[dom.index('id="simulate"'):]
     assert "127.0.0.31" in sim and "NOERROR" in sim, sim[:2000]
     assert 'data-node="geolocation"' in sim and 'data-node="failover"' in sim
+    # ... and the trace: the stage, the entry, each endpoint and why (not) used
+    assert 'data-stage="steer"' in sim and "policy entry <code>www.example.com.</code>" in sim
+    whys = dict(re.findall(r'data-sim-endpoint="([^"]+)" data-why="([^"]+)"', sim))
+    assert whys == {"eu-west": "used", "eu-backup": "down", "us-west": "not chosen",
+                    "canary": "drained", "us-east": "not chosen"}, whys
+    row = re.search(r'data-sim-endpoint="eu-backup".*?</tr>', sim, re.S).group(0)
+    assert "health check fails since" in row and "503" in row, row
+    row = re.search(r'data-sim-endpoint="canary".*?</tr>', sim, re.S).group(0)
+    assert "drained by the operator at " in row, row
 
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "dashboard.png"

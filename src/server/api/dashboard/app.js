@@ -326,6 +326,24 @@ function drawSimulation(r) {
     p.children && el("div", { class: "kids" }, p.children.map(k =>
       el("span", { class: "pill " + (k.up ? "up" : "down") }, k.node + (k.up ? " up" : " down")))),
     p.line && el("small", {}, " (line " + p.line + ")")));
+  // The trace: which entry and view, the stage that decided, and every
+  // endpoint of the tree with why it is (not) in the answer.
+  const e = r.entry;
+  const decided = el("p", { class: "sim-decided" }, "decided by stage ", el("b", { "data-stage": r.stage }, r.stage),
+    e ? [": ", e.kind + " entry ", el("code", {}, e.name), e.line ? " (line " + e.line + ")" : "",
+         e.view ? [", view ", el("b", {}, e.view), "'s own traffic"] : ", top-level traffic"]
+      : ": not a traffic name for this client (the zone's records)",
+    r.view !== undefined ? [" · view ", el("b", {}, r.view || "none")] : null,
+    " · query from ", el("code", {}, r.source_address || "?"), " ECS ", el("code", {}, r.ecs || "none"));
+  const failing = r.failed_open && el("p", { class: "sim-failopen" },
+    "failing open: no endpoint is up, so the name answers as if every one were (drained ones stay out)");
+  const eps = (r.endpoints || []).length && el("table", { class: "sim-endpoints" },
+    el("thead", {}, el("tr", {}, ["endpoint", "why", "detail"].map(h => el("th", {}, h)))),
+    el("tbody", {}, r.endpoints.map(x => el("tr", { "data-sim-endpoint": x.endpoint, "data-why": x.why,
+                                                   class: x.used ? "used" : "unused" },
+      el("td", {}, endpointChip(x.endpoint, lastStates, null)),
+      el("td", { class: "why" }, x.why),
+      el("td", { class: "detail" }, x.detail || "")))));
   $("simulate").replaceChildren(el("div", { class: "sim-result" },
     el("p", { class: "sim-head" },
       el("b", {}, r.name + " " + r.type), " → ", el("span", { class: "pill " + (r.rcode === "NOERROR" ? "up" : "down") }, r.rcode),
@@ -333,8 +351,11 @@ function drawSimulation(r) {
     el("p", {}, "client ", el("code", {}, c.network || "?"),
       c.located ? " located in " + (where || "?") + (c.lat !== undefined ? " (" + c.lat + ", " + c.lon + ")" : "")
                 : " not located"),
+    decided,
+    failing,
     answer,
-    path.length ? el("ol", { class: "path" }, path) : el("p", { class: "hint" }, "no policy path (answered by " + r.source + ")")));
+    path.length ? el("ol", { class: "path" }, path) : el("p", { class: "hint" }, "no policy path (answered by " + r.source + ")"),
+    eps));
 }
 
 let lastStates = {};
