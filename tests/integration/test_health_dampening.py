@@ -7,14 +7,18 @@ sees the opposite of the last one. The answer is polled every ~20 ms
 (bounded) and every change of it is counted. Without dampening the answer
 changes at every probe (about 50 times in 5 s); with the defaults
 (flap_changes 6 within 12 intervals) at most 6 times (5 when it starts
-up: the 6th change is up, and the hold keeps it down)."""
+up: the 6th change is up, and the hold keeps it down). While the hold
+lasts, GET /v1/health says `"flapping": true` for the address and
+`runway status` shows it `down,flapping`; once released, neither does."""
 import random
+import re
 import time
 
 import pytest
 
 import steer_helpers as sh
 from steer_helpers import addrs, ask
+from test_api import READ, ApiServer, run_cli
 
 pytestmark = pytest.mark.runway_only
 
@@ -70,6 +74,29 @@ def changes(seq):
     return sum(1 for a, b in zip(seq, seq[1:]) if a != b)
 
 
+def primary_slot(srv):
+    """The primary address's entry in GET /v1/health."""
+    st, body = srv.call("GET", "/v1/health", token=READ)
+    assert st == 200, body
+    [slot] = [s for s in body["slots"] if s["address"] == PRIMARY]
+    return slot
+
+
+def wait_primary(srv, state, flapping, timeout=3.0):
+    """Poll /v1/health until the primary has state and flapping (bounded)."""
+    last = {}
+
+    def ok():
+        last.update(primary_slot(srv))
+        return last["state"] == state and last["flapping"] is flapping
+
+    try:
+        sh.wait_until(ok, timeout, f"primary {state}, flapping {flapping}")
+    except AssertionError as e:
+        raise AssertionError(f"{e}; last /v1/health slot: {last}") from None
+    return last
+
+
 @pytest.fixture
 def flapper(tmp_path):
     started = []
@@ -84,7 +111,7 @@ def flapper(tmp_path):
                 continue
         else:
             pytest.fail(f"no free port on {PRIMARY}")
-        s = sh.SteerServer(tmp_path / f"srv{len(started)}", traffic_yaml(b.port, extra))
+        s = ApiServer(tmp_path / f"srv{len(started)}", traffic_yaml(b.port, extra))
         started.append((s, b))
         s.start()
         b.wait_hits(2)
@@ -114,6 +141,14 @@ def test_flapping_backend_is_held_down_then_comes_back(flapper):
                      r"held down until it passes for 1200 ms", start=log0)
     assert int(m.group(1)) == 6
 
+    # Still flapping, so still held: the API and `runway status` say why it is down.
+    slot = wait_primary(srv, "down", True)
+    assert slot["transitions"][0]["state"] == "down", slot
+    r = run_cli(srv, "status", token=READ)
+    assert r.returncode == 0, r.stderr
+    assert re.search(rf"^primary\s+{re.escape(PRIMARY)}\s+web\s+down,flapping\s", r.stdout,
+                     re.M), r.stdout
+
     # Stable again: back after passing for flap_hold, not at the first pass.
     backend.flapping = False
     backend.healthy()
@@ -125,6 +160,9 @@ def test_flapping_backend_is_held_down_then_comes_back(flapper):
     assert HOLD - 2 * INTERVAL <= back <= HOLD + 1.0, back
     srv.wait_log(r"health: primary 127\.0\.0\.41:\d+ up: HTTP 200, stable for 1200 ms after flapping",
                  start=log0)
+    wait_primary(srv, "up", False)
+    r = run_cli(srv, "status", token=READ)
+    assert re.search(rf"^primary\s+{re.escape(PRIMARY)}\s+web\s+up\s", r.stdout, re.M), r.stdout
     assert changes(answers_for(srv, 1.0)) == 0
     assert hits > 40, f"only {hits} probes reached the backend"
 
@@ -138,6 +176,7 @@ def test_flap_changes_0_turns_dampening_off(flapper):
     sh.report(f"flap dampening off: the answer changed {n} times in 2 s")
     assert n >= 8, f"only {n} changes with flap_changes 0"
     assert "flapping" not in srv.log()
+    assert primary_slot(srv)["flapping"] is False
 
 
 def test_configured_hold_and_window(flapper):
