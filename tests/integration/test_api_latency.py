@@ -4,6 +4,8 @@ runwayd with an api: section. Loopback only; every wait is a bounded poll.
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import time
 
 import pytest
@@ -187,3 +189,53 @@ def test_registering_again_ends_a_lease_drain_not_an_operator_drain(srv):
     assert a_records(srv, "pod4.example.com") == []
     assert srv.call("POST", "/v1/endpoints/pod-4/undrain")[0] == 200
     assert a_records(srv, "pod4.example.com") == ["192.0.2.81"]
+
+
+def store_put(directory, table, key, value):
+    """One raw write to a stopped runwayd's store (LMDB, one named database
+    per table), as an older runwayd wrote it."""
+    lib = ctypes.CDLL(ctypes.util.find_library("lmdb") or "liblmdb.so.0")
+
+    class Val(ctypes.Structure):
+        _fields_ = [("size", ctypes.c_size_t), ("data", ctypes.c_char_p)]
+    env, txn, dbi = ctypes.c_void_p(), ctypes.c_void_p(), ctypes.c_uint()
+    for f in ("mdb_env_set_maxdbs", "mdb_env_set_mapsize", "mdb_env_open", "mdb_txn_begin",
+              "mdb_dbi_open", "mdb_put", "mdb_txn_commit", "mdb_env_close"):
+        getattr(lib, f).argtypes = None
+    lib.mdb_env_set_mapsize.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    assert lib.mdb_env_create(ctypes.byref(env)) == 0
+    try:
+        assert lib.mdb_env_set_maxdbs(env, 16) == 0
+        assert lib.mdb_env_set_mapsize(env, 1 << 32) == 0
+        assert lib.mdb_env_open(env, str(directory).encode(), 0, 0o640) == 0
+        assert lib.mdb_txn_begin(env, None, 0, ctypes.byref(txn)) == 0
+        assert lib.mdb_dbi_open(txn, table.encode(), 0x40000, ctypes.byref(dbi)) == 0
+        k, v = Val(len(key), key.encode()), Val(len(value), value.encode())
+        assert lib.mdb_put(txn, dbi, ctypes.byref(k), ctypes.byref(v), 0) == 0
+        assert lib.mdb_txn_commit(txn) == 0
+    finally:
+        lib.mdb_env_close(env)
+
+
+def test_an_old_stored_drain_reads_as_the_operators(srv):
+    """A drain an older runwayd stored ("true") still drains, and reads as
+    the operator's, time unknown."""
+    assert simulated(srv, "unused.example.com", "spare")["why"] == "used"
+    assert srv.stop() == 0
+    store_put(srv.workdir / "state", "drains", "spare", "true")
+    srv.start()
+    ep = simulated(srv, "unused.example.com", "spare")
+    assert ep["why"] == "drained" and ep["drained_by"] == "operator", ep
+    assert "drained_since" not in ep and ep["detail"].startswith("drained by the operator: "), ep
+    assert a_records(srv, "unused.example.com") == []
+    changes = {c["key"]: c["value"] for c in srv.call("GET", "/v1/changes", token=READ)[1]["changes"]}
+    assert changes["drains/spare"] is True, changes
+    # A stored drain that is neither: skipped, named, the rest applies.
+    assert srv.stop() == 0
+    store_put(srv.workdir / "state", "drains", "spare", '{"by": "cosmic rays", "since": 1}')
+    srv.start()
+    assert simulated(srv, "unused.example.com", "spare")["why"] == "used"
+    st, body = srv.call("GET", "/v1/changes", token=READ)
+    bad = next(c for c in body["changes"] if c["key"] == "drains/spare")
+    assert bad["status"] == "skipped" and bad["error"].startswith(
+        'store drains/spare:1: a drain is {"by": "operator" or "lease"'), bad

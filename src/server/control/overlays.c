@@ -216,8 +216,15 @@ static int load_with(const struct rwd_conf *base, const struct rwd_conf_overlay 
 		enum rwd_drain_by by;
 		int64_t since;
 		v[i] = given[i];
-		if (is_drain(&v[i]) && drain_value(v[i].json, &by, &since))
+		if (is_drain(&v[i]) && drain_value(v[i].json, &by, &since)) {
 			v[i].json = "true";
+		} else if (is_drain(&v[i]) && v[i].json && v[i].json[0] == '{') {
+			/* Named as the configuration names a change, so it is skipped. */
+			snprintf(err, RWD_CONTROL_ERRLEN, "%s:1: a drain is {\"by\": \"operator\" or "
+			         "\"lease\", \"since\": UNIX SECONDS}, or true", v[i].origin);
+			free(v);
+			return RW_EINVAL;
+		}
 	}
 	char dir[4096];
 	snprintf(dir, sizeof(dir), "%s", base->path);
