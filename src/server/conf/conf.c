@@ -76,8 +76,8 @@ static const struct opt schema[] = {
 	         "before it sleeps. 0 (the default): it sleeps at once. Polling saves a wake-up "
 	         "when the next queries come within that time, but each empty poll is a system "
 	         "call: on a CPU budget (a cgroup quota, a busy machine) the polls take CPU time "
-	         "from answering (measured in `bench/`: fewer queries per second at 40% of a core "
-	         "with 20 than with 0). Worth trying only with a core to spare per worker." },
+	         "from answering (measured with `bench/` at 40% of a core: 20 took 7-10% more CPU "
+	         "per query than 0). Worth trying only with a core to spare per worker." },
 	{ "server.edns_udp_size", K_UINT, FIELD(C, edns_udp_size), .min = 512, .max = 4096,
 	  .def = "1232",
 	  .doc = "Largest UDP answer sent to a client that uses EDNS, in bytes." },
