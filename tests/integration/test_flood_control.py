@@ -23,9 +23,9 @@ the flood runs the test measures, prints and checks:
     the fix: 1-4 s here) does;
   - GET /metrics answered within WRITE_MS;
   - a SIGHUP reload whose new answer is served (asked over TCP, so that the
-    check does not compete with the flood's datagrams) within 2 s;
-  - an endpoint lease of 1 s expiring within 3 s (leases are checked once a
-    second).
+    check does not compete with the flood's datagrams) within 1 s;
+  - an endpoint lease of 1 s expiring within 2.5 s of its PUT (leases are
+    checked once a second).
 
 Run with -s to see the figures.
 """
