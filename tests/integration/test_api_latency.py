@@ -239,3 +239,29 @@ def test_an_old_stored_drain_reads_as_the_operators(srv):
     bad = next(c for c in body["changes"] if c["key"] == "drains/spare")
     assert bad["status"] == "skipped" and bad["error"].startswith(
         'store drains/spare:1: a drain is {"by": "operator" or "lease"'), bad
+
+
+def test_lease_of_an_operator_drained_endpoint(srv):
+    """An operator's drain does not keep an expired registration alive, nor
+    does the lease's expiry take the drain over."""
+    def names():
+        return {e["name"] for e in srv.call("GET", "/v1/endpoints", token=READ)[1]}
+
+    def keys():
+        return {c["key"] for c in srv.call("GET", "/v1/changes", token=READ)[1]["changes"]}
+    # Unused: removed with its drain (the drain used to fail the removal,
+    # which then drained it as the lease's instead).
+    srv.call("PUT", "/v1/endpoints/pod-5", {"address": ["192.0.2.82"], "ttl_seconds": 1})
+    assert srv.call("POST", "/v1/endpoints/pod-5/drain")[0] == 200
+    # Used by a policy: stays, drained by the operator still.
+    srv.call("PUT", "/v1/endpoints/pod-6", {"address": ["192.0.2.83"], "ttl_seconds": 1})
+    srv.call("PUT", "/v1/traffic/pod6.example.com.", {"policy": "pod-6"})
+    assert srv.call("POST", "/v1/endpoints/pod-6/drain")[0] == 200
+    sh.wait_until(lambda: "pod-5" not in names() and "expiry/pod-6" not in keys(), 5.0,
+                  "both leases ran out")
+    assert not {"endpoints/pod-5", "drains/pod-5", "expiry/pod-5"} & keys(), keys()
+    assert "endpoint pod-5: registration expired, removed" in srv.log(), srv.log()
+    ep = simulated(srv, "pod6.example.com", "pod-6")
+    assert ep["why"] == "drained" and ep["drained_by"] == "operator", ep
+    assert "endpoint pod-6: registration expired; still used" in srv.log()
+    assert a_records(srv, "pod6.example.com") == []

@@ -32,15 +32,11 @@ int rwd_control_endpoint_put(struct rwd_control *c, const char *name, const char
 	 * stood for the missing registration), in the same transaction; an
 	 * operator's drain stays (ctl_overlay_change applies it on top). */
 	const struct rwd_endpoint *ep = rwd_model_find_endpoint(rwd_snapshot_get()->model, name);
-	if (ep && ep->drained && ep->drained_by == RWD_DRAIN_LEASE) {
-		int ret = ctl_overlay_change(c, "drains", name, &ov, ops, 3, err);
-		if (ret == 0) {
-			ctl_unskip(c, "endpoints", name);
-			rwd_info("endpoint %s: registered again, its lease's drain ended", name);
-		}
-		return ctl_unlock(c, ret);
-	}
-	return ctl_unlock(c, ctl_overlay_change(c, "endpoints", name, &ov, ops, 2, err));
+	bool lease = ep && ep->drained && ep->drained_by == RWD_DRAIN_LEASE;
+	int ret = ctl_overlay_change(c, "endpoints", name, &ov, ops, lease ? 3 : 2, err);
+	if (ret == 0 && lease)
+		rwd_info("endpoint %s: registered again, which ends its lease's drain", name);
+	return ctl_unlock(c, ret);
 }
 
 /*
@@ -112,17 +108,25 @@ static int find_expired(void *ctx, const char *key, const void *val, size_t len)
 }
 
 /*
- * One expired registration. Forgetting it is the normal case; when a
- * policy still names the endpoint (the change does not validate: RW_EINVAL)
- * it is drained instead, down but still valid. The expiry key goes in the
- * same transaction as whichever succeeds; when neither does (the store or
- * the rebuild failed) it stays, and the next tick tries again.
+ * One expired registration. Forgetting it is the normal case, with its
+ * drain when it has one and nothing else defines the endpoint (the drain
+ * would name an endpoint that is gone). When a policy still names it (the
+ * change does not validate: RW_EINVAL) it stays, down but valid: drained
+ * as the lease's, unless the operator drained it already (that drain says
+ * more, and stays). The expiry key goes in the same transaction as
+ * whichever succeeds; when none does (the store or the rebuild failed) it
+ * stays, and the next tick tries again.
  */
 static void expire(struct rwd_control *c, const char *name, time_t end)
 {
 	char err[RWD_CONTROL_ERRLEN], why[RWD_CONTROL_ERRLEN];
-	struct store_op forget[] = { { "endpoints", name, NULL }, { "expiry", name, NULL } };
+	const struct rwd_endpoint *ep = rwd_model_find_endpoint(rwd_snapshot_get()->model, name);
+	bool drained = ep && ep->drained, by_operator = drained && ep->drained_by == RWD_DRAIN_OPERATOR;
+	struct store_op forget[] = { { "endpoints", name, NULL }, { "expiry", name, NULL },
+	                             { "drains", name, NULL } };
 	int ret = ctl_overlay_change(c, "endpoints", name, NULL, forget, 2, why);
+	if (ret == RW_EINVAL && drained)
+		ret = ctl_overlay_change(c, "endpoints", name, NULL, forget, 3, why);
 	if (ret == 0) {
 		rwd_info("endpoint %s: registration expired, removed", name);
 		return;
@@ -130,6 +134,16 @@ static void expire(struct rwd_control *c, const char *name, time_t end)
 	if (ret != RW_EINVAL) {
 		rwd_error("endpoint %s: registration expired, but cannot be removed (tried again "
 		          "in a second): %s", name, why);
+		return;
+	}
+	if (by_operator) {
+		ret = ctl_overlay_change(c, "expiry", name, NULL, &forget[1], 1, err);
+		if (ret == 0)
+			rwd_warn("endpoint %s: registration expired; still used (%s): stays drained by "
+			         "the operator", name, why);
+		else
+			rwd_error("endpoint %s: registration expired; still used (%s), and its expiry "
+			          "cannot be forgotten (tried again in a second): %s", name, why, err);
 		return;
 	}
 	char origin[200];

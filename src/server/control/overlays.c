@@ -400,6 +400,24 @@ struct rwd_conf *ctl_conf_stored(struct rwd_control *c, const struct rwd_conf *b
 
 /* ---- one change ---- */
 
+/* The stored changes that ops delete are left out of o (overlays come from
+ * the store as "store TABLE/KEY"): the change is built as it will be
+ * stored, whichever rows it takes with it (an endpoint's drain). */
+static void drop_deleted(struct overlays *o, const struct store_op *ops, size_t n_ops)
+{
+	for (size_t k = 0; k < n_ops; k++) {
+		if (ops[k].value != NULL)
+			continue;
+		char origin[1200];
+		snprintf(origin, sizeof(origin), "store %s/%s", ops[k].table, ops[k].key);
+		size_t n = 0;
+		for (size_t i = 0; i < o->n; i++)
+			if (strcasecmp(o->v[i].origin, origin) != 0)
+				o->v[n++] = o->v[i];
+		o->n = n;
+	}
+}
+
 /*
  * The last overlay replaces a whole entry: the stored field changes of that
  * entry (its drain) go after it, in their order, so they apply to the new
@@ -435,6 +453,8 @@ int ctl_overlay_change(struct rwd_control *c, const char *table, const char *key
 	struct overlays o = { 0 };
 	struct rwd_conf *conf = NULL;
 	int ret = overlays_collect(c, &o, table, key);
+	if (ret == 0)
+		drop_deleted(&o, ops, n_ops);
 	if (ret == 0 && change)
 		ret = overlays_add(&o, *change);
 	if (ret == 0 && change && change->field == NULL && change->json)
@@ -460,6 +480,9 @@ int ctl_overlay_change(struct rwd_control *c, const char *table, const char *key
 	}
 	ctl_publish(c, s, conf);
 	ctl_unskip(c, table, key);
+	for (size_t k = 0; k < n_ops; k++)
+		if (ops[k].value == NULL)
+			ctl_unskip(c, ops[k].table, ops[k].key);
 	return 0;
 }
 
