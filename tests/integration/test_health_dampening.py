@@ -148,6 +148,13 @@ def test_flapping_backend_is_held_down_then_comes_back(flapper):
     assert r.returncode == 0, r.stderr
     assert re.search(rf"^primary\s+{re.escape(PRIMARY)}\s+web\s+down,flapping\s", r.stdout,
                      re.M), r.stdout
+    # /v1/simulate reads the published state: the hold began on a change to
+    # up (the 6th), which changes no state, and must still be published.
+    st, body = srv.call("GET", "/v1/simulate?name=fo.example.com&type=A&source=127.0.0.1&ecs=none",
+                        token=READ)
+    assert st == 200, body
+    [ep] = [e for e in body["endpoints"] if e["endpoint"] == "primary"]
+    assert ep["why"] == "down" and ep.get("flapping") is True, ep
 
     # Stable again: back after passing for flap_hold, not at the first pass.
     backend.flapping = False

@@ -263,7 +263,10 @@ static void target_result(struct hc_target *t, bool pass, const char *reason, ui
 		rwd_warn("health: %s %s flapping: %u changes within %u ms; held down until it passes "
 		         "for %u ms (flap_changes, flap_window, flap_hold)", t->endpoint, t->label,
 		         recent, fc.window_ms, fc.hold_ms);
-	if (change)
+	/* A hold that starts on a change to up keeps the state (down) but not
+	 * the published detail: readers of the published copy (simulate) must
+	 * see "flapping" from the start of the hold. */
+	if (change || held || released)
 		mark_dirty(h);
 }
 
