@@ -129,6 +129,27 @@ def simulated(srv, name, endpoint):
     return next(e for e in body["endpoints"] if e["endpoint"] == endpoint)
 
 
+def drain_of(srv, name):
+    """(drained_by, drained_since) of an endpoint as GET /v1/endpoints says
+    it, checked against GET /v1/health (its endpoint and every address);
+    None when it is not drained."""
+    st, eps = srv.call("GET", "/v1/endpoints", token=READ)
+    assert st == 200, eps
+    e = next(e for e in eps if e["name"] == name)
+    st, health = srv.call("GET", "/v1/health", token=READ)
+    assert st == 200, health
+    rows = [h for h in health["endpoints"] if h["name"] == name]
+    rows += [s for s in health["slots"] if s["endpoint"] == name]
+    assert len(rows) >= 2, health
+    fields = ("drained", "drained_by", "drained_since")
+    for row in rows:
+        assert {k: row.get(k) for k in fields} == {k: e.get(k) for k in fields}, (row, e)
+    if not e["drained"]:
+        assert "drained_by" not in e and "drained_since" not in e, e
+        return None
+    return e["drained_by"], e["drained_since"]
+
+
 def test_simulate_tells_a_lease_expiry_from_an_operator_drain(srv):
     """/v1/simulate says why a drained endpoint is out: its lease ran out
     (and when), or the operator drained it; the store keeps who and when."""
@@ -151,12 +172,22 @@ def test_simulate_tells_a_lease_expiry_from_an_operator_drain(srv):
     # The lease ended at the registration's time plus its ttl, not later.
     assert t0 + 1 <= changes["drains/pod-3"]["since"] <= time.time(), changes
 
+    # GET /v1/endpoints and /v1/health say it next to "drained", as simulate does.
+    lease_since = ep["drained_since"]
+    assert drain_of(srv, "pod-3") == ("lease", lease_since)
+    assert drain_of(srv, "near") is None
     # An operator drain of another endpoint says so, and is not a lease.
     st, body = srv.call("POST", "/v1/endpoints/spare/drain")
     assert st == 200, body
     ep = simulated(srv, "unused.example.com", "spare")
     assert ep["why"] == "drained" and ep["drained_by"] == "operator", ep
     assert "drained by the operator at " + ep["drained_since"] in ep["detail"], ep
+    assert drain_of(srv, "spare") == ("operator", ep["drained_since"])
+    r = run_cli(srv, "status", token=READ)
+    assert r.returncode == 0, r.stderr
+    assert f"pod-3            drained (lease expired) since {lease_since}\n" in r.stdout, r.stdout
+    assert (f"spare            drained (by the operator) since {ep['drained_since']}\n"
+            in r.stdout), r.stdout
     # Both survive a restart (read back from the store).
     srv.kill9()
     srv.start()
@@ -265,3 +296,49 @@ def test_lease_of_an_operator_drained_endpoint(srv):
     assert ep["why"] == "drained" and ep["drained_by"] == "operator", ep
     assert "endpoint pod-6: registration expired; still used" in srv.log()
     assert a_records(srv, "pod6.example.com") == []
+
+
+def test_dropping_a_drained_registration_drops_its_drain(srv):
+    """DELETE /v1/changes/endpoints/NAME of a drained endpoint removes the
+    registration and its drain together (it used to be a 409: the drain
+    named no endpoint); an endpoint the file still defines keeps its drain."""
+    def keys():
+        return {c["key"] for c in srv.call("GET", "/v1/changes", token=READ)[1]["changes"]}
+
+    def names():
+        return {e["name"] for e in srv.call("GET", "/v1/endpoints", token=READ)[1]}
+    # Drained by the operator, unused.
+    srv.call("PUT", "/v1/endpoints/pod-7", {"address": ["192.0.2.84"]})
+    assert srv.call("POST", "/v1/endpoints/pod-7/drain")[0] == 200
+    st, body = srv.call("DELETE", "/v1/changes/endpoints/pod-7")
+    assert st == 200, body
+    assert "pod-7" not in names()
+    assert not {"endpoints/pod-7", "drains/pod-7"} & keys(), keys()
+    # Drained by its lease while a policy names it: still refused, for that
+    # reason; once the name is gone, dropped with its drain.
+    srv.call("PUT", "/v1/endpoints/pod-8", {"address": ["192.0.2.85"], "ttl_seconds": 1})
+    srv.call("PUT", "/v1/traffic/pod8.example.com.", {"policy": "pod-8"})
+    sh.wait_until(lambda: "drains/pod-8" in keys(), 5.0, "pod-8 drained after its lease")
+    st, body = srv.call("DELETE", "/v1/changes/endpoints/pod-8")
+    assert st == 409 and "pod8.example.com" in body["error"], body
+    assert "no endpoint" not in body["error"], body
+    assert {"endpoints/pod-8", "drains/pod-8"} <= keys()
+    assert srv.call("DELETE", "/v1/traffic/pod8.example.com.")[0] == 200
+    st, body = srv.call("DELETE", "/v1/changes/endpoints/pod-8")
+    assert st == 200, body
+    assert "pod-8" not in names()
+    assert not {"endpoints/pod-8", "drains/pod-8"} & keys(), keys()
+    # A file endpoint the API redefined: dropping the redefinition serves
+    # the file's again, still drained.
+    assert srv.call("PUT", "/v1/endpoints/spare", {"address": ["192.0.2.86"]})[0] == 200
+    assert srv.call("POST", "/v1/endpoints/spare/drain")[0] == 200
+    st, body = srv.call("DELETE", "/v1/changes/endpoints/spare")
+    assert st == 200, body
+    assert "drains/spare" in keys() and "endpoints/spare" not in keys(), keys()
+    spare = next(e for e in srv.call("GET", "/v1/endpoints", token=READ)[1] if e["name"] == "spare")
+    assert spare["address"] == ["192.0.2.32"] and spare["drained_by"] == "operator", spare
+    # The store says so after a restart too.
+    srv.kill9()
+    srv.start()
+    assert "pod-7" not in names() and "pod-8" not in names()
+    assert drain_of(srv, "spare")[0] == "operator"

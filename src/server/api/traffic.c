@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/error.h"
 #include "server/api/internal.h"
@@ -204,6 +205,23 @@ void api_traffic_delete(const struct rwd_api_env *e, const char *given, struct r
 
 /* ---- endpoints ---- */
 
+/* Who drained a drained endpoint ("drained_by": "operator", "lease" or
+ * "configuration") and since when ("drained_since", UTC, null when not
+ * known: a drain stored before it said, or the file's), into o; as
+ * /v1/simulate and GET /v1/health say it. */
+static void drain_json(const struct rwd_endpoint *ep, json_t *o)
+{
+	const char *by = ep->drained_by == RWD_DRAIN_LEASE ? "lease"
+	                 : ep->drained_by == RWD_DRAIN_OPERATOR ? "operator" : "configuration";
+	json_object_set_new(o, "drained_by", json_string(by));
+	char since[40];
+	struct tm tm;
+	time_t t = (time_t)ep->drained_since;
+	bool known = ep->drained_since > 0 && gmtime_r(&t, &tm) &&
+	             strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm) > 0;
+	json_object_set_new(o, "drained_since", known ? json_string(since) : json_null());
+}
+
 json_t *api_endpoint_json(const struct rwd_api_env *e, const struct rwd_endpoint *ep)
 {
 	json_t *o = json_pack("{s:s}", "name", ep->name);
@@ -215,7 +233,10 @@ json_t *api_endpoint_json(const struct rwd_api_env *e, const struct rwd_endpoint
 	}
 	json_object_update(o, body);
 	json_decref(body);
-	json_object_set_new(o, "drained", json_boolean(api_endpoint_drained(e, ep)));
+	bool drained = api_endpoint_drained(e, ep);
+	json_object_set_new(o, "drained", json_boolean(drained));
+	if (drained)
+		drain_json(ep, o);
 	return o;
 }
 

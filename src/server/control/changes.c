@@ -175,11 +175,20 @@ int rwd_control_change_drop(struct rwd_control *c, const char *key, char err[RWD
 		struct store_op op = { "expiry", k, NULL };
 		ret = ctl_store_write(c, &op, 1, err);
 	} else {
-		/* An endpoint's registration goes with its expiry time. */
-		struct store_op ops[] = { { table, k, NULL }, { "expiry", k, NULL } };
+		/* An endpoint's registration goes with its expiry time, and with
+		 * its drain when the endpoint goes: a drain (the operator's or a
+		 * lapsed lease's) would name an endpoint that is gone, and the
+		 * change would not validate. An endpoint the file still defines
+		 * keeps its drain, as the lease expiry does (endpoints.c). */
+		struct store_op ops[] = { { table, k, NULL }, { "expiry", k, NULL },
+		                          { "drains", k, NULL } };
+		bool endpoint = strcmp(table, "endpoints") == 0;
 		char why[RWD_CONTROL_ERRLEN];
-		ret = ctl_overlay_change(c, table, k, NULL, ops, strcmp(table, "endpoints") ? 1 : 2,
-		                         why);
+		ret = ctl_overlay_change(c, table, k, NULL, ops, endpoint ? 2 : 1, why);
+		char *d = NULL;
+		if (ret == RW_EINVAL && endpoint && rwd_store_get(c->store, "drains", k, &d, NULL) == 0)
+			ret = ctl_overlay_change(c, table, k, NULL, ops, 3, why);
+		free(d);
 		if (ret == RW_EINVAL) {
 			snprintf(err, RWD_CONTROL_ERRLEN, "without it the configuration would not "
 			         "validate: %.400s", why);

@@ -134,9 +134,13 @@ int rwd_control_latency(struct rwd_control *c, const struct rwd_latency_sample *
                         char err[RWD_CONTROL_ERRLEN]);
 
 /* Once a second from the main thread: remove endpoints whose ttl_seconds
- * ran out without a new registration; one a policy still uses is drained
- * instead. When neither works (the store fails) the registration stays
- * due and the next tick tries again. */
+ * ran out without a new registration, with their stored drain (the
+ * operator's or an earlier lease's) when the endpoint is gone. One a policy
+ * still uses stays, down: drained by the lease (drained_by "lease", since
+ * the lease's end), unless the operator drained it already: that drain
+ * stays as it is and only the expiry is forgotten. When none of this works
+ * (the store or the rebuild fails) the registration stays due and the next
+ * tick tries again. */
 void rwd_control_tick(struct rwd_control *c);
 
 /* ---- stored changes (GET/DELETE /v1/changes, runway changes) ---- */

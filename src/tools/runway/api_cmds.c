@@ -151,11 +151,19 @@ int cmd_status(int argc, char **argv)
 	json_array_foreach(eps, i, e)
 		any_drained |= json_is_true(json_object_get(e, "drained"));
 	if (any_drained) {
-		printf("\ndrained:");
-		json_array_foreach(eps, i, e)
-			if (json_is_true(json_object_get(e, "drained")))
-				printf(" %s", str(e, "name", "?"));
-		putchar('\n');
+		/* Who drained each and since when: "drained (lease expired)" is
+		 * fixed by registering again, an operator's drain by undrain. */
+		printf("\n");
+		json_array_foreach(eps, i, e) {
+			if (!json_is_true(json_object_get(e, "drained")))
+				continue;
+			const char *by = str(e, "drained_by", "?"), *since = str(e, "drained_since", NULL);
+			const char *why = strcmp(by, "lease") == 0 ? "lease expired"
+			                  : strcmp(by, "operator") == 0 ? "by the operator"
+			                  : strcmp(by, "configuration") == 0 ? "in the configuration" : by;
+			printf("%-16s drained (%s)%s%s\n", str(e, "name", "?"), why,
+			       since ? " since " : "", since ? since : "");
+		}
 	}
 	printf("\n%-32s %-7s %-6s %-13s %s\n", "TRAFFIC NAME", "KIND", "TTL", "POLICY", "ENDPOINTS");
 	json_t *t;
