@@ -10,7 +10,10 @@
  * idle timeout with and without a partial message, max-clients (the
  * longest idle makes room), max-per-client (by source address, through a
  * table that grows and shrinks), the io timeout (a trickled message, a
- * client that does not read), IPv6.
+ * client that does not read), IPv6. Streams (a query answered in several
+ * messages, as a zone transfer will be) through a test producer: framed in
+ * order with the queries behind them answered, produced no faster than the
+ * client reads, cut when a new snapshot is published while one waits.
  *
  * No fixed sleeps: a test that needs the server to have done something
  * (seen a close, read a byte, filled its send buffer) polls for it with a
@@ -32,6 +35,7 @@
 #include <linux/tcp.h>           /* not netinet/tcp.h: tcp_info.tcpi_bytes_received */
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +52,7 @@
 #include "server/common/stats.h"
 #include "server/snapshot/snapshot.h"
 #include "server/net/tcp.h"
+#include "server/query/query.h"
 #include "server/zone/zone.h"
 #include "server/zone/zonedb.h"
 
@@ -57,6 +62,68 @@
 static char tmpdir[] = "/tmp/test_tcp.XXXXXX";
 static struct rwd_tcp *tcp;
 static int port;
+
+/*
+ * A test producer standing in for a zone transfer: a query of type NULL
+ * for COUNTxSIZE[xBREAK].stream.example.com. is answered in COUNT messages,
+ * each with one NULL record of SIZE bytes of rdata whose first 4 are the
+ * message's index; with BREAK, the producer breaks off (RWD_DROP) at that
+ * index. stream_begin is the server's test_begin hook (rwd_tcp_opts): it
+ * turns such a query's outcome into this stream, as a transfer stage will.
+ */
+#define TYPE_NULL 10
+static atomic_uint produced;           /* producer calls (on the TCP thread) */
+
+/* COUNT, SIZE, BREAK (~0u: none) of qr's name; false if it is not a stream's. */
+static bool stream_params(const struct rwd_query *qr, unsigned *count, unsigned *size,
+                          unsigned *brk)
+{
+	static const uint8_t tail[] = "\x06" "stream" "\x07" "example" "\x03" "com";
+	const uint8_t *n = qr->q.qname;
+	char label[64];
+	if (qr->q.question_len == 0 || qr->q.qtype != TYPE_NULL || n[0] == 0 ||
+	    memcmp(n + 1 + n[0], tail, sizeof(tail)) != 0)
+		return false;
+	memcpy(label, n + 1, n[0]);
+	label[n[0]] = 0;
+	*brk = ~0u;
+	int k = sscanf(label, "%ux%ux%u", count, size, brk);
+	return k >= 2 && *count > 0 && *size >= 4 && *size <= 60000;
+}
+
+static enum rwd_stage_result stream_producer(const struct rwd_snapshot *s, struct rwd_query *qr,
+                                             uint8_t *p, size_t room)
+{
+	unsigned count = 0, size = 0, brk = 0;
+	uint32_t i = (uint32_t)qr->cursor;
+	atomic_fetch_add(&produced, 1);
+	if (!stream_params(qr, &count, &size, &brk) || i == brk || room < 12u + size)
+		return RWD_DROP;
+	memcpy(p, "\xc0\x0c", 2);              /* the question's name */
+	rw_put16(p + 2, TYPE_NULL);
+	rw_put16(p + 4, RW_CLASS_IN);
+	rw_put32(p + 6, 0);
+	rw_put16(p + 10, (uint16_t)size);
+	memset(p + 12, 'x', size);
+	rw_put32(p + 12, i);
+	qr->body_len = (uint16_t)(12 + size);
+	qr->body_an = 1;
+	qr->cursor++;
+	return i + 1 < count ? RWD_MORE : RWD_DONE;
+}
+
+static void stream_begin(const struct rwd_snapshot *s, struct rwd_query *qr)
+{
+	unsigned count, size, brk;
+	if (!stream_params(qr, &count, &size, &brk))
+		return;
+	qr->rcode = RW_RCODE_NOERROR;          /* lookup said NXDOMAIN */
+	qr->aa = true;
+	qr->ede = 0;
+	qr->answer = qr->synth = NULL;
+	qr->producer = stream_producer;
+	qr->cursor = 0;
+}
 
 static void report(void *ctx, const char *msg)
 {
@@ -70,6 +137,29 @@ static uint64_t now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Load tmpdir's zone into a new snapshot and publish it. 0 or -1. */
+static int publish(void)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/example.com.zone", tmpdir);
+	uint8_t origin[RW_DNAME_MAXLEN];
+	if (rw_dname_from_str("example.com.", NULL, origin) < 0)
+		return -1;
+	int errors = 0;
+	struct rwd_zone *z = rwd_zone_load(origin, path, report, &errors);
+	if (!z || errors)
+		return -1;
+	struct rwd_zone **zones = malloc(sizeof(*zones));
+	zones[0] = z;
+	struct rwd_snapshot *s = calloc(1, sizeof(*s));
+	s->zones = rwd_zonedb_new(zones, 1);
+	s->edns_udp_size = RW_EDNS_DEFAULT_MAX;
+	if (!s->zones)                     /* else it owns zones, the array too */
+		return -1;
+	rwd_snapshot_publish(s);
+	return 0;
 }
 
 static int setup(void **state)
@@ -98,29 +188,16 @@ static int setup(void **state)
 	}
 	fclose(f);
 
-	uint8_t origin[RW_DNAME_MAXLEN];
-	if (rw_dname_from_str("example.com.", NULL, origin) < 0)
+	if (publish() < 0)
 		return -1;
-	int errors = 0;
-	struct rwd_zone *z = rwd_zone_load(origin, path, report, &errors);
-	if (!z || errors)
-		return -1;
-	struct rwd_zone **zones = malloc(sizeof(*zones));
-	zones[0] = z;
-	struct rwd_snapshot *s = calloc(1, sizeof(*s));
-	s->zones = rwd_zonedb_new(zones, 1);
-	s->edns_udp_size = RW_EDNS_DEFAULT_MAX;
-	if (!s->zones)
-		return -1;
-	free(zones);
-	rwd_snapshot_publish(s);
 
 	struct rwd_conf_listen l = { .addr_len = sizeof(struct sockaddr_in) };
 	struct sockaddr_in *sa = (struct sockaddr_in *)&l.addr;
 	sa->sin_family = AF_INET;
 	sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	strcpy(l.text, "127.0.0.1:0");
-	struct rwd_tcp_opts opts = { .idle_timeout_ms = IDLE_MS, .max_clients = MAX_CLIENTS };
+	struct rwd_tcp_opts opts = { .idle_timeout_ms = IDLE_MS, .max_clients = MAX_CLIENTS,
+	                             .test_begin = stream_begin };
 	if (rwd_tcp_start(&l, 1, &opts, &tcp) != 0)
 		return -1;
 	port = rwd_tcp_port(tcp, 0);
@@ -866,6 +943,213 @@ static void test_set_max_clients(void **state)
 		close(fds[i]);
 }
 
+/* ---- streams: one query, several messages ---- */
+
+/* Read message i of a stream of SIZE-byte records answering id on fd: a
+ * framed DNS answer with the question, one NULL record holding i, and OPT. */
+static void recv_stream_msg(int fd, uint16_t id, uint32_t i, unsigned size)
+{
+	static uint8_t r[65535];
+	size_t n = recv_msg(fd, r);
+	check_answer(r, n, id, RW_RCODE_NOERROR, 1);
+	assert_true(r[2] & RW_FLAG_AA);
+	assert_int_equal(rw_get16(r + RW_HDR_QDCOUNT), 1);
+	assert_int_equal(rw_get16(r + RW_HDR_ARCOUNT), 1);     /* OPT */
+	size_t at = RW_HDR_LEN;
+	while (r[at])
+		at += 1u + r[at];
+	at += 1 + 4;                                        /* root label, type, class */
+	assert_int_equal(rw_get16(r + at), 0xc00c);
+	assert_int_equal(rw_get16(r + at + 2), TYPE_NULL);
+	assert_int_equal(rw_get16(r + at + 10), size);
+	assert_int_equal(rw_get32(r + at + 12), i);
+	assert_int_equal(n, at + 12 + size + 11);
+}
+
+/* A server like the shared one (test_begin: stream_begin), with timeouts
+ * long enough for a test that lets answers wait. */
+static struct rwd_tcp *start_stream_server(void)
+{
+	struct rwd_conf_listen l = { 0 };
+	assert_int_equal(rwd_conf_parse_addr("127.0.0.1", 53, &l), 0);
+	((struct sockaddr_in *)&l.addr)->sin_port = 0;
+	struct rwd_tcp_opts opts = { .idle_timeout_ms = 10000, .max_clients = 10,
+	                             .test_begin = stream_begin };
+	struct rwd_tcp *t2 = NULL;
+	assert_int_equal(rwd_tcp_start(&l, 1, &opts, &t2), 0);
+	return t2;
+}
+
+/* Streams of 40 (more than a turn's burst: the rest is resumed from
+ * on_write) and 1 messages, pipelined between plain queries in one write:
+ * every message framed, in order, with the query's ID; the queries behind
+ * each stream answered after it; the connection stays usable. */
+static void test_stream(void **state)
+{
+	uint8_t q[1500];
+	size_t len = frame_query(q, 0xa000, "40x100.stream.example.com.", TYPE_NULL);
+	len += frame_query(q + len, 0xa001, "a.example.com.", RW_TYPE_A);
+	len += frame_query(q + len, 0xa002, "1x4.stream.example.com.", TYPE_NULL);
+	len += frame_query(q + len, 0xa003, "b.example.com.", RW_TYPE_A);
+	assert_true(40 > RWD_TCP_STREAM_BURST * 2);
+	int fd = connect_to(AF_INET, port);
+	send_all(fd, q, len);
+	for (uint32_t i = 0; i < 40; i++)
+		recv_stream_msg(fd, 0xa000, i, 100);
+	uint8_t r[65535];
+	size_t n = recv_msg(fd, r);
+	check_answer(r, n, 0xa001, RW_RCODE_NOERROR, 1);
+	recv_stream_msg(fd, 0xa002, 0, 4);
+	n = recv_msg(fd, r);
+	check_answer(r, n, 0xa003, RW_RCODE_NOERROR, 1);
+	ask(fd, 0xa004);
+	close(fd);
+}
+
+/* A producer that breaks off at message 3 of 5: the three are sent, then
+ * the connection is closed; the query behind it is not answered. */
+static void test_stream_broken(void **state)
+{
+	uint8_t q[1500];
+	size_t len = frame_query(q, 0xa100, "5x10x3.stream.example.com.", TYPE_NULL);
+	len += frame_query(q + len, 0xa101, "a.example.com.", RW_TYPE_A);
+	int fd = connect_to(AF_INET, port);
+	send_all(fd, q, len);
+	for (uint32_t i = 0; i < 3; i++)
+		recv_stream_msg(fd, 0xa100, i, 10);
+	assert_true(closed_by_server(fd));
+	close(fd);
+}
+
+struct stuck_stream {
+	struct rwd_tcp *t2;
+	int fd, s;                 /* the client, the server's end */
+	size_t msg;                /* bytes of one framed message of the stream */
+};
+
+enum { S_COUNT = 300, S_SIZE = 8000 };
+
+/* Bytes the server produced for x's stream that the kernel does not hold
+ * (the client's receive queue, the server's send queue): what waits in the
+ * server's memory (counting a message being produced, if one is). */
+static size_t stream_waiting(const struct stuck_stream *x, unsigned *p)
+{
+	int inq = 0, outq = 0;
+	*p = atomic_load(&produced);
+	assert_int_equal(ioctl(x->fd, FIONREAD, &inq), 0);
+	assert_int_equal(ioctl(x->s, SIOCOUTQ, &outq), 0);
+	size_t kernel = (size_t)inq + (size_t)outq, made = *p * x->msg;
+	return made > kernel ? made - kernel : 0;
+}
+
+/* The server's queue for x is full: its stream stops there. */
+static bool stream_queue_full(intptr_t arg)
+{
+	unsigned p;
+	return stream_waiting((const struct stuck_stream *)arg, &p) >= RWD_TCP_MAX_QUEUED;
+}
+
+/* A client that asks for a stream of S_COUNT messages of S_SIZE bytes (2.4
+ * MB), and a plain query behind it, and reads nothing: small buffers on both
+ * ends, so the server's end is soon stuck, then its queue full. */
+static void stream_stuck(struct stuck_stream *x)
+{
+	static const char name[] = "300x8000.stream.example.com.";
+	x->t2 = start_stream_server();
+	x->fd = connect_to(AF_INET, rwd_tcp_port(x->t2, 0));
+	int small = 4096;
+	setsockopt(x->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	x->s = server_end(x->fd);
+	assert_int_equal(setsockopt(x->s, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+	uint8_t q[1500];
+	size_t len = frame_query(q, 0xb000, name, TYPE_NULL);
+	len += frame_query(q + len, 0xb001, "a.example.com.", RW_TYPE_A);
+	/* prefix, header, question (name, type, class), the record, OPT */
+	x->msg = 2 + RW_HDR_LEN + (strlen(name) + 1) + 4 + 12 + S_SIZE + 11;
+	atomic_store(&produced, 0);
+	send_all(x->fd, q, len);
+	assert_true(wait_for(server_stuck, x->s, 3000));
+	assert_true(wait_for(stream_queue_full, (intptr_t)x, 3000));
+}
+
+/* What waits in the server's memory for x's client: at most
+ * RWD_TCP_MAX_QUEUED bytes and the message that crossed it; not the whole
+ * stream. Returns the messages produced. */
+static unsigned check_stream_bounded(const struct stuck_stream *x)
+{
+	unsigned p;
+	size_t waiting = stream_waiting(x, &p);
+	assert_true(p < S_COUNT);
+	if (waiting > RWD_TCP_MAX_QUEUED + x->msg)
+		fail_msg("%zu bytes of %u messages wait in the server", waiting, p);
+	return p;
+}
+
+/* A stream to a client that does not read is produced only as far as the
+ * bounded queue allows and stays there while the client does not read;
+ * then resumed as the client reads: all S_COUNT messages arrive in order,
+ * then the answer to the query behind it. */
+static void test_stream_backpressure(void **state)
+{
+	struct stuck_stream x;
+	stream_stuck(&x);
+	unsigned p = check_stream_bounded(&x);
+	poll(NULL, 0, 100);                         /* nothing may happen: the wait is the check */
+	assert_int_equal(check_stream_bounded(&x), p);
+	for (uint32_t i = 0; i < S_COUNT; i++)
+		recv_stream_msg(x.fd, 0xb000, i, S_SIZE);
+	uint8_t r[65535];
+	size_t n = recv_msg(x.fd, r);
+	check_answer(r, n, 0xb001, RW_RCODE_NOERROR, 1);
+	assert_int_equal(atomic_load(&produced), S_COUNT);
+	close(x.fd);
+	rwd_tcp_stop(x.t2);
+}
+
+/* A snapshot published while a stream waits for its reader: the publication
+ * does not wait for the stream (the TCP thread is offline between turns:
+ * its grace period ends at once), and the stream is cut: the client gets
+ * the messages produced from the old snapshot, then EOF; never one from the
+ * new. A new stream is then served from the new snapshot. */
+static void test_stream_cut_by_publish(void **state)
+{
+	struct stuck_stream x;
+	stream_stuck(&x);
+	unsigned p = atomic_load(&produced);
+	uint64_t t0 = now_ms();
+	assert_int_equal(publish(), 0);
+	assert_true(now_ms() - t0 < 1000);
+	uint32_t got = 0;
+	for (;; got++) {
+		static uint8_t m[65535];
+		uint8_t pfx[2];
+		size_t k = recv_all(x.fd, pfx, 2);
+		if (k == 0)
+			break;                              /* EOF, after whole messages */
+		assert_int_equal(k, 2);
+		size_t mlen = rw_get16(pfx);
+		assert_int_equal(recv_all(x.fd, m, mlen), mlen);
+		check_answer(m, mlen, 0xb000, RW_RCODE_NOERROR, 1);
+		assert_int_equal(mlen, x.msg - 2);
+		assert_int_equal(rw_get32(m + mlen - 11 - S_SIZE), got);   /* in order */
+	}
+	/* What was produced (it may have gone on a little after the client saw
+	 * the server stuck, until its queue was full) arrived, nothing more. */
+	assert_true(got >= p);
+	assert_int_equal(atomic_load(&produced), got);
+	assert_true(got < S_COUNT);
+	close(x.fd);
+
+	int fd = connect_to(AF_INET, rwd_tcp_port(x.t2, 0));
+	uint8_t q[600];
+	size_t len = frame_query(q, 0xb100, "3x10.stream.example.com.", TYPE_NULL);
+	send_all(fd, q, len);
+	for (uint32_t i = 0; i < 3; i++)
+		recv_stream_msg(fd, 0xb100, i, 10);
+	close(fd);
+	rwd_tcp_stop(x.t2);
+}
+
 /* max_clients as the descriptors allow: lowered to what is left after the
  * descriptors open and reserved, never 0 (0 would mean no limit). */
 static void test_clients_for_fds(void **state)
@@ -898,6 +1182,10 @@ int main(void)
 		cmocka_unit_test(test_ipv6_and_bind_error),
 		cmocka_unit_test(test_stop_busy),
 		cmocka_unit_test(test_clients_for_fds),
+		cmocka_unit_test(test_stream),
+		cmocka_unit_test(test_stream_broken),
+		cmocka_unit_test(test_stream_backpressure),
+		cmocka_unit_test(test_stream_cut_by_publish),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

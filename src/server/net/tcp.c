@@ -62,6 +62,18 @@
 
 struct rwd_tcp;
 
+/*
+ * A query answered in several messages (qr.more) whose stream had to wait
+ * for the peer: the query (qr.wire points at wire) and the pipeline's state
+ * between two rwd_query_produce calls. Allocated only then, at most one per
+ * connection; later queries of the connection wait behind it.
+ */
+struct stream {
+	struct rwd_query qr;
+	uint64_t generation;         /* of the snapshot it began on, which qr points into */
+	uint8_t wire[];
+};
+
 struct wreq {
 	uv_write_t req;
 	struct conn *c;
@@ -88,6 +100,7 @@ struct conn {
 	struct sockaddr_storage local;   /* with dnstap only */
 	uint8_t *rbuf;
 	size_t rlen, rcap;
+	struct stream *stream;       /* a stream waiting for the peer, or NULL */
 	size_t queued;               /* bytes in uv_write requests not completed */
 	unsigned pending;            /* uv_write requests not completed */
 	unsigned handles_open;
@@ -276,6 +289,7 @@ static void on_conn_handle_closed(uv_handle_t *h)
 {
 	struct conn *c = h->data;
 	if (--c->handles_open == 0) {
+		free(c->stream);
 		free(c->rbuf);
 		free(c);
 	}
@@ -339,10 +353,17 @@ static void conn_touch(struct conn *c)
 	t->conns_tail = c;
 }
 
-/* Too many responses (or bytes) waiting for the peer: stop reading. */
-static bool conn_backlogged(const struct conn *c)
+/* Too many responses (or bytes) waiting for the peer. */
+static bool conn_queue_full(const struct conn *c)
 {
 	return c->pending >= RWD_TCP_MAX_PENDING || c->queued >= RWD_TCP_MAX_QUEUED;
+}
+
+/* That, or a stream waiting for the queue to drain: stop reading, answer
+ * nothing more (answers go out in order: the next query waits behind it). */
+static bool conn_backlogged(const struct conn *c)
+{
+	return conn_queue_full(c) || c->stream != NULL;
 }
 
 /* Stop reading and close once every queued response is sent. The timer
@@ -412,15 +433,17 @@ static void on_write(uv_write_t *req, int status)
 		conn_timer(c, true);
 }
 
-/* Send the response of n bytes at t->scratch + 2 on c. 0 or a negative libuv/RW code. */
-static int conn_send(struct conn *c, size_t n)
+/* Send the response of n bytes at t->scratch + 2 on c; queue: through
+ * libuv's queue even if the kernel would take it now, so that on_write is
+ * called back once it has. 0 or a negative libuv/RW code. */
+static int conn_send(struct conn *c, size_t n, bool queue)
 {
 	struct rwd_tcp *t = c->t;
 	const uint8_t *p = t->scratch;
 	size_t total = n + 2;
 	rw_put16(t->scratch, (uint16_t)n);
 
-	if (c->pending == 0) {
+	if (c->pending == 0 && !queue) {
 		uv_buf_t b = uv_buf_init((char *)p, (unsigned)total);
 		int r = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
 		if (r >= 0 && (size_t)r == total)
@@ -449,8 +472,95 @@ static int conn_send(struct conn *c, size_t n)
 	return 0;
 }
 
-/* Answer one message into t->scratch + 2; the response length or 0. */
-static size_t conn_answer(struct conn *c, const uint8_t *msg, size_t len)
+/*
+ * Streams: a query answered in several messages (a zone transfer) is
+ * produced while the peer keeps up, never all at once. Each message is
+ * framed and sent as it is produced (t->scratch holds one); the stream
+ * stops after RWD_TCP_STREAM_BURST messages in one turn of the loop, or as
+ * soon as the connection's queue is full (conn_queue_full: RWD_TCP_MAX_PENDING
+ * writes or RWD_TCP_MAX_QUEUED bytes), so what waits in memory for a slow
+ * reader stays bounded as for any pipelined answers, and other connections
+ * get their turn. The message that ends a burst goes through libuv's queue,
+ * so its completion always calls on_write, which resumes the stream once
+ * the queue is empty (as reading resumes after backpressure).
+ *
+ * RCU: the thread is online only while it produces, never across a wait of
+ * the loop. Between turns the pipeline state (qr, with pointers into the
+ * snapshot) and a copy of the query wait in c->stream, with the generation
+ * of the snapshot it began on. A turn goes online and goes on only if that
+ * snapshot is still the current one: then the pointers in qr are valid (a
+ * snapshot is freed only after it stopped being current and a grace period
+ * passed) and every message comes from one consistent snapshot, as the
+ * pipeline requires. If another was published meanwhile, the stream cannot
+ * go on from the same data: the connection is closed after what was sent
+ * (the client retries; a transfer sees a truncated stream, never a mixed
+ * one). Holding a reference to the snapshot instead would keep a long
+ * transfer alive across publications: left to the transfer work, which
+ * knows what it must keep (the zone version).
+ */
+enum {
+	STREAM_DONE,                 /* every message sent */
+	STREAM_WAITS,                /* more to come: on_write resumes it */
+	STREAM_BROKEN,               /* nothing (more) to send: close once the queue drains */
+};
+
+/* Send qr's message of n bytes at t->scratch + 2, then produce and send
+ * the next ones while qr->more, as far as the burst and the queue allow.
+ * STREAM_* or a negative code (close c). Pre: online; s is the snapshot qr
+ * began on. */
+static int conn_stream(struct conn *c, const struct rwd_snapshot *s, struct rwd_query *qr,
+                       size_t n)
+{
+	for (unsigned k = 1;; k++) {
+		bool last = !qr->more;
+		bool wake = !last && k == RWD_TCP_STREAM_BURST;
+		int r = conn_send(c, n, wake);
+		if (r < 0)
+			return r;
+		if (last)
+			return STREAM_DONE;
+		if (wake || conn_queue_full(c))    /* either way a write is pending */
+			return STREAM_WAITS;
+		if ((n = rwd_query_produce(s, qr)) == 0)
+			return STREAM_BROKEN;
+	}
+}
+
+/* Keep qr, which waits for the peer, in c->stream with its own copy of the
+ * query. 0 or RW_ENOMEM. */
+static int conn_stream_keep(struct conn *c, const struct rwd_snapshot *s,
+                            const struct rwd_query *qr)
+{
+	struct stream *st = malloc(sizeof(*st) + qr->wire_len);
+	if (st == NULL)
+		return RW_ENOMEM;
+	memcpy(st->wire, qr->wire, qr->wire_len);
+	st->qr = *qr;
+	st->qr.wire = st->wire;
+	st->generation = s->generation;
+	c->stream = st;
+	return 0;
+}
+
+/* Act on what conn_stream said (the query done, waiting, broken). False
+ * when c is closing or draining: answer nothing more. */
+static bool conn_stream_end(struct conn *c, int r)
+{
+	if (r < 0) {
+		conn_close(c);
+		return false;
+	}
+	if (r == STREAM_BROKEN) {
+		conn_drain(c);
+		return false;
+	}
+	return true;
+}
+
+/* Answer one message: begin, and the messages of its answer as far as
+ * conn_stream goes (the rest waits in c->stream). STREAM_* or a negative
+ * code. */
+static int conn_answer(struct conn *c, const uint8_t *msg, size_t len)
 {
 	struct rwd_tcp *t = c->t;
 	struct rwd_query qr = {
@@ -463,16 +573,20 @@ static size_t conn_answer(struct conn *c, const uint8_t *msg, size_t len)
 		.thread = &t->qthread,
 	};
 	size_t n = 0;
+	int r = STREAM_BROKEN;
 	struct timespec received;
 	if (t->dnstap)
 		clock_gettime(CLOCK_REALTIME, &received);
 	rcu_thread_online();
 	const struct rwd_snapshot *s = rwd_snapshot_get();
 	t->qthread.health = rwd_health_get();   /* read with the snapshot, under RCU */
-	if (s)
-		n = rwd_query_process(s, &qr);
-	rcu_thread_offline();
-	if (t->dnstap) {
+	if (s) {
+		rwd_query_begin(s, &qr);
+		if (__builtin_expect(t->opts.test_begin != NULL, 0))
+			t->opts.test_begin(s, &qr);
+		n = rwd_query_produce(s, &qr);
+	}
+	if (t->dnstap) {                    /* the query and the first message of its answer */
 		struct rwd_dnstap_msg m = {
 			.tcp = true, .client = (const struct sockaddr *)&c->peer,
 			.server = (const struct sockaddr *)&c->local, .query_time = received,
@@ -480,7 +594,39 @@ static size_t conn_answer(struct conn *c, const uint8_t *msg, size_t len)
 		};
 		rwd_dnstap_log(t->dnstap, &m);
 	}
-	return n;
+	if (n)
+		r = conn_stream(c, s, &qr, n);
+	if (r == STREAM_WAITS && conn_stream_keep(c, s, &qr) < 0)
+		r = RW_ENOMEM;
+	rcu_thread_offline();
+	return r;
+}
+
+/* Go on with the stream waiting in c->stream: STREAM_* or a negative code. */
+static int conn_resume(struct conn *c)
+{
+	struct rwd_tcp *t = c->t;
+	struct stream *st = c->stream;
+	int r = STREAM_BROKEN;
+	c->stream = NULL;
+	rcu_thread_online();
+	const struct rwd_snapshot *s = rwd_snapshot_get();
+	if (s && s->generation == st->generation) {   /* the very snapshot it began on */
+		t->qthread.health = rwd_health_get();
+		st->qr.out = t->scratch + 2;
+		size_t n = rwd_query_produce(s, &st->qr);
+		if (n)
+			r = conn_stream(c, s, &st->qr, n);
+	} else {
+		rwd_debug("tcp: a snapshot was published while a stream waited for its reader: "
+		          "closing the connection");
+	}
+	rcu_thread_offline();
+	if (r == STREAM_WAITS)
+		c->stream = st;
+	else
+		free(st);
+	return r;
 }
 
 /* Answer every complete message in the read buffer, as far as backpressure allows. */
@@ -488,6 +634,10 @@ static void conn_process(struct conn *c)
 {
 	size_t off = 0;
 	bool answered = false;
+	if (c->stream && !c->closing && !c->draining && !conn_queue_full(c)) {
+		conn_touch(c);               /* a stream moving is not idle (max_clients) */
+		conn_stream_end(c, conn_resume(c));    /* the answer before the next query */
+	}
 	while (!c->closing && !c->draining && !conn_backlogged(c)) {
 		size_t avail = c->rlen - off;
 		if (avail < 2)
@@ -501,17 +651,10 @@ static void conn_process(struct conn *c)
 			break;
 		answered = true;
 		conn_touch(c);
-		size_t n = conn_answer(c, c->rbuf + off + 2, len);
+		int r = conn_answer(c, c->rbuf + off + 2, len);
 		off += 2 + len;
-		if (n == 0) {
-			conn_drain(c);
+		if (!conn_stream_end(c, r))
 			break;
-		}
-		int r = conn_send(c, n);
-		if (r < 0) {
-			conn_close(c);
-			return;
-		}
 	}
 	if (c->closing)
 		return;

@@ -3,8 +3,14 @@
  * listening address and every connection.
  *
  * Framing is the 2-byte length prefix of RFC 1035 4.2.2. Pipelined queries
- * are processed as they arrive and answered in order, one response per
- * message. A connection is closed
+ * are processed as they arrive and answered in order: one response per
+ * message, or several framed messages (each with its own length prefix,
+ * rwd_query_produce while qr->more) for a query answered in a stream, which
+ * the queries behind it wait for. A stream is produced as the peer reads it
+ * (at most RWD_TCP_MAX_PENDING / RWD_TCP_MAX_QUEUED waiting, as below);
+ * it is cut (the connection closed after what was sent) if a new snapshot
+ * is published while it waits for the peer: never two snapshots in one
+ * answer. A connection is closed
  *   - when no query has arrived for idle_timeout_ms after the last one was
  *     answered (or since it was accepted),
  *   - when a message has begun to arrive and is not whole io_timeout_ms
@@ -12,8 +18,9 @@
  *     queued answers have not moved to the kernel for io_timeout_ms (a
  *     client that sends queries but does not read the answers),
  *   - on a message shorter than a DNS header (length 0..11),
- *   - on a message the query path does not answer (rwd_query_process
- *     returned 0: QR=1, no whole question, ...), like Knot DNS,
+ *   - on a message the query path does not answer (the first
+ *     rwd_query_produce returned 0: QR=1, no whole question, ...), like
+ *     Knot DNS, or a stream whose producer broke off (after what was sent),
  *   - on EOF or a socket error.
  *
  * Limits on connections:
@@ -36,8 +43,12 @@
  * stops at either and resumes once every queued response is sent, and the
  * io timeout closes a client that never reads them.
  *
+ * (A stream's producer likewise stops at either, and resumes then.)
+ *
  * Queries run under the RCU read side (QSBR): the thread is online only
- * while it calls rwd_query_process, so it never delays a grace period.
+ * while it answers one query or produces one turn of a stream (at most
+ * RWD_TCP_STREAM_BURST messages), never across a wait of the loop, so it
+ * never holds up a grace period for long.
  */
 #pragma once
 #include <stddef.h>
@@ -47,8 +58,11 @@
 
 #define RWD_TCP_MAX_PENDING 16
 #define RWD_TCP_MAX_QUEUED  65536
+#define RWD_TCP_STREAM_BURST 16     /* messages of a stream per turn of the loop */
 
 struct rwd_dnstap;
+struct rwd_query;
+struct rwd_snapshot;
 
 struct rwd_tcp_opts {
 	struct rwd_dnstap *dnstap;  /* NULL: off; else the TCP thread takes a queue and logs to it */
@@ -56,6 +70,11 @@ struct rwd_tcp_opts {
 	unsigned io_timeout_ms;     /* 0: idle_timeout_ms applies instead */
 	unsigned max_clients;       /* 0: no limit */
 	unsigned max_per_client;    /* 0: no limit */
+	/* Tests only, NULL in runwayd: called on the TCP thread after
+	 * rwd_query_begin, it may set qr->producer (with qr->answer NULL) to
+	 * answer in several messages, as a transfer stage will. One predicted
+	 * branch per query when NULL; the pipeline itself is untouched. */
+	void (*test_begin)(const struct rwd_snapshot *s, struct rwd_query *qr);
 };
 
 struct rwd_tcp;
