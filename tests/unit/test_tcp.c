@@ -12,8 +12,10 @@
  * table that grows and shrinks), the io timeout (a trickled message, a
  * client that does not read), IPv6. Streams (a query answered in several
  * messages, as a zone transfer will be) through a test producer: framed in
- * order with the queries behind them answered, produced no faster than the
- * client reads, cut when a new snapshot is published while one waits.
+ * order with the queries behind them answered (and whole before the EOF of
+ * a client that shut down its side), produced no faster than the client
+ * reads, cut when a new snapshot is published while one waits, freed when
+ * the server stops.
  *
  * No fixed sleeps: a test that needs the server to have done something
  * (seen a close, read a byte, filled its send buffer) polls for it with a
@@ -1004,6 +1006,18 @@ static void test_stream(void **state)
 	check_answer(r, n, 0xa003, RW_RCODE_NOERROR, 1);
 	ask(fd, 0xa004);
 	close(fd);
+
+	/* A client that sends its query and shuts down its side at once gets
+	 * the whole stream, then EOF (the server sees the EOF only once it
+	 * reads again, after the stream). */
+	size_t qlen = frame_query(q, 0xa010, "40x100.stream.example.com.", TYPE_NULL);
+	fd = connect_to(AF_INET, port);
+	send_all(fd, q, qlen);
+	assert_int_equal(shutdown(fd, SHUT_WR), 0);
+	for (uint32_t i = 0; i < 40; i++)
+		recv_stream_msg(fd, 0xa010, i, 100);
+	assert_true(closed_by_server(fd));
+	close(fd);
 }
 
 /* A producer that breaks off at message 3 of 5: the three are sent, then
@@ -1106,6 +1120,16 @@ static void test_stream_backpressure(void **state)
 	rwd_tcp_stop(x.t2);
 }
 
+/* Stopping the server while a stream waits for its reader frees it (ASan:
+ * no leak, no use after free). */
+static void test_stream_stop(void **state)
+{
+	struct stuck_stream x;
+	stream_stuck(&x);
+	rwd_tcp_stop(x.t2);
+	close(x.fd);
+}
+
 /* A snapshot published while a stream waits for its reader: the publication
  * does not wait for the stream (the TCP thread is offline between turns:
  * its grace period ends at once), and the stream is cut: the client gets
@@ -1185,6 +1209,7 @@ int main(void)
 		cmocka_unit_test(test_stream),
 		cmocka_unit_test(test_stream_broken),
 		cmocka_unit_test(test_stream_backpressure),
+		cmocka_unit_test(test_stream_stop),
 		cmocka_unit_test(test_stream_cut_by_publish),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
