@@ -30,10 +30,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(!(conf->dnstap.file && conf->dnstap.socket));   /* at most one dnstap output */
 	CHECK(conf->dnstap.log_queries || conf->dnstap.log_responses);
 	for (size_t i = 0; i < conf->n_listen; i++) {
-		const struct rwd_conf_listen *l = &conf->listen[i];
-		struct rwd_conf_listen again;
+		const struct rw_sockaddr *l = &conf->listen[i];
+		struct rw_sockaddr again;
 		/* The canonical text parses back to the same address. */
-		CHECK(rwd_conf_parse_addr(l->text, 53, &again) == 0);
+		CHECK(rw_sockaddr_parse(l->text, 53, &again) == 0);
 		CHECK(again.addr_len == l->addr_len && memcmp(&again.addr, &l->addr, l->addr_len) == 0);
 	}
 	CHECK(conf->workers <= 1024);

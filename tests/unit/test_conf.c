@@ -443,14 +443,14 @@ static void test_parse_addr(void **state)
 		"[::1", "::1]:53", "[]:53", "::1:53:x", "1.2.3.4 ", "[::1]:99999999999999999999999",
 		"fe80::1%eth0",
 	};
-	struct rwd_conf_listen l;
+	struct rw_sockaddr l;
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		if (rwd_conf_parse_addr(ok[i].in, ok[i].def, &l) != 0)
+		if (rw_sockaddr_parse(ok[i].in, ok[i].def, &l) != 0)
 			fail_msg("'%s' rejected", ok[i].in);
 		assert_string_equal(l.text, ok[i].text);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (rwd_conf_parse_addr(bad[i], 53, &l) != RW_EINVAL)
+		if (rw_sockaddr_parse(bad[i], 53, &l) != RW_EINVAL)
 			fail_msg("'%s' accepted", bad[i]);
 }
 

@@ -193,7 +193,7 @@ static int setup(void **state)
 	if (publish() < 0)
 		return -1;
 
-	struct rwd_conf_listen l = { .addr_len = sizeof(struct sockaddr_in) };
+	struct rw_sockaddr l = { .addr_len = sizeof(struct sockaddr_in) };
 	struct sockaddr_in *sa = (struct sockaddr_in *)&l.addr;
 	sa->sin_family = AF_INET;
 	sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -716,8 +716,8 @@ static void test_max_clients(void **state)
  * opened again check that removals leave it consistent. */
 static void test_max_per_client(void **state)
 {
-	struct rwd_conf_listen l = { 0 };
-	assert_int_equal(rwd_conf_parse_addr("127.0.0.1", 53, &l), 0);
+	struct rw_sockaddr l = { 0 };
+	assert_int_equal(rw_sockaddr_parse("127.0.0.1", 53, &l), 0);
 	((struct sockaddr_in *)&l.addr)->sin_port = 0;
 	struct rwd_tcp_opts opts = { .idle_timeout_ms = 5000, .max_clients = 1000,
 	                             .max_per_client = 3 };
@@ -779,8 +779,8 @@ static void test_max_per_client(void **state)
  * stop moving. */
 static void test_io_timeout(void **state)
 {
-	struct rwd_conf_listen l = { 0 };
-	assert_int_equal(rwd_conf_parse_addr("127.0.0.1", 53, &l), 0);
+	struct rw_sockaddr l = { 0 };
+	assert_int_equal(rw_sockaddr_parse("127.0.0.1", 53, &l), 0);
 	((struct sockaddr_in *)&l.addr)->sin_port = 0;
 	struct rwd_tcp_opts opts = { .idle_timeout_ms = 3000, .io_timeout_ms = 200,
 	                             .max_clients = 10 };
@@ -845,10 +845,10 @@ static void test_io_timeout(void **state)
 /* A second server on [::1]:0 and 127.0.0.1:0 at once; then a port in use. */
 static void test_ipv6_and_bind_error(void **state)
 {
-	struct rwd_conf_listen l[2] = { 0 };
-	assert_int_equal(rwd_conf_parse_addr("[::1]:53", 53, &l[0]), 0);
+	struct rw_sockaddr l[2] = { 0 };
+	assert_int_equal(rw_sockaddr_parse("[::1]:53", 53, &l[0]), 0);
 	((struct sockaddr_in6 *)&l[0].addr)->sin6_port = 0;
-	assert_int_equal(rwd_conf_parse_addr("127.0.0.1", 53, &l[1]), 0);
+	assert_int_equal(rw_sockaddr_parse("127.0.0.1", 53, &l[1]), 0);
 	((struct sockaddr_in *)&l[1].addr)->sin_port = 0;
 	struct rwd_tcp_opts opts = { .idle_timeout_ms = 1000, .max_clients = 10 };
 	struct rwd_tcp *t2 = NULL;
@@ -876,7 +876,7 @@ static void test_ipv6_and_bind_error(void **state)
 	}
 
 	/* The first server's port is taken: start fails and cleans up. */
-	struct rwd_conf_listen busy = l[1];
+	struct rw_sockaddr busy = l[1];
 	((struct sockaddr_in *)&busy.addr)->sin_port = htons((uint16_t)port);
 	snprintf(busy.text, sizeof(busy.text), "127.0.0.1:%d", port);
 	t2 = (struct rwd_tcp *)1;
@@ -891,8 +891,8 @@ static void test_ipv6_and_bind_error(void **state)
  * wait in the server's queue when it stops. */
 static void test_stop_busy(void **state)
 {
-	struct rwd_conf_listen l = { 0 };
-	assert_int_equal(rwd_conf_parse_addr("127.0.0.1", 53, &l), 0);
+	struct rw_sockaddr l = { 0 };
+	assert_int_equal(rw_sockaddr_parse("127.0.0.1", 53, &l), 0);
 	((struct sockaddr_in *)&l.addr)->sin_port = 0;
 	struct rwd_tcp_opts opts = { .idle_timeout_ms = 5000, .max_clients = 10 };
 	struct rwd_tcp *t2 = NULL;
@@ -972,8 +972,8 @@ static void recv_stream_msg(int fd, uint16_t id, uint32_t i, unsigned size)
  * long enough for a test that lets answers wait. */
 static struct rwd_tcp *start_stream_server(void)
 {
-	struct rwd_conf_listen l = { 0 };
-	assert_int_equal(rwd_conf_parse_addr("127.0.0.1", 53, &l), 0);
+	struct rw_sockaddr l = { 0 };
+	assert_int_equal(rw_sockaddr_parse("127.0.0.1", 53, &l), 0);
 	((struct sockaddr_in *)&l.addr)->sin_port = 0;
 	struct rwd_tcp_opts opts = { .idle_timeout_ms = 10000, .max_clients = 10,
 	                             .test_begin = stream_begin };

@@ -463,8 +463,8 @@ static void free_api(struct rwd_api *a)
 int rwd_api_start(const struct rwd_api_opts *o, struct rwd_control *ctl, struct rwd_api **out)
 {
 	*out = NULL;
-	struct rwd_conf_listen addr;
-	if (o->listen == NULL || rwd_conf_parse_addr(o->listen, 8053, &addr) < 0) {
+	struct rw_sockaddr addr;
+	if (o->listen == NULL || rw_sockaddr_parse(o->listen, 8053, &addr) < 0) {
 		rwd_error("api: bad listen address '%s' (expected ADDR:PORT or [ADDR6]:PORT)",
 		          o->listen ? o->listen : "");
 		return RW_EINVAL;

@@ -850,9 +850,9 @@ static size_t parse_nsid(const char *s, uint8_t **out)
 
 static int add_listen(struct ctx *c, const struct opt *o, const char *s, int line, void *base)
 {
-	struct rwd_conf_listen *l = *(struct rwd_conf_listen **)at(base, o->off);
+	struct rw_sockaddr *l = *(struct rw_sockaddr **)at(base, o->off);
 	size_t *n = at(base, o->off2);
-	if (rwd_conf_parse_addr(s, 53, &l[*n]) != 0)
+	if (rw_sockaddr_parse(s, 53, &l[*n]) != 0)
 		return cf_expected(c, o, line);
 	/* Binding the same address twice would fail later with a vaguer message. */
 	for (size_t i = 0; i < *n; i++)
@@ -1032,7 +1032,7 @@ static int set_scalar(struct ctx *c, const struct opt *o, const char *s, int lin
 		}
 		return 0;
 	case K_LISTEN:
-		if (!(*(void **)at(base, o->off) = calloc(1, sizeof(struct rwd_conf_listen))))
+		if (!(*(void **)at(base, o->off) = calloc(1, sizeof(struct rw_sockaddr))))
 			return cf_nomem(c);
 		return add_listen(c, o, s, line, base);
 	case K_NSID: {
@@ -1440,7 +1440,7 @@ static int parse_listen(struct ctx *c, const struct opt *o, yaml_node_t *v, void
 		return cf_expected(c, o, cf_line_of(v));
 	if (n > MAX_LISTEN)
 		return cf_fail(c, cf_line_of(v), "%s: more than %d addresses", o->path, MAX_LISTEN);
-	if (!(*(void **)at(base, o->off) = calloc(n, sizeof(struct rwd_conf_listen))))
+	if (!(*(void **)at(base, o->off) = calloc(n, sizeof(struct rw_sockaddr))))
 		return cf_nomem(c);
 	for (size_t k = 0; k < n; k++) {
 		yaml_node_t *e = cf_node_at(c, items[k]);
@@ -2007,60 +2007,6 @@ void rwd_conf_free(struct rwd_conf *conf)
 	free(conf->text);
 	rwd_model_free(conf->model);
 	free(conf);
-}
-
-int rwd_conf_parse_addr(const char *text, uint16_t default_port, struct rwd_conf_listen *out)
-{
-	char host[INET6_ADDRSTRLEN];
-	const char *port = NULL, *colon = strchr(text, ':');
-	size_t hlen;
-	bool v6;
-	unsigned long long p = default_port;
-
-	if (text[0] == '[') {                    /* [ADDR6] or [ADDR6]:PORT */
-		const char *end = strchr(text, ']');
-		if (!end || (end[1] && end[1] != ':'))
-			return RW_EINVAL;
-		text++;
-		hlen = (size_t)(end - text);
-		port = end[1] ? end + 2 : NULL;
-		v6 = true;
-	} else if (colon && !strchr(colon + 1, ':')) {  /* one colon: ADDR4:PORT */
-		hlen = (size_t)(colon - text);
-		port = colon + 1;
-		v6 = false;
-	} else {                                 /* bare ADDR4, or bare ADDR6 (2+ colons) */
-		hlen = strlen(text);
-		v6 = colon != NULL;
-	}
-	if (hlen == 0 || hlen >= sizeof(host))
-		return RW_EINVAL;
-	memcpy(host, text, hlen);
-	host[hlen] = '\0';
-	if (port && (!digits(&port, &p) || *port || p == 0 || p > 65535))
-		return RW_EINVAL;
-
-	memset(out, 0, sizeof(*out));
-	if (v6) {
-		struct sockaddr_in6 *sa = (struct sockaddr_in6 *)&out->addr;
-		if (inet_pton(AF_INET6, host, &sa->sin6_addr) != 1)
-			return RW_EINVAL;
-		sa->sin6_family = AF_INET6;
-		sa->sin6_port = htons((uint16_t)p);
-		out->addr_len = sizeof(*sa);
-		inet_ntop(AF_INET6, &sa->sin6_addr, host, sizeof(host));
-		snprintf(out->text, sizeof(out->text), "[%s]:%llu", host, p);
-	} else {
-		struct sockaddr_in *sa = (struct sockaddr_in *)&out->addr;
-		if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
-			return RW_EINVAL;
-		sa->sin_family = AF_INET;
-		sa->sin_port = htons((uint16_t)p);
-		out->addr_len = sizeof(*sa);
-		inet_ntop(AF_INET, &sa->sin_addr, host, sizeof(host));
-		snprintf(out->text, sizeof(out->text), "%s:%llu", host, p);
-	}
-	return 0;
 }
 
 void rwd_conf_doc(FILE *out)

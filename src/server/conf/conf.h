@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include "lib/addr.h"
 #include "server/common/acl.h"
 #include "server/dnstap/dnstap.h"
 #include "server/limit/rrl.h"
@@ -24,12 +25,6 @@
 #define RWD_CONF_ERRLEN 512
 
 struct rwd_model;   /* server/steer/model.h */
-
-struct rwd_conf_listen {
-	struct sockaddr_storage addr;  /* AF_INET or AF_INET6, port set */
-	socklen_t addr_len;
-	char text[64];                 /* canonical, for logs: "127.0.0.1:5353", "[::1]:53" */
-};
 
 struct rwd_conf_zone {
 	char *name;                    /* absolute, as written ("example.com.") */
@@ -63,7 +58,7 @@ struct rwd_conf {
 	char *path;                    /* the config file as given */
 	char *text;                    /* its content as loaded (live changes re-apply on it) */
 	size_t text_len;
-	struct rwd_conf_listen *listen;
+	struct rw_sockaddr *listen;
 	size_t n_listen;               /* >= 1 */
 	unsigned workers;              /* UDP workers; 0 in the file = one per core */
 	unsigned busy_poll_us;         /* UDP workers poll this long after a batch; 0: off */
@@ -186,8 +181,3 @@ int rwd_conf_load_overlay(const char *data, size_t len, const char *name, const 
  */
 void rwd_conf_doc(FILE *out);
 
-/*
- * Parse "ADDR:PORT" / "[ADDR6]:PORT" / "ADDR" (port defaults to default_port).
- * Returns 0 or RW_EINVAL. Shared with the tools.
- */
-int rwd_conf_parse_addr(const char *text, uint16_t default_port, struct rwd_conf_listen *out);

@@ -898,7 +898,7 @@ static int port_of(const struct sockaddr *sa)
 	                                       : ((const struct sockaddr_in *)sa)->sin_port);
 }
 
-static int listener_open(struct rwd_tcp *t, struct listener *l, const struct rwd_conf_listen *a)
+static int listener_open(struct rwd_tcp *t, struct listener *l, const struct rw_sockaddr *a)
 {
 	const struct sockaddr *sa = (const struct sockaddr *)&a->addr;
 	int one = 1, fd = -1;
@@ -951,7 +951,7 @@ fail:
 	return RW_EIO;
 }
 
-int rwd_tcp_start(const struct rwd_conf_listen *addrs, size_t n, const struct rwd_tcp_opts *opts,
+int rwd_tcp_start(const struct rw_sockaddr *addrs, size_t n, const struct rwd_tcp_opts *opts,
                   struct rwd_tcp **out)
 {
 	*out = NULL;

@@ -54,7 +54,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "server/conf/conf.h"
+#include "lib/addr.h"
 
 #define RWD_TCP_MAX_PENDING 16
 #define RWD_TCP_MAX_QUEUED  65536
@@ -87,7 +87,7 @@ struct rwd_tcp;
  * Pre: addrs (if n > 0), opts, out != NULL; a snapshot is published before
  * the first query arrives.
  */
-int rwd_tcp_start(const struct rwd_conf_listen *addrs, size_t n, const struct rwd_tcp_opts *opts,
+int rwd_tcp_start(const struct rw_sockaddr *addrs, size_t n, const struct rwd_tcp_opts *opts,
                   struct rwd_tcp **out);
 
 /*

@@ -52,7 +52,7 @@ static bool is_wildcard(const struct sockaddr_storage *ss)
 	return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
 }
 
-static int open_socket(const struct rwd_conf_listen *l, bool *pktinfo)
+static int open_socket(const struct rw_sockaddr *l, bool *pktinfo)
 {
 	int one = 1, fd = socket(l->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -277,7 +277,7 @@ void rwd_udp_stop(struct rwd_udp *u)
 	free(u);
 }
 
-int rwd_udp_start(const struct rwd_conf_listen *addrs, size_t n, unsigned workers,
+int rwd_udp_start(const struct rw_sockaddr *addrs, size_t n, unsigned workers,
                   unsigned busy_poll_us, struct rwd_dnstap *dnstap, struct rwd_udp **out)
 {
 	struct rwd_udp *u = calloc(1, sizeof(*u));

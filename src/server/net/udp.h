@@ -7,7 +7,7 @@
 #pragma once
 #include <stddef.h>
 
-#include "server/conf/conf.h"
+#include "lib/addr.h"
 
 struct rwd_udp;
 
@@ -21,7 +21,7 @@ struct rwd_dnstap;
  * Returns 0, or a negative RW_E* code after logging why (nothing is left
  * running then).
  */
-int rwd_udp_start(const struct rwd_conf_listen *addrs, size_t n, unsigned workers,
+int rwd_udp_start(const struct rw_sockaddr *addrs, size_t n, unsigned workers,
                   unsigned busy_poll_us, struct rwd_dnstap *dnstap, struct rwd_udp **out);
 
 /* Stop and join every worker, close the sockets, free. */
