@@ -32,6 +32,7 @@ struct worker {
 	uint8_t in[BATCH][IN_MAX];
 	uint8_t out[BATCH][OUT_MAX];
 	struct rwd_query_thread qthread;   /* randomness, geo cache, counters of this worker */
+	struct rwd_query query;            /* reused: rwd_query_begin resets its state */
 	struct rwd_geo_cache geo_cache;
 	struct rwd_qstats stats;
 	struct rwd_dnstap_queue *dnstap;   /* NULL: dnstap off */
@@ -96,6 +97,9 @@ static void prepare(struct worker *w)
 		w->out_iov[i] = (struct iovec){ w->out[i], 0 };
 		w->out_msg[i].msg_hdr = (struct msghdr){ .msg_iov = &w->out_iov[i], .msg_iovlen = 1 };
 	}
+	w->query = (struct rwd_query){
+		.transport = &rwd_transport_udp, .out_cap = OUT_MAX, .thread = &w->qthread,
+	};
 }
 
 /* Turn received packet info into the source for the reply (ifindex 0: route). */
@@ -159,12 +163,12 @@ static unsigned answer_batch(struct worker *w, unsigned n, const struct timespec
 		struct msghdr *in = &w->in_msg[i].msg_hdr;
 		if (in->msg_flags & MSG_TRUNC)
 			continue;                  /* bigger than any sane query */
-		struct rwd_query qr = {
-			.wire = w->in[i], .wire_len = w->in_msg[i].msg_len,
-			.transport = &rwd_transport_udp, .client = (struct sockaddr *)&w->peer[i],
-			.out = w->out[k], .out_cap = OUT_MAX, .thread = &w->qthread,
-		};
-		size_t len = rwd_query_process(s, &qr);
+		struct rwd_query *qr = &w->query;   /* transport, out_cap, thread: prepare() */
+		qr->wire = w->in[i];
+		qr->wire_len = w->in_msg[i].msg_len;
+		qr->client = (struct sockaddr *)&w->peer[i];
+		qr->out = w->out[k];
+		size_t len = rwd_query_process(s, qr);
 		if (w->dnstap)
 			dnstap_log(w, i, w->out[k], len, received);
 		if (len == 0)

@@ -294,11 +294,16 @@ static enum rwd_stage_result stage_lookup(const struct rwd_snapshot *s, struct r
 
 void rwd_query_begin(const struct rwd_snapshot *s, struct rwd_query *qr)
 {
+	/* Every state field a stage may read before one writes it: a caller
+	 * may reuse one struct for many queries, setting only the "in" fields
+	 * (the UDP workers do; zeroing it whole each time costs more). */
 	qr->zones = NULL;
+	qr->view = 0;
 	qr->zone = NULL;
 	qr->answer = NULL;
 	qr->synth = NULL;
 	qr->body_len = 0;
+	qr->body_an = qr->body_ar = 0;
 	qr->ecs_scope = 0;
 	qr->rcode = RW_RCODE_NOERROR;
 	qr->ede = 0;
