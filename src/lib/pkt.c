@@ -137,25 +137,56 @@ static enum rw_parse formerr_no_opt(struct rw_query *q)
 	return RW_PARSE_FORMERR;
 }
 
+/* ASCII uppercase letters of the 8 bytes in w lowercased, the others kept
+ * (bytes of 0x80 and up included): no branch per byte. Each byte's low 7
+ * bits plus a constant sets its top bit when the byte is >= 'A', resp.
+ * > 'Z'; no sum carries into the next byte. */
+static inline uint64_t lower8(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ULL, high = ones * 0x80;
+	uint64_t low7 = w & ~high;
+	uint64_t ge_a = low7 + ones * (0x80 - 'A');
+	uint64_t gt_z = low7 + ones * (0x7f - 'Z');
+	uint64_t upper = (ge_a ^ gt_z) & ~w & high;
+	return w | upper >> 2;              /* 0x80 >> 2 == 0x20 */
+}
+
 /* Copy the question name, lowercased, as the lookup key. Compression in the
- * question makes no sense (nothing precedes it) and is refused. */
+ * question makes no sense (nothing precedes it) and is refused. The labels
+ * are checked first, then the whole name is copied 8 bytes at a time (its
+ * length bytes, 0..63, are no letters and pass unchanged). */
 static int parse_qname(const uint8_t *msg, size_t len, struct rw_query *q)
 {
-	size_t p = RW_HDR_LEN, n = 0;
+	size_t p = RW_HDR_LEN;
 	for (;;) {
 		if (p >= len)
 			return RW_EMALFORMED;
 		uint8_t l = msg[p];
-		if (l > RW_LABEL_MAXLEN || p + 1 + l > len || n + 1 + l > RW_DNAME_MAXLEN)
+		if (l > RW_LABEL_MAXLEN || p + 1 + l > len || p + 1 + l - RW_HDR_LEN > RW_DNAME_MAXLEN)
 			return RW_EMALFORMED;
-		q->qname[n++] = l;
-		for (uint8_t i = 1; i <= l; i++) {
-			uint8_t c = msg[p + i];
-			q->qname[n++] = (c >= 'A' && c <= 'Z') ? c + 32 : c;
-		}
 		p += 1 + l;
 		if (l == 0)
 			break;
+	}
+	size_t n = p - RW_HDR_LEN;
+	const uint8_t *src = msg + RW_HDR_LEN;
+	uint8_t *dst = q->qname;
+	uint64_t w;
+	if (n >= 8) {
+		for (size_t i = 0; i + 8 <= n; i += 8) {
+			memcpy(&w, src + i, 8);
+			w = lower8(w);
+			memcpy(dst + i, &w, 8);
+		}
+		/* The last 8 bytes again, overlapping: lowercasing is idempotent. */
+		memcpy(&w, src + n - 8, 8);
+		w = lower8(w);
+		memcpy(dst + n - 8, &w, 8);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			uint8_t c = src[i];
+			dst[i] = (c >= 'A' && c <= 'Z') ? c + 32 : c;
+		}
 	}
 	q->qname_len = (uint16_t)n;
 	return 0;
