@@ -157,14 +157,15 @@ static inline uint64_t lower8(uint64_t w)
  * length bytes, 0..63, are no letters and pass unchanged). */
 static int parse_qname(const uint8_t *msg, size_t len, struct rw_query *q)
 {
-	size_t p = RW_HDR_LEN;
+	/* The name ends within the message and within RW_DNAME_MAXLEN. */
+	size_t p = RW_HDR_LEN, end = len < RW_HDR_LEN + RW_DNAME_MAXLEN ? len : RW_HDR_LEN + RW_DNAME_MAXLEN;
 	for (;;) {
-		if (p >= len)
+		if (p >= end)
 			return RW_EMALFORMED;
 		uint8_t l = msg[p];
-		if (l > RW_LABEL_MAXLEN || p + 1 + l > len || p + 1 + l - RW_HDR_LEN > RW_DNAME_MAXLEN)
+		p += 1u + l;
+		if (l > RW_LABEL_MAXLEN || p > end)
 			return RW_EMALFORMED;
-		p += 1 + l;
 		if (l == 0)
 			break;
 	}
