@@ -67,6 +67,7 @@ uint32_t rwd_name_hash(const uint8_t *name, size_t len)
 {
 	/* Multiply-rotate over 8-byte words: names are short, this is a few cycles. */
 	const uint64_t k = 0x517cc1b727220a95ULL;
+	const size_t name_len = len;
 	uint64_t h = len * 0x9e3779b97f4a7c15ULL;
 	while (len >= 8) {
 		uint64_t w;
@@ -76,8 +77,35 @@ uint32_t rwd_name_hash(const uint8_t *name, size_t len)
 		len -= 8;
 	}
 	if (len) {
+		/* The last 1..7 bytes as memcpy() into a zeroed word would give
+		 * them, without its call: on a little-endian machine, the 8 bytes
+		 * ending with the name shifted down (when the name had 8), or
+		 * pieces of 4, 2 and 1. */
 		uint64_t w = 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		if (name_len >= 8) {
+			memcpy(&w, name + len - 8, 8);
+			w >>= (8 - len) * 8;
+		} else {
+			size_t o = 0;
+			if (len & 4) {
+				uint32_t x;
+				memcpy(&x, name, 4);
+				w = x;
+				o = 4;
+			}
+			if (len & 2) {
+				uint16_t x;
+				memcpy(&x, name + o, 2);
+				w |= (uint64_t)x << (o * 8);
+				o += 2;
+			}
+			if (len & 1)
+				w |= (uint64_t)name[o] << (o * 8);
+		}
+#else
 		memcpy(&w, name, len);
+#endif
 		h = ((h << 5 | h >> 59) ^ w) * k;
 	}
 	h ^= h >> 32;
