@@ -7,6 +7,7 @@
 #include "lib/dname.h"
 #include "lib/wire.h"
 #include "server/query/stages.h"
+#include "server/steer/model.h"
 
 #define EDE_NOT_AUTHORITATIVE 20   /* RFC 8914 4.21 */
 #define EDE_PROHIBITED 18          /* RFC 8914 4.19 */
@@ -263,9 +264,13 @@ static size_t body_room(const struct rwd_snapshot *s, const struct rwd_query *qr
 	return max > used ? max - used : 0;
 }
 
-/* Stage "steer" (steer.c), with the room its body may take. */
+/* Stage "steer" (steer.c), with the room its body may take; the room is
+ * not worked out when there is nothing to steer (no traffic names). */
 static enum rwd_stage_result stage_steer(const struct rwd_snapshot *s, struct rwd_query *qr)
 {
+	const struct rwd_model *m = s->model;
+	if (m == NULL || (m->n_traffic == 0 && m->n_views == 0))
+		return RWD_CONTINUE;       /* as rwd_stage_steer would decide */
 	return rwd_stage_steer(s, qr, body_room(s, qr)) ? RWD_DONE : RWD_CONTINUE;
 }
 
