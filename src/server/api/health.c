@@ -26,22 +26,6 @@ json_t *api_time_json(const struct timespec *ts)
 	return json_string(buf);
 }
 
-/* Who drained a drained endpoint and since when, into o: "drained_by"
- * ("operator", "lease" or "configuration") and "drained_since" (UTC, null
- * when not known), as GET /v1/endpoints and /v1/simulate say it. */
-static void drain_json(const struct rwd_endpoint *ep, json_t *o)
-{
-	const char *by = ep->drained_by == RWD_DRAIN_LEASE ? "lease"
-	                 : ep->drained_by == RWD_DRAIN_OPERATOR ? "operator" : "configuration";
-	json_object_set_new(o, "drained_by", json_string(by));
-	char since[40];
-	struct tm tm;
-	time_t t = (time_t)ep->drained_since;
-	bool known = ep->drained_since > 0 && gmtime_r(&t, &tm) &&
-	             strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm) > 0;
-	json_object_set_new(o, "drained_since", known ? json_string(since) : json_null());
-}
-
 static const char *check_type(enum rwd_check_type t)
 {
 	switch (t) {
@@ -142,7 +126,7 @@ void api_health(const struct rwd_api_env *e, struct rwd_api_response *out)
 			}
 			json_object_set_new(o, "drained", json_boolean(drained));
 			if (drained)
-				drain_json(ep, o);
+				api_drain_json(ep, o);
 			json_array_append_new(slots_arr, o);
 			n++;
 			if (is_down)
@@ -156,7 +140,7 @@ void api_health(const struct rwd_api_env *e, struct rwd_api_response *out)
 		                       "drained", drained, "addresses_up", (json_int_t)up,
 		                       "addresses_down", (json_int_t)down);
 		if (eo && drained)
-			drain_json(ep, eo);
+			api_drain_json(ep, eo);
 		json_array_append_new(eps, eo);
 	}
 	if (e->health)

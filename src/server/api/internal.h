@@ -104,3 +104,8 @@ json_t *api_time_json(const struct timespec *ts);
 
 /* Is this endpoint drained? (The control layer's state, when it tells.) */
 bool api_endpoint_drained(const struct rwd_api_env *e, const struct rwd_endpoint *ep);
+/* Who drained a drained endpoint ("drained_by": "operator", "lease" or
+ * "configuration") and since when ("drained_since", UTC, null when not
+ * known: a drain stored before it said, or the file's), into o: the same in
+ * GET /v1/endpoints, /v1/health and /v1/simulate. */
+void api_drain_json(const struct rwd_endpoint *ep, json_t *o);

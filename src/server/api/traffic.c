@@ -205,11 +205,7 @@ void api_traffic_delete(const struct rwd_api_env *e, const char *given, struct r
 
 /* ---- endpoints ---- */
 
-/* Who drained a drained endpoint ("drained_by": "operator", "lease" or
- * "configuration") and since when ("drained_since", UTC, null when not
- * known: a drain stored before it said, or the file's), into o; as
- * /v1/simulate and GET /v1/health say it. */
-static void drain_json(const struct rwd_endpoint *ep, json_t *o)
+void api_drain_json(const struct rwd_endpoint *ep, json_t *o)
 {
 	const char *by = ep->drained_by == RWD_DRAIN_LEASE ? "lease"
 	                 : ep->drained_by == RWD_DRAIN_OPERATOR ? "operator" : "configuration";
@@ -236,7 +232,7 @@ json_t *api_endpoint_json(const struct rwd_api_env *e, const struct rwd_endpoint
 	bool drained = api_endpoint_drained(e, ep);
 	json_object_set_new(o, "drained", json_boolean(drained));
 	if (drained)
-		drain_json(ep, o);
+		api_drain_json(ep, o);
 	return o;
 }
 
