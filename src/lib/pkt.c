@@ -31,10 +31,17 @@ static int skip_dname(const uint8_t *msg, size_t len, size_t *pos)
 	}
 }
 
-int rw_rr_skip(const uint8_t *msg, size_t len, size_t *pos, uint16_t *type, uint16_t *rdlen)
+/* rw_rr_skip, inlined in rw_query_parse; an owner that is the root (an
+ * OPT's) is read without skip_dname(). */
+static inline int rr_skip(const uint8_t *msg, size_t len, size_t *pos, uint16_t *type,
+                          uint16_t *rdlen)
 {
 	size_t p = *pos;
-	if (skip_dname(msg, len, &p) < 0 || p + 10 > len)
+	if (p < len && msg[p] == 0)
+		p++;
+	else if (skip_dname(msg, len, &p) < 0)
+		return RW_EMALFORMED;
+	if (p + 10 > len)
 		return RW_EMALFORMED;
 	uint16_t rl = rw_get16(msg + p + 8);
 	if (p + 10 + rl > len)
@@ -45,6 +52,11 @@ int rw_rr_skip(const uint8_t *msg, size_t len, size_t *pos, uint16_t *type, uint
 		*rdlen = rl;
 	*pos = p + 10 + rl;
 	return 0;
+}
+
+int rw_rr_skip(const uint8_t *msg, size_t len, size_t *pos, uint16_t *type, uint16_t *rdlen)
+{
+	return rr_skip(msg, len, pos, type, rdlen);
 }
 
 /* RFC 7871 6: a malformed option is FORMERR (7.1.2 says so for ADDRESS
@@ -231,7 +243,7 @@ enum rw_parse rw_query_parse(const uint8_t *msg, size_t len, struct rw_query *q)
 	for (unsigned i = 0; i < total; i++) {
 		size_t start = p;
 		uint16_t type, rdlen;
-		if (rw_rr_skip(msg, len, &p, &type, &rdlen) < 0)
+		if (rr_skip(msg, len, &p, &type, &rdlen) < 0)
 			return formerr_no_opt(q);
 		if (type != RW_TYPE_OPT)
 			continue;
