@@ -127,15 +127,12 @@ static int drop_rrset(struct rwd_control *c, const char *key, char err[RWD_CONTR
 	/* The zone was loaded afresh: its change log cannot say how it got
 	 * there from the serials before, and starts again. */
 	struct rwd_store_txn *t = NULL;
-	if (s && (ret = rwd_store_begin(c->store, &t)) == 0) {
-		ret = rwd_store_del(t, "rrsets", key);
+	if (s) {
+		ret = rwd_store_begin(c->store, &t);
+		ret = ret == 0 ? rwd_store_del(t, "rrsets", key) : ret;
 		ret = ret == 0 ? rwd_store_put(t, "serials", skey, sv, strlen(sv)) : ret;
 		ret = ret == 0 ? rwd_journal_clear(t, skey) : ret;
-		ret = ret == 0 ? rwd_store_commit(t) : (rwd_store_abort(t), ret);
-	}
-	if (s && ret < 0) {
-		snprintf(err, RWD_CONTROL_ERRLEN, "cannot write the store: nothing was changed");
-		ret = RW_EIO;
+		ret = ctl_store_end(t, ret, err);
 	}
 	if (s == NULL || ret < 0) {
 		rwd_snapshot_free(s);

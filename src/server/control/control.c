@@ -53,6 +53,11 @@ int ctl_store_write(struct rwd_control *c, const struct store_op *ops, size_t n,
 		ret = ops[i].value ? rwd_store_put(t, ops[i].table, ops[i].key, ops[i].value,
 		                                   strlen(ops[i].value))
 		                   : rwd_store_del(t, ops[i].table, ops[i].key);
+	return ctl_store_end(t, ret, err);
+}
+
+int ctl_store_end(struct rwd_store_txn *t, int ret, char err[RWD_CONTROL_ERRLEN])
+{
 	if (ret == 0)
 		ret = rwd_store_commit(t);
 	else if (t)

@@ -90,6 +90,10 @@ void ctl_publish(struct rwd_control *c, struct rwd_snapshot *s, struct rwd_conf 
 int ctl_unlock(struct rwd_control *c, int ret);
 
 /* Apply ops in one transaction, made durable. 0 or RW_EIO (err filled). */
+/* Commit t when ret is 0, else abort it (t may be NULL: begin failed);
+ * RW_EIO with "cannot write the store: nothing was changed" in err on any
+ * failure, else 0. */
+int ctl_store_end(struct rwd_store_txn *t, int ret, char err[RWD_CONTROL_ERRLEN]);
 int ctl_store_write(struct rwd_control *c, const struct store_op *ops, size_t n,
                     char err[RWD_CONTROL_ERRLEN]);
 

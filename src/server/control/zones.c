@@ -858,15 +858,7 @@ static int store_changes(struct rwd_control *c, const char *skey, const struct r
 		ret = rwd_store_put(t, "serials", skey, sv, strlen(sv));
 	if (ret == 0)
 		ret = je ? rwd_journal_append(t, skey, je, 0, 0) : rwd_journal_clear(t, skey);
-	if (ret == 0)
-		ret = rwd_store_commit(t);
-	else if (t)
-		rwd_store_abort(t);
-	if (ret < 0) {
-		snprintf(err, RWD_CONTROL_ERRLEN, "cannot write the store: nothing was changed");
-		return RW_EIO;
-	}
-	return 0;
+	return ctl_store_end(t, ret, err);
 }
 
 /* A skipped stored RRset a change replaced applies again. */
