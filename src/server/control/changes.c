@@ -110,7 +110,8 @@ static int drop_rrset(struct rwd_control *c, const char *key, char err[RWD_CONTR
 	uint32_t stored = ctl_stored_serial(c, skey);
 	uint32_t serial = (stored > cur->serial ? stored : cur->serial) + 1;
 	char zerr[RWD_CONTROL_ERRLEN];
-	struct rwd_zone *z = ctl_zone_load(c, cz->dname, cz->file, skey, serial, key, zerr);
+	struct rwd_zone *z = ctl_zone_load(c, cz->dname, cz->file, skey, serial, key,
+	                                   ctl_zone_limits(c), zerr);
 	if (z == NULL) {
 		snprintf(err, RWD_CONTROL_ERRLEN, "without it %.480s", zerr);
 		return RW_EEXIST;

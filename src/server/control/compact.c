@@ -26,6 +26,8 @@ struct compaction {
 	struct rwd_control *c;
 	struct rwd_zone *base;         /* the version served when it started (a reference) */
 	char *view, *file;
+	struct rwd_zone_limits limits; /* the configuration's, copied under the lock: the
+	                                * thread loads without it, while the conf may change */
 	char skey[1200];
 	char zname[1024];
 	uint8_t apex[RW_DNAME_MAXLEN];
@@ -100,7 +102,7 @@ static void *compact_main(void *arg)
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	struct rwd_zone *fresh = ctl_zone_load(c, j->apex, j->file, j->skey, j->base->serial, NULL,
-	                                       err);
+	                                       &j->limits, err);
 
 	pthread_mutex_lock(&c->lock);
 	const struct rwd_zone *cur = c->stopping || fresh == NULL ? NULL
@@ -156,6 +158,8 @@ void ctl_compact_start(struct rwd_control *c, struct rwd_zone *zone, const char 
 	}
 	*j = (struct compaction){ .c = c, .base = zone, .view = view ? strdup(view) : NULL,
 	                          .file = file };
+	const struct rwd_zone_limits *lim = ctl_zone_limits(c);
+	j->limits = lim ? *lim : (struct rwd_zone_limits)RWD_ZONE_LIMITS_DEFAULT;
 	snprintf(j->skey, sizeof(j->skey), "%s", skey);
 	snprintf(j->zname, sizeof(j->zname), "%s", zname);
 	memcpy(j->apex, zone->apex_name, zone->apex_len);

@@ -167,9 +167,12 @@ void ctl_zone_opts(void *ctx, const struct rwd_conf_zone *cz, struct rwd_zone_lo
 void ctl_store_zone_name(const char *view, const uint8_t *apex, char *out, size_t size);
 
 /* Load a zone afresh from its file and the store's overrides, with serial
- * (0: the file's); skip_key: a stored RRset key to leave out. */
+ * (0: the file's), held to limits (NULL: the defaults); skip_key: a stored
+ * RRset key to leave out. Callers off the lock (compaction) pass a copy of
+ * the limits, never ctl_zone_limits(): the configuration may be replaced. */
 struct rwd_zone *ctl_zone_load(struct rwd_control *c, const uint8_t *apex, const char *file,
                                const char *skey, uint32_t serial, const char *skip_key,
+                               const struct rwd_zone_limits *limits,
                                char err[RWD_CONTROL_ERRLEN]);
 
 /* A zone's serial as the store has it (0: none). */
@@ -182,7 +185,8 @@ struct zone_report {
 	bool any;
 };
 void ctl_zone_report(void *ctx, const char *msg);
-/* The configured zone_limits, NULL without a running configuration (defaults). */
+/* The configured zone_limits, NULL without a running configuration (defaults).
+ * Under the control lock only: the configuration is replaced by changes. */
 const struct rwd_zone_limits *ctl_zone_limits(const struct rwd_control *c);
 
 /* The zone served at apex, in view (NULL: top level). */

@@ -384,6 +384,7 @@ void ctl_zone_report(void *ctx, const char *msg)
 
 struct rwd_zone *ctl_zone_load(struct rwd_control *c, const uint8_t *apex, const char *file,
                                const char *skey, uint32_t serial, const char *skip_key,
+                               const struct rwd_zone_limits *limits,
                                char err[RWD_CONTROL_ERRLEN])
 {
 	struct zone_overrides zo = { .zone = skey, .skip = skip_key, .skipped = &c->skipped };
@@ -394,7 +395,7 @@ struct rwd_zone *ctl_zone_load(struct rwd_control *c, const uint8_t *apex, const
 		journal_check_file(c, skey, file);
 	if (c->store == NULL || rwd_store_foreach(c->store, "rrsets", zo_from_store, &zo) == 0) {
 		struct rwd_zone_load_opts opts = { zo.v, zo.n, serial };
-		z = rwd_zone_load_limits(apex, file, &opts, ctl_zone_limits(c), ctl_zone_report, &rep);
+		z = rwd_zone_load_limits(apex, file, &opts, limits, ctl_zone_report, &rep);
 		if (z == NULL && !rep.any)
 			snprintf(err, RWD_CONTROL_ERRLEN, "the zone would not load");
 	}
