@@ -6,7 +6,9 @@
  *
  * Contract:
  *   rwd_query_begin(s, qr)    runs the stages that decide the outcome, in
- *                             order, until one decides (or drops);
+ *                             order, until one decides (or drops); it resets
+ *                             every state field, so a transport may keep one
+ *                             struct and set only wire, wire_len, client, out;
  *   rwd_query_produce(s, qr)  writes the next message into qr->out and
  *                             returns its length (0: nothing to send, or no
  *                             more); qr->more says another message follows.
