@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A fixed CPU budget for a server under test: pinned to one core and held
 to a share of it by a cgroup CPU quota (bench/run.py --cpu-budget).
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What dnstap logging costs: runwayd serving the quickstart zone with
 dnstap off, to a file (queries and responses), and to a file with responses
 only, under the same dnsperf load, in alternation. Reports queries/s,

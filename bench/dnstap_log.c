@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * What rwd_dnstap_log() costs the calling thread: one producer logs
  * exchanges (a 56-byte query and a 120-byte response, two frames) to a

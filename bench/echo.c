@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* A UDP "DNS server" that does no DNS: it turns each query around (sets QR)
  * and sends it back. It is the benchmark's floor: what the kernel's UDP path
  * and the syscalls cost per query on this machine, with the same socket

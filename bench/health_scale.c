@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Scale benchmark of the health service (src/server/health/): thousands of
  * targets checked every second against local servers run by this program,

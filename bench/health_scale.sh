@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Scale benchmark of the health service: builds bench/health_scale.c with the
 # health sources and runs it (loopback only). Extra arguments go to the
 # program; without any, two runs: 2000 TCP/HTTP/DNS targets, then 2000 with

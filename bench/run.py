@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """runway benchmark: runwayd against Knot DNS, NSD, gdnsd and BIND 9.
 
 See bench/README.md. Everything talks to 127.0.0.1 only, and every load run

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """How each server under test is configured, started and stopped.
 
 Every server serves the same zone file (hard-linked into its own run dir)

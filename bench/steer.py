@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """runway steering benchmark: a static name against a steered one.
 
 One runwayd serves example.com with a static name (static.example.com A)

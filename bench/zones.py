@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Deterministic zone and query-mix generation for the runway benchmark.
 
 Zones:

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Install the Debian packages a target needs, only those missing.
 # Usage: scripts/deps.sh build|test|bench|fuzz
 set -eu

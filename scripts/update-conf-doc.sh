@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Replace the option table in docs/configuration.md with the one the schema
 # table in src/server/conf/conf.c generates (tests/unit/test_conf.c checks
 # they agree). Usage: scripts/update-conf-doc.sh [BUILD_DIR]   (default: build)

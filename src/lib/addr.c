@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Addresses and prefixes in text (addr.h). */
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * IP addresses and prefixes as the configuration, access lists, steering
  * and the tools write them: "192.0.2.1", "2001:db8::/32". No I/O, no state.

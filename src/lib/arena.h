@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * A bump allocator: many small allocations, freed all at once.
  * Zones live in one arena each (no per-record malloc, one free at unload);

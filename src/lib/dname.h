@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Domain names in wire format: a sequence of length-prefixed labels ending
  * with the zero-length root label, at most 255 octets (RFC 1035 3.1).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * runway error codes: one negative-int space for the whole project, with
  * rw_strerror(). DNS rcodes are answers, not errors, and live in wire.h.

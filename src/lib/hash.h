@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Small hashing helpers shared by the server's tables (the RRL buckets, the
  * TCP per-client counts, the geolocation cache).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Record data layout by type, from libknot's descriptor table: which parts
  * of an RDATA are domain names, and whether those may be compressed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * DNS wire-format constants and unaligned big-endian helpers (RFC 1035 4.1).
  * Header-only so the query path inlines them.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * libFuzzer target for the configuration loader: arbitrary bytes go to
  * rwd_conf_load_buf(). Beyond "no crash, no leak" (ASan), it checks the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * libFuzzer target for the query path: arbitrary bytes go to
  * rwd_query_process() over UDP and over TCP, against a snapshot holding one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * libFuzzer target for the zone file source (zone/source_file.c, through
  * libzscanner) and the zone build behind it, under small limits: arbitrary

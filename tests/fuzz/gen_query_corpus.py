@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Write the seed corpus of tests/fuzz/fuzz_query.c: valid queries of
 various types, with and without EDNS, mixed case, against the names of the
 target's zone. Run from the repository root:

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Lookup timings on a generated GeoLite2-City-like database:
 #   tests/geo/bench.sh [NETWORKS] [LOOKUPS]      (run from the repository root)
 # NETWORKS (default 200000) IPv4 networks of /18 to /24 from 1.0.0.0 up, with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Lookup timings of steer/geo.c against a database: uncached, and through the
  * per-thread cache with many and with few client prefixes. Clients are IPv4

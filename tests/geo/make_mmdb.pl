@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: GPL-3.0-or-later
 #
 # make_mmdb.pl - write a small MaxMind-format test database in the
 # GeoIP2/GeoLite2-City layout, for runway's tests.

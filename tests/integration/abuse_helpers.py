@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Shared by test_rrl.py and test_cookies.py: a runwayd with extra YAML
 (rate_limit:, cookies:, acls:) and a read-only API whose /metrics serves
 as a readiness check and as the server's own witness; UDP sockets bound to

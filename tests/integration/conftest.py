@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Fixtures for runway's integration suite.
 
 Target: env RUNWAY_TARGET=runway (default) runs every test against

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Helpers for runway's integration tests: start a DNS server (runwayd or,
 as the reference, Knot DNS's knotd) on loopback ports, ask it questions
 and check the answers.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Helpers for the traffic-steering tests (test_steer_*.py).
 
     pool = BackendPool(["127.0.0.11", "127.0.0.12"])   # HTTP backends, one port

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Basic authoritative answers: AA, positive / NXDOMAIN / NODATA with the
 RFC 2308 negative TTL, REFUSED outside our zones, the most specific zone
 answering, and the additional section for in-zone targets."""

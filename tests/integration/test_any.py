@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """qtype ANY, answered minimally (RFC 8482). Knot DNS 3.2 returns one
 RRset, the node's RRset with the lowest type number, over UDP and TCP;
 we match that."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The HTTP API (docs/api.md) and the CLI commands that use it (docs/cli.md),
 against a real runwayd with an `api:` section.
 

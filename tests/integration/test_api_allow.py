@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """api.allow: the API answers only clients in its access list (docs/configuration.md,
 `acls`). Clients pick their loopback source address (127.0.0.x) to be inside
 or outside the list."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """POST /v1/latency (real-user RTT samples feeding the latency policy) and
 endpoint leases (PUT /v1/endpoints/{e} with ttl_seconds), against a real
 runwayd with an api: section. Loopback only; every wait is a bounded poll.

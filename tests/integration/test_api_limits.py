@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Bounds on the work one API request may cause (issue 9, "quadratic work"
 and the API items of "attacks that got through"), each with a clear 4xx:
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The API under slowloris: connections that trickle a request's headers
 must not lock legitimate clients out (docs/api.md, api.max_per_client,
 api.request_timeout).

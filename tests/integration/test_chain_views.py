@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A CNAME chain goes on only in the zones of the client's own view (RFC
 1034 4.3.2 step 1 searches the zones the server has *for this client*):
 example.com points at www.corp.example, which only the inside view serves.

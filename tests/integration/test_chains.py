@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """CNAME chains across the zones this server serves (RFC 1034 4.3.2: step 1
 finds the zone of each name among all of them), DS through a CNAME (RFC
 4035 3.1.4.1: the parent side answers DS), and SVCB/HTTPS additional

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """CNAME handling: chains followed inside the zone, loops cut, chains to
 missing names (RFC 6604 rcode), out-of-zone and into-delegation targets."""
 import time

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """DNS Cookies (cookies:, RFC 7873 with RFC 9018 server cookies) against
 the real daemon, with dnspython, dig and, when installed, Knot DNS.
 

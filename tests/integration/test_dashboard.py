@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The dashboard (GET /, docs/api.md "Dashboard"): its files are served
 without a token, and the page, loaded in headless Chromium with a token in
 the URL fragment, shows the zones, the policy trees with the endpoints'

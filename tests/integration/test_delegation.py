@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Zone cuts: referrals with glue and AA=0 at and below the cut, DS at the
 cut answered authoritatively by the parent side."""
 import pytest

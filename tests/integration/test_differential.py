@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Differential test: the same zones served by runwayd and by knotd (the
 reference), the same queries sent to both, the replies compared: rcode,
 opcode, flags, the question byte for byte, every section as a multiset of

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """DNAME (RFC 6672), answered at query time: the DNAME, a CNAME synthesized
 from the question name with the DNAME's TTL, then the chain that CNAME
 starts; YXDOMAIN when the synthesized name is too long; chains and loops;

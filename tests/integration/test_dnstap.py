@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """dnstap query logging: runwayd writes AUTH_QUERY / AUTH_RESPONSE frames to
 a file or a unix socket; Debian's dnstap-ldns must read them back with the
 right names, types, rcodes, transport, addresses and ports.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """EDNS(0) (RFC 6891): OPT echoed, our UDP payload advertised and
 enforced, truncation, BADVERS, NSID (RFC 5001), unknown options."""
 import dns.edns

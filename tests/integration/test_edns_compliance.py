@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The probes of ISC's EDNS compliance tester, in CI without it.
 
 ISC's `genreport` (DNS-Compliance-Testing) asks an authoritative server a

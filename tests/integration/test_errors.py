@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Malformed and unusual queries: FORMERR, NOTIMP, REFUSED for other
 classes, meta query types, and random garbage that must never crash the
 server nor be answered with more bytes than it sent."""

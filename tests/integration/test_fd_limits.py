@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """File descriptors: runwayd under a small open-file limit, flooded with TCP
 connections, keeps its health checks, its API and UDP working.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Issue 9's first attack: a UDP flood must not freeze the control plane.
 
 A UDP worker announces an RCU quiescent state only when it sleeps, unless it

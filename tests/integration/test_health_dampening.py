@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Flap dampening (docs/health-checks.md#flap-dampening): a backend that
 flaps at every probe, checked with rise 1 / fall 1, must not change the
 answer at every probe; once it is stable it comes back after flap_hold.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The log cannot be forged: a %0a (or any control character) in an API
 path reaches the log escaped, inside the one line of its request."""
 import re

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The quickstart zone (examples/quickstart) loads and serves every
 record type it shows, including $INCLUDE, escapes and RFC 3597 data."""
 import pytest

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Reload (SIGHUP): a changed zone is picked up, a broken zone keeps the
 old data serving (and the reason is logged with file and line), config
 changes add zones (one whose file is broken answers SERVFAIL until a fixed

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A root-like zone (tests/integration/zones/root.zone): priming (RFC 8109:
 `. NS` carries the root servers' addresses, glue below the `net.` cut),
 referrals that do not fit 512 bytes without EDNS (RFC 9471: the NS RRset

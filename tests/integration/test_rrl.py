@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Response rate limiting (rate_limit:) against the real daemon.
 
 The flood test plays a reflection attack on loopback: queries "from" a

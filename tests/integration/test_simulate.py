@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """/v1/simulate runs the real query pipeline, so it answers what the wire
 answers: for every client and name of the view tests (test_views.py) and the
 steering tests (test_steer_*.py, the same configurations), the simulated

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Health checks driving failover, timed: interval 250 ms, fall 2, rise 2.
 
 A backend is killed (its listening socket closed), answers 503, or answers

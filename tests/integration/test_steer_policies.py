@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Traffic steering: every policy kind, nested trees, health, fail-open,
 families, ALIAS, SRV and the ECS scope, against one runwayd.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Weighted policies over many queries: the split follows the weights, a
 weight-0 child gets nothing while a weighted one is up and everything when
 they are all down.

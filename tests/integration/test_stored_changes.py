@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Stored API changes that no longer apply to the files (issue 9: "stored API
 changes can brick the server"), and listing and dropping stored changes
 (GET/DELETE /v1/changes, `runway changes`, docs/api.md, docs/cli.md).

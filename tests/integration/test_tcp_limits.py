@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """TCP limits: tcp.max_per_client, tcp.io_timeout (slowloris, clients that
 do not read), and tcp.max_clients under a flood of idle connections.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """runway's own command line: `runway check`, `runway query`, runwayd's
 start-up errors and exit status. Runway-only (skipped for knot).
 Exit statuses per docs/cli.md: 0 success, 1 failure, 2 usage error."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Issue 5's "under load" proof: real users keep their answers while the
 server is attacked on two fronts at once.
 

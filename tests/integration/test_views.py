@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Split-horizon views (docs/configuration.md#views): the view of a query is
 the first whose `match` holds the address the query comes from. Clients pick
 their loopback source address (127.0.0.x) to be inside or outside a view,

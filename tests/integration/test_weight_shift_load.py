@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A canary rollout under load (issue 4's proof): while dnsperf holds a
 bounded query load on a weighted traffic name, the API shifts the canary's
 share 1% -> 10% -> 50% -> 100%. Every query dnsperf sent must be answered

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Wildcards per RFC 4592."""
 import pytest
 

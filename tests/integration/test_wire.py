@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Wire-level properties: the question echoed byte for byte (0x20 mixed
 case), the answer owner spelled like the question, name compression."""
 import io

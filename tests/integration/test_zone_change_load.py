@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Zone changes under load (issue 4: every change live within 100 ms, no
 query dropped). A zone of about 100,000 records is served while dnsperf
 holds a bounded query load on it; the API changes RRsets one request at a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Background zone compaction when the zone file is broken (issue 9: "a
 broken zone file makes background compaction retry a full load in a loop,
 108 tries a minute, a core busy").

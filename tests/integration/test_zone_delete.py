@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Deleting a name's last RRset through the API removes the name (RFC 1034
 3.1, RFC 4592, RFC 8020): it is NXDOMAIN with the SOA (and the bumped
 serial) in authority, as Knot DNS and Route 53 answer, not NODATA; a name

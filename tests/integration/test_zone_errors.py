@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """One bad zone does not take the server down (docs/configuration.md, "Zones
 that fail to load"): the other zones are served, every query in the broken
 zone gets SERVFAIL over UDP and TCP (as knotd answers, compared below), the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The zones' change log (src/server/store/journal.h), which IXFR will
 serve: every change the API commits appends (serial before, serial after,
 records removed, records added) in the same store transaction, read back

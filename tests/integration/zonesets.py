@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Zone sets beside the standard one (dnsharness.STANDARD_ZONES), for the
 answer tests: answers built at query time and root-zone referrals.
 

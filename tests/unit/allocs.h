@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Counting allocations in a unit test: include in the test's one .c file;
  * set `counting` around the code that must not allocate and read `allocs`.

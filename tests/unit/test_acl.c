@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for access lists: matching (IPv4, IPv6, IPv4-mapped, prefix
  * boundaries, any/none) and the config's `acls:` table and K_ACL options

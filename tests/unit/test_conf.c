@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for the configuration loader: valid configs (defaults, every
  * option), a table of broken configs each with its exact "FILE:LINE:

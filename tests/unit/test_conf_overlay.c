@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for live changes on top of the configuration
  * (rwd_conf_load_overlay), the endpoint field `drained` (and that the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for the traffic sections of the configuration (health_checks,
  * endpoints, geoip, latency, traffic) and the model they build: a full

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for split-horizon views: the `views:` rows of the config
  * (values, and errors as "FILE:LINE: message"), then in process: a snapshot

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for how stored API changes meet the configuration file
  * (control.h, "stored changes"; runway check and the start-up build use

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * DNS Cookies: the COOKIE option in rw_query_parse (lengths, RFC 7873
  * 5.2.2), server cookies against the RFC 9018 test vectors (so servers of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for domain names (src/lib/dname.c): rw_dname_unpack against
  * well-formed and hostile messages (compression pointers, forward and self

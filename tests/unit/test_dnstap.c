@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for dnstap: the dnstap: section of the configuration (defaults,
  * each error with its line), the hand-written protobuf encoder (decoded

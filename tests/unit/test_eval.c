@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Table-driven tests of the policy evaluator (steer/eval.c): one model (a
  * configuration read by the real loader, with own geoip networks and a

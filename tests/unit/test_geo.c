@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for steer/geo.c: a test database is written at start by
  * tests/geo/make_mmdb.pl (its built-in table) into a temporary directory;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for the health check service (src/server/health/), end to end
  * over loopback against servers this test runs itself, each on its own

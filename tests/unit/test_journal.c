@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for the zones' change log (store/journal.h) on a real LMDB
  * store in a temporary folder: entries in order, "changes since serial S",

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for the log (src/server/common/log.c): what a client can put
  * into a message (an API path with %0a, a reason from a probed server)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for messages (src/lib/pkt.c, src/lib/rdata.c): every outcome of
  * rw_query_parse (OK, DROP, FORMERR, NOTIMP, BADVERS) and the EDNS fields it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The in-process pipeline test (Knot DNS's middle layer): zones are loaded
  * from files into a snapshot, queries are crafted with the message builder,

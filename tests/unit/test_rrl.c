@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Response rate limiting: the bucket table (limit/rrl.c) with a fake clock
  * (rate, refill, slip sequences, independent buckets, a tiny table under

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for the TCP transport (src/server/net/tcp.c), end to end over
  * loopback: a tiny zone is loaded and published, rwd_tcp_start listens on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for the zone store (src/server/zone/): small zones are written
  * to a temporary directory and loaded with rwd_zone_load, then the node

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for what one zone may cost to load (zone/limits.h, load.c,
  * group.c): $INCLUDE depth, paths and file kinds, the byte budget, the

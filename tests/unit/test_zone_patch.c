@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for incremental zone changes (src/server/zone/patch.c): random
  * sequences of RRset changes are applied to a test zone both ways, with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for record sources (zone/source.h): a zone built from the file
  * source, the overrides source, and a source written here (as a zone

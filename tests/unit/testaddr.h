@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Shared by the unit tests that play clients: a socket address from text.
  * Include after <cmocka.h>: it asserts.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Shared by the unit tests that need zone files: a temporary directory,
  * files written into it, and zones loaded from them with every message of

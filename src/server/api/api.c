@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The HTTP side of the API: libmicrohttpd with its own polling thread (one
  * thread, an event loop apart from the UDP workers), bearer tokens, body

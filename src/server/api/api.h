@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The HTTP API: JSON over HTTP (libmicrohttpd, jansson) on one thread of its
  * own, an event loop apart from the UDP workers. Reads look at the current

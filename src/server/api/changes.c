@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * /v1/changes: what the store holds on top of the files (control.h,
  * "stored changes"), each with whether it is applied or skipped (it no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The dashboard's files, from the symbols of dashboard_assets.S.
  */

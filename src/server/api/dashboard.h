@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The dashboard: a static page (index.html, app.js, style.css, built into
  * the binary by dashboard_assets.S) served at GET /, /app.js, /style.css.

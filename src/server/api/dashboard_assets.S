@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The dashboard's files (src/server/api/dashboard/), built into the binary
  * as they are: no build step, nothing fetched at run time. Each asset is a

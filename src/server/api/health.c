@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * GET /v1/health: every health slot (an endpoint address, or a CNAME
  * endpoint) with its check, state, since when, last result and recent

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Internal to the API: helpers shared by the route files and the handlers
  * of each resource (zones.c, traffic.c, health.c, simulate.c, metrics.c).

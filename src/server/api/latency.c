@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * POST /v1/latency: real-user RTT samples, a JSON array of
  * {"client": "203.0.113.0/24" | "JP", "endpoint": "us-east", "rtt_ms": 41}.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * GET /metrics: the Prometheus text exposition format (version 0.0.4).
  * runway's own gauges and counters, then whatever rwd_api_metrics_extra()

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Routing (method + path to a handler) and the helpers every handler uses.
  * Nothing here knows HTTP: rwd_api_handle() is what api.c calls per request

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * GET /v1/simulate?name=NAME&type=A&client=ADDRESS[/LEN][&source=ADDRESS][&ecs=PREFIX|none]:
  * what the server would answer this client now, and why.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * /v1/traffic and /v1/endpoints: the traffic model as the configuration
  * writes it, changed through the control layer (validated exactly like the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * /v1/zones: the served zones, their RRsets in presentation form (libknot
  * prints the RDATA), and changes in the shape of Route 53's

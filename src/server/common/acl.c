@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Access lists (acl.h). */
 #include <netinet/in.h>
 #include <stdio.h>

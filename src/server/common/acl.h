@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Access lists: named sets of address prefixes (config `acls:`), reused by
  * views (which clients see which zones), rate limiting (who is exempt), the

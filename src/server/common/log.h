@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Logging to stderr, one line per event: "TIME LEVEL: message".
  * Never called on the per-query fast path.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The stage names (stage.h). */
 #include "server/common/stage.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The query pipeline's stages, by name: shared by the pipeline (query/,
  * which runs them), the counters (common/stats.h: queries by the stage that

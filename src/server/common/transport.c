@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The transport descriptors (transport.h). */
 #include "server/common/transport.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * What the query pipeline needs to know of the transport a message came
  * over: one constant descriptor per transport, passed by pointer with each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Access lists in the config: the `acls:` table (names -> prefixes) and
  * every option that takes an access list (K_ACL: a list of prefixes,

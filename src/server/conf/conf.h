@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * runwayd configuration: one YAML file (libyaml), described by one schema
  * table in conf.c that drives parsing, defaults, validation and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Inside the configuration loader: the schema row type, the walker's state,
  * and what conf.c (the walker and the generic value kinds) and traffic.c

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The traffic model as JSON values and YAML sections (export.h): the
  * inverse of the loader, key for key the shape of the schema rows in conf.c

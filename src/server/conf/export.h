@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The traffic model written back out in the configuration's own shape: as
  * JSON values (jansson) for the control API (GET /v1/traffic/{name}, the

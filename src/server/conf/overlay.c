@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Live changes on top of the configuration file (struct rwd_conf_overlay):
  * each one is applied to the file's YAML document before the walker in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The traffic sections of the configuration: policy trees, the latency
  * table (a CSV file), and the checks that need several values of the

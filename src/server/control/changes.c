@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The stored changes as a list an operator can read and prune (GET and
  * DELETE /v1/changes, runway changes), and what runway check does with

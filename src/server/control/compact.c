@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Zone compaction in the background (zone.h, "Compaction"): a zone that
  * many patches left large is loaded afresh off the request path, then the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The control layer (control.h): the lock, the one way a change becomes the
  * running state (ctl_prepare, then the store, then ctl_publish), the

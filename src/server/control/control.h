@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The control layer: the one way the running state changes, whether the
  * change comes from the HTTP API, a SIGHUP reload, a registration that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Endpoints: registration (PUT /v1/endpoints/NAME, optionally with a TTL
  * that must be renewed), its expiry (rwd_control_tick, once a second from

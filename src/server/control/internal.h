@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Internal to the control layer (control.h), split by concern:
  *   control.c    the lock, the one way to publish, start-up build, reload

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Real-user RTT samples (POST /v1/latency): each (client, endpoint) keeps a
  * moving average in the store ("latency" table, key "client|endpoint",

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The store's traffic, endpoint and drain changes as configuration overlays
  * (rwd_conf_overlay): the file's text with the changes on top is loaded and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Zone changes (rwd_control_zone_change): RRsets in presentation form
  * parsed by libzscanner as a zone file would be, kept in the store as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * runwayd: load the configuration and zones, publish the first snapshot,
  * start the transports, then wait for signals: SIGHUP reloads, SIGTERM and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * From configuration to a published snapshot: loading every zone, and at
  * reload keeping the previous version of any zone that fails to load again.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * dnstap output (dnstap.h): a hand-written protobuf encoder for the few
  * fields of the public dnstap schema that an authoritative server fills,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * dnstap query logging: each query and/or response becomes one "Dnstap"
  * protobuf frame (Message type AUTH_QUERY / AUTH_RESPONSE), written in the

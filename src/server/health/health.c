@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The health service: one thread, one libuv loop (health.h, internal.h).
  *

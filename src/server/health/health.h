@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Health checks, run by runwayd itself on their own libuv loop (one thread),
  * never on the query path.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Inside the health service: what health.c (service, schedule, state,
  * publication) shares with the probes (probe_tcp.c, probe_http.c,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * DNS probes: one query over UDP to address:port (default 53).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * TCP probes: a connect to address:port passes. Also the connect and close
  * used by the HTTP(S) probes.

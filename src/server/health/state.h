@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The health state as the query path sees it: one byte per slot, published
  * whole by the health service (health.h) and read under RCU with no lock.

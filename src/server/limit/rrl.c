@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The RRL bucket table (rrl.h opens with the reasoning). */
 #include <netinet/in.h>
 #include <stdatomic.h>

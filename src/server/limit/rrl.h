@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Response rate limiting (RRL), as BIND and Knot DNS define it: a spoofed
  * query makes a server send its answer to a victim, so the answers one

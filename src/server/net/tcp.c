@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * DNS over TCP (RFC 7766) on one libuv loop. See tcp.h for the behaviour.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * DNS over TCP (RFC 7766): one thread running a libuv loop serves every
  * listening address and every connection.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * UDP transport: per listen address, one SO_REUSEPORT socket per worker
  * thread, so the kernel spreads queries over the workers with no shared

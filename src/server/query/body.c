@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The response body: a precomputed answer (zone.h) copied behind the
  * question, its compression pointers moved to the question name's length,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Stage "cookie": DNS Cookies, server side (policy in cookie.h). */
 #include <netinet/in.h>
 #include <pthread.h>

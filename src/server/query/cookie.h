@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * DNS Cookies (RFC 7873), server side, with the interoperable server
  * cookies of RFC 9018: version 1, three reserved bytes, a 32-bit timestamp

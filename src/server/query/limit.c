@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Stage "limit": response rate limiting (the bucket table: limit/rrl.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Stage "lookup" (query.h): the zone's answer for the question, found by the
  * closest encloser and the links computed at load (zone.h). A name below a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The query pipeline (stages in query.h). Behaviour follows RFC 1034/1035,
  * and where the RFCs leave a choice, Knot DNS (docs/knot-differences.md).

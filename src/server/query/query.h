@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The query path: one received message in; one response, several (a zone
  * transfer, later), or nothing out. Shared by every transport (UDP, TCP,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Internal to the query pipeline: stages that live in their own file.
  * Each takes the snapshot and the query and says whether it decided the

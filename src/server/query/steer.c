@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Stage "steer": names under traffic: answer from their policy, the
  * health state and the client's place, instead of static records. The body

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * What the query path reads: one immutable snapshot of zones and settings.
  * Published by swapping one pointer under RCU (liburcu QSBR flavour):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Policy evaluation (semantics in eval.h). Two mutually recursive walks:
  * up() says whether a subtree can yield an endpoint now, pick() chooses.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Policy evaluation: which endpoints answer a traffic name for one client.
  * A pure function of the model, the health state, the client and a random

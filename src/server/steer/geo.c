@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Client location: the operator's own networks (a binary trie per address
  * family, longest prefix wins) in front of a MaxMind-format database opened

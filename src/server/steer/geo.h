@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Where a client is: continent, country, subdivision and coordinates of an
  * address, from the operator's own networks (geoip.networks, longest prefix

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The traffic model: construction helpers, the traffic name table, and the
  * small parsers (addresses, prefixes, geolocation codes) shared by the

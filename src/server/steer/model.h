@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The traffic model: endpoints, health checks and policy trees, as read from
  * the configuration (health_checks:, endpoints:, geoip:, latency:, traffic:)

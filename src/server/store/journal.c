@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The zones' change log (journal.h) on the store's ordered key space:
  * "ZONE|SEQUENCE" (20 digits, so key order is sequence order) to

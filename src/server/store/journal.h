@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The zones' change log: for each zone, in order, the difference each
  * committed change made (serial_from -> serial_to, the records removed, the

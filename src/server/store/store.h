@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The embedded store: what the control API changed, kept durably in LMDB
  * (as Knot DNS keeps its journal). The configuration and zone files stay

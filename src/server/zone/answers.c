@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Precomputed answers. For every node and query type the zone can answer
  * authoritatively, encode the response body once (see zone.h): positive

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Internal to the zone module: the state of one zone load, shared by the
  * stages load.c (parse) -> group.c (RRsets, checks) -> link.c (ENTs, cuts,

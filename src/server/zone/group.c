@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Records -> RRsets, and the checks that need a whole node: one SOA at the
  * apex, NS at the apex, CNAME alone at its name (RFC 1034 3.6.2, RFC 2181

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Limits on what a zone source may hand the zone store: a zone file, its
  * $INCLUDEs, an API change. Each bounds the work and memory one input can

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Structure of the name space: every ancestor of a name down from the apex
  * becomes a node (an empty non-terminal when it has no records, RFC 4592

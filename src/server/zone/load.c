@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Zone building: the zone's record sources (source.h: the zone file,
  * source_file.c; the API's overrides, source_overrides.c) hand records over

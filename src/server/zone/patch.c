@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Incremental zone changes (see "Incremental changes" in zone.h): a new
  * version of a built zone from RRset overrides, rebuilding only the nodes

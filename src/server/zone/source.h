@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Where a zone's records come from, and what stands in for a zone whose
  * records could not be had.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The zone file source (source.h): libzscanner reads the master file
  * (RFC 1035 5, $INCLUDE, RFC 3597 generic data) and every record goes to

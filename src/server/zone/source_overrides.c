@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The API's overrides as a record source (source.h): each replaces or
  * removes its RRset in what the sources before it (the zone file) gave, and

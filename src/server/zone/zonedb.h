@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The set of served zones, found by the most specific apex enclosing a name.
  * Immutable once built, like the zones it holds.

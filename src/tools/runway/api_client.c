@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The HTTP client of the API subcommands (api_client.h): libcurl, one easy
  * handle per call, answers parsed with jansson.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * What the subcommands that talk to runwayd's HTTP API share (libcurl,
  * jansson): the --api / --token options (env RUNWAY_API, RUNWAY_TOKEN),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Subcommands that talk to runwayd's HTTP API (docs/api.md):
  *   runway status                      health and traffic, as tables

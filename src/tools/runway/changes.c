@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * runway changes [list | drop KEY]: the changes the API stored on top of
  * the configuration and zone files, each applied or skipped (it no longer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * runway check -c FILE: load a configuration and every zone it names, the
  * way runwayd would at start-up, with the changes the API stored on top

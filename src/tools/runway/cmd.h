@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * runway, the command-line tool: one subcommand per file, dispatched from
  * main.c. A subcommand gets argv with argv[0] = its own name and returns the

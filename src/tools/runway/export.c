@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * runway export DIR: what runwayd serves now (zone files plus every change
  * made through the API), written out as files: DIR/<zone>.zone for each

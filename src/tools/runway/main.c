@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * runway: the command-line tool. "runway SUBCOMMAND [ARGS]".
  * To add a subcommand: write cmd_NAME(argc, argv) in its own file, declare

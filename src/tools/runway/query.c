@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * runway query NAME [TYPE] [CLASS] [@SERVER] [OPTIONS]: send one query and
  * print the response the way dig does.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 // runway dashboard: reads the HTTP API (docs/api.md) with the token the user
 // gives it and draws zones, policy trees, health and the traffic split.
 // Plain DOM, no framework, no build step; every text goes in as textContent.
