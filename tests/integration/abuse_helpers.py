@@ -58,29 +58,40 @@ class AbuseServer(h.DnsServer):
 
     def metrics(self) -> dict:
         """Every sample of /metrics as {'name{labels}': value}."""
-        out = {}
-        for line in self.metrics_text().splitlines():
-            m = re.match(r"^([a-z_]+(?:\{[^}]*\})?) (\d+)$", line)
-            if m:
-                out[m.group(1)] = int(m.group(2))
-        return out
+        return parse_metrics(self.metrics_text())
 
     def wait_metrics(self, pred, timeout=10.0):
         """Poll /metrics until pred(figures) holds (a readiness check)."""
-        deadline = time.monotonic() + timeout
-        m = None
-        while True:
-            try:
-                m = self.metrics()
-                if pred(m):
-                    return m
-            except OSError:
-                pass
-            if not self.alive():
-                raise h.ServerFailed(f"runwayd died; log:\n{self.log_tail()}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"metrics never satisfied the condition within {timeout}s: {m}")
-            time.sleep(0.05)  # poll interval of a readiness check
+        return wait_metrics(self, pred, timeout)
+
+
+def parse_metrics(text: str) -> dict:
+    """Every integer sample of a /metrics text as {'name{labels}': value}."""
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r"^([a-z_]+(?:\{[^}]*\})?) (\d+)$", line)
+        if m:
+            out[m.group(1)] = int(m.group(2))
+    return out
+
+
+def wait_metrics(srv, pred, timeout):
+    """Poll srv.metrics() until pred(figures) holds, bounded by timeout;
+    fails at once if the server died."""
+    deadline = time.monotonic() + timeout
+    m = None
+    while True:
+        try:
+            m = srv.metrics()
+            if pred(m):
+                return m
+        except OSError:
+            pass
+        if not srv.alive():
+            raise h.ServerFailed(f"runwayd died; log:\n{srv.log_tail()}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"metrics never satisfied the condition within {timeout}s: {m}")
+        time.sleep(0.05)  # poll interval of a readiness check
 
 
 ZONES = [z for z in h.STANDARD_ZONES if z[0] == "example.net."]

@@ -25,6 +25,7 @@ import dns.rcode
 import pytest
 
 import dnsharness as h
+import abuse_helpers as ah
 from abuse_helpers import free_tcp_port
 
 TOKEN = "zone-errors-read"
@@ -115,28 +116,10 @@ class ZoneServer(h.DnsServer):
         return json.loads(body) if path.startswith("/v1/") else body
 
     def metrics(self) -> dict:
-        out = {}
-        for line in self.api("/metrics").splitlines():
-            m = re.match(r"^([a-z_]+(?:\{[^}]*\})?) (\d+)$", line)
-            if m:
-                out[m.group(1)] = int(m.group(2))
-        return out
+        return ah.parse_metrics(self.api("/metrics"))
 
     def wait_metrics(self, pred, timeout=h.READY_TIMEOUT):
-        deadline = time.monotonic() + timeout
-        m = None
-        while True:
-            try:
-                m = self.metrics()
-                if pred(m):
-                    return m
-            except OSError:
-                pass
-            if not self.alive():
-                raise h.ServerFailed(f"runwayd died; log:\n{self.log_tail()}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"metrics never satisfied the condition within {timeout}s: {m}")
-            time.sleep(0.05)  # poll interval of a readiness check
+        return ah.wait_metrics(self, pred, timeout)
 
 
 def ask(s, qname, qtype="A", *, tcp=False, source=OUTSIDE, timeout=2.0):
