@@ -67,6 +67,9 @@ LAYERS = [
     ["daemon/server"],
     # Changes at run time: reload, API changes, leases, compaction.
     ["control"],
+    # Zone transfers as services: NOTIFY out, the secondary side (refresh,
+    # transfers in, expiry), which publish through control.
+    ["xfr"],
     # The HTTP API and the dashboard, over control.
     ["api"],
     # main(): starts and stops everything.

@@ -15,7 +15,10 @@
 	X(ELIMIT,    -7,  "limit exceeded")                           \
 	X(EIO,       -8,  "input/output error")                       \
 	X(ECONF,     -9,  "configuration error")                      \
-	X(EZONE,     -10, "zone error")
+	X(EZONE,     -10, "zone error")                               \
+	X(EAUTH,     -11, "authentication failed")                    \
+	X(ETIMEOUT,  -12, "timed out")                                \
+	X(EREFUSED,  -13, "refused by the peer")
 
 enum {
 	RW_OK = 0,

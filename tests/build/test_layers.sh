@@ -58,8 +58,8 @@ expect_fail $dn 'src/server/daemon/server.h:1: daemon/server -> control: upward'
 
 # A module of no declared layer, and an include that resolves nowhere.
 new=$tmp/new; cp -r $ok $new
-put $new/src/server/xfr/xfr.c '#include "server/zone/zone.h"' '#include "missing.h"'
-expect_fail $new 'src/server/xfr/: module not in LAYERS' 'src/server/xfr/xfr.c:2: #include "missing.h" not found'
+put $new/src/server/doq/doq.c '#include "server/zone/zone.h"' '#include "missing.h"'
+expect_fail $new 'src/server/doq/: module not in LAYERS' 'src/server/doq/doq.c:2: #include "missing.h" not found'
 
 # nm: the library calls the log without including it (a link edge); an
 # object whose source is gone (an old build folder) is left out.

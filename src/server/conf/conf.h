@@ -27,12 +27,80 @@
 
 struct rwd_model;   /* server/steer/model.h */
 
+/* A TSIG key (tsig_keys:, RFC 8945). */
+struct rwd_conf_tsig_key {
+	char *name;                    /* absolute, as written ("xfr.") */
+	uint8_t dname[255];            /* flat wire form, lowercased */
+	char *algorithm;               /* "hmac-sha256", as written (lowercased) */
+	int alg;                       /* dnssec_tsig_algorithm_t (libdnssec/tsig.h) */
+	uint8_t *secret;               /* decoded from base64 */
+	size_t secret_len;
+	int line;
+};
+
+/* Another server: an address (port 53 unless given) and the key that signs
+ * what goes to it and comes from it (NULL: none). primaries:, notify:. */
+struct rwd_conf_remote {
+	struct rw_sockaddr addr;
+	const struct rwd_conf_tsig_key *key;   /* points into rwd_conf.tsig_keys */
+};
+
+/* Who may transfer a zone or NOTIFY it (allow_transfer:, allow_notify:):
+ * clients whose address match holds, signing with key when key is set
+ * (any request from them, signed or not, when it is NULL). */
+struct rwd_conf_xfr_rule {
+	struct rwd_acl match;          /* ACL names and prefixes, merged */
+	const struct rwd_conf_tsig_key *key;
+	int line;
+};
+
+/* How the serial of a zone changes when runway changes it (API change, a
+ * file reload that did not raise it, a rendering), as Knot's serial-policy. */
+enum rwd_serial_policy {
+	RWD_SERIAL_INCREMENT,          /* +1 (RFC 1982) */
+	RWD_SERIAL_UNIXTIME,           /* seconds since 1970, or +1 if that is not newer */
+	RWD_SERIAL_DATESERIAL,         /* YYYYMMDDnn, or +1 if that is not newer */
+};
+
 struct rwd_conf_zone {
 	char *name;                    /* absolute, as written ("example.com.") */
 	uint8_t dname[255];            /* flat wire form, lowercased */
-	char *file;                    /* path, resolved against the config's folder */
+	char *file;                    /* path, resolved against the config's folder; for a
+	                                * secondary, where the transferred copy is kept */
 	int line;                      /* line of this zone's entry in the config */
 	const char *view;              /* the view it belongs to (its name); NULL: top level */
+	/* Transfers (docs/transfers.md). */
+	struct rwd_conf_remote *notify;          /* NOTIFY on every serial change */
+	size_t n_notify;
+	bool notify_ns;                /* and to the addresses of the zone's NS (default false) */
+	struct rwd_conf_xfr_rule *allow_transfer;   /* none: no transfers (REFUSED) */
+	size_t n_allow_transfer;
+	struct rwd_conf_remote *primaries;       /* set: runway is a secondary of these, in order */
+	size_t n_primaries;
+	struct rwd_conf_xfr_rule *allow_notify;  /* default: each primary's address with its key */
+	size_t n_allow_notify;
+	enum rwd_serial_policy serial_policy;    /* default increment */
+	uint64_t journal_max_size;     /* bytes of change history kept (memory and store);
+	                                * default 16 MiB; past it the oldest changes are condensed */
+	unsigned journal_max_depth;    /* changes kept; default 1000 */
+	/* Secondary timers: the SOA's refresh, retry and expire, held within these
+	 * (seconds). Defaults as Knot: refresh 2..86400, retry 2..86400,
+	 * expire 3600..1209600 (14 days). */
+	uint32_t refresh_min, refresh_max, retry_min, retry_max, expire_min, expire_max;
+};
+
+/* Zone transfer limits (xfr:): what one peer or one transfer may cost. */
+struct rwd_conf_xfr {
+	unsigned max_in;               /* transfers in at once (default 10) */
+	unsigned max_out;              /* transfers out at once (default 10); more: REFUSED */
+	uint64_t max_records;          /* records one transfer in may bring (default 10,000,000) */
+	uint64_t max_bytes;            /* bytes one transfer in may bring (default 1 GiB) */
+	unsigned max_messages;         /* messages (default 1,000,000) */
+	unsigned timeout_ms;           /* a whole transfer in (default 300,000) and each
+	                                * message of it: io_timeout_ms (default 10,000) */
+	unsigned io_timeout_ms;
+	unsigned notify_retries;       /* NOTIFY retries per remote (default 5), */
+	unsigned notify_timeout_ms;    /* first wait for an answer (default 1000), doubled each time */
 };
 
 /*
@@ -74,6 +142,9 @@ struct rwd_conf {
 	unsigned tcp_max_per_client;   /* default 20 */
 	struct rwd_conf_zone *zones;
 	size_t n_zones;
+	struct rwd_conf_tsig_key *tsig_keys;   /* tsig_keys:, in file order */
+	size_t n_tsig_keys;
+	struct rwd_conf_xfr xfr;       /* xfr: limits of zone transfers */
 	struct rwd_conf_acl *acls;     /* named access lists (acls:), flat; in file order */
 	size_t n_acls;
 	struct rwd_conf_view *views;   /* views:, in file order; none: every client sees zones */

@@ -82,9 +82,31 @@ static int build_steering(struct rwd_snapshot *s, struct rwd_conf *conf,
 	return ret;
 }
 
+/* Tell srv->on_zone_serial of every zone of db whose serial is not that of
+ * the same apex in old (NULL: every zone). */
+static void zone_serials(struct rwd_server *srv, const char *view, const struct rwd_zonedb *db,
+                         size_t n, const struct rwd_zonedb *old)
+{
+	for (size_t i = 0; db && i < n; i++) {
+		const struct rwd_zone *z = db->zones[i];
+		const struct rwd_zone *o = old ? rwd_zonedb_get(old, z->apex_name, z->apex_len) : NULL;
+		if (z->failed || (o && !o->failed && o->serial == z->serial))
+			continue;
+		srv->on_zone_serial(srv->on_zone_serial_ctx, view, z->apex_name, z->serial);
+	}
+}
+
 void rwd_server_publish(struct rwd_server *srv, struct rwd_snapshot *s)
 {
 	struct rwd_snapshot *old = rwd_snapshot_swap(s);
+	if (srv->on_zone_serial) {
+		zone_serials(srv, NULL, s->zones, s->zones->n_zones, old ? old->zones : NULL);
+		for (size_t v = 0; v < s->n_views; v++) {
+			const struct rwd_view *ov = old ? rwd_snapshot_view(old, s->views[v].name) : NULL;
+			zone_serials(srv, s->views[v].name, s->views[v].zones, s->views[v].n_own,
+			             ov ? ov->zones : NULL);
+		}
+	}
 	if (srv->health)
 		rwd_health_apply(srv->health, s->model);
 	rwd_snapshot_free(old);

@@ -11,8 +11,17 @@
 #include "server/net/tcp.h"
 #include "server/net/udp.h"
 
+/* Told of each zone a publication serves with a new serial (or newly):
+ * apex flat, view NULL for the top level. Called by the publishing thread
+ * under the control lock, before the previous snapshot is freed: must not
+ * block (NOTIFY, xfr/notify.c, queues the work for its own thread). */
+typedef void (*rwd_zone_serial_fn)(void *ctx, const char *view, const uint8_t *apex,
+                                   uint32_t serial);
+
 /* The running daemon: what main() starts and every change goes through. */
 struct rwd_server {
+	rwd_zone_serial_fn on_zone_serial;   /* NULL: nobody listens */
+	void *on_zone_serial_ctx;
 	struct rwd_conf *conf;
 	struct rwd_health *health;
 	struct rwd_udp *udp;

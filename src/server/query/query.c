@@ -291,10 +291,13 @@ static enum rwd_stage_result stage_lookup(const struct rwd_snapshot *s, struct r
  */
 #define DECIDING_STAGES(X) \
 	X(RWD_STAGE_PARSE, stage_parse) \
+	X(RWD_STAGE_TSIG, rwd_stage_tsig) \
 	X(RWD_STAGE_COOKIE, rwd_stage_cookie) \
 	X(RWD_STAGE_FILTER, stage_filter) \
 	X(RWD_STAGE_VIEW, stage_view) \
 	X(RWD_STAGE_ZONE, stage_zone) \
+	X(RWD_STAGE_NOTIFY, rwd_stage_notify) \
+	X(RWD_STAGE_TRANSFER, rwd_stage_transfer) \
 	X(RWD_STAGE_STEER, stage_steer) \
 	X(RWD_STAGE_LOOKUP, stage_lookup)
 
@@ -320,6 +323,11 @@ void rwd_query_begin(const struct rwd_snapshot *s, struct rwd_query *qr)
 	qr->produced = 0;
 	qr->producer = NULL;
 	qr->cursor = 0;
+	qr->tsig.key = NULL;
+	qr->tsig.error = 0;
+	qr->xfr_zone = NULL;
+	qr->xfr_cursor2 = 0;
+	qr->xfr_serial = 0;
 
 	enum rwd_stage_result r;
 #define RUN(id, fn) \

@@ -53,6 +53,7 @@
 #include "server/common/stage.h"
 #include "server/common/stats.h"
 #include "server/common/transport.h"
+#include "server/common/tsig.h"
 #include "server/steer/geo.h"
 
 struct rwd_health_state;             /* server/health/health.h */
@@ -145,6 +146,15 @@ struct rwd_query {
 	uint32_t produced;               /* rwd_query_produce calls so far */
 	rwd_query_producer producer;     /* set by a stage answering in several messages */
 	uint64_t cursor;                 /* the producer's position between messages */
+	/* TSIG (stage tsig, tsig.c): the request's signature and what the next
+	 * message's signature chains to; tsig.key NULL: unsigned */
+	struct rwd_tsig_ctx tsig;
+	/* zone transfers (stage transfer, xfr.c) */
+	struct rwd_zone *xfr_zone;       /* the version being transferred: the transport
+	                                  * holds a reference while the stream lasts
+	                                  * (rwd_query_xfr_hold), so publications do not cut it */
+	uint64_t xfr_cursor2;            /* the producer's second position (diff, record) */
+	uint32_t xfr_serial;             /* IXFR: the client's serial */
 };
 
 #define RWD_QUERY_OUT_MIN RW_MSG_MAXLEN   /* always enough */

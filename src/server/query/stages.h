@@ -38,3 +38,25 @@ size_t rwd_body_put(struct rwd_query *qr, uint8_t *p, size_t room);
 /* Lookup, for an answer built at query time (qr->synth): resolve it once
  * into qr->out to learn its rcode and AA before the limit stage (body.c). */
 void rwd_body_synth_rcode(struct rwd_query *qr);
+
+/* Stage "tsig" (tsig.c): a query signed with TSIG (RFC 8945) is checked
+ * against the snapshot's keyring; qr->tsig then signs every message of the
+ * answer (rwd_tsig_encode). A bad signature, an unknown key or a time
+ * outside the fudge: DONE with NOTAUTH and the TSIG error. Else CONTINUE. */
+enum rwd_stage_result rwd_stage_tsig(const struct rwd_snapshot *s, struct rwd_query *qr);
+/* At the end of encode: sign the message out[0..len) (room: cap) when the
+ * query was signed; the new length (len when unsigned). */
+size_t rwd_tsig_encode(const struct rwd_snapshot *s, struct rwd_query *qr, size_t len,
+                       size_t cap);
+
+/* Stage "notify" (notify.c): opcode NOTIFY (RFC 1996) for a zone this server
+ * is a secondary of, from a source allow_notify admits: hands it to the
+ * snapshot's notify sink and answers NOERROR+AA; else NOTAUTH or REFUSED.
+ * Other opcodes: CONTINUE. */
+enum rwd_stage_result rwd_stage_notify(const struct rwd_snapshot *s, struct rwd_query *qr);
+
+/* Stage "transfer" (xfr.c): AXFR and IXFR (RFC 5936, RFC 1995) of a zone's
+ * apex, allowed by allow_transfer: sets qr->producer to stream the zone or
+ * its differences; REFUSED (NOTAUTH when TSIG failed) otherwise. Other
+ * qtypes: CONTINUE. */
+enum rwd_stage_result rwd_stage_transfer(const struct rwd_snapshot *s, struct rwd_query *qr);

@@ -49,6 +49,28 @@ const struct rwd_zone_failure *rwd_snapshot_failure(const struct rwd_snapshot *s
 	return NULL;
 }
 
+const struct rwd_zone_settings *rwd_snapshot_zone_settings(const struct rwd_snapshot *s,
+                                                           uint32_t view, const uint8_t *apex,
+                                                           size_t apex_len)
+{
+	const struct rwd_zone_settings *top = NULL;
+	for (size_t i = 0; i < s->n_zone_settings; i++) {
+		const struct rwd_zone_settings *z = &s->zone_settings[i];
+		if (z->apex_len != apex_len || memcmp(z->apex, apex, apex_len) != 0)
+			continue;
+		if (z->view == view)
+			return z;
+		if (z->view == 0)
+			top = z;
+	}
+	/* a view's zone that is not its own is the top level's */
+	if (top && view && s->views && view <= s->n_views &&
+	    rwd_zonedb_get(s->views[view - 1].zones, apex, apex_len) !=
+	        rwd_zonedb_get(s->zones, apex, apex_len))
+		return NULL;
+	return top;
+}
+
 void rwd_views_free(struct rwd_view *v, size_t n)
 {
 	for (size_t i = 0; v && i < n; i++) {

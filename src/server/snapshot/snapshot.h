@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "server/common/acl.h"
+#include "server/common/tsig.h"
 #include "server/steer/geo.h"
 #include "server/steer/model.h"
 #include "server/zone/zonedb.h"
@@ -48,6 +49,33 @@ struct rwd_zone_failure {
 	bool stale;                    /* the previous version is served */
 };
 
+/*
+ * What the query path needs of a zone's transfer settings (conf's zones:
+ * allow_transfer, allow_notify, primaries), by apex and view: the transfer
+ * and notify stages look them up (rare queries: a linear scan is fine).
+ */
+struct rwd_xfr_rule {
+	struct rwd_acl match;                /* a copy */
+	const struct rwd_tsig_key *key;      /* in the snapshot's keyring; NULL: any or none */
+};
+struct rwd_zone_settings {
+	uint8_t apex[255];                   /* flat, lowercased */
+	uint8_t apex_len;
+	uint32_t view;                       /* index of the view + 1; 0: top level */
+	bool secondary;                      /* primaries: set */
+	struct rwd_xfr_rule *allow_transfer; /* none: transfers are REFUSED */
+	size_t n_allow_transfer;
+	struct rwd_xfr_rule *allow_notify;   /* only for secondaries */
+	size_t n_allow_notify;
+};
+
+/* Where a NOTIFY accepted for a secondary zone goes (xfr/secondary.c): called
+ * on the query path (any thread); must not block (it wakes a service). */
+struct rwd_notify_sink {
+	void (*fn)(void *ctx, uint32_t view, const uint8_t *apex, uint32_t serial);
+	void *ctx;
+};
+
 struct rwd_snapshot {
 	struct rwd_zonedb *zones;      /* the top-level zones; all that is served without views */
 	struct rwd_view *views;        /* in config order; NULL without views */
@@ -64,7 +92,19 @@ struct rwd_snapshot {
 	struct rwd_zone_failure *failures;  /* zones whose last load failed, in config order */
 	size_t n_failures;
 	uint64_t zone_load_failures;   /* zone loads that failed since start (a counter) */
+	struct rwd_tsig_keyring tsig;  /* tsig_keys: (common/tsig.h) */
+	struct rwd_zone_settings *zone_settings;  /* zones with transfer settings */
+	size_t n_zone_settings;
+	struct rwd_notify_sink notify_sink;       /* fn NULL: NOTIFY is refused */
+	unsigned xfr_max_out;          /* transfers out at once (xfr.max_out) */
 };
+
+/* The transfer settings of the zone at apex in view (0: top level; a view's
+ * zone falls back to the top level's settings when it is not its own), or
+ * NULL: no transfers, no NOTIFY. */
+const struct rwd_zone_settings *rwd_snapshot_zone_settings(const struct rwd_snapshot *s,
+                                                           uint32_t view, const uint8_t *apex,
+                                                           size_t apex_len);
 
 /*
  * The zone set client sees: without views, s->zones; with views, that of

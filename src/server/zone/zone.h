@@ -172,6 +172,7 @@ struct rwd_node {
 
 struct rwd_zone_seg;
 struct rwd_zone_deps;
+struct rwd_zone_history;   /* zone/history.h */
 
 struct rwd_zone {
 	struct rw_arena *arena;      /* this version's own data: its segment's */
@@ -191,6 +192,13 @@ struct rwd_zone {
 	size_t n_nodes;
 	size_t n_records;
 	uint32_t next_id;            /* id of the next node a patch creates */
+	struct rwd_zone_history *history;    /* changes that led here (zone/history.h), for
+	                                        IXFR; NULL: none. Set before publication,
+	                                        a reference held, dropped with the zone */
+	uint32_t expire_at;          /* a secondary's copy: wall-clock second it expires
+	                                (SOA expire after the last successful refresh),
+	                                written by the secondary service with atomic
+	                                stores, read by EDNS EXPIRE; 0: not a secondary */
 	const struct rwd_answer *nxdomain;   /* SOA in authority, any name in the zone */
 	const struct rwd_answer *nodata;     /* likewise, NOERROR */
 	uint8_t apex_name[255];
