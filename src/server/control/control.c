@@ -33,10 +33,13 @@ struct rwd_snapshot *ctl_prepare(struct rwd_control *c, struct rwd_conf *conf,
 
 void ctl_publish(struct rwd_control *c, struct rwd_snapshot *s, struct rwd_conf *conf)
 {
+	/* conf first: the publication's listeners (rwd_server.on_zone_serial)
+	 * read the configuration that goes with s */
+	struct rwd_conf *old = c->srv->conf;
+	c->srv->conf = conf;
 	rwd_server_publish(c->srv, s);
 	rwd_stats_api_change();
-	rwd_conf_free(c->srv->conf);
-	c->srv->conf = conf;
+	rwd_conf_free(old);
 }
 
 int ctl_unlock(struct rwd_control *c, int ret)
@@ -250,16 +253,17 @@ void rwd_control_reload(struct rwd_control *c)
 		pthread_mutex_unlock(&c->lock);
 		return;
 	}
+	struct rwd_conf *prev = c->srv->conf;
+	c->srv->conf = next;               /* before: publication listeners read it */
 	rwd_server_publish(c->srv, s);
 	rwd_stats_reload();
-	if (!same_listeners(c->srv->conf, next))
+	if (!same_listeners(prev, next))
 		rwd_warn("server.listen and server.workers change only at restart");
-	if (!rwd_dnstap_opts_equal(&c->srv->conf->dnstap, &next->dnstap))
+	if (!rwd_dnstap_opts_equal(&prev->dnstap, &next->dnstap))
 		rwd_warn("dnstap settings change only at restart");
 	rwd_info("reload done: %zu zones, %zu traffic names, %u errors, %zu stored change(s) "
 	         "skipped", s->zones->n_zones, s->model->n_traffic, errors, c->skipped.n);
-	rwd_conf_free(c->srv->conf);
-	c->srv->conf = next;
+	rwd_conf_free(prev);
 	pthread_mutex_unlock(&c->lock);
 }
 

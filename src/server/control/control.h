@@ -94,6 +94,20 @@ int rwd_control_zone_journal(struct rwd_control *c, const char *zone, const char
                              uint32_t serial, rwd_control_journal_fn fn, void *ctx,
                              char err[RWD_CONTROL_ERRLEN]);
 
+/*
+ * Serve z as the new version of the zone at apex in view (NULL: top level):
+ * a transfer in (xfr/secondary.c) or an expiry (z a placeholder,
+ * rwd_zone_failed, with reason set). d is the difference from the version
+ * served (its history continues with d, and the store's journal gets it),
+ * NULL for a full replacement (the history and journal restart). Takes z
+ * over in any case, and a reference to d. 0, RW_ENOENT (no such zone),
+ * RW_ENOMEM, RW_EIO (store).
+ */
+struct rwd_zone_diff;
+int rwd_control_zone_install(struct rwd_control *c, const char *view, const uint8_t *apex,
+                             struct rwd_zone *z, struct rwd_zone_diff *d, const char *reason,
+                             char err[RWD_CONTROL_ERRLEN]);
+
 /* ---- traffic model (JSON in the same shape as the YAML) ---- */
 
 /* Replace or create a traffic name: json is the YAML entry's value,

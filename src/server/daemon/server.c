@@ -118,11 +118,19 @@ struct rwd_snapshot *rwd_server_build(struct rwd_conf *conf,
 	return rwd_server_build_opts(conf, prev, NULL, NULL, n_errors);
 }
 
+static struct rwd_notify_sink notify_sink;
+
+void rwd_server_set_notify_sink(const struct rwd_notify_sink *sink)
+{
+	notify_sink = *sink;
+}
+
 /* Settings of the query path that come straight from the configuration;
  * rate limiting keeps prev's bucket table. 0 or RW_ENOMEM. */
 static int copy_settings(struct rwd_snapshot *s, const struct rwd_conf *conf,
                          const struct rwd_snapshot *prev)
 {
+	s->notify_sink = notify_sink;
 	s->edns_udp_size = conf->edns_udp_size;
 	s->nsid_len = (uint16_t)(conf->nsid_len < RWD_NSID_MAX ? conf->nsid_len : RWD_NSID_MAX);
 	if (s->nsid_len)

@@ -63,6 +63,10 @@ struct rwd_snapshot *rwd_server_build_opts(struct rwd_conf *conf, const struct r
 struct rwd_snapshot *rwd_server_rebuild(struct rwd_conf *conf, const struct rwd_snapshot *prev,
                                         struct rwd_zone *replace, const char *view);
 
+/* Where every snapshot built from now on sends NOTIFYs for secondary zones
+ * (xfr/secondary.c sets it before the first build; NULL fn: refused). */
+void rwd_server_set_notify_sink(const struct rwd_notify_sink *sink);
+
 /*
  * Make s the snapshot queries see, hand its model to the health checker and
  * free the previous snapshot, in that order: the checker must let go of the
