@@ -19,6 +19,7 @@
 #include "server/common/log.h"
 #include "server/api/api.h"
 #include "server/control/control.h"
+#include "server/xfr/secondary.h"
 #include "server/daemon/server.h"
 
 #define VERSION RUNWAY_VERSION     /* the VERSION file, passed by the Makefile */
@@ -176,9 +177,14 @@ static int start_api(const struct rwd_conf *conf, struct rwd_server *srv, struct
 	return ret;
 }
 
+/* The secondary side (xfr/secondary.h): NULL until created. */
+static struct rwd_secondary *secondary;
+
 static void stop(struct rwd_server *srv, struct rwd_control *ctl, struct rwd_api *api)
 {
 	rwd_api_stop(api);
+	rwd_secondary_stop(secondary);     /* it publishes through control: before control stops */
+	secondary = NULL;
 	rwd_control_stop(ctl);             /* a zone compaction may publish: before health stops */
 	rwd_tcp_stop(srv->tcp);
 	rwd_udp_stop(srv->udp);
@@ -229,8 +235,13 @@ int main(int argc, char **argv)
 	}
 	struct rwd_control *ctl = NULL;
 	char cerr[RWD_CONTROL_ERRLEN];
+	if (rwd_secondary_new(&secondary) < 0) {   /* its NOTIFY sink: before the first build */
+		rwd_conf_free(srv.conf);
+		return 1;
+	}
 	if (rwd_control_open(&srv, srv.conf->api_data, &ctl, cerr) < 0) {
 		rwd_error("%s", cerr);
+		rwd_secondary_stop(secondary);
 		rwd_conf_free(srv.conf);
 		return 1;
 	}
@@ -265,7 +276,8 @@ int main(int argc, char **argv)
 	                  &srv.udp) < 0 ||
 	    (topts.max_clients = budget_start(&budget, conf, s->model, fd_limit),
 	     rwd_tcp_start(conf->listen, conf->n_listen, &topts, &srv.tcp) < 0) ||
-	    start_api(srv.conf, &srv, ctl, &api) < 0) {
+	    start_api(srv.conf, &srv, ctl, &api) < 0 ||
+	    rwd_secondary_start(secondary, &srv, ctl) < 0) {
 		stop(&srv, ctl, api);
 		return 1;
 	}
@@ -285,6 +297,7 @@ int main(int argc, char **argv)
 		}
 		if (sig == SIGHUP) {
 			rwd_control_reload(ctl);
+			rwd_secondary_reload(secondary);
 			budget_follow(&budget, &srv);
 			continue;
 		}
