@@ -2,7 +2,7 @@
 /*
  * The secondary side of zone transfers (docs/transfers.md): for every zone
  * with `primaries:` (top level and views'), the SOA refresh, retry and
- * expire timers (RFC 1035 3.3.13, held within the zone's *_min/*_max), the
+ * expire timers (RFC 1035 3.3.13, held within the zone's refresh_min..expire_max), the
  * SOA query to the primaries in order with failover, IXFR (RFC 1995) with
  * fallback to AXFR (RFC 5936), NOTIFY (RFC 1996) acted on at once, EDNS
  * EXPIRE (RFC 7314) used and answered, the transferred copy kept in the
