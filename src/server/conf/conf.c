@@ -49,6 +49,12 @@ static int check_views(struct ctx *c, const struct opt *o, void *base);
 
 static const char *const check_types[] = { "tcp", "http", "https", "dns", NULL };
 static const char *const access_types[] = { "read", "write", NULL };
+/* tsig_keys.algorithm, in dnssec_tsig_algorithm_t order from DNSSEC_TSIG_HMAC_SHA1 (xfr.c) */
+static const char *const tsig_algorithms[] = {
+	"hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512", NULL,
+};
+/* in enum rwd_serial_policy order */
+static const char *const serial_policies[] = { "increment", "unixtime", "dateserial", NULL };
 
 #define C struct rwd_conf
 #define Z struct rwd_conf_zone
@@ -60,8 +66,103 @@ static const char *const access_types[] = { "read", "write", NULL };
 #define NL struct rwd_network_location
 #define TR struct rwd_traffic
 #define SRV struct rwd_srv_member
+#define TKEY struct rwd_conf_tsig_key
+#define RMT struct rwd_conf_remote
+#define XR struct rwd_conf_xfr_rule
 #define FIELD(s, m) .off = offsetof(s, m), .size = sizeof(((s *)0)->m)
 #define COUNT(s, m) .off2 = offsetof(s, m), .cnt_size = sizeof(((s *)0)->m)
+
+/*
+ * The transfer settings of a zone (docs/transfers.md), the same rows under
+ * `zones` and `views.zones` (W: zones or views, for the doc strings; P: the
+ * list's path).
+ */
+#define ZDOC_zones(full, key) full
+#define ZDOC_views(full, key) "As `zones." key "`."
+#define ZONE_XFR_ROWS(W, P) \
+	{ P ".notify", K_LIST, .off = offsetof(Z, notify), .off2 = offsetof(Z, n_notify), \
+	  .size = sizeof(RMT), .line_off = NONE, .shorthand = "address", \
+	  .doc = ZDOC_##W("Secondaries sent a NOTIFY (RFC 1996) on every new serial of the zone: " \
+	         "each an address, or `{address: ..., key: ...}` to sign it with a TSIG key.", \
+	         "notify") }, \
+	{ P ".notify.address", K_SOCKADDR, .off = offsetof(RMT, addr), .required = true, \
+	  .doc = ZDOC_##W("The secondary: `ADDR:PORT`, `[ADDR6]:PORT` or `ADDR` (port 53).", \
+	         "notify.address") }, \
+	{ P ".notify.key", K_KEYREF, .off = offsetof(RMT, key), .def_doc = "none: unsigned", \
+	  .doc = ZDOC_##W("The `tsig_keys` entry that signs the NOTIFY.", "notify.key") }, \
+	{ P ".notify_ns", K_BOOL, FIELD(Z, notify_ns), .def = "false", \
+	  .doc = ZDOC_##W("Also NOTIFY the addresses of the zone's NS records (the zone's own " \
+	         "glue), except the primary's own.", "notify_ns") }, \
+	{ P ".allow_transfer", K_LIST, .off = offsetof(Z, allow_transfer), \
+	  .off2 = offsetof(Z, n_allow_transfer), .size = sizeof(XR), .line_off = offsetof(XR, line), \
+	  .elem_check = cf_check_xfr_rule, .def_doc = "none: REFUSED", \
+	  .doc = ZDOC_##W("Who may transfer the zone (AXFR, IXFR): a request is allowed when one " \
+	         "rule's `match` holds its source address and, if the rule has a `key`, it is " \
+	         "signed with that key.", "allow_transfer") }, \
+	{ P ".allow_transfer.match", K_ACL, .off = offsetof(XR, match), .def_doc = "any", \
+	  .doc = ZDOC_##W("Clients: prefixes, addresses, ACL names, `any` or `none`.", \
+	         "allow_transfer.match") }, \
+	{ P ".allow_transfer.key", K_KEYREF, .off = offsetof(XR, key), \
+	  .def_doc = "none: signed or not", \
+	  .doc = ZDOC_##W("The `tsig_keys` entry the request must be signed with. A rule needs " \
+	         "`match`, `key` or both.", "allow_transfer.key") }, \
+	{ P ".primaries", K_LIST, .off = offsetof(Z, primaries), .off2 = offsetof(Z, n_primaries), \
+	  .size = sizeof(RMT), .line_off = NONE, .shorthand = "address", \
+	  .doc = ZDOC_##W("Makes runwayd a secondary of the zone: the primaries it is " \
+	         "transferred from, tried in order; each an address or `{address: ..., key: ...}`. " \
+	         "`file` is then where the transferred copy is kept (it need not exist yet).", \
+	         "primaries") }, \
+	{ P ".primaries.address", K_SOCKADDR, .off = offsetof(RMT, addr), .required = true, \
+	  .doc = ZDOC_##W("The primary: `ADDR:PORT`, `[ADDR6]:PORT` or `ADDR` (port 53).", \
+	         "primaries.address") }, \
+	{ P ".primaries.key", K_KEYREF, .off = offsetof(RMT, key), .def_doc = "none: unsigned", \
+	  .doc = ZDOC_##W("The `tsig_keys` entry that signs requests to it and its answers.", \
+	         "primaries.key") }, \
+	{ P ".allow_notify", K_LIST, .off = offsetof(Z, allow_notify), \
+	  .off2 = offsetof(Z, n_allow_notify), .size = sizeof(XR), .line_off = offsetof(XR, line), \
+	  .elem_check = cf_check_xfr_rule, \
+	  .def_doc = "each primary's address (/32, /128) with its key", \
+	  .doc = ZDOC_##W("Who may NOTIFY this secondary zone, in the shape of `allow_transfer`; " \
+	         "only with `primaries`.", "allow_notify") }, \
+	{ P ".allow_notify.match", K_ACL, .off = offsetof(XR, match), .def_doc = "any", \
+	  .doc = ZDOC_##W("Senders: prefixes, addresses, ACL names, `any` or `none`.", \
+	         "allow_notify.match") }, \
+	{ P ".allow_notify.key", K_KEYREF, .off = offsetof(XR, key), \
+	  .def_doc = "none: signed or not", \
+	  .doc = ZDOC_##W("The `tsig_keys` entry the NOTIFY must be signed with.", \
+	         "allow_notify.key") }, \
+	{ P ".serial_policy", K_ENUM, FIELD(Z, serial_policy), .choices = serial_policies, \
+	  .def = "increment", \
+	  .doc = ZDOC_##W("How runwayd picks the next serial when it changes the zone (an API " \
+	         "change, a reloaded file whose serial did not move): +1, the Unix time, or " \
+	         "YYYYMMDDnn; +1 when that is not newer (RFC 1982), as Knot's `serial-policy`.", \
+	         "serial_policy") }, \
+	{ P ".journal_max_size", K_SIZE, FIELD(Z, journal_max_size), .min = 65536, \
+	  .max = 1ull << 40, .def = "16M", \
+	  .doc = ZDOC_##W("Bytes of change history kept for IXFR (in memory and in the store); " \
+	         "past it the oldest changes are merged into one.", "journal_max_size") }, \
+	{ P ".journal_max_depth", K_UINT, FIELD(Z, journal_max_depth), .min = 1, .max = 1000000, \
+	  .def = "1000", \
+	  .doc = ZDOC_##W("Changes kept for IXFR; past it the oldest two are merged into one.", \
+	         "journal_max_depth") }, \
+	{ P ".refresh_min", K_UINT, FIELD(Z, refresh_min), .min = 1, .max = 2147483647, \
+	  .def = "2", \
+	  .doc = ZDOC_##W("Secondary: seconds, the floor of the SOA refresh.", "refresh_min") }, \
+	{ P ".refresh_max", K_UINT, FIELD(Z, refresh_max), .min = 1, .max = 2147483647, \
+	  .def = "86400", \
+	  .doc = ZDOC_##W("Secondary: seconds, the ceiling of the SOA refresh.", "refresh_max") }, \
+	{ P ".retry_min", K_UINT, FIELD(Z, retry_min), .min = 1, .max = 2147483647, .def = "2", \
+	  .doc = ZDOC_##W("Secondary: seconds, the floor of the SOA retry.", "retry_min") }, \
+	{ P ".retry_max", K_UINT, FIELD(Z, retry_max), .min = 1, .max = 2147483647, \
+	  .def = "86400", \
+	  .doc = ZDOC_##W("Secondary: seconds, the ceiling of the SOA retry.", "retry_max") }, \
+	{ P ".expire_min", K_UINT, FIELD(Z, expire_min), .min = 1, .max = 2147483647, \
+	  .def = "3600", \
+	  .doc = ZDOC_##W("Secondary: seconds, the floor of the SOA expire.", "expire_min") }, \
+	{ P ".expire_max", K_UINT, FIELD(Z, expire_max), .min = 1, .max = 2147483647, \
+	  .def = "1209600", \
+	  .doc = ZDOC_##W("Secondary: seconds, the ceiling of the SOA expire (14 days); past " \
+	         "expire without a transfer the zone answers SERVFAIL.", "expire_max") },
 
 /* Keep docs/configuration.md in step: it embeds rwd_conf_doc()'s output. */
 static const struct opt schema[] = {
@@ -102,14 +203,29 @@ static const struct opt schema[] = {
 	{ "tcp.max_per_client", K_UINT, FIELD(C, tcp_max_per_client), .min = 1, .max = 1000000,
 	  .def = "20",
 	  .doc = "Most TCP connections open at once from one IPv4 address or IPv6 /64; more are closed at once." },
+	{ "tsig_keys", K_MAP, .early = true, .off = offsetof(C, tsig_keys),
+	  .off2 = offsetof(C, n_tsig_keys), .size = sizeof(TKEY), .line_off = offsetof(TKEY, line),
+	  .dname_keys = true, .key_off = offsetof(TKEY, dname), .key_off2 = NONE,
+	  .noun = "TSIG key", .elem_check = cf_check_tsig_key, .check = cf_check_tsig_keys,
+	  .doc = "TSIG keys (RFC 8945) by name (a domain name, as the peers call the key): zone "
+	         "transfers, NOTIFY and any signed query. `keymgr -t NAME hmac-sha256` (Knot) or "
+	         "`tsig-keygen NAME` (BIND) make one." },
+	{ "tsig_keys.algorithm", K_ENUM, .off = offsetof(TKEY, alg), .size = sizeof(int),
+	  .choices = tsig_algorithms, .def = "hmac-sha256",
+	  .doc = "The HMAC." },
+	{ "tsig_keys.secret", K_BASE64, .off = offsetof(TKEY, secret),
+	  .off2 = offsetof(TKEY, secret_len), .required = true,
+	  .doc = "The shared secret, base64 (as `tsig-keygen` and `keymgr` print it)." },
 	{ "zones", K_LIST, .off = offsetof(C, zones), .off2 = offsetof(C, n_zones),
 	  .size = sizeof(Z), .line_off = offsetof(Z, line), .check = check_zones,
+	  .elem_check = cf_check_zone_xfr,
 	  .doc = "Zones to serve, one entry each; zone names must be unique." },
 	{ "zones.name", K_DNAME, .off = offsetof(Z, name), .off2 = offsetof(Z, dname),
 	  .required = true,
 	  .doc = "The zone's apex; a name without the trailing dot is taken as absolute." },
 	{ "zones.file", K_PATH, .off = offsetof(Z, file), .required = true,
 	  .doc = "Zone file (RFC 1035 format), relative to the config file's folder." },
+	ZONE_XFR_ROWS(zones, "zones")
 	{ "zone_limits", K_SECTION,
 	  .doc = "What one zone may cost to load (docs/configuration.md#zone-limits): input past "
 	         "a limit is refused with `FILE:LINE: message` naming the limit, never truncated." },
@@ -128,6 +244,35 @@ static const struct opt schema[] = {
 	  .def = "false",
 	  .doc = "Let `$INCLUDE` read any file runwayd can. `false`: only regular files under the "
 	         "zone file's folder, symbolic links resolved." },
+	{ "xfr", K_SECTION,
+	  .doc = "Zone transfers in and out (docs/transfers.md): what they may cost." },
+	{ "xfr.max_in", K_UINT, FIELD(C, xfr.max_in), .min = 1, .max = 10000, .def = "10",
+	  .doc = "Transfers in (as a secondary) at once; more wait their turn." },
+	{ "xfr.max_out", K_UINT, FIELD(C, xfr.max_out), .min = 1, .max = 10000, .def = "10",
+	  .doc = "Transfers out (AXFR, IXFR over TCP) at once; more are REFUSED." },
+	{ "xfr.max_records", K_UINT, FIELD(C, xfr.max_records), .min = 1, .max = 1ull << 40,
+	  .def = "10000000",
+	  .doc = "Records one transfer in may bring; past it the transfer is aborted and the "
+	         "zone kept as it was." },
+	{ "xfr.max_bytes", K_SIZE, FIELD(C, xfr.max_bytes), .min = 65536, .max = 1ull << 40,
+	  .def = "1G",
+	  .doc = "Bytes one transfer in may bring (messages together); the same." },
+	{ "xfr.max_messages", K_UINT, FIELD(C, xfr.max_messages), .min = 1, .max = 1000000000,
+	  .def = "1000000",
+	  .doc = "Messages one transfer in may take; the same." },
+	{ "xfr.timeout", K_DURATION, FIELD(C, xfr.timeout_ms), .min = 100, .max = 86400000,
+	  .def = "5m",
+	  .doc = "A whole transfer in must end within this long." },
+	{ "xfr.io_timeout", K_DURATION, FIELD(C, xfr.io_timeout_ms), .min = 10, .max = 3600000,
+	  .def = "10s",
+	  .doc = "Each message of a transfer in (and the answer to a SOA query or a NOTIFY) must "
+	         "come within this long." },
+	{ "xfr.notify_retries", K_UINT, FIELD(C, xfr.notify_retries), .min = 0, .max = 100,
+	  .def = "5",
+	  .doc = "A NOTIFY without an answer is sent again this many times." },
+	{ "xfr.notify_timeout", K_DURATION, FIELD(C, xfr.notify_timeout_ms), .min = 10,
+	  .max = 60000, .def = "1s",
+	  .doc = "The first wait for a NOTIFY's answer, doubled at each retry." },
 	{ "acls", K_ACLS, .off = offsetof(C, acls), .off2 = offsetof(C, n_acls),
 	  .doc = "Named access lists: each name holds a list of CIDR prefixes, addresses or other "
 	         "ACL names. Options that take an access list (views, rate limiting) accept these "
@@ -144,6 +289,7 @@ static const struct opt schema[] = {
 	  .doc = "Clients of this view, by the address queries come from (not EDNS Client Subnet)." },
 	{ "views.zones", K_LIST, .off = offsetof(V, zones), .off2 = offsetof(V, n_zones),
 	  .size = sizeof(Z), .line_off = offsetof(Z, line), .check = check_zones,
+	  .elem_check = cf_check_zone_xfr,
 	  .doc = "Zones only this view serves, like top-level `zones`; one with the apex of a "
 	         "top-level zone replaces it in this view." },
 	{ "views.zones.name", K_DNAME, .off = offsetof(Z, name), .off2 = offsetof(Z, dname),
@@ -151,6 +297,7 @@ static const struct opt schema[] = {
 	  .doc = "The zone's apex." },
 	{ "views.zones.file", K_PATH, .off = offsetof(Z, file), .required = true,
 	  .doc = "Zone file, relative to the config file's folder." },
+	ZONE_XFR_ROWS(views, "views.zones")
 	{ "views.traffic", K_VIEW_TRAFFIC,
 	  .doc = "Traffic names of this view's clients, written like top-level `traffic` (same "
 	         "endpoints and checks); one with the name of a top-level entry replaces it in this "
@@ -367,6 +514,12 @@ static const struct opt schema[] = {
 #undef NL
 #undef TR
 #undef SRV
+#undef TKEY
+#undef RMT
+#undef XR
+#undef ZONE_XFR_ROWS
+#undef ZDOC_zones
+#undef ZDOC_views
 #undef FIELD
 #undef COUNT
 
@@ -506,7 +659,12 @@ static const char *describe(const struct opt *o, char buf[128])
 	char lo[32], hi[32];
 	switch (o->kind) {
 	case K_SECTION:  return "mapping";
-	case K_LIST:     return "list of mappings";
+	case K_LIST:
+		if (o->shorthand) {
+			snprintf(buf, 128, "list of mappings or of `%s` values", o->shorthand);
+			return buf;
+		}
+		return "list of mappings";
 	case K_MAP:
 		return o->dname_keys ? "mapping of domain names to mappings"
 		                     : "mapping of names to mappings";
@@ -563,6 +721,9 @@ static const char *describe(const struct opt *o, char buf[128])
 	case K_ACLS:     return "mapping of names to lists of prefixes";
 	case K_ACL:      return "list of prefixes, addresses, ACL names, any or none";
 	case K_VIEW_TRAFFIC: return "mapping of traffic names, as `traffic`";
+	case K_BASE64:   return "base64 string";
+	case K_KEYREF:   return "TSIG key name";
+	case K_SOCKADDR: return "address (`ADDR:PORT`, `[ADDR6]:PORT` or `ADDR`)";
 	}
 	return "?";
 }
@@ -1199,6 +1360,37 @@ static int set_scalar(struct ctx *c, const struct opt *o, const char *s, int lin
 	case K_ACL:
 		rwd_acl_free(at(base, o->off));
 		return cf_acl_add(c, o, s, line, at(base, o->off));
+	case K_BASE64: {
+		uint8_t *bytes;
+		size_t n;
+		if (strlen(s) > MAX_STRING || !cf_base64(s, &bytes, &n))
+			return cf_expected(c, o, line);
+		free(*(uint8_t **)at(base, o->off));
+		*(uint8_t **)at(base, o->off) = bytes;
+		*(size_t *)at(base, o->off2) = n;
+		return 0;
+	}
+	case K_KEYREF: {
+		uint8_t wire[RW_DNAME_MAXLEN];
+		char buf[68];
+		int n = *s ? rw_dname_from_str(s, NULL, wire) : RW_EMALFORMED;
+		if (n < 1)
+			return cf_expected(c, o, line);
+		rw_dname_lower(wire);
+		for (size_t i = 0; i < c->conf->n_tsig_keys; i++) {
+			const struct rwd_conf_tsig_key *k = &c->conf->tsig_keys[i];
+			if (!memcmp(k->dname, wire, (size_t)n)) {
+				*(const struct rwd_conf_tsig_key **)at(base, o->off) = k;
+				return 0;
+			}
+		}
+		return cf_fail(c, line, "%s: unknown TSIG key '%s' (not in tsig_keys)", o->path,
+		               cf_show(s, buf));
+	}
+	case K_SOCKADDR:
+		if (rw_sockaddr_parse(s, 53, at(base, o->off)) != 0)
+			return cf_expected(c, o, line);
+		return 0;
 	case K_POLICY:
 	case K_ACLS:
 	case K_VIEW_TRAFFIC:
@@ -1246,7 +1438,19 @@ static void reset_scope(struct ctx *c, int i)
 /* Also for the contents of a K_LISTFILE file (the row itself takes a path). */
 static int list_expected(struct ctx *c, const struct opt *o, int line)
 {
-	return cf_fail(c, line, "%s: expected a list of mappings", o->path);
+	char buf[128];
+	return cf_fail(c, line, "%s: expected a %s", o->path, o->kind == K_LIST ? describe(o, buf)
+	               : "list of mappings");
+}
+
+/* An item of a list with a shorthand, written as a scalar: the value of that key. */
+static int parse_shorthand(struct ctx *c, int i, yaml_node_t *e, void *elem)
+{
+	int k = find_child(i, schema[i].shorthand);
+	const char *s = cf_scalar(e);
+	c->seen[k] = cf_line_of(e);
+	return s ? set_scalar(c, &schema[k], s, cf_line_of(e), elem)
+	         : cf_expected(c, &schema[k], cf_line_of(e));
 }
 
 static int parse_list(struct ctx *c, int i, yaml_node_t *v, void *base)
@@ -1276,14 +1480,15 @@ static int parse_list(struct ctx *c, int i, yaml_node_t *v, void *base)
 		yaml_node_t *e = cf_node_at(c, items[k]);
 		void *elem = elems + k * o->size;
 		lines[k] = cf_line_of(e);
-		if (e->type != YAML_MAPPING_NODE) {
+		bool scalar = o->shorthand && e->type == YAML_SCALAR_NODE;
+		if (e->type != YAML_MAPPING_NODE && !scalar) {
 			rc = list_expected(c, o, lines[k]);
 			break;
 		}
 		if (o->line_off != NONE)
 			*(int *)at(elem, o->line_off) = lines[k];
 		reset_scope(c, i);
-		rc = parse_map(c, i, e, elem);
+		rc = scalar ? parse_shorthand(c, i, e, elem) : parse_map(c, i, e, elem);
 		if (!rc)
 			rc = finish(c, i, elem, lines[k], false);
 		if (!rc && o->elem_check)
@@ -1403,7 +1608,8 @@ static int parse_named(struct ctx *c, int i, yaml_node_t *v, void *base)
 				               cf_show(s, buf));
 			rw_dname_lower(wire);
 			memcpy(at(elem, o->key_off), wire, (size_t)len);
-			*(uint8_t *)at(elem, o->key_off2) = (uint8_t)len;
+			if (o->key_off2 != NONE)
+				*(uint8_t *)at(elem, o->key_off2) = (uint8_t)len;
 		} else {
 			if (!cf_good_name(s))
 				return cf_fail(c, line, "%s: bad name '%s' (1..63 letters, digits, '-', '_' "
@@ -1541,8 +1747,8 @@ static int parse_map(struct ctx *c, int parent, yaml_node_t *map, void *base)
 			return cf_fail(c, cf_line_of(k), "duplicate key '%s' in %s (first on line %d)",
 			               key, where, cf_ln(c, c->seen[i]));
 		c->seen[i] = cf_line_of(k);
-		if (parent < 0 && (schema[i].model || schema[i].kind == K_ACLS)) {
-			c->deferred[i] = v;       /* model: after the rest; ACLs: read already */
+		if (parent < 0 && (schema[i].model || schema[i].kind == K_ACLS || schema[i].early)) {
+			c->deferred[i] = v;       /* model: after the rest; ACLs, keys: read already */
 			continue;
 		}
 		int rc = parse_value(c, i, v, base);
@@ -1553,18 +1759,27 @@ static int parse_map(struct ctx *c, int parent, yaml_node_t *map, void *base)
 }
 
 /*
- * `acls:` before everything else, wherever it stands in the file, so that
- * any option can name an ACL. Its duplicates are found by parse_map later.
+ * `acls:` and `tsig_keys:` (rows marked early) before everything else,
+ * wherever they stand in the file, so that any option can name an ACL or a
+ * key. A repeated key is found by parse_map later (the first is read here).
  */
 static int parse_acls_first(struct ctx *c, yaml_node_t *root, struct rwd_conf *conf)
 {
 	if (root->type != YAML_MAPPING_NODE)
 		return 0;                     /* parse_map says what is wrong */
-	int row = cf_row_of("acls");
-	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
-		const char *key = cf_scalar(cf_node_at(c, p->key));
-		if (key && !strcmp(key, "acls"))
-			return parse_value(c, row, cf_node_at(c, p->value), conf);
+	for (int row = 0; row < N_OPTS; row++) {
+		if (schema[row].kind != K_ACLS && !schema[row].early)
+			continue;
+		for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
+		     p < root->data.mapping.pairs.top; p++) {
+			const char *key = cf_scalar(cf_node_at(c, p->key));
+			if (key && !strcmp(key, schema[row].path)) {
+				int rc = parse_value(c, row, cf_node_at(c, p->value), conf);
+				if (rc)
+					return rc;
+				break;
+			}
+		}
 	}
 	return 0;
 }
@@ -1970,11 +2185,12 @@ void rwd_conf_free(struct rwd_conf *conf)
 {
 	if (!conf)
 		return;
-	for (size_t i = 0; i < conf->n_zones; i++) {
-		free(conf->zones[i].name);
-		free(conf->zones[i].file);
-	}
+	for (size_t i = 0; i < conf->n_zones; i++)
+		cf_free_zone(&conf->zones[i]);
 	free(conf->zones);
+	for (size_t i = 0; i < conf->n_tsig_keys; i++)
+		cf_free_tsig_key(&conf->tsig_keys[i]);
+	free(conf->tsig_keys);
 	for (size_t i = 0; i < conf->n_acls; i++) {
 		free(conf->acls[i].name);
 		rwd_acl_free(&conf->acls[i].acl);
@@ -1982,10 +2198,8 @@ void rwd_conf_free(struct rwd_conf *conf)
 	free(conf->acls);
 	for (size_t i = 0; i < conf->n_views; i++) {
 		struct rwd_conf_view *v = &conf->views[i];
-		for (size_t k = 0; k < v->n_zones; k++) {
-			free(v->zones[k].name);
-			free(v->zones[k].file);
-		}
+		for (size_t k = 0; k < v->n_zones; k++)
+			cf_free_zone(&v->zones[k]);
 		free(v->zones);
 		free(v->name);
 		rwd_acl_free(&v->match);

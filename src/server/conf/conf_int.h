@@ -46,6 +46,9 @@ enum kind {
 	K_ACLS,     /* the `acls:` table (acls.c): rwd_conf_acl[] (off) + count (off2) */
 	K_ACL,      /* prefixes, addresses, ACL names, any, none (acls.c): struct rwd_acl (off) */
 	K_VIEW_TRAFFIC, /* a view's traffic names: read with the model, like `traffic` (traffic.c) */
+	K_BASE64,   /* base64 text (RFC 4648), decoded: uint8_t * (off) + size_t length (off2) */
+	K_KEYREF,   /* the domain name of a tsig_keys entry: const struct rwd_conf_tsig_key * (off) */
+	K_SOCKADDR, /* one address, port 53 unless given: struct rw_sockaddr (off) */
 };
 
 /* "No such field" for off2 / line_off. */
@@ -70,6 +73,9 @@ struct opt {
 	const char *noun;   /* K_MAP: one entry, for messages ("endpoint") */
 	const char *ref;    /* K_REF: path of the K_MAP row whose entries are referred to */
 	const char *const *choices;  /* K_ENUM: NULL-terminated */
+	const char *shorthand;       /* K_LIST: an item may be a scalar, the value of this key */
+	bool early;                  /* top-level rows read before all others (acls, tsig_keys),
+	                              * so that any option may name their entries */
 	unsigned long long min, max;
 	double fmin, fmax;  /* K_FLOAT */
 	const char *def;    /* default, written as in the YAML file; NULL = none */
@@ -84,7 +90,7 @@ struct opt {
 	const char *doc;
 };
 
-#define MAX_OPTS 160
+#define MAX_OPTS 256
 
 /* A sortable key with its line: duplicate detection across many entries. */
 struct keyline {
@@ -204,6 +210,18 @@ int cf_finish_view_traffic(struct ctx *c, struct rwd_view_traffic *v);
 void cf_free_scratch(struct ctx *c);
 /* After a successful build with overlays: lines of the model that are not the file's become 0. */
 void cf_clear_overlay_lines(struct ctx *c);
+
+/* xfr.c: zone transfer settings */
+int cf_check_tsig_key(struct ctx *c, const struct opt *o, void *elem, int line);
+int cf_check_tsig_keys(struct ctx *c, const struct opt *o, void *base);
+int cf_check_xfr_rule(struct ctx *c, const struct opt *o, void *elem, int line);
+/* A zone's transfer settings (zones and views.zones elements). */
+int cf_check_zone_xfr(struct ctx *c, const struct opt *o, void *elem, int line);
+/* base64 text -> malloc'd bytes; false when malformed or empty. */
+bool cf_base64(const char *s, uint8_t **out, size_t *len);
+/* What rwd_conf_free frees of a zone and of a key. */
+void cf_free_zone(struct rwd_conf_zone *z);
+void cf_free_tsig_key(struct rwd_conf_tsig_key *k);
 
 /* conf.c, for export.c: the mnemonic of a response code, or NULL. */
 const char *cf_rcode_name(int rcode);

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The configuration of zone transfers: TSIG keys (tsig_keys:) and each
+ * zone's transfer settings (notify, allow_transfer, primaries, allow_notify,
+ * the secondary's timer bounds), checked across values once a key or a zone
+ * has been read by the walker (conf.c).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libdnssec/tsig.h>
+#include <libknot/libknot.h>
+#include <openssl/evp.h>
+
+#include "lib/error.h"
+#include "server/conf/conf_int.h"
+
+bool cf_base64(const char *s, uint8_t **out, size_t *len)
+{
+	size_t n = strlen(s), pad = 0;
+	if (n == 0 || n % 4 || n > INT_MAX)
+		return false;
+	/* EVP_DecodeBlock skips blanks at both ends and counts padding as
+	 * bytes: only the base64 alphabet is allowed, '=' only at the end */
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		bool alpha = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		             (ch >= '0' && ch <= '9') || ch == '+' || ch == '/';
+		if (ch == '=' && i + 2 >= n && (i + 1 == n || s[i + 1] == '='))
+			pad++;
+		else if (!alpha || pad)
+			return false;
+	}
+	uint8_t *b = malloc(n / 4 * 3 + 1);
+	if (!b)
+		return false;
+	int r = EVP_DecodeBlock(b, (const unsigned char *)s, (int)n);
+	if (r < 0 || (size_t)r < pad || (size_t)r - pad == 0) {
+		free(b);
+		return false;
+	}
+	*out = b;
+	*len = (size_t)r - pad;
+	return true;
+}
+
+int cf_check_tsig_key(struct ctx *c, const struct opt *o, void *elem, int line)
+{
+	struct rwd_conf_tsig_key *k = elem;
+	char text[KNOT_DNAME_TXT_MAXLEN + 1];
+	(void)o, (void)line;
+	/* the walker stored the index of the choice: the table is in
+	 * dnssec_tsig_algorithm_t order */
+	static const char *const names[] = {
+		"hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512",
+	};
+	int i = k->alg;
+	k->alg = DNSSEC_TSIG_HMAC_SHA1 + i;
+	if (!knot_dname_to_str(text, k->dname, sizeof(text)) || !(k->name = strdup(text)) ||
+	    !(k->algorithm = strdup(names[i])))
+		return cf_nomem(c);
+	return 0;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	const struct rwd_conf_tsig_key *x = *(const struct rwd_conf_tsig_key *const *)a;
+	const struct rwd_conf_tsig_key *y = *(const struct rwd_conf_tsig_key *const *)b;
+	int d = memcmp(x->dname, y->dname, sizeof(x->dname));
+	return d ? d : (x->line > y->line) - (x->line < y->line);
+}
+
+/* Key names are unique, without regard to case or the trailing dot. */
+int cf_check_tsig_keys(struct ctx *c, const struct opt *o, void *base)
+{
+	struct rwd_conf *conf = base;
+	size_t n = conf->n_tsig_keys;
+	const struct rwd_conf_tsig_key **v = malloc((n ? n : 1) * sizeof(*v));
+	const struct rwd_conf_tsig_key *dup = NULL, *first = NULL;
+	(void)o;
+	if (!v)
+		return cf_nomem(c);
+	for (size_t i = 0; i < n; i++)
+		v[i] = &conf->tsig_keys[i];
+	qsort(v, n, sizeof(*v), cmp_key);
+	for (size_t i = 1, start = 0; i < n; i++) {
+		if (memcmp(v[start]->dname, v[i]->dname, sizeof(v[i]->dname)))
+			start = i;
+		else if (i == start + 1 && (!dup || v[i]->line < dup->line))
+			dup = v[i], first = v[start];
+	}
+	free(v);
+	if (dup)
+		return cf_fail(c, dup->line, "duplicate TSIG key '%s' (first on line %d)", dup->name,
+		               cf_ln(c, first->line));
+	return 0;
+}
+
+/* A rule of allow_transfer or allow_notify: match, key or both. */
+int cf_check_xfr_rule(struct ctx *c, const struct opt *o, void *elem, int line)
+{
+	struct rwd_conf_xfr_rule *r = elem;
+	char path[128];
+	snprintf(path, sizeof(path), "%s.match", o->path);
+	if (cf_was_set(c, path))
+		return 0;
+	if (!r->key)
+		return cf_fail(c, line, "%s: a rule needs match, key or both", o->path);
+	r->match.any = true;               /* a key alone: from anywhere */
+	return 0;
+}
+
+/* A rule admitting the address of remote r alone (/32 or /128), with its key. */
+static int rule_of(const struct rwd_conf_remote *r, struct rwd_conf_xfr_rule *rule, int line)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&r->addr.addr;
+	char text[INET6_ADDRSTRLEN];
+	const void *bytes = sa->sa_family == AF_INET
+	                  ? (const void *)&((const struct sockaddr_in *)sa)->sin_addr
+	                  : (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+	if (!inet_ntop(sa->sa_family, bytes, text, sizeof(text)))
+		return RW_EINVAL;
+	rule->key = r->key;
+	rule->line = line;
+	return rwd_acl_add_text(&rule->match, text);
+}
+
+static int no_repeats(struct ctx *c, const char *path, const struct rwd_conf_remote *v,
+                      size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(v[i].addr.text, v[k].addr.text))
+				return cf_fail(c, cf_was_set(c, path), "%s: %s is listed twice", path,
+				               v[i].addr.text);
+	return 0;
+}
+
+/*
+ * The folder of a secondary's file exists, or can be made: its nearest
+ * existing ancestor is a folder runwayd may write in.
+ */
+static int check_copy_folder(struct ctx *c, const char *path, const char *file, int line)
+{
+	char dir[PATH_MAX], buf[260];
+	size_t n = strlen(file);
+	if (n >= sizeof(dir))
+		return cf_fail(c, line, "%s: path too long", path);
+	memcpy(dir, file, n + 1);
+	bool missing = false;
+	for (;;) {
+		char *slash = strrchr(dir, '/');
+		if (!slash)
+			strcpy(dir, ".");
+		else if (slash == dir)
+			dir[1] = '\0';
+		else
+			*slash = '\0';
+		struct stat st;
+		if (stat(dir, &st) == 0) {
+			if (!S_ISDIR(st.st_mode))
+				return cf_fail(c, line, "%s: %s is not a folder", path,
+				               cf_show_path(dir, buf));
+			if (missing && access(dir, W_OK | X_OK) != 0)
+				return cf_fail(c, line, "%s: cannot make a folder in %s: %s", path,
+				               cf_show_path(dir, buf), strerror(errno));
+			return 0;
+		}
+		if (errno != ENOENT)
+			return cf_fail(c, line, "%s: %s: %s", path, cf_show_path(dir, buf),
+			               strerror(errno));
+		missing = true;
+		if (!strcmp(dir, ".") || !strcmp(dir, "/"))
+			return 0;
+	}
+}
+
+struct bound {
+	const char *name;
+	uint32_t min, max;
+};
+
+int cf_check_zone_xfr(struct ctx *c, const struct opt *o, void *elem, int line)
+{
+	struct rwd_conf_zone *z = elem;
+	char path[128];
+	int rc;
+#define ROW(key) (snprintf(path, sizeof(path), "%s.%s", o->path, key), path)
+	if ((rc = no_repeats(c, ROW("notify"), z->notify, z->n_notify)) ||
+	    (rc = no_repeats(c, ROW("primaries"), z->primaries, z->n_primaries)))
+		return rc;
+	const struct bound bounds[] = {
+		{ "refresh", z->refresh_min, z->refresh_max },
+		{ "retry", z->retry_min, z->retry_max },
+		{ "expire", z->expire_min, z->expire_max },
+	};
+	for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++) {
+		if (bounds[i].min <= bounds[i].max)
+			continue;
+		char lo[32], hi[32];
+		snprintf(lo, sizeof(lo), "%s_min", bounds[i].name);
+		snprintf(hi, sizeof(hi), "%s_max", bounds[i].name);
+		int l1 = cf_was_set(c, ROW(lo)), l2 = cf_was_set(c, ROW(hi));
+		return cf_fail(c, l1 > l2 ? l1 : l2, "%s: %s %u is more than %s %u", o->path, lo,
+		               bounds[i].min, hi, bounds[i].max);
+	}
+	int an = cf_was_set(c, ROW("allow_notify"));
+	if (an && !z->n_primaries)
+		return cf_fail(c, an, "%s: allow_notify is only for a secondary zone (with primaries)",
+		               o->path);
+	if (!z->n_primaries)
+		return 0;
+	if (!an) {
+		if (!(z->allow_notify = calloc(z->n_primaries, sizeof(*z->allow_notify))))
+			return cf_nomem(c);
+		for (size_t i = 0; i < z->n_primaries; i++) {
+			z->n_allow_notify = i + 1;
+			if (rule_of(&z->primaries[i], &z->allow_notify[i], line))
+				return cf_nomem(c);
+		}
+	}
+	return z->file ? check_copy_folder(c, ROW("file"), z->file, cf_was_set(c, ROW("file")))
+	               : 0;
+#undef ROW
+}
+
+void cf_free_zone(struct rwd_conf_zone *z)
+{
+	free(z->name);
+	free(z->file);
+	free(z->notify);
+	free(z->primaries);
+	for (size_t i = 0; i < z->n_allow_transfer; i++)
+		rwd_acl_free(&z->allow_transfer[i].match);
+	free(z->allow_transfer);
+	for (size_t i = 0; i < z->n_allow_notify; i++)
+		rwd_acl_free(&z->allow_notify[i].match);
+	free(z->allow_notify);
+}
+
+void cf_free_tsig_key(struct rwd_conf_tsig_key *k)
+{
+	free(k->name);
+	free(k->algorithm);
+	if (k->secret)
+		memset(k->secret, 0, k->secret_len);
+	free(k->secret);
+}
