@@ -25,6 +25,9 @@
 
 #include "lib/error.h"
 #include "server/conf/conf.h"
+#include "server/daemon/server.h"
+#include "server/snapshot/snapshot.h"
+#include "server/zone/source.h"
 
 static char tmpdir[] = "/tmp/test_conf_xfr.XXXXXX";
 
@@ -44,7 +47,7 @@ static int setup(void **state)
 	(void)state;
 	if (!mkdtemp(tmpdir))
 		return -1;
-	put("example.com.zone", "@ 3600 IN SOA ns hm 1 2 3 4 5\n");
+	put("example.com.zone", "@ 3600 IN SOA ns hm 1 2 3 4 5\n@ 3600 IN NS ns\nns 3600 IN A 192.0.2.1\n");
 	return 0;
 }
 
@@ -521,6 +524,125 @@ static void test_secondary_folder(void **state)
 	rwd_conf_free(load_ok("zones:\n  - name: a.\n    file: none/such.zone\n"));
 }
 
+/* What the snapshot holds of the transfer settings: the keyring, one entry
+ * per zone with allow_transfer, primaries or allow_notify (keys pointing
+ * into the keyring), the transfer limit; both build paths. */
+static void test_snapshot(void **state)
+{
+	(void)state;
+	struct rwd_conf *c = load_ok(
+		"tsig_keys:\n"
+		"  xfr.: { secret: \"AAECAwQFBgcICQoLDA0ODw==\" }\n"
+		"  other.: { algorithm: hmac-sha512, secret: \"/w==\" }\n"
+		"xfr: { max_out: 7 }\n"
+		"zones:\n"
+		"  - name: example.com.\n"
+		"    file: example.com.zone\n"
+		"    allow_transfer: [{ match: [127.0.0.0/8], key: other. }, { match: any }]\n"
+		"  - name: plain.example.\n"
+		"    file: example.com.zone\n"
+		"    notify: [127.0.0.2]\n"
+		"  - name: sec.example.\n"
+		"    file: never-transferred.zone\n"
+		"    primaries: [{ address: 127.0.0.4, key: xfr. }]\n"
+		"views:\n"
+		"  - name: inside\n"
+		"    match: [10.0.0.0/8]\n"
+		"    zones:\n"
+		"      - name: example.com.\n"
+		"        file: example.com.zone\n"
+		"        allow_transfer: [{ key: xfr. }]\n"
+		"  - name: outside\n"
+		"    match: any\n"
+		"server: { strict_zones: true }\n");
+	unsigned errors = 0;
+	/* strict_zones: a secondary not transferred yet does not stop the start */
+	struct rwd_snapshot *s = rwd_server_build(c, NULL, &errors);
+	assert_non_null(s);
+	assert_int_equal(errors, 0);
+	assert_int_equal(s->xfr_max_out, 7);
+	assert_int_equal(s->tsig.n, 2);
+	const struct rwd_tsig_key *xfr = rwd_tsig_keyring_find(&s->tsig, (const uint8_t *)"\3xfr", 5);
+	const struct rwd_tsig_key *other = rwd_tsig_keyring_find(&s->tsig,
+	                                                         (const uint8_t *)"\5other", 7);
+	assert_non_null(xfr);
+	assert_non_null(other);
+	assert_int_equal(xfr->secret_len, 16);
+	assert_int_equal(s->n_zone_settings, 3);
+
+	const uint8_t ex[] = "\7example\3com", sec[] = "\3sec\7example",
+	              plain[] = "\5plain\7example";
+	const struct rwd_zone_settings *z = rwd_snapshot_zone_settings(s, 0, ex, sizeof(ex));
+	assert_non_null(z);
+	assert_false(z->secondary);
+	assert_int_equal(z->n_allow_transfer, 2);
+	assert_ptr_equal(z->allow_transfer[0].key, other);
+	assert_false(z->allow_transfer[0].match.any);
+	assert_int_equal(z->allow_transfer[0].match.n, 1);
+	assert_null(z->allow_transfer[1].key);
+	assert_true(z->allow_transfer[1].match.any);
+	assert_int_equal(z->n_allow_notify, 0);
+	/* notify alone: nothing for the query path */
+	assert_null(rwd_snapshot_zone_settings(s, 0, plain, sizeof(plain)));
+	/* the view's own zone has its own settings; "outside" shares the top level's */
+	z = rwd_snapshot_zone_settings(s, 1, ex, sizeof(ex));
+	assert_non_null(z);
+	assert_int_equal(z->view, 1);
+	assert_int_equal(z->n_allow_transfer, 1);
+	assert_ptr_equal(z->allow_transfer[0].key, xfr);
+	z = rwd_snapshot_zone_settings(s, 2, ex, sizeof(ex));
+	assert_non_null(z);
+	assert_int_equal(z->view, 0);
+	assert_int_equal(z->n_allow_transfer, 2);
+	z = rwd_snapshot_zone_settings(s, 0, sec, sizeof(sec));
+	assert_non_null(z);
+	assert_true(z->secondary);
+	assert_int_equal(z->n_allow_transfer, 0);
+	assert_int_equal(z->n_allow_notify, 1);
+	assert_ptr_equal(z->allow_notify[0].key, xfr);
+
+	/* the secondary: a SERVFAIL placeholder, listed as not transferred yet */
+	const struct rwd_zone *zs = rwd_zonedb_get(s->zones, sec, sizeof(sec));
+	assert_non_null(zs);
+	assert_true(rwd_zone_is_placeholder(zs));
+	const struct rwd_zone_failure *f = rwd_snapshot_failure(s, NULL, sec);
+	assert_non_null(f);
+	assert_string_equal(f->error, "not transferred yet");
+	assert_int_equal(s->n_failures, 1);
+	assert_int_equal(s->zone_load_failures, 0);
+
+	/* a rebuild (a zone replaced) makes the same settings afresh */
+	struct rwd_zone *again = rwd_zone_failed(ex, "x");
+	assert_non_null(again);
+	struct rwd_snapshot *s2 = rwd_server_rebuild(c, s, again, NULL);
+	assert_non_null(s2);
+	assert_int_equal(s2->tsig.n, 2);
+	assert_int_equal(s2->n_zone_settings, 3);
+	assert_int_equal(s2->xfr_max_out, 7);
+	z = rwd_snapshot_zone_settings(s2, 0, sec, sizeof(sec));
+	assert_non_null(z);
+	assert_ptr_equal(z->allow_notify[0].key,
+	                 rwd_tsig_keyring_find(&s2->tsig, (const uint8_t *)"\3xfr", 5));
+	rwd_snapshot_free(s2);
+
+	/* a reload (prev set) still lists it, without an error */
+	struct rwd_snapshot *s3 = rwd_server_build(c, s, &errors);
+	assert_non_null(s3);
+	assert_int_equal(errors, 0);
+	f = rwd_snapshot_failure(s3, NULL, sec);
+	assert_non_null(f);
+	assert_string_equal(f->error, "not transferred yet");
+	rwd_snapshot_free(s3);
+	rwd_snapshot_free(s);
+	rwd_conf_free(c);
+
+	/* a primary zone whose file is missing still stops a strict start */
+	c = load_ok("server: { strict_zones: true }\n"
+	            "zones:\n  - { name: a.example., file: missing.zone }\n");
+	assert_null(rwd_server_build(c, NULL, &errors));
+	rwd_conf_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -531,6 +653,7 @@ int main(void)
 		cmocka_unit_test(test_views),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_secondary_folder),
+		cmocka_unit_test(test_snapshot),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <errno.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/dname.h"
 #include "lib/error.h"
@@ -16,6 +18,7 @@ struct failures {
 	struct rwd_zone_failure *v;
 	size_t n, cap;
 	unsigned loads;                /* zone loads that failed */
+	size_t pending;                /* of the n, secondaries not transferred yet: no error */
 };
 
 struct load_report {
@@ -125,12 +128,89 @@ void rwd_server_set_notify_sink(const struct rwd_notify_sink *sink)
 	notify_sink = *sink;
 }
 
+/* The rules rs[0..n) with their ACLs copied and keys pointing into s->tsig. */
+static int copy_rules(const struct rwd_snapshot *s, const struct rwd_conf_xfr_rule *rs, size_t n,
+                      struct rwd_xfr_rule **out, size_t *n_out)
+{
+	if (n == 0)
+		return 0;
+	if ((*out = calloc(n, sizeof(**out))) == NULL)
+		return RW_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct rwd_xfr_rule *r = &(*out)[i];
+		*n_out = i + 1;
+		if (rwd_acl_copy(&r->match, &rs[i].match) < 0)
+			return RW_ENOMEM;
+		r->key = rs[i].key ? rwd_tsig_keyring_find(&s->tsig, rs[i].key->dname,
+		                                           rw_dname_len(rs[i].key->dname)) : NULL;
+		if (rs[i].key && r->key == NULL)
+			return RW_EINVAL;       /* not in the keyring: cannot be */
+	}
+	return 0;
+}
+
+/* The zones of cz[0..n) (view: its index + 1, 0 for the top level) that
+ * have transfer settings into s->zone_settings (room made by the caller). */
+static int zone_settings(struct rwd_snapshot *s, const struct rwd_conf_zone *cz, size_t n,
+                         uint32_t view)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct rwd_conf_zone *z = &cz[i];
+		if (!z->n_allow_transfer && !z->n_primaries && !z->n_allow_notify)
+			continue;
+		struct rwd_zone_settings *x = &s->zone_settings[s->n_zone_settings++];
+		size_t len = rw_dname_len(z->dname);
+		memcpy(x->apex, z->dname, len);
+		x->apex_len = (uint8_t)len;
+		x->view = view;
+		x->secondary = z->n_primaries > 0;
+		int ret = copy_rules(s, z->allow_transfer, z->n_allow_transfer, &x->allow_transfer,
+		                     &x->n_allow_transfer);
+		if (ret == 0)
+			ret = copy_rules(s, z->allow_notify, z->n_allow_notify, &x->allow_notify,
+			                 &x->n_allow_notify);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+/* The keyring, each zone's transfer settings and the transfer limits of
+ * s from conf (rwd_snapshot_free frees them). 0 or RW_ENOMEM. */
+static int xfr_settings(struct rwd_snapshot *s, const struct rwd_conf *conf)
+{
+	s->xfr_max_out = conf->xfr.max_out;
+	for (size_t i = 0; i < conf->n_tsig_keys; i++) {
+		const struct rwd_conf_tsig_key *k = &conf->tsig_keys[i];
+		int ret = rwd_tsig_keyring_add(&s->tsig, k->dname, k->algorithm, k->secret,
+		                               k->secret_len);
+		if (ret < 0)
+			return ret;
+	}
+	size_t n = conf->n_zones;
+	for (size_t v = 0; v < conf->n_views; v++)
+		n += conf->views[v].n_zones;
+	if (n == 0)
+		return 0;
+	if ((s->zone_settings = calloc(n, sizeof(*s->zone_settings))) == NULL)
+		return RW_ENOMEM;
+	int ret = zone_settings(s, conf->zones, conf->n_zones, 0);
+	for (size_t v = 0; ret == 0 && v < conf->n_views; v++)
+		ret = zone_settings(s, conf->views[v].zones, conf->views[v].n_zones, (uint32_t)v + 1);
+	return ret;
+}
+
 /* Settings of the query path that come straight from the configuration;
  * rate limiting keeps prev's bucket table. 0 or RW_ENOMEM. */
 static int copy_settings(struct rwd_snapshot *s, const struct rwd_conf *conf,
                          const struct rwd_snapshot *prev)
 {
 	s->notify_sink = notify_sink;
+	int ret = xfr_settings(s, conf);
+	if (ret < 0) {
+		rwd_error("transfer settings: %s", rw_strerror(ret));
+		return ret;
+	}
 	s->edns_udp_size = conf->edns_udp_size;
 	s->nsid_len = (uint16_t)(conf->nsid_len < RWD_NSID_MAX ? conf->nsid_len : RWD_NSID_MAX);
 	if (s->nsid_len)
@@ -332,6 +412,41 @@ static struct rwd_zone *previous(const struct rwd_snapshot *prev, const char *vi
 }
 
 /*
+ * A secondary zone (primaries:) whose copy (file) does not exist yet: not
+ * an error, strict_zones or not. The version prev serves stays (a transfer
+ * installed it), else a placeholder answers SERVFAIL until the first
+ * transfer, listed among the failures as "not transferred yet".
+ */
+static void not_transferred(const struct rwd_conf_zone *cz, const char *view,
+                            const struct rwd_snapshot *prev, struct load_report *rep,
+                            struct rwd_zone **out, size_t *n_out)
+{
+	char label[96];
+	const char *in = view_label(view, label, sizeof(label));
+	struct rwd_zone *old = previous(prev, view, cz->dname);
+	if (old != NULL && !rwd_zone_is_placeholder(old)) {
+		rwd_info("zone %s%s: secondary, %s not written yet: serving serial %u", cz->name, in,
+		         cz->file, old->serial);
+		rwd_zone_ref(old);
+		out[(*n_out)++] = old;
+		return;
+	}
+	if ((old = rwd_zone_failed(cz->dname, cz->file)) == NULL) {
+		rwd_error("zone %s%s: not served (out of memory)", cz->name, in);
+		rep->errors++;
+		return;
+	}
+	rwd_info("zone %s%s: secondary, not transferred yet: queries get SERVFAIL until the first "
+	         "transfer", cz->name, in);
+	out[(*n_out)++] = old;
+	snprintf(rep->first, sizeof(rep->first), "not transferred yet");
+	if (add_failure(&rep->failed, cz, rep, false) < 0)
+		rep->errors++;
+	else
+		rep->failed.pending++;
+}
+
+/*
  * Load the zones cz[0..n) into out (counting *n_out). A zone that fails
  * keeps its previous version at reload (prev), else a placeholder that
  * answers SERVFAIL takes its place (rwd_zone_failed), so the zone stays
@@ -350,6 +465,10 @@ static void load_zones(const struct rwd_conf_zone *cz, size_t n, const char *vie
 		struct rwd_zone_load_opts zo = { 0 };
 		rep->zone_errors = 0;
 		rep->first[0] = '\0';
+		if (cz[i].n_primaries && access(cz[i].file, F_OK) != 0 && errno == ENOENT) {
+			not_transferred(&cz[i], view, prev, rep, out, n_out);
+			continue;
+		}
 		if (opts)
 			opts(opts_ctx, &cz[i], &zo);
 		struct rwd_zone *z = rwd_zone_load_limits(cz[i].dname, cz[i].file, &zo,
@@ -423,9 +542,10 @@ struct rwd_snapshot *rwd_server_build_opts(struct rwd_conf *conf, const struct r
 	if (steering < 0)
 		rep.errors++;
 	*n_errors = rep.errors;
-	if (prev == NULL && rep.failed.n > 0 && conf->strict_zones) {
-		rwd_error("%zu zone%s failed to load and server.strict_zones is set", rep.failed.n,
-		          rep.failed.n == 1 ? "" : "s");
+	size_t failed = rep.failed.n - rep.failed.pending;
+	if (prev == NULL && failed > 0 && conf->strict_zones) {
+		rwd_error("%zu zone%s failed to load and server.strict_zones is set", failed,
+		          failed == 1 ? "" : "s");
 		goto fail;
 	}
 	if ((prev == NULL && steering < 0) || s->model == NULL ||

@@ -24,6 +24,17 @@ void rwd_snapshot_free(struct rwd_snapshot *s)
 	rwd_geo_close(s->geo);
 	rwd_rrl_free(s->rrl);
 	rwd_failures_free(s->failures, s->n_failures);
+	for (size_t i = 0; s->zone_settings && i < s->n_zone_settings; i++) {
+		struct rwd_zone_settings *z = &s->zone_settings[i];
+		for (size_t k = 0; k < z->n_allow_transfer; k++)
+			rwd_acl_free(&z->allow_transfer[k].match);
+		free(z->allow_transfer);
+		for (size_t k = 0; k < z->n_allow_notify; k++)
+			rwd_acl_free(&z->allow_notify[k].match);
+		free(z->allow_notify);
+	}
+	free(s->zone_settings);
+	rwd_tsig_keyring_free(&s->tsig);
 	free(s);
 }
 
