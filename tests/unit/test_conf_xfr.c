@@ -643,6 +643,62 @@ static void test_snapshot(void **state)
 	rwd_conf_free(c);
 }
 
+/* The transfers example of docs/configuration.md loads, and means what the text says. */
+static void test_docs_example(void **state)
+{
+	(void)state;
+	FILE *f = fopen("docs/configuration.md", "r");
+	if (!f) {
+		print_message("docs/configuration.md not found (run from the repo root); skipped\n");
+		skip();
+	}
+	char line[1024], name[64] = "", *text = NULL;
+	size_t len = 0;
+	FILE *out = NULL;
+	int blocks = 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (out) {
+			if (!strncmp(line, "```", 3)) {
+				fclose(out);
+				out = NULL;
+				blocks++;
+				break;
+			}
+			fputs(line, out);
+		} else if (sscanf(line, "<!-- xfr-example: %63s", name) == 1) {
+			assert_non_null(fgets(line, sizeof(line), f));
+			assert_memory_equal(line, "```yaml", 7);
+			out = open_memstream(&text, &len);
+		}
+	}
+	fclose(f);
+	assert_int_equal(blocks, 1);
+	assert_string_equal(name, "transfers.yaml");
+	put("example.net.zone", "");
+	struct rwd_conf *c = load_ok(text);
+	free(text);
+	assert_int_equal(c->n_tsig_keys, 1);
+	assert_int_equal(c->tsig_keys[0].secret_len, 32);
+	assert_int_equal(c->n_zones, 3);
+	const struct rwd_conf_zone *z = &c->zones[1];
+	assert_int_equal(z->n_notify, 2);
+	assert_int_equal(port_of(&z->notify[0].addr), 53);
+	assert_null(z->notify[0].key);
+	assert_ptr_equal(z->notify[1].key, &c->tsig_keys[0]);
+	assert_int_equal(z->n_allow_transfer, 2);
+	assert_true(acl_has(&z->allow_transfer[0].match, "127.0.0.3"));
+	assert_false(acl_has(&z->allow_transfer[0].match, "127.0.0.4"));
+	assert_null(z->allow_transfer[0].key);
+	assert_true(z->allow_transfer[1].match.any);
+	assert_int_equal(z->serial_policy, RWD_SERIAL_UNIXTIME);
+	assert_int_equal(z->journal_max_size, 64u << 20);
+	z = &c->zones[2];
+	assert_int_equal(z->n_primaries, 1);
+	assert_int_equal(z->n_allow_notify, 1);
+	assert_int_equal(z->refresh_max, 3600);
+	rwd_conf_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -654,6 +710,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_secondary_folder),
 		cmocka_unit_test(test_snapshot),
+		cmocka_unit_test(test_docs_example),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -91,8 +91,9 @@ static const char *const serial_policies[] = { "increment", "unixtime", "dateser
 	{ P ".notify.key", K_KEYREF, .off = offsetof(RMT, key), .def_doc = "none: unsigned", \
 	  .doc = ZDOC_##W("The `tsig_keys` entry that signs the NOTIFY.", "notify.key") }, \
 	{ P ".notify_ns", K_BOOL, FIELD(Z, notify_ns), .def = "false", \
-	  .doc = ZDOC_##W("Also NOTIFY the addresses of the zone's NS records (the zone's own " \
-	         "glue), except the primary's own.", "notify_ns") }, \
+	  .doc = ZDOC_##W("Also NOTIFY the zone's NS targets at the addresses the served zones " \
+	         "hold for them (A, AAAA, glue), except the SOA MNAME's (RFC 1996 3.6); port 53, " \
+	         "unsigned.", "notify_ns") }, \
 	{ P ".allow_transfer", K_LIST, .off = offsetof(Z, allow_transfer), \
 	  .off2 = offsetof(Z, n_allow_transfer), .size = sizeof(XR), .line_off = offsetof(XR, line), \
 	  .elem_check = cf_check_xfr_rule, .def_doc = "none: REFUSED", \
