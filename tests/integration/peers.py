@@ -33,7 +33,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -145,7 +144,7 @@ def keys_of(zones) -> list:
 # --------------------------------------------------------------------------
 # configuration templates (docs/transfers.md shows these, rendered)
 
-def knot_conf(zones, *, listen, workdir=None, control=None, log="stderr") -> str:
+def knot_conf(zones, *, listen, workdir=None, control=None, log="stderr", templates="") -> str:
     """knot.conf for zones (primary or secondary each). workdir None: the
     server-wide lines are left out (the doc's snippet)."""
     out = []
@@ -171,7 +170,10 @@ def knot_conf(zones, *, listen, workdir=None, control=None, log="stderr") -> str
     remotes, acls = [], []
     zlines = []
     for z in zones:
-        zl = [f"  - domain: {z.name}", f"    file: {z.file}"]
+        zl = [f"  - domain: {z.name}"]
+        if not z.extra.get("nofile"):
+            zl.append(f"    file: {z.file}")
+        settings = {}
         if z.secondary:
             ids = []
             for i, r in enumerate(z.primaries):
@@ -196,8 +198,9 @@ def knot_conf(zones, *, listen, workdir=None, control=None, log="stderr") -> str
                 ids.append(aid)
             if ids:
                 zl.append(f"    acl: [{', '.join(ids)}]")
-            zl += ["    zonefile-load: difference", "    serial-policy: increment"]
-        for k, v in z.extra.get("knot", {}).items():
+            settings.update({"zonefile-load": "difference", "serial-policy": "increment"})
+        settings.update(z.extra.get("knot", {}))
+        for k, v in settings.items():
             zl.append(f"    {k}: {v}")
         zlines += zl
     if remotes:
@@ -216,6 +219,7 @@ def knot_conf(zones, *, listen, workdir=None, control=None, log="stderr") -> str
     if workdir is not None:
         out += ["template:", "  - id: default", f"    storage: {workdir}",
                 "    zonefile-sync: -1", "    journal-content: changes"]
+        out += templates.splitlines()
     out.append("zone:")
     out += zlines
     return "\n".join(out) + "\n"
@@ -329,15 +333,16 @@ def runway_conf(zones, *, listen=None, extra="") -> str:
     for z in zones:
         out += [f"  - name: {z.name}", f"    file: {z.file}"]
         if z.primaries:
-            out.append(f"    primaries: [{', '.join(_remote_yaml(r) for r in z.primaries)}]")
+            out.append("    primaries:")
+            out += [f"      - {_remote_yaml(r)}" for r in z.primaries]
         if z.notify:
-            out.append(f"    notify: [{', '.join(_remote_yaml(r) for r in z.notify)}]")
+            out.append("    notify:")
+            out += [f"      - {_remote_yaml(r)}" for r in z.notify]
         if z.allow_transfer:
-            rules = []
+            out.append("    allow_transfer:")
             for a in z.allow_transfer:
                 m = "any" if a.prefix in ("any", "0.0.0.0/0") else f'"{a.prefix}"'
-                rules.append(f"{{ match: [{m}]" + (f", key: {a.key.name} }}" if a.key else " }"))
-            out.append(f"    allow_transfer: [{', '.join(rules)}]")
+                out.append(f"      - {{ match: [{m}]" + (f", key: {a.key.name} }}" if a.key else " }"))
         for k, v in z.extra.get("runway", {}).items():
             out.append(f"    {k}: {v}")
     text = "\n".join(out) + "\n"
@@ -461,14 +466,15 @@ class Peer:
     def wait_ready(self, timeout=READY_TIMEOUT):
         """Returns once the server answers: primaries their zones' SOA with
         AA, and every server some answer for each secondary zone (whatever
-        the rcode: the zone may not be transferred yet)."""
+        the rcode: the zone may not be transferred yet; Knot refuses
+        queries to catalog zones: extra["ready"] = "any")."""
         deadline = time.monotonic() + timeout
         for z in self.zones:
             while True:
                 if not self.alive():
                     raise h.ServerFailed(f"{self.name} exited with {self.proc.returncode}; "
                                          f"log:\n{self.log_tail()}")
-                if z.secondary:
+                if z.secondary or z.extra.get("ready") == "any":
                     if self.answer(z.name, "SOA", timeout=0.2) is not None:
                         break
                 elif self.soa_serial(z.name, timeout=0.2) is not None:
@@ -615,11 +621,12 @@ class KnotPeer(Peer):
         super().__init__(workdir, **kw)
         self.config_path = self.workdir / "knot.conf"
         self.control = self.workdir / "knot.sock"
+        self.templates = ""      # more entries of template: (catalog members)
 
     def config_text(self):
         (self.workdir / "db").mkdir(exist_ok=True)
         return knot_conf(self.zones, listen=f"{HOST}@{self.port}", workdir=self.workdir,
-                         control=self.control)
+                         control=self.control, templates=self.templates)
 
     def command(self):
         return [KNOTD, "-c", str(self.config_path)]

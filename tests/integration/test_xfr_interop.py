@@ -23,8 +23,9 @@ in the run's summary); asserted only against a loose bound.
 from __future__ import annotations
 
 import re
+import socket
+import struct
 import time
-from pathlib import Path
 
 import dns.flags
 import dns.message
@@ -32,6 +33,7 @@ import dns.name
 import dns.query
 import dns.rcode
 import dns.rdatatype
+import dns.serial
 import dns.tsig
 import pytest
 
@@ -46,6 +48,10 @@ FILLER = 40
 LOOSE_BOUND = 10.0   # seconds; the goal (<= 1 s) is printed, not asserted
 
 REPORT: list = []
+
+# While the features land (issue #10's helpers): a test whose feature is not
+# in yet is an expected failure, never a strict one. Removed once it works.
+LANDING = pytest.mark.xfail(reason="runway's transfer features are landing (issue #10)", strict=False)
 
 
 def report(line: str):
@@ -219,3 +225,437 @@ def test_harness_bind_primary_to_knot(peers, tmp_path):
     assert [k for k, _ in knot.incoming(mark)] == ["IXFR"], knot.log_since(mark)
     assert [k for k, _ in bind.outgoing()] == ["AXFR", "IXFR"], bind.log()
     compare_answers(bind, [knot], zone_text(2, "new 60 A 192.0.2.98\n"))
+
+
+# --------------------------------------------------------------------------
+# runway as a primary
+
+def rw_upsert(name, addr, ttl=60):
+    return {"action": "UPSERT", "name": name, "type": "A", "ttl": ttl, "records": [addr]}
+
+
+@LANDING
+def test_runway_primary_to_knot_nsd_bind(peers, tmp_path):
+    """runway primary -> Knot, NSD and BIND secondaries with TSIG: the
+    initial AXFR, then an API change and a zone-file edit + SIGHUP each
+    reach every secondary by NOTIFY + IXFR; every answer as runway's."""
+    need("runway", "knot", "nsd", "bind")
+    key = P.TsigKey.generate()
+    rw = P.RunwayPeer(tmp_path / "runway", api=True)
+    secs = [P.KnotPeer(tmp_path / "knot"), P.NsdPeer(tmp_path / "nsd"), P.BindPeer(tmp_path / "bind")]
+    rw.add_zone(P.Zone(ZONE, text=zone_text(1), notify=[s.remote(key) for s in secs],
+                       allow_transfer=[P.Acl("127.0.0.1", key)]))
+    for s in secs:
+        s.add_zone(P.Zone(ZONE, primaries=[rw.remote(key)]))
+    peers.start(rw, *secs)
+    for s in secs:
+        s.wait_serial(ZONE, 1, timeout=LOOSE_BOUND)
+    compare_answers(rw, secs, zone_text(1))
+    axfr_bytes = secs[0].incoming()[0][1]
+    assert [k for k, _ in secs[0].incoming()] == ["AXFR"], secs[0].log()
+
+    # An API change: NOTIFY, then IXFR, on every secondary.
+    marks = {s.name: s.log_mark() for s in secs}
+    t0 = time.monotonic()
+    serial = rw.change(ZONE, [rw_upsert(f"new.{ZONE}", "192.0.2.99")])
+    api_s = time.monotonic() - t0
+    times = P.wait_all(secs, answers_a("192.0.2.99"), timeout=LOOSE_BOUND)
+    report("runway primary, API change -> answered by " + ", ".join(
+        f"{n} {t * 1000:.0f} ms" for n, t in sorted(times.items())) + f" (API call {api_s * 1000:.0f} ms)")
+    for s in secs:
+        s.wait_serial(ZONE, serial, timeout=LOOSE_BOUND)
+        assert_incremental(s, marks[s.name], axfr_bytes)
+    text2 = zone_text(1, "new 60 A 192.0.2.99\n")
+    compare_answers(rw, secs, text2)
+
+    # A zone-file edit and SIGHUP: the reload is diffed against the zone
+    # served, and that difference goes out by IXFR too.
+    marks = {s.name: s.log_mark() for s in secs}
+    rw.write_zone_file(ZONE, zone_text(serial + 10, "edit 60 A 192.0.2.77\n"))
+    t0 = time.monotonic()
+    rw.reload()
+    P.wait_all([rw], lambda p: p.answer(f"edit.{ZONE}", "A", timeout=0.2) is not None
+               and p.answer(f"edit.{ZONE}", "A", timeout=0.2).answer != [], timeout=LOOSE_BOUND)
+    serial2 = rw.soa_serial(ZONE)
+    assert serial2 is not None and dns.serial.Serial(serial2) > serial, (serial, serial2)
+    times = P.wait_all(secs, lambda p: p.soa_serial(ZONE, 0.2) == serial2, timeout=LOOSE_BOUND)
+    report("runway primary, file edit + SIGHUP -> answered by " + ", ".join(
+        f"{n} {t * 1000:.0f} ms" for n, t in sorted(times.items())) + f" ({time.monotonic() - t0:.2f} s total)")
+    for s in secs:
+        assert_incremental(s, marks[s.name], axfr_bytes)
+    compare_answers(rw, secs, zone_text(1, "new 60 A 192.0.2.99\nedit 60 A 192.0.2.77\n"))
+
+
+# --------------------------------------------------------------------------
+# runway as a secondary
+
+@LANDING
+def test_knot_primary_to_runway_secondary(peers, tmp_path):
+    """Knot primary -> runway secondary with TSIG: AXFR, then a knotc
+    zone-set goes by NOTIFY and IXFR from Knot's journal (Knot's log says
+    IXFR out), then a zone-file edit + reload the same way."""
+    need("runway", "knot")
+    key = P.TsigKey.generate()
+    knot, rw = P.KnotPeer(tmp_path / "knot"), P.RunwayPeer(tmp_path / "runway")
+    knot.add_zone(P.Zone(ZONE, text=zone_text(1), notify=[rw.remote(key)],
+                         allow_transfer=[P.Acl("127.0.0.1", key)]))
+    rw.add_zone(P.Zone(ZONE, primaries=[knot.remote(key)]))
+    peers.start(knot, rw)
+    rw.wait_serial(ZONE, 1, timeout=LOOSE_BOUND)
+    assert [k for k, _ in knot.outgoing()] == ["AXFR"], knot.log()
+    compare_answers(knot, [rw], zone_text(1))
+
+    mark = knot.log_mark()
+    t0 = time.monotonic()
+    knot.zone_set(ZONE, [("set", "new", 60, "A", "192.0.2.99")])
+    t = P.wait_all([rw], answers_a("192.0.2.99"), timeout=LOOSE_BOUND)
+    report(f"knot primary (knotc zone-set) -> runway {t['runway'] * 1000:.0f} ms "
+           f"({time.monotonic() - t0:.2f} s with knotc)")
+    rw.wait_serial(ZONE, 2, timeout=LOOSE_BOUND)
+    assert [k for k, _ in knot.outgoing(mark)] == ["IXFR"], knot.log_since(mark)
+    compare_answers(knot, [rw], zone_text(1, "new 60 A 192.0.2.99\n"))
+
+    mark = knot.log_mark()
+    knot.write_zone_file(ZONE, zone_text(3, "new 60 A 192.0.2.99\nedit 60 A 192.0.2.77\n"))
+    knot.knotc("zone-reload", ZONE)
+    rw.wait_serial(ZONE, 3, timeout=LOOSE_BOUND)
+    assert [k for k, _ in knot.outgoing(mark)] == ["IXFR"], knot.log_since(mark)
+    compare_answers(knot, [rw], zone_text(1, "new 60 A 192.0.2.99\nedit 60 A 192.0.2.77\n"))
+
+
+@LANDING
+def test_bind_primary_to_runway_secondary(peers, tmp_path):
+    """BIND primary -> runway secondary: AXFR, then a dynamic update
+    (nsupdate) goes by NOTIFY and IXFR from BIND's journal."""
+    need("runway", "bind")
+    key = P.TsigKey.generate()
+    bind, rw = P.BindPeer(tmp_path / "bind"), P.RunwayPeer(tmp_path / "runway")
+    bind.add_zone(P.Zone(ZONE, text=zone_text(1), notify=[rw.remote(key)],
+                         allow_transfer=[P.Acl("127.0.0.1", key)],
+                         extra={"bind": [f'allow-update {{ key "{key.name}"; }};']}))
+    rw.add_zone(P.Zone(ZONE, primaries=[bind.remote(key)]))
+    peers.start(bind, rw)
+    rw.wait_serial(ZONE, 1, timeout=LOOSE_BOUND)
+    assert [k for k, _ in bind.outgoing()] == ["AXFR"], bind.log()[-3000:]
+    compare_answers(bind, [rw], zone_text(1))
+
+    mark = bind.log_mark()
+    t0 = time.monotonic()
+    bind.nsupdate(ZONE, key, [f"update add new.{ZONE} 60 A 192.0.2.99",
+                              f"update delete www.{ZONE} TXT"])
+    t = P.wait_all([rw], answers_a("192.0.2.99"), timeout=LOOSE_BOUND)
+    report(f"bind primary (nsupdate) -> runway {t['runway'] * 1000:.0f} ms "
+           f"({time.monotonic() - t0:.2f} s with nsupdate)")
+    rw.wait_serial(ZONE, 2, timeout=LOOSE_BOUND)
+    assert [k for k, _ in bind.outgoing(mark)] == ["IXFR"], bind.log_since(mark)[-3000:]
+    compare_answers(bind, [rw], zone_text(1, "new 60 A 192.0.2.99\n"))
+    h.check(rw.answer(f"www.{ZONE}", "TXT"), rcode="NOERROR", answer=[])
+
+
+@LANDING
+def test_runway_to_runway_restart_while_primary_down(peers, tmp_path):
+    """runway -> runway: AXFR, an API change by IXFR; then the primary
+    stops, the secondary restarts and serves the zone from its file at
+    once; the primary comes back and the next change arrives."""
+    need("runway")
+    key = P.TsigKey.generate()
+    pri = P.RunwayPeer(tmp_path / "primary", api=True, name="runway-primary")
+    sec = P.RunwayPeer(tmp_path / "secondary", name="runway-secondary")
+    pri.add_zone(P.Zone(ZONE, text=zone_text(1), notify=[sec.remote(key)],
+                        allow_transfer=[P.Acl("127.0.0.1", key)]))
+    sec.add_zone(P.Zone(ZONE, primaries=[pri.remote(key)]))
+    peers.start(pri, sec)
+    sec.wait_serial(ZONE, 1, timeout=LOOSE_BOUND)
+    compare_answers(pri, [sec], zone_text(1))
+    t0 = time.monotonic()
+    serial = pri.change(ZONE, [rw_upsert(f"new.{ZONE}", "192.0.2.99")])
+    t = P.wait_all([sec], answers_a("192.0.2.99"), timeout=LOOSE_BOUND)
+    report(f"runway primary, API change -> runway secondary {t[sec.name] * 1000:.0f} ms "
+           f"({time.monotonic() - t0:.2f} s with the API call)")
+    sec.wait_serial(ZONE, serial, timeout=LOOSE_BOUND)
+    text = zone_text(1, "new 60 A 192.0.2.99\n")
+    compare_answers(pri, [sec], text)
+    before = {q: digest(sec.answer(*q), q[1]) for q in query_set(text)}
+
+    assert pri.stop() == 0, pri.log_tail()
+    assert sec.stop() == 0, sec.log_tail()
+    sec.start()
+    # served from the kept copy, before any primary answers
+    assert sec.soa_serial(ZONE) == serial, sec.log_tail()
+    after = {q: digest(sec.answer(*q), q[1]) for q in query_set(text)}
+    assert after == before
+
+    pri.start()
+    serial2 = pri.change(ZONE, [rw_upsert(f"later.{ZONE}", "192.0.2.98")])
+    sec.wait_serial(ZONE, serial2, timeout=LOOSE_BOUND)
+    compare_answers(pri, [sec], text + "later 60 A 192.0.2.98\n")
+
+
+# --------------------------------------------------------------------------
+# refused transfers
+
+def request_wire(qtype="AXFR", key: P.TsigKey | None = None, *, time_offset=0, serial=1,
+                 zone=ZONE) -> bytes:
+    """A transfer request, signed with key (None: unsigned) as if the
+    clock were time_offset seconds off. IXFR carries our SOA (serial)."""
+    q = dns.message.make_query(zone, qtype)
+    if qtype == "IXFR":
+        soa = dns.rrset.from_text(zone, 0, "IN", "SOA", f". . {serial} 0 0 0 0")
+        q.authority.append(soa)
+    if key is not None:
+        q.use_tsig(key.keyring(), key.name, algorithm=key.algorithm)
+    if not time_offset:
+        return q.to_wire()
+    real = time.time
+    try:
+        time.time = lambda: real() + time_offset   # dnspython signs with time.time()
+        return q.to_wire()
+    finally:
+        time.time = real
+
+
+def tsig_of(wire: bytes):
+    """(rcode text, TSIG error or None, TSIG signed?) of a reply, read by
+    hand: dnspython refuses to parse a TSIG it cannot verify."""
+    qd, an, ns, ar = struct.unpack("!4H", wire[4:12])
+    rcode = wire[3] & 0x0F
+    off = 12
+    for _ in range(qd):
+        _, used = dns.name.from_wire(wire, off)
+        off += used + 4
+    last = None
+    for _ in range(an + ns + ar):
+        _, used = dns.name.from_wire(wire, off)
+        rtype, _cls, _ttl, rdlen = struct.unpack("!HHIH", wire[off + used:off + used + 10])
+        last = (rtype, off + used + 10, rdlen)
+        off += used + 10 + rdlen
+    if last is None or last[0] != dns.rdatatype.TSIG:
+        return dns.rcode.to_text(rcode), None, False
+    p = last[1]
+    _, used = dns.name.from_wire(wire, p)        # algorithm
+    p += used + 6 + 2                              # time signed, fudge
+    (macsize,) = struct.unpack("!H", wire[p:p + 2])
+    p += 2 + macsize + 2                           # mac, original id
+    (error,) = struct.unpack("!H", wire[p:p + 2])
+    return dns.rcode.to_text(rcode), error, macsize > 0
+
+
+def ask_tcp(port, wire, source="127.0.0.1", timeout=5.0) -> bytes:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.bind((source, 0))
+        s.connect((P.HOST, port))
+        s.sendall(h.tcp_frame(wire))
+        return h.tcp_read_msg(s)
+
+
+BADSIG, BADKEY, BADTIME = 16, 17, 18
+OTHER = "other.example."     # transfers with the key "other."
+CLOSED = "closed.example."   # no allow_transfer
+
+
+def refusal_cases(key, other, wrong_secret, unknown):
+    """(what, zone, qtype, key, source, time offset, expected (rcode, TSIG
+    error, signed)). The expectations are knotd 3.2's answers: a request the
+    ACL denies gets NOTAUTH, with TSIG error BADKEY (unsigned) when it was
+    signed, even by a valid key; a valid key with a bad MAC, BADSIG; a
+    clock off by more than the fudge (300 s), BADTIME, signed."""
+    cases = []
+    for qt in ("AXFR", "IXFR"):
+        cases += [
+            ("allowed", ZONE, qt, key, "127.0.0.1", 0, ("NOERROR", 0, True)),
+            ("no key", ZONE, qt, None, "127.0.0.1", 0, ("NOTAUTH", None, False)),
+            ("key of another zone", ZONE, qt, other, "127.0.0.1", 0, ("NOTAUTH", BADKEY, False)),
+            ("unknown key", ZONE, qt, unknown, "127.0.0.1", 0, ("NOTAUTH", BADKEY, False)),
+            ("wrong secret", ZONE, qt, wrong_secret, "127.0.0.1", 0, ("NOTAUTH", BADSIG, False)),
+            ("address not in the ACL", ZONE, qt, key, "127.0.0.2", 0, ("NOTAUTH", BADKEY, False)),
+            ("clock 1 h ahead", ZONE, qt, key, "127.0.0.1", 3600, ("NOTAUTH", BADTIME, True)),
+            ("clock 1 h behind", ZONE, qt, key, "127.0.0.1", -3600, ("NOTAUTH", BADTIME, True)),
+            ("zone without ACL, unsigned", CLOSED, qt, None, "127.0.0.1", 0, ("NOTAUTH", None, False)),
+            ("zone without ACL, signed", CLOSED, qt, key, "127.0.0.1", 0, ("NOTAUTH", BADKEY, False)),
+        ]
+    return cases
+
+
+@LANDING
+def test_refused_transfers_as_knot(peers, tmp_path):
+    """No key, a key the zone does not allow, an unknown key, a wrong
+    secret, an address outside the ACL, a clock an hour off: runway answers
+    each transfer request with the rcode and TSIG error knotd gives for the
+    same request and the same ACL."""
+    need("runway", "knot")
+    key, other = P.TsigKey.generate("xfr."), P.TsigKey.generate("other.")
+    wrong_secret = P.TsigKey.generate("xfr.")
+    unknown = P.TsigKey.generate("nokey.")
+    servers = {}
+    for kind in ("knot", "runway"):
+        p = P.KINDS[kind](tmp_path / kind)
+        p.add_zone(P.Zone(ZONE, text=zone_text(1), allow_transfer=[P.Acl("127.0.0.1", key)]))
+        p.add_zone(P.Zone(OTHER, text=zone_text(1).replace(ZONE, OTHER),
+                          allow_transfer=[P.Acl("127.0.0.1", other)]))
+        p.add_zone(P.Zone(CLOSED, text=zone_text(1).replace(ZONE, CLOSED)))
+        servers[kind] = p
+    peers.start(*servers.values())
+    rows, diffs = [], []
+    for what, zone, qt, k, src, dt, want in refusal_cases(key, other, wrong_secret, unknown):
+        wire = request_wire(qt, k, time_offset=dt, zone=zone)
+        got = {kind: tsig_of(ask_tcp(p.port, wire, source=src)) for kind, p in servers.items()}
+        rows.append(f"  {qt} {what:24} knot {got['knot']}  runway {got['runway']}")
+        if got["runway"] != got["knot"] or got["knot"] != want:
+            diffs.append(rows[-1] + f"  (expected {want})")
+    print("\n".join(rows))
+    assert not diffs, "differences (rcode, TSIG error, signed):\n" + "\n".join(diffs)
+
+
+# --------------------------------------------------------------------------
+# catalog zones (RFC 9432)
+
+CATALOG = "catalog.example."
+
+
+def member_text(name, serial=1):
+    return zone_text(serial).replace(ZONE, name)
+
+
+def knot_catalog_producer(workdir, members, key, consumer: P.Peer) -> P.KnotPeer:
+    """Knot generating CATALOG from its member zones (catalog-role:
+    generate), NOTIFYing consumer, transfers with key."""
+    knot = P.KnotPeer(workdir)
+    acl = [P.Acl("127.0.0.1", key)]
+    for m in members:
+        knot.add_zone(P.Zone(m, text=member_text(m), allow_transfer=acl, notify=[consumer.remote(key)],
+                             extra={"knot": {"catalog-role": "member", "catalog-zone": CATALOG}}))
+    knot.add_zone(P.Zone(CATALOG, notify=[consumer.remote(key)], allow_transfer=acl,
+                         extra={"nofile": True, "ready": "any",
+                                "knot": {"catalog-role": "generate", "serial-policy": "unixtime"}}))
+    return knot
+
+
+def knot_catalog_consumer(workdir, key, producer: P.Peer) -> P.KnotPeer:
+    """Knot interpreting CATALOG from producer: member zones from the
+    template "members" (transferred from the same primary with key)."""
+    knot = P.KnotPeer(workdir)
+    knot.add_zone(P.Zone(CATALOG, primaries=[producer.remote(key)],
+                         extra={"knot": {"catalog-role": "interpret", "catalog-template": "members"}}))
+    bare = CATALOG.rstrip(".")
+    knot.templates = "\n".join([
+        "  - id: members",
+        f"    storage: {workdir}",
+        f"    master: {bare}_primary1",
+        f"    acl: {bare}_notify1",
+        "    zonefile-sync: -1",
+    ])
+    return knot
+
+
+def serves(peer, zone, serial=None):
+    s = peer.soa_serial(zone, timeout=0.2)
+    return s is not None if serial is None else s == serial
+
+
+def test_catalog_harness_knot_to_knot(peers, tmp_path):
+    """Knot producer -> Knot consumer: the member zones appear on the
+    consumer, and one added on the producer (knotc conf-set) follows
+    without touching the consumer's configuration. The Knot side of the
+    runway catalog tests below."""
+    need("knot")
+    key = P.TsigKey.generate()
+    consumer_port = h.free_port()
+    consumer_stub = P.Remote(P.HOST, consumer_port, key)
+    members = [f"a.{ZONE}", f"b.{ZONE}"]
+    producer = knot_catalog_producer(tmp_path / "producer", members, key, _PortPeer(consumer_stub))
+    consumer = knot_catalog_consumer(tmp_path / "consumer", key, producer)
+    consumer.port = consumer_port
+    peers.start(producer, consumer)
+    P.wait_all([consumer], lambda p: all(serves(p, m, 1) for m in members), timeout=LOOSE_BOUND)
+    # a new member, by configuration on the producer only
+    new = f"c.{ZONE}"
+    producer.write_zone_file(new, member_text(new))
+    producer.knotc("conf-begin")
+    for item, value in ((f"zone[{new}]", None), (f"zone[{new}].file", P.Zone(new).file),
+                        (f"zone[{new}].catalog-role", "member"), (f"zone[{new}].catalog-zone", CATALOG),
+                        (f"zone[{new}].acl", f"a.{ZONE.rstrip('.')}_transfer1"),
+                        (f"zone[{new}].notify", f"a.{ZONE.rstrip('.')}_secondary1")):
+        producer.knotc("conf-set", item, *([value] if value else []))
+    producer.knotc("conf-commit")
+    t = P.wait_all([consumer], lambda p: serves(p, new, 1), timeout=LOOSE_BOUND)
+    report(f"catalog knot -> knot: a new member served by the consumer after {t['knot']:.2f} s")
+
+
+class _PortPeer:
+    """A stand-in for a peer not made yet: its remote() at a known port."""
+
+    def __init__(self, remote: P.Remote):
+        self._r = remote
+
+    def remote(self, key=None, host=P.HOST):
+        return P.Remote(host, self._r.port, key)
+
+
+def runway_has(word: str) -> bool:
+    """Whether runwayd's configuration schema knows an option (conf.c)."""
+    return word in (h.REPO / "src/server/conf/conf.c").read_text()
+
+
+@pytest.mark.skipif(not runway_has("catalog"), reason="runway has no catalog zone option yet "
+                    "(the producer is a stretch goal of issue #10's configuration work)")
+def test_catalog_runway_producer_to_knot_consumer(peers, tmp_path):
+    """runway producer -> Knot 3.2 consumer: the members appear on Knot."""
+    need("runway", "knot")
+    pytest.skip("runway's catalog configuration landed: write its shape here "
+                "(RunwayPeer zone extra) and drop this skip")
+
+
+@pytest.mark.skipif(not runway_has("catalog"), reason="runway has no catalog consumer yet "
+                    "(not assigned in this session)")
+def test_catalog_knot_producer_to_runway_consumer(peers, tmp_path):
+    """Knot producer -> runway consumer: the members appear on runway."""
+    need("runway", "knot")
+    pytest.skip("runway's catalog configuration landed: write its shape here and drop this skip")
+
+
+# --------------------------------------------------------------------------
+# docs/transfers.md shows these configurations: the same templates as the
+# tests above, rendered with the doc's example addresses and key.
+
+DOC = h.REPO / "docs" / "transfers.md"
+DOC_KEY = P.TsigKey("xfr.", "Zm9yIGRvY3Mgb25seSwgbWFrZSB5b3VyIG93biBrZXk=")
+DOC_PRIMARY = P.Remote("192.0.2.1", 53, DOC_KEY)
+DOC_SECONDARIES = {"knot": P.Remote("192.0.2.2", 53, DOC_KEY), "nsd": P.Remote("192.0.2.3", 53, DOC_KEY),
+                   "bind": P.Remote("192.0.2.4", 53, DOC_KEY)}
+
+
+def doc_snippets() -> dict:
+    """{title: text} of every configuration docs/transfers.md shows."""
+    prim = P.Zone("example.com.", primaries=[DOC_PRIMARY])
+    return {
+        "runway primary": P.runway_conf([P.Zone(
+            "example.com.", notify=list(DOC_SECONDARIES.values()),
+            allow_transfer=[P.Acl(f"{r.host}", DOC_KEY) for r in DOC_SECONDARIES.values()])]),
+        "knot secondary": P.knot_conf([prim], listen=None),
+        "nsd secondary": P.nsd_conf([prim], listen_port=None),
+        "bind secondary": P.named_conf([prim], listen_port=None),
+        "runway secondary of knot": P.runway_conf([P.Zone(
+            "example.com.", primaries=[P.Remote("192.0.2.2", 53, DOC_KEY)])]),
+        "knot primary": P.knot_conf([P.Zone(
+            "example.com.", notify=[P.Remote("192.0.2.1", 53, DOC_KEY)],
+            allow_transfer=[P.Acl("192.0.2.1", DOC_KEY)])], listen=None),
+        "bind primary": P.named_conf([P.Zone(
+            "example.com.", notify=[P.Remote("192.0.2.1", 53, DOC_KEY)],
+            allow_transfer=[P.Acl("192.0.2.1", DOC_KEY)])], listen_port=None),
+    }
+
+
+def test_docs_show_the_tested_configurations():
+    """Every configuration snippet of docs/transfers.md is what these tests
+    run (rendered from the same templates with the doc's values):
+    `/usr/bin/python3 tests/integration/test_xfr_interop.py` prints them."""
+    text = DOC.read_text()
+    missing = [t for t, snip in doc_snippets().items() if snip not in text]
+    assert not missing, (f"docs/transfers.md lacks (or has an outdated copy of) {missing}; "
+                         "print them with /usr/bin/python3 tests/integration/test_xfr_interop.py")
+
+
+if __name__ == "__main__":
+    for title, snip in doc_snippets().items():
+        print(f"# --- {title}\n{snip}")
