@@ -11,6 +11,7 @@
 
 int cmd_check(int argc, char **argv);
 int cmd_query(int argc, char **argv);
+int cmd_key(int argc, char **argv);      /* key.c: runway key generate */
 /* Talking to runwayd's HTTP API (api_cmds.c, export.c; docs/api.md). */
 int cmd_status(int argc, char **argv);
 int cmd_set_weight(int argc, char **argv);
@@ -19,3 +20,4 @@ int cmd_undrain(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_changes(int argc, char **argv);
+int cmd_zone(int argc, char **argv);     /* zone.c: status, refresh, retransfer */

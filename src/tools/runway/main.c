@@ -20,7 +20,9 @@ static const struct subcommand subcommands[] = {
 	{ "check", cmd_check, "-c FILE",
 	  "validate a configuration and every zone it serves" },
 	{ "query", cmd_query, "NAME [TYPE] [@SERVER] [OPTIONS]",
-	  "send one DNS query and print the response (like dig)" },
+	  "send one DNS query and print the response (like dig); AXFR, IXFR=SERIAL" },
+	{ "key", cmd_key, "generate [-a ALG] [-f FMT] NAME",
+	  "make a TSIG key for tsig_keys: (or a peer's configuration)" },
 	{ "status", cmd_status, "[--api URL] [--token T]",
 	  "health of every endpoint and the traffic names (HTTP API)" },
 	{ "set-weight", cmd_set_weight, "NAME ENDPOINT WEIGHT",
@@ -32,6 +34,8 @@ static const struct subcommand subcommands[] = {
 	{ "export", cmd_export, "DIR", "write the served zones and traffic model as files" },
 	{ "changes", cmd_changes, "[list | drop KEY] [-c FILE]",
 	  "the changes the API stored on top of the files; drop one" },
+	{ "zone", cmd_zone, "status|refresh|retransfer ZONE",
+	  "a zone's transfers: serial, primaries, timers, errors; refresh now" },
 };
 
 #define N_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))

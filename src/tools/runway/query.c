@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -36,6 +37,7 @@
 #include "tools/runway/cmd.h"
 
 #define DEFAULT_TIMEOUT_MS 2000
+#define QUERY_MAX 512                   /* our query, TSIG included */
 
 struct qopts {
 	const char *name;
@@ -49,7 +51,14 @@ struct qopts {
 	uint8_t ecs_family;             /* 1 IPv4, 2 IPv6 */
 	uint8_t ecs_source;             /* source prefix length */
 	uint8_t ecs_addr[16];
+	uint32_t ixfr_serial;           /* IXFR=SERIAL: the version we have */
+	char server_buf[300];           /* @SERVER#PORT: the SERVER part */
 };
+
+static bool is_xfr(const struct qopts *o)
+{
+	return o->qtype == KNOT_RRTYPE_AXFR || o->qtype == KNOT_RRTYPE_IXFR;
+}
 
 /* Where we send: the resolved address and how it is shown ("::1#53"). */
 struct peer {
@@ -73,9 +82,11 @@ static int fail(const char *fmt, ...)
 static void usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: runway query NAME [TYPE] [CLASS] [@SERVER] [OPTIONS]\n\n"
+	        "usage: runway query NAME [TYPE] [CLASS] [@SERVER[#PORT]] [OPTIONS]\n\n"
 	        "Send one DNS query and print the response like dig.\n"
 	        "TYPE is a mnemonic (A, MX, ...) or TYPEnnn, default A; CLASS default IN.\n"
+	        "AXFR, or IXFR=SERIAL, transfers the zone NAME over TCP and prints every\n"
+	        "record, one a line, then the record and message counts.\n"
 	        "SERVER is an IPv4 or IPv6 address (or a host name), default 127.0.0.1.\n\n"
 	        "  -p, --port PORT    server port (default 53)\n"
 	        "      --tcp          use TCP (default: UDP, then TCP if the answer is truncated)\n"
@@ -88,7 +99,8 @@ static void usage(FILE *out)
 	        "                     2001:db8::/56, or an address: /32, /128)\n"
 	        "      --timeout MS   give up after MS milliseconds (default %d)\n"
 	        "  -h, --help         show this help\n\n"
-	        "Exit status: 0 a response was received (any rcode), 1 no response, 2 usage error.\n",
+	        "Exit status: 0 a response was received (any rcode), 1 no response (or a\n"
+	        "transfer that did not complete), 2 usage error.\n",
 	        DEFAULT_TIMEOUT_MS);
 }
 
@@ -223,9 +235,31 @@ static int parse_args(int argc, char **argv, struct qopts *o)
 		const char *a = argv[i];
 		uint16_t num;
 		if (a[0] == '@' && a[1]) {
-			o->server = a + 1;
+			/* @SERVER#PORT (dig's and kdig's form); '#' is in no address */
+			snprintf(o->server_buf, sizeof(o->server_buf), "%s", a + 1);
+			o->server = o->server_buf;
+			char *hash = strchr(o->server_buf, '#');
+			if (hash) {
+				*hash = '\0';
+				if (!parse_uint(hash + 1, 1, 65535, &v) || hash == o->server_buf) {
+					fail("bad server '%s' (@ADDRESS or @ADDRESS#PORT, port 1..65535)", a);
+					return 2;
+				}
+				o->port = (uint16_t)v;
+			}
 		} else if (o->name == NULL) {
 			o->name = a;
+		} else if (!have_type && strncasecmp(a, "IXFR=", 5) == 0) {
+			if (!parse_uint(a + 5, 0, UINT32_MAX, &v)) {
+				fail("bad serial in '%s' (IXFR=SERIAL, 0..4294967295)", a);
+				return 2;
+			}
+			o->qtype = KNOT_RRTYPE_IXFR;
+			o->ixfr_serial = (uint32_t)v;
+			have_type = true;
+		} else if (!have_type && strcasecmp(a, "IXFR") == 0) {
+			fail("IXFR needs the serial the transfer starts from: IXFR=SERIAL");
+			return 2;
 		} else if (!have_type && knot_rrtype_from_string(a, &num) == 0) {
 			o->qtype = num;
 			have_type = true;
@@ -239,6 +273,10 @@ static int parse_args(int argc, char **argv, struct qopts *o)
 	}
 	if (o->name == NULL) {
 		fail("which name? (runway query NAME [TYPE] [@SERVER])");
+		return 2;
+	}
+	if (is_xfr(o) && o->qclass != KNOT_CLASS_IN) {
+		fail("transfers are of class IN");
 		return 2;
 	}
 	if (o->noedns && (o->dnssec || o->nsid || o->ecs)) {
@@ -296,8 +334,23 @@ static size_t build_query(const struct qopts *o, uint16_t id, uint8_t *buf, size
 		fail("query does not fit");
 		return 0;
 	}
-	if (!o->norec)
+	if (!o->norec && !is_xfr(o))       /* a transfer is never recursive */
 		buf[2] |= RW_FLAG_RD;
+	if (o->qtype == KNOT_RRTYPE_IXFR) {
+		/* RFC 1995 3: the version we have, as a SOA in the authority
+		 * section (only the serial counts: the names are the root) */
+		rw_put16(buf + RW_HDR_NSCOUNT, 1);
+		rw_msgb_put_qname_ptr(&b);
+		rw_msgb_put16(&b, KNOT_RRTYPE_SOA);
+		rw_msgb_put16(&b, KNOT_CLASS_IN);
+		rw_msgb_put32(&b, 0);
+		rw_msgb_put16(&b, 22);
+		static const uint8_t roots[2] = { 0, 0 };
+		rw_msgb_put(&b, roots, 2);
+		rw_msgb_put32(&b, o->ixfr_serial);
+		for (int i = 0; i < 4; i++)
+			rw_msgb_put32(&b, 0);
+	}
 	if (!o->noedns) {
 		rw_put16(buf + RW_HDR_ARCOUNT, 1);
 		size_t at = rw_msgb_put_opt(&b, o->bufsize, 0, o->dnssec);
@@ -391,22 +444,24 @@ static int wait_fd(int fd, short events, uint64_t deadline)
 	}
 }
 
-static int tcp_exchange(const struct qopts *o, const struct peer *p, const uint8_t *q, size_t qlen,
-                        uint8_t *resp, size_t *resp_len)
+/* Connect to p over TCP and send the query framed (RFC 7766); the socket
+ * (non-blocking), or -1 after reporting. */
+static int tcp_open(const struct qopts *o, const struct peer *p, const uint8_t *q, size_t qlen,
+                    uint64_t deadline)
 {
 	int fd = socket(p->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return fail("socket: %s", strerror(errno));
-	int rc = 1, err = 0;
+	if (fd < 0) {
+		fail("socket: %s", strerror(errno));
+		return -1;
+	}
+	int err = 0;
 	socklen_t elen = sizeof(err);
-	uint64_t deadline = now_us() + (uint64_t)o->timeout_ms * 1000;
-
 	if (connect(fd, (const struct sockaddr *)&p->addr, p->len) < 0) {
 		if (errno != EINPROGRESS) {
 			err = errno;
 		} else if (!wait_fd(fd, POLLOUT, deadline)) {
 			fail("timeout after %u ms connecting to %s (TCP)", o->timeout_ms, p->text);
-			goto out;
+			goto fail;
 		} else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0) {
 			err = errno;
 		}
@@ -416,10 +471,10 @@ static int tcp_exchange(const struct qopts *o, const struct peer *p, const uint8
 			fail("connection refused by %s (TCP): no DNS server there?", p->text);
 		else
 			fail("cannot connect to %s (TCP): %s", p->text, strerror(err));
-		goto out;
+		goto fail;
 	}
 
-	uint8_t out[2 + 512];
+	uint8_t out[2 + QUERY_MAX];
 	rw_put16(out, (uint16_t)qlen);
 	memcpy(out + 2, q, qlen);
 	for (size_t off = 0; off < qlen + 2;) {
@@ -429,15 +484,26 @@ static int tcp_exchange(const struct qopts *o, const struct peer *p, const uint8
 		} else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
 			if (!wait_fd(fd, POLLOUT, deadline)) {
 				fail("timeout after %u ms talking to %s (TCP)", o->timeout_ms, p->text);
-				goto out;
+				goto fail;
 			}
 		} else {
 			fail("cannot send to %s (TCP): %s", p->text, strerror(errno));
-			goto out;
+			goto fail;
 		}
 	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
 
-	/* The 2-byte length, then the message. */
+/* Read one framed message of at most RW_MSG_MAXLEN bytes into resp (the
+ * length prefix, then the message). 0 with *resp_len set; 1 after
+ * reporting; -1 when the peer closed the connection before a message
+ * began (reported by the caller, which knows whether that is an error). */
+static int tcp_read(const struct qopts *o, const struct peer *p, int fd, uint64_t deadline,
+                    uint8_t *resp, size_t *resp_len)
+{
 	uint8_t pfx[2];
 	size_t want = 2, got = 0;
 	uint8_t *dst = pfx;
@@ -456,32 +522,39 @@ static int tcp_exchange(const struct qopts *o, const struct peer *p, const uint8
 		if (n > 0) {
 			got += (size_t)n;
 		} else if (n == 0) {
-			fail("%s closed the connection without a complete answer (TCP)", p->text);
-			goto out;
+			if (dst == pfx && got == 0)
+				return -1;
+			return fail("%s closed the connection in the middle of a message (TCP)", p->text);
 		} else if (errno == EAGAIN || errno == EINTR) {
-			if (!wait_fd(fd, POLLIN, deadline)) {
-				fail("timeout after %u ms talking to %s (TCP)", o->timeout_ms, p->text);
-				goto out;
-			}
+			if (!wait_fd(fd, POLLIN, deadline))
+				return fail("timeout after %u ms talking to %s (TCP)", o->timeout_ms, p->text);
 		} else {
-			fail("cannot receive from %s (TCP): %s", p->text, strerror(errno));
-			goto out;
+			return fail("cannot receive from %s (TCP): %s", p->text, strerror(errno));
 		}
 	}
-	if (want < RW_HDR_LEN) {
-		fail("%zu-byte answer from %s (TCP): shorter than a DNS header", want, p->text);
-		goto out;
-	}
-	if (rw_get16(resp) != rw_get16(q)) {
-		fail("answer id %u from %s does not match query id %u (TCP)", rw_get16(resp), p->text,
-		     rw_get16(q));
-		goto out;
-	}
+	if (want < RW_HDR_LEN)
+		return fail("%zu-byte answer from %s (TCP): shorter than a DNS header", want, p->text);
 	*resp_len = want;
-	rc = 0;
-out:
+	return 0;
+}
+
+static int tcp_exchange(const struct qopts *o, const struct peer *p, const uint8_t *q, size_t qlen,
+                        uint8_t *resp, size_t *resp_len)
+{
+	uint64_t deadline = now_us() + (uint64_t)o->timeout_ms * 1000;
+	int fd = tcp_open(o, p, q, qlen, deadline);
+	if (fd < 0)
+		return 1;
+	int rc = tcp_read(o, p, fd, deadline, resp, resp_len);
 	close(fd);
-	return rc;
+	if (rc < 0)
+		return fail("%s closed the connection without a complete answer (TCP)", p->text);
+	if (rc)
+		return rc;
+	if (rw_get16(resp) != rw_get16(q))
+		return fail("answer id %u from %s does not match query id %u (TCP)", rw_get16(resp),
+		            p->text, rw_get16(q));
+	return 0;
 }
 
 /* ---- printing ---- */
@@ -646,6 +719,204 @@ static int print_response(const struct qopts *o, const struct peer *p, bool tcp,
 	return 0;
 }
 
+/* ---- zone transfers (AXFR, RFC 5936; IXFR, RFC 1995) ---- */
+
+/* Where the stream of answer records is: it ends at the SOA that repeats
+ * the first one's serial, at the right place for its form. */
+struct xfr_state {
+	uint64_t records;               /* answer records so far */
+	uint32_t serial;                /* the first SOA's: the primary's */
+	enum { XFR_FIRST, XFR_AXFR, XFR_IXFR, XFR_DONE } form;
+	bool adding;                    /* IXFR: in the added part of a sequence */
+	uint32_t seq_to;                /* IXFR: the new serial of that sequence */
+	unsigned sequences;
+};
+
+static bool soa_serial(const knot_rrset_t *rr, uint32_t *serial)
+{
+	if (rr->type != KNOT_RRTYPE_SOA || rr->rrs.count != 1 || rr->rrs.rdata->len < 20)
+		return false;
+	*serial = rw_get32(rr->rrs.rdata->data + rr->rrs.rdata->len - 20);
+	return true;
+}
+
+/* One record of the stream; NULL, or what is wrong with it. */
+static const char *xfr_record(struct xfr_state *x, const struct qopts *o, const knot_rrset_t *rr)
+{
+	uint32_t serial;
+	bool soa = soa_serial(rr, &serial);
+	x->records++;
+	switch (x->form) {
+	case XFR_FIRST:
+		if (!soa)
+			return "the transfer does not start with the zone's SOA";
+		x->serial = serial;
+		x->form = XFR_AXFR;            /* until the second record says otherwise */
+		if (o->qtype == KNOT_RRTYPE_IXFR)
+			x->seq_to = 0;
+		return NULL;
+	case XFR_AXFR:
+		if (x->records == 2 && o->qtype == KNOT_RRTYPE_IXFR && soa && serial != x->serial) {
+			x->form = XFR_IXFR;        /* the old SOA of the first sequence */
+			x->adding = false;
+			x->sequences = 1;
+			return NULL;
+		}
+		if (soa)                       /* RFC 5936 2.2: the SOA again closes it */
+			x->form = XFR_DONE;
+		return NULL;
+	case XFR_IXFR:
+		if (!soa)
+			return NULL;
+		if (!x->adding) {              /* the new SOA of this sequence */
+			x->adding = true;
+			x->seq_to = serial;
+		} else if (serial == x->serial && x->seq_to == x->serial) {
+			x->form = XFR_DONE;        /* the closing SOA */
+		} else {                       /* the old SOA of the next sequence */
+			x->adding = false;
+			x->sequences++;
+		}
+		return NULL;
+	case XFR_DONE:
+		return "records after the closing SOA";
+	}
+	return NULL;
+}
+
+/* RFC 1982: a is newer than b. */
+static bool serial_newer(uint32_t a, uint32_t b)
+{
+	return a != b && (uint32_t)(a - b) < 0x80000000u;
+}
+
+static const char *rcode_name(unsigned rc, char *buf, size_t size)
+{
+	const knot_lookup_t *l = knot_lookup_by_id(knot_rcode_names, (int)rc);
+	if (l)
+		return l->name;
+	snprintf(buf, size, "RCODE%u", rc);
+	return buf;
+}
+
+/*
+ * The transfer: the query over TCP, then every message of the answer until
+ * the closing SOA, each record printed as it comes (a zone of any size
+ * streams through one message buffer). 0 when it completed; 1 after saying
+ * why not (refused, cut, malformed, a stream that does not end right).
+ */
+static int xfr_run(const struct qopts *o, const struct peer *p, const uint8_t *q, size_t qlen)
+{
+	uint64_t t0 = now_us();
+	int fd = tcp_open(o, p, q, qlen, t0 + (uint64_t)o->timeout_ms * 1000);
+	if (fd < 0)
+		return 1;
+	static uint8_t msg[RW_MSG_MAXLEN];
+	struct xfr_state x = { .form = XFR_FIRST };
+	uint64_t bytes = 0;
+	unsigned messages = 0;
+	int rc = 1;
+	knot_dump_style_t style = KNOT_DUMP_STYLE_DEFAULT;
+	style.show_class = true;
+	size_t size = 1024;
+	char *text = malloc(size), rcbuf[16];
+	if (text == NULL) {
+		close(fd);
+		return fail("out of memory");
+	}
+	for (;;) {
+		size_t len;
+		int r = tcp_read(o, p, fd, now_us() + (uint64_t)o->timeout_ms * 1000, msg, &len);
+		if (r < 0) {
+			fail("%s closed the connection before the transfer ended (%u messages, %llu "
+			     "records so far)", p->text, messages, (unsigned long long)x.records);
+			goto out;
+		}
+		if (r)
+			goto out;
+		messages++;
+		bytes += len;
+		if (rw_get16(msg) != rw_get16(q) || !(msg[2] & RW_FLAG_QR)) {
+			fail("message %u from %s is not an answer to our query (id %u, ours %u)",
+			     messages, p->text, rw_get16(msg), rw_get16(q));
+			goto out;
+		}
+		knot_pkt_t *pkt = knot_pkt_new(msg, (uint16_t)len, NULL);
+		if (pkt == NULL) {
+			fail("out of memory");
+			goto out;
+		}
+		int pr = knot_pkt_parse(pkt, 0);
+		if (pr != KNOT_EOK) {
+			fail("message %u from %s is malformed (%zu bytes): %s", messages, p->text, len,
+			     knot_strerror(pr));
+			knot_pkt_free(pkt);
+			goto out;
+		}
+		unsigned rcode = knot_pkt_ext_rcode(pkt);
+		if (rcode != KNOT_RCODE_NOERROR) {
+			/* dig: "; Transfer failed." */
+			printf("; Transfer failed: %s%s\n", rcode_name(rcode, rcbuf, sizeof(rcbuf)),
+			       messages > 1 ? " (in the middle of the stream)" : "");
+			fail("%s refused the transfer: %s", p->text, rcode_name(rcode, rcbuf, sizeof(rcbuf)));
+			knot_pkt_free(pkt);
+			goto out;
+		}
+		if (msg[2] & RW_FLAG_TC) {
+			fail("message %u from %s has TC set: not a transfer over TCP", messages, p->text);
+			knot_pkt_free(pkt);
+			goto out;
+		}
+		const knot_pktsection_t *an = knot_pkt_section(pkt, KNOT_ANSWER);
+		const char *bad = NULL;
+		for (uint16_t i = 0; i < an->count && bad == NULL; i++) {
+			const knot_rrset_t *rr = knot_pkt_rr(an, i);
+			bad = xfr_record(&x, o, rr);
+			if (bad)
+				break;
+			if (knot_rrset_txt_dump(rr, &text, &size, &style) < 0)
+				printf(";; cannot print a record of type %u\n", rr->type);
+			else
+				fputs(text, stdout);
+		}
+		knot_pkt_free(pkt);
+		if (bad) {
+			fail("message %u from %s: %s", messages, p->text, bad);
+			goto out;
+		}
+		if (x.form == XFR_DONE)
+			break;
+		/* IXFR, up to date: the one SOA, not newer than ours (RFC 1995 2) */
+		if (o->qtype == KNOT_RRTYPE_IXFR && messages == 1 && x.records == 1 &&
+		    !serial_newer(x.serial, o->ixfr_serial))
+			break;
+		if (messages == 1 && x.records == 0) {
+			fail("%s answered without records (%zu bytes): no transfer", p->text, len);
+			goto out;
+		}
+	}
+	uint64_t elapsed = now_us() - t0;
+	if (o->qtype == KNOT_RRTYPE_IXFR) {
+		if (x.form == XFR_IXFR || (x.form == XFR_DONE && x.sequences))
+			printf(";; IXFR from serial %u to %u: %u difference sequence%s\n", o->ixfr_serial,
+			       x.serial, x.sequences, x.sequences == 1 ? "" : "s");
+		else if (x.records == 1)
+			printf(";; IXFR: serial %u is up to date (the server's is %u)\n", o->ixfr_serial,
+			       x.serial);
+		else
+			printf(";; IXFR answered with the whole zone (AXFR-style), serial %u\n", x.serial);
+	}
+	printf(";; Query time: %llu msec\n", (unsigned long long)(elapsed / 1000));
+	printf(";; SERVER: %s(TCP)\n", p->text);
+	printf(";; XFR size: %llu records (messages %u, bytes %llu)\n",
+	       (unsigned long long)x.records, messages, (unsigned long long)bytes);
+	rc = 0;
+out:
+	free(text);
+	close(fd);
+	return rc;
+}
+
 int cmd_query(int argc, char **argv)
 {
 	/* The command line as given (getopt_long reorders argv). */
@@ -667,12 +938,16 @@ int cmd_query(int argc, char **argv)
 	uint16_t id;
 	if (getrandom(&id, sizeof(id), 0) != sizeof(id))
 		id = (uint16_t)(now_us() ^ (uint64_t)getpid());
-	uint8_t q[512];
+	uint8_t q[QUERY_MAX];
 	size_t qlen = build_query(&o, id, q, sizeof(q));
 	if (qlen == 0)
 		return 1;
 
 	printf("; <<>> runway %s <<>> query%s\n", RUNWAY_VERSION, given);
+	if (is_xfr(&o)) {
+		fflush(stdout);
+		return xfr_run(&o, &p, q, qlen);
+	}
 
 	static uint8_t resp[RW_MSG_MAXLEN];
 	size_t len = 0;
