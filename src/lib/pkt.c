@@ -206,10 +206,13 @@ static int parse_qname(const uint8_t *msg, size_t len, struct rw_query *q)
 	return 0;
 }
 
+#define TYPE_TSIG 250    /* RFC 8945 */
+
 enum rw_parse rw_query_parse(const uint8_t *msg, size_t len, struct rw_query *q)
 {
 	q->question_len = 0;
 	q->qname_len = 0;
+	q->tsig_at = q->tsig_len = 0;
 	memset(&q->edns, 0, sizeof(q->edns));
 	if (len < RW_HDR_LEN)
 		return RW_PARSE_DROP;
@@ -239,26 +242,36 @@ enum rw_parse rw_query_parse(const uint8_t *msg, size_t len, struct rw_query *q)
 		p += 4;
 	}
 
-	/* Walk every record: an OPT anywhere but once in additional is FORMERR. */
+	/* Walk every record: an OPT anywhere but once in additional is FORMERR,
+	 * a TSIG anywhere but as the last record of additional too. */
 	unsigned total = (unsigned)an + ns + ar;
 	for (unsigned i = 0; i < total; i++) {
 		size_t start = p;
 		uint16_t type, rdlen;
 		if (rr_skip(msg, len, &p, &type, &rdlen) < 0)
 			return formerr_no_opt(q);
+		if (__builtin_expect(type == TYPE_TSIG, 0)) {
+			if (i != total - 1 || i < (unsigned)an + ns)
+				return formerr_no_opt(q);
+			q->tsig_at = (uint16_t)start;    /* messages are < 64 KiB */
+			q->tsig_len = (uint16_t)(p - start);
+			continue;
+		}
 		if (type != RW_TYPE_OPT)
 			continue;
 		if (i < (unsigned)an + ns || q->edns.present)
 			return formerr_no_opt(q);
 		parse_opt(msg, start, p - 10 - rdlen, &q->edns);
 	}
-	if (p != len)
+	if (p != len) {
+		q->tsig_at = q->tsig_len = 0;
 		return formerr_no_opt(q);  /* trailing garbage */
+	}
 	if (q->edns.present && q->edns.version > 0)
 		return RW_PARSE_BADVERS;
 	if (q->edns.malformed)
 		return RW_PARSE_FORMERR;
-	if (q->opcode != RW_OPCODE_QUERY)
+	if (q->opcode != RW_OPCODE_QUERY && q->opcode != RW_OPCODE_NOTIFY)
 		return RW_PARSE_NOTIMP;
 	if (qd == 0)
 		return RW_PARSE_NOQUESTION;

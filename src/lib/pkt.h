@@ -29,7 +29,8 @@ enum rw_parse {
 	RW_PARSE_DROP,       /* not worth an answer: QR=1 or shorter than a header */
 	RW_PARSE_FORMERR,    /* answer FORMERR (RFC 1035 4.1.1), question echoed if parsed,
 	                      * an OPT if edns.present (RFC 6891 7) */
-	RW_PARSE_NOTIMP,     /* opcode other than QUERY (RFC 1035 4.1.1, RFC 8906 3.1.4) */
+	RW_PARSE_NOTIMP,     /* opcode other than QUERY and NOTIFY (RFC 1035 4.1.1,
+	                      * RFC 8906 3.1.4) */
 	RW_PARSE_BADVERS,    /* EDNS version > 0 (RFC 6891 6.1.3) */
 	RW_PARSE_NOQUESTION, /* a QUERY without a question (QDCOUNT 0), EDNS parsed: only a
 	                      * COOKIE asks anything of it (RFC 7873 5.4), else FORMERR */
@@ -69,6 +70,10 @@ struct rw_query {
 	uint16_t question_len;   /* qname_len + 4: the question is copied verbatim */
 	uint8_t qname[RW_DNAME_MAXLEN]; /* lowercased copy: the lookup key */
 	struct rw_edns edns;
+	/* The TSIG RR (RFC 8945), the last record of the additional section:
+	 * its offset and length in the message; tsig_at 0: unsigned. Its
+	 * content is not read here (server/common/tsig.h checks it). */
+	uint16_t tsig_at, tsig_len;
 };
 
 /*
@@ -81,7 +86,12 @@ struct rw_query {
  * Checked in this order: header (DROP), question, records (FORMERR), EDNS
  * version (BADVERS, options not read), options (FORMERR), opcode (NOTIMP),
  * QDCOUNT 0 (NOQUESTION). Options of unknown codes are skipped; the EDNS
- * flags other than DO are ignored.
+ * flags other than DO are ignored. Records: an OPT anywhere but once in the
+ * additional section, a TSIG anywhere but once as the last record of the
+ * additional section (RFC 8945 5.1, as Knot DNS) are FORMERR; q->tsig_at
+ * and tsig_len are valid on OK and NOQUESTION (and on NOTIMP, BADVERS and
+ * an options FORMERR, 0 on the others). The opcodes QUERY and NOTIFY
+ * (RFC 1996) go on; the others are NOTIMP.
  * Pre: msg, q != NULL.
  */
 enum rw_parse rw_query_parse(const uint8_t *msg, size_t len, struct rw_query *q);

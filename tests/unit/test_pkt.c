@@ -2,7 +2,7 @@
 /*
  * Unit tests for messages (src/lib/pkt.c, src/lib/rdata.c): every outcome of
  * rw_query_parse (OK, DROP, FORMERR, NOTIMP, BADVERS) and the EDNS fields it
- * extracts; rw_rr_skip; the message builder's name compression, its
+ * extracts, where the TSIG RR is, NOTIFY; rw_rr_skip; the message builder's name compression, its
  * relocation list (checked by moving a section behind another question) and
  * its all-or-nothing overflow; rw_rdata_put / rw_rdata_check /
  * rw_rdata_target for the name-bearing types.
@@ -178,11 +178,12 @@ static void test_parse_other_records(void **state)
 	assert_true(q.edns.do_bit);
 	assert_int_equal(q.edns.udp_size, 4096);
 
-	/* OPT after another additional record (a TSIG-like one before it). */
+	/* OPT after another additional record (a TSIG there would be FORMERR:
+	 * test_parse_tsig). */
 	raw_hdr(&r, 8, 0, 0, 1, 0, 0, 2);
 	raw_question(&r, "www.example.com.", RW_TYPE_A, RW_CLASS_IN);
 	raw_name(&r, "key.");
-	raw_u16(&r, 250); raw_u16(&r, RW_CLASS_ANY); raw_u32(&r, 0);
+	raw_u16(&r, RW_TYPE_TXT); raw_u16(&r, RW_CLASS_IN); raw_u32(&r, 0);
 	raw_u16(&r, 0);
 	raw_opt(&r, 1400, 0, 0, false, NULL, 0);
 	assert_int_equal(parse(&r, &q), RW_PARSE_OK);
@@ -417,6 +418,118 @@ static void test_parse_notimp(void **state)
 	raw_hdr(&r, 0x5151, 15 << 3, 0, 0, 0, 0, 1);
 	raw_opt(&r, 1232, 0, 1, false, NULL, 0);
 	assert_int_equal(parse(&r, &q), RW_PARSE_BADVERS);
+}
+
+/* A TSIG RR (RFC 8945), its rdata opaque here: key name, type, class ANY,
+ * TTL 0, then rdlen bytes. */
+static void raw_tsig(struct raw *r, const char *key, uint16_t rdlen)
+{
+	raw_name(r, key);
+	raw_u16(r, 250);
+	raw_u16(r, RW_CLASS_ANY);
+	raw_u32(r, 0);
+	raw_u16(r, rdlen);
+	for (uint16_t i = 0; i < rdlen; i++)
+		raw_u8(r, (uint8_t)i);
+}
+
+/* Where the TSIG RR is: the last record of the additional section, after
+ * an OPT or alone; elsewhere, or twice, FORMERR (RFC 8945 5.1, as Knot).
+ * Unsigned queries say tsig_at 0. */
+static void test_parse_tsig(void **state)
+{
+	struct raw r;
+	struct rw_query q;
+	raw_query(&r, 1, 0, "www.example.com.", RW_TYPE_A, false);
+	assert_int_equal(parse(&r, &q), RW_PARSE_OK);
+	assert_int_equal(q.tsig_at, 0);
+	assert_int_equal(q.tsig_len, 0);
+
+	raw_hdr(&r, 1, 0, 0, 1, 0, 0, 2);
+	raw_question(&r, "www.example.com.", RW_TYPE_SOA, RW_CLASS_IN);
+	raw_opt(&r, 1232, 0, 0, false, NULL, 0);
+	size_t at = r.len;
+	raw_tsig(&r, "xfr.", 30);
+	assert_int_equal(parse(&r, &q), RW_PARSE_OK);
+	assert_true(q.edns.present);
+	assert_int_equal(q.tsig_at, at);
+	assert_int_equal(q.tsig_len, r.len - at);
+
+	raw_hdr(&r, 1, 0, 0, 1, 0, 0, 1);   /* alone, without EDNS */
+	raw_question(&r, "www.example.com.", RW_TYPE_SOA, RW_CLASS_IN);
+	at = r.len;
+	raw_tsig(&r, "xfr.", 0);
+	assert_int_equal(parse(&r, &q), RW_PARSE_OK);
+	assert_false(q.edns.present);
+	assert_int_equal(q.tsig_at, at);
+	assert_int_equal(q.tsig_len, 5 + 10);
+
+	/* before the OPT */
+	raw_hdr(&r, 1, 0, 0, 1, 0, 0, 2);
+	raw_question(&r, "www.example.com.", RW_TYPE_SOA, RW_CLASS_IN);
+	raw_tsig(&r, "xfr.", 30);
+	raw_opt(&r, 1232, 0, 0, false, NULL, 0);
+	assert_int_equal(parse(&r, &q), RW_PARSE_FORMERR);
+	assert_false(q.edns.present);
+	/* twice */
+	raw_hdr(&r, 1, 0, 0, 1, 0, 0, 2);
+	raw_question(&r, "www.example.com.", RW_TYPE_SOA, RW_CLASS_IN);
+	raw_tsig(&r, "xfr.", 30);
+	raw_tsig(&r, "xfr.", 30);
+	assert_int_equal(parse(&r, &q), RW_PARSE_FORMERR);
+	/* last, but in the authority section (or the answer section) */
+	raw_hdr(&r, 1, 0, 0, 1, 0, 1, 0);
+	raw_question(&r, "www.example.com.", RW_TYPE_SOA, RW_CLASS_IN);
+	raw_tsig(&r, "xfr.", 30);
+	assert_int_equal(parse(&r, &q), RW_PARSE_FORMERR);
+	raw_hdr(&r, 1, 0, 0, 1, 1, 0, 0);
+	raw_question(&r, "www.example.com.", RW_TYPE_SOA, RW_CLASS_IN);
+	raw_tsig(&r, "xfr.", 30);
+	assert_int_equal(parse(&r, &q), RW_PARSE_FORMERR);
+	/* cut short, or followed by garbage: FORMERR, no TSIG reported */
+	raw_hdr(&r, 1, 0, 0, 1, 0, 0, 1);
+	raw_question(&r, "www.example.com.", RW_TYPE_SOA, RW_CLASS_IN);
+	raw_tsig(&r, "xfr.", 30);
+	r.len--;
+	assert_int_equal(parse(&r, &q), RW_PARSE_FORMERR);
+	assert_int_equal(q.tsig_at, 0);
+	r.len += 2;
+	assert_int_equal(parse(&r, &q), RW_PARSE_FORMERR);
+	assert_int_equal(q.tsig_at, 0);
+	/* a NOTIMP opcode still says where its TSIG is (its answer is signed) */
+	raw_hdr(&r, 1, 2 << 3, 0, 1, 0, 0, 1);
+	raw_question(&r, "www.example.com.", RW_TYPE_SOA, RW_CLASS_IN);
+	at = r.len;
+	raw_tsig(&r, "xfr.", 30);
+	assert_int_equal(parse(&r, &q), RW_PARSE_NOTIMP);
+	assert_int_equal(q.tsig_at, at);
+}
+
+/* NOTIFY (RFC 1996) is parsed as a query is, for the notify stage; its
+ * SOA in the answer section is no error. */
+static void test_parse_notify(void **state)
+{
+	struct raw r;
+	struct rw_query q;
+	raw_hdr(&r, 7, RW_OPCODE_NOTIFY << 3 | RW_FLAG_AA, 0, 1, 1, 0, 0);
+	raw_question(&r, "example.com.", RW_TYPE_SOA, RW_CLASS_IN);
+	raw_u16(&r, 0xc00c);
+	raw_u16(&r, RW_TYPE_SOA);
+	raw_u16(&r, RW_CLASS_IN);
+	raw_u32(&r, 3600);
+	raw_u16(&r, 24);
+	raw_u16(&r, 0xc00c);
+	raw_u16(&r, 0xc00c);
+	for (int i = 0; i < 5; i++)
+		raw_u32(&r, 100 + i);
+	assert_int_equal(parse(&r, &q), RW_PARSE_OK);
+	assert_int_equal(q.opcode, RW_OPCODE_NOTIFY);
+	assert_int_equal(q.qtype, RW_TYPE_SOA);
+	assert_int_equal(q.tsig_at, 0);
+	/* UPDATE (5) stays NOTIMP */
+	raw_hdr(&r, 7, RW_OPCODE_UPDATE << 3, 0, 1, 0, 0, 0);
+	raw_question(&r, "example.com.", RW_TYPE_SOA, RW_CLASS_IN);
+	assert_int_equal(parse(&r, &q), RW_PARSE_NOTIMP);
 }
 
 /* A QUERY without a question: its EDNS is read, the pipeline decides
@@ -1056,6 +1169,8 @@ int main(void)
 		cmocka_unit_test(test_msgb_overflow),
 		cmocka_unit_test(test_msgb_opt),
 		cmocka_unit_test(test_rdata_put),
+		cmocka_unit_test(test_parse_tsig),
+		cmocka_unit_test(test_parse_notify),
 		cmocka_unit_test(test_rdata_check),
 		cmocka_unit_test(test_rdata_equal),
 		cmocka_unit_test(test_rdata_target),
