@@ -67,13 +67,31 @@ struct rwd_tcp;
  * A query answered in several messages (qr.more) whose stream had to wait
  * for the peer: the query (qr.wire points at wire) and the pipeline's state
  * between two rwd_query_produce calls. Allocated only then, at most one per
- * connection; later queries of the connection wait behind it.
+ * connection; later queries of the connection wait behind it. A zone
+ * transfer's stream holds its zone version (rwd_query_xfr_hold): it goes on
+ * across publications (stream_outlives).
  */
 struct stream {
 	struct rwd_query qr;
 	uint64_t generation;         /* of the snapshot it began on, which qr points into */
+	bool held;                   /* rwd_query_xfr_hold succeeded: release when freed */
 	uint8_t wire[];
 };
+
+static void stream_free(struct stream *st)
+{
+	if (st && st->held)
+		rwd_query_xfr_release(&st->qr);
+	free(st);
+}
+
+/* Whether st may go on from a snapshot other than the one it began on: a
+ * transfer that holds its zone version and its TSIG key, reading nothing
+ * else of the old snapshot. */
+static bool stream_outlives(const struct stream *st)
+{
+	return st->held;
+}
 
 struct wreq {
 	uv_write_t req;
@@ -290,7 +308,7 @@ static void on_conn_handle_closed(uv_handle_t *h)
 {
 	struct conn *c = h->data;
 	if (--c->handles_open == 0) {
-		free(c->stream);
+		stream_free(c->stream);
 		free(c->rbuf);
 		free(c);
 	}
@@ -494,10 +512,12 @@ static int conn_send(struct conn *c, size_t n, bool queue)
  * passed) and every message comes from one consistent snapshot, as the
  * pipeline requires. If another was published meanwhile, the stream cannot
  * go on from the same data: the connection is closed after what was sent
- * (the client retries; a transfer sees a truncated stream, never a mixed
- * one). Holding a reference to the snapshot instead would keep a long
- * transfer alive across publications: left to the transfer work, which
- * knows what it must keep (the zone version).
+ * (the client retries; it sees a truncated stream, never a mixed one).
+ * A zone transfer is the exception: it reads only the zone version it
+ * began on (qr.xfr_zone), whose reference the stream holds while it waits
+ * (rwd_query_xfr_hold, released with the stream), so it goes on across
+ * publications and sends that version whole, however long the reader
+ * takes (the io timeout still closes a reader that stops).
  */
 enum {
 	STREAM_DONE,                 /* every message sent */
@@ -539,6 +559,14 @@ static int conn_stream_keep(struct conn *c, const struct rwd_snapshot *s,
 	st->qr = *qr;
 	st->qr.wire = st->wire;
 	st->generation = s->generation;
+	st->held = false;
+	if (qr->xfr_zone) {
+		if (rwd_query_xfr_hold(&st->qr) < 0) {
+			free(st);
+			return RW_ENOMEM;
+		}
+		st->held = true;
+	}
 	c->stream = st;
 	return 0;
 }
@@ -612,7 +640,8 @@ static int conn_resume(struct conn *c)
 	c->stream = NULL;
 	rcu_thread_online();
 	const struct rwd_snapshot *s = rwd_snapshot_get();
-	if (s && s->generation == st->generation) {   /* the very snapshot it began on */
+	/* the very snapshot it began on, or a transfer holding its zone version */
+	if (s && (s->generation == st->generation || stream_outlives(st))) {
 		t->qthread.health = rwd_health_get();
 		st->qr.out = t->scratch + 2;
 		size_t n = rwd_query_produce(s, &st->qr);
@@ -626,7 +655,7 @@ static int conn_resume(struct conn *c)
 	if (r == STREAM_WAITS)
 		c->stream = st;
 	else
-		free(st);
+		stream_free(st);
 	return r;
 }
 

@@ -11,7 +11,9 @@
  * (at most RWD_TCP_MAX_PENDING / RWD_TCP_MAX_QUEUED waiting, as below);
  * it is cut (the connection closed after what was sent) if a new snapshot
  * is published while it waits for the peer: never two snapshots in one
- * answer. A connection is closed
+ * answer. A zone transfer's stream is not cut: it holds the zone version it
+ * began on (rwd_query_xfr_hold) and sends that version whole, whatever is
+ * published meanwhile. A connection is closed
  *   - when no query has arrived for idle_timeout_ms after the last one was
  *     answered (or since it was accepted),
  *   - when a message has begun to arrive and is not whole io_timeout_ms

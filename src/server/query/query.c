@@ -88,6 +88,8 @@ static enum rwd_stage_result stage_view(const struct rwd_snapshot *s, struct rwd
 static enum rwd_stage_result stage_zone(const struct rwd_snapshot *s, struct rwd_query *qr)
 {
 	const struct rw_query *q = &qr->q;
+	if (__builtin_expect((unsigned)(q->qtype - RW_TYPE_IXFR) < 2u, 0) && q->opcode == RW_OPCODE_QUERY)
+		return RWD_CONTINUE;           /* IXFR, AXFR: stage transfer (xfr.c) finds the zone */
 	qr->zone = rwd_zonedb_find(qr->zones, q->qname, q->qname_len, q->qtype);
 	if (qr->zone == NULL) {
 		set_rcode(qr, RW_RCODE_REFUSED);
@@ -102,10 +104,6 @@ static enum rwd_stage_result stage_zone(const struct rwd_snapshot *s, struct rwd
 		qr->ede = EDE_INVALID_DATA + 1;
 		return RWD_DONE;
 	}
-	if (q->qtype == RW_TYPE_AXFR || q->qtype == RW_TYPE_IXFR) {
-		set_rcode(qr, RW_RCODE_NOTAUTH);   /* no transfer ACL allows it (yet) */
-		return RWD_DONE;
-	}
 	return RWD_CONTINUE;
 }
 
@@ -114,12 +112,20 @@ static size_t ecs_addr_len(const struct rw_edns *e) { return (e->ecs_source + 7u
 /* The options an answer's OPT may carry (a set of them: unsigned). */
 enum opt_bits { OPT_NSID = 1, OPT_ECS = 2, OPT_COOKIE = 4, OPT_EDE = 8, OPT_EXPIRE = 16 };
 
-/* The SOA EXPIRE of the zone answering (RFC 7314: a primary's own). */
+/* The EXPIRE of the zone answering (RFC 7314): a primary's SOA EXPIRE; a
+ * secondary's copy (expire_at set by xfr/secondary.c) the seconds it has
+ * left, so a secondary of ours never outlives our copy. */
 static bool zone_expire(const struct rwd_query *qr, uint32_t *expire)
 {
 	const struct rwd_rrset *soa = qr->zone ? rwd_node_rrset(qr->zone->apex, RW_TYPE_SOA) : NULL;
 	if (soa == NULL)
 		return false;
+	uint32_t at = __atomic_load_n(&qr->zone->expire_at, __ATOMIC_RELAXED);
+	if (at) {
+		uint32_t now = qr->thread && qr->thread->now ? qr->thread->now : rwd_query_clock();
+		*expire = at > now ? at - now : 0;
+		return true;
+	}
 	*expire = rw_get32(rwd_soa_serial(soa) + 12);
 	return true;
 }

@@ -159,6 +159,22 @@ struct rwd_query {
 
 #define RWD_QUERY_OUT_MIN RW_MSG_MAXLEN   /* always enough */
 
+/*
+ * Zone transfers (xfr.c). A stream transport that keeps a transfer's query
+ * between messages while it leaves the RCU read side (the stream waits for
+ * its reader) holds it: a reference to qr->xfr_zone and a copy of the TSIG
+ * key (qr->tsig.key points to it then), so the stream goes on from that
+ * version, signed, whatever is published meanwhile (the producer reads
+ * nothing else of the snapshot it began on), and one count of the transfers
+ * running (xfr.max_out: more are REFUSED). Release it, once, when the
+ * stream ends, whichever way. Both do nothing when qr->xfr_zone is NULL
+ * (not a transfer). hold: 0 or RW_ENOMEM (nothing held then).
+ */
+int rwd_query_xfr_hold(struct rwd_query *qr);
+void rwd_query_xfr_release(struct rwd_query *qr);
+/* Transfers held now (any thread). */
+unsigned rwd_query_xfr_running(void);
+
 /* Run the deciding stages on qr->wire (qr->stage, qr->state say how it went). */
 void rwd_query_begin(const struct rwd_snapshot *s, struct rwd_query *qr);
 /* Write the next message into qr->out; its length, 0 when there is nothing
