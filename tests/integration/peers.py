@@ -377,6 +377,8 @@ class Peer:
         self.proc = None
         self.log_path = self.workdir / "server.log"
         self._log_file = None
+        self.preexec = None      # also run in the child before exec (bench: CPU budget)
+        self.ready_timeout = READY_TIMEOUT
 
     # ---- set-up
     def add_zone(self, zone: Zone) -> Zone:
@@ -427,10 +429,27 @@ class Peer:
         self._log_file = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.command(), cwd=self.workdir, stdin=subprocess.DEVNULL,
                                      stdout=self._log_file, stderr=subprocess.STDOUT,
-                                     preexec_fn=_die_with_parent)
+                                     preexec_fn=self._preexec)
         if wait:
-            self.wait_ready(timeout)
+            self.wait_ready(max(timeout, self.ready_timeout))
         return self
+
+    def _preexec(self):
+        _die_with_parent()
+        if self.preexec:
+            self.preexec()
+
+    def install_zone_file(self, name, src):
+        """Serve zone name from a copy of file src (a hard link when it can:
+        the bench's large zones)."""
+        dst = self.workdir / Zone(name).file
+        if dst.exists():
+            dst.unlink()
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copyfile(src, dst)
+        return dst
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
