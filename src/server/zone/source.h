@@ -44,6 +44,43 @@ struct rwd_record_source rwd_source_file(const char *path);
  * the caller). */
 struct rwd_record_source rwd_source_overrides(const struct rwd_zone_load_opts *opts);
 
+/* Records in memory (a zone transfer: xfr/xfrin.h; a zone read back:
+ * rwd_zone_records), each an uncompressed wire record, back to back: owner
+ * (flat), type, class, TTL, RDLENGTH, RDATA. Messages say "NAME:N: ...",
+ * N the record's number. serial, when not 0, is the one served. */
+struct rwd_source_records {
+	const uint8_t *data;
+	size_t len;
+	const char *name;              /* "AXFR from 192.0.2.1:53" */
+	uint32_t serial;
+};
+struct rwd_record_source rwd_source_records(const struct rwd_source_records *r);
+/* Every record of a built zone in that form (the SOA first) in *out
+ * (malloc'd), *len bytes, *n records. 0 or RW_ENOMEM. */
+int rwd_zone_records(const struct rwd_zone *z, uint8_t **out, size_t *len, size_t *n);
+
+/* A catalog zone (RFC 9432) generated from its members (source_catalog.c):
+ * SOA with serial, NS invalid., version TXT "2", a PTR per member at
+ * <id>.zones.<catalog> and its group TXT. */
+struct rwd_catalog_member {
+	const uint8_t *name;           /* flat */
+	const char *group;             /* NULL: none */
+};
+struct rwd_source_catalog {
+	const struct rwd_catalog_member *members;
+	size_t n;
+	uint32_t serial;
+	const char *name;              /* for messages ("catalog:catalog.example.") */
+};
+struct rwd_record_source rwd_source_catalog(const struct rwd_source_catalog *cat);
+/* A member's unique id (RFC 9432 4.1): 16 hex digits of the SHA-1 of its
+ * lowercased wire name. */
+#define RWD_CATALOG_ID_LEN 16
+void rwd_catalog_member_id(const uint8_t *member, char out[RWD_CATALOG_ID_LEN + 1]);
+/* Whether z (a built zone of the catalog's apex) holds exactly the records
+ * cat generates, the SOA serial aside: a rebuild keeps z then. */
+bool rwd_catalog_same(const struct rwd_source_catalog *cat, const struct rwd_zone *z);
+
 /* Build origin's zone from src[0..n_src) in order; path names the zone (its
  * file: z->file, messages about the zone as a whole). NULL after reporting
  * at least one error, as rwd_zone_load. */
