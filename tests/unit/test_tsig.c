@@ -5,6 +5,10 @@
  * BADSIG, BADKEY (unknown name, other algorithm), BADTIME and their answers
  * (RFC 8945 5.3.2); truncated MACs refused; chains of answers, every one
  * signed or with unsigned ones in between (5.3.1), and what breaks them.
+ * Then the pipeline (query/tsig.c and encode): signed answers over UDP and
+ * TCP, after the OPT, truncated to fit with their TSIG RR; NOTAUTH with
+ * each error; FORMERR for a TSIG RR that does not parse; every message of
+ * a stream signed, chained.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,11 +22,18 @@
 
 #include <libknot/tsig-op.h>
 
+#include "testaddr.h"
 #include "lib/dname.h"
 #include "lib/error.h"
 #include "lib/pkt.h"
 #include "lib/wire.h"
 #include "server/common/tsig.h"
+#include "server/query/query.h"
+#include "server/snapshot/snapshot.h"
+#include "server/zone/zone.h"
+#include "server/zone/zonedb.h"
+
+#include "testzone.h"
 
 #define TYPE_TSIG 250
 
@@ -517,6 +528,263 @@ static void test_unsigned_limit(void **state)
 	rwd_tsig_keyring_free(&kr);
 }
 
+/* ---- the pipeline ---- */
+
+static struct rwd_snapshot snap;
+
+static int setup(void **state)
+{
+	if (tz_mkdir("test_tsig") < 0)
+		return -1;
+	FILE *f = fopen(tz_path("example.com.zone"), "w");
+	struct rwd_zone **zones = calloc(1, sizeof(*zones));
+	if (f == NULL || zones == NULL)
+		return -1;
+	fputs("$ORIGIN example.com.\n$TTL 60\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\n"
+	      "www A 192.0.2.80\n", f);
+	for (int i = 0; i < 40; i++)        /* ~1.6 KB: more than 512 bytes over UDP */
+		fprintf(f, "big TXT \"%02d-0123456789012345678901234567890\"\n", i);
+	fclose(f);
+	uint8_t apex[RW_DNAME_MAXLEN];
+	rw_dname_from_str("example.com.", NULL, apex);
+	zones[0] = rwd_zone_load(apex, tz_path("example.com.zone"), NULL, NULL);
+	if (zones[0] == NULL || (snap.zones = rwd_zonedb_new(zones, 1)) == NULL)
+		return -1;
+	snap.edns_udp_size = 1232;
+	uint8_t dn[RW_DNAME_MAXLEN];
+	rw_dname_from_str("xfr.", NULL, dn);
+	if (rwd_tsig_keyring_add(&snap.tsig, dn, "hmac-sha256", secret, 32) < 0)
+		return -1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	rwd_zonedb_free(snap.zones);
+	rwd_tsig_keyring_free(&snap.tsig);
+	return tz_rmdir();
+}
+
+struct answer {
+	struct msg m;
+	unsigned rcode;
+	uint16_t an, ar;
+	bool tc, aa;
+	uint16_t last_type;                /* of the last record */
+};
+
+static void read_answer(struct answer *a)
+{
+	struct msg *m = &a->m;
+	assert_true(m->len >= RW_HDR_LEN);
+	a->rcode = m->b[3] & 0x0f;
+	a->tc = m->b[2] & RW_FLAG_TC;
+	a->aa = m->b[2] & RW_FLAG_AA;
+	a->an = rw_get16(m->b + RW_HDR_ANCOUNT);
+	a->ar = rw_get16(m->b + RW_HDR_ARCOUNT);
+	size_t p = RW_HDR_LEN;
+	uint8_t name[RW_DNAME_MAXLEN];
+	if (rw_get16(m->b + 4)) {
+		assert_true(rw_dname_unpack(m->b, m->len, &p, name) > 0);
+		p += 4;
+	}
+	unsigned total = a->an + rw_get16(m->b + RW_HDR_NSCOUNT) + a->ar;
+	a->last_type = 0;
+	for (unsigned i = 0; i < total; i++)
+		assert_int_equal(rw_rr_skip(m->b, m->len, &p, &a->last_type, NULL), 0);
+	assert_int_equal(p, m->len);
+}
+
+/* A query for qname/qtype (EDNS with payload udp when udp is not 0), signed
+ * with key (NULL: unsigned; cli starts the exchange). */
+static void mkquery(struct msg *q, const char *qname, uint16_t qtype, uint16_t udp,
+                    const struct rwd_tsig_key *key, struct rwd_tsig_ctx *cli)
+{
+	uint8_t dn[RW_DNAME_MAXLEN];
+	assert_true(rw_dname_from_str(qname, NULL, dn) > 0);
+	struct rw_msgbuilder b;
+	assert_int_equal(rw_msgb_init(&b, q->b, sizeof(q->b), 0x5151, dn, qtype, RW_CLASS_IN, true), 0);
+	if (udp) {
+		rw_msgb_put_opt(&b, udp, 0, false);
+		rw_put16(q->b + RW_HDR_ARCOUNT, 1);
+	}
+	q->len = b.len;
+	memset(cli, 0, sizeof(*cli));
+	if (key)
+		assert_int_equal(rwd_tsig_sign_request(cli, key, q->b, &q->len, sizeof(q->b), 0), 0);
+}
+
+/* Ask q over t at now (0: the clock); the first message of the answer. */
+static void ask(const struct msg *q, const struct rwd_transport *t, uint32_t now,
+                struct answer *a)
+{
+	struct sockaddr_storage c = test_sockaddr("192.0.2.99");
+	struct rwd_query_thread th = { .now = now };
+	struct rwd_query qr = { .wire = q->b, .wire_len = q->len, .transport = t,
+	                        .client = (struct sockaddr *)&c, .thread = &th,
+	                        .out = a->m.b, .out_cap = sizeof(a->m.b) };
+	a->m.len = rwd_query_process(&snap, &qr);
+	read_answer(a);
+}
+
+static void test_pipeline_signed(void **state)
+{
+	const struct rwd_tsig_key *key = find(&snap.tsig, "xfr.");
+	struct msg q;
+	struct answer a;
+	struct rwd_tsig_ctx cli;
+	/* unsigned: no TSIG RR */
+	mkquery(&q, "example.com.", RW_TYPE_SOA, 0, NULL, &cli);
+	ask(&q, &rwd_transport_udp, 0, &a);
+	assert_int_equal(a.rcode, RW_RCODE_NOERROR);
+	assert_int_equal(a.ar, 0);
+	/* signed, without and with EDNS (TSIG after the OPT), UDP and TCP */
+	for (int i = 0; i < 4; i++) {
+		mkquery(&q, "example.com.", RW_TYPE_SOA, i % 2 ? 1232 : 0, key, &cli);
+		ask(&q, i < 2 ? &rwd_transport_udp : &rwd_transport_tcp, 0, &a);
+		assert_int_equal(a.rcode, RW_RCODE_NOERROR);
+		assert_true(a.aa);
+		assert_int_equal(a.an, 1);
+		assert_int_equal(a.last_type, TYPE_TSIG);
+		assert_int_equal(a.ar, i % 2 ? 2 : 1);
+		assert_int_equal(rwd_tsig_client_check(&cli, a.m.b, a.m.len, true), 0);
+	}
+	/* a query for a zone we do not serve: REFUSED, signed all the same */
+	mkquery(&q, "example.org.", RW_TYPE_SOA, 0, key, &cli);
+	ask(&q, &rwd_transport_udp, 0, &a);
+	assert_int_equal(a.rcode, RW_RCODE_REFUSED);
+	assert_int_equal(rwd_tsig_client_check(&cli, a.m.b, a.m.len, true), 0);
+}
+
+/* Over UDP the answer is truncated to leave room for its TSIG RR: TC, at
+ * most 512 bytes (no EDNS) or the payload size, and it verifies. */
+static void test_pipeline_truncated(void **state)
+{
+	const struct rwd_tsig_key *key = find(&snap.tsig, "xfr.");
+	struct msg q;
+	struct answer a;
+	struct rwd_tsig_ctx cli;
+	static const uint16_t sizes[] = { 0, 1232 };
+	for (size_t i = 0; i < 2; i++) {
+		mkquery(&q, "big.example.com.", RW_TYPE_TXT, sizes[i], key, &cli);
+		ask(&q, &rwd_transport_udp, 0, &a);
+		assert_true(a.tc);
+		assert_true(a.m.len <= (sizes[i] ? sizes[i] : 512));
+		assert_int_equal(a.last_type, TYPE_TSIG);
+		assert_int_equal(rwd_tsig_client_check(&cli, a.m.b, a.m.len, true), 0);
+	}
+	/* over TCP it all fits */
+	mkquery(&q, "big.example.com.", RW_TYPE_TXT, 0, key, &cli);
+	ask(&q, &rwd_transport_tcp, 0, &a);
+	assert_false(a.tc);
+	assert_int_equal(a.an, 40);
+	assert_int_equal(rwd_tsig_client_check(&cli, a.m.b, a.m.len, true), 0);
+}
+
+/* The TSIG RR of an answer: its error and MAC size. */
+static void answer_tsig(const struct answer *a, uint16_t *error, uint16_t *mac_len)
+{
+	struct rr r;
+	read_rr(&a->m, &r);
+	*error = r.error;
+	*mac_len = r.mac_len;
+}
+
+static void test_pipeline_errors(void **state)
+{
+	struct rwd_tsig_keyring cl = { 0 };
+	ring(&cl, "xfr.", "hmac-sha256", other_secret);
+	ring(&cl, "nokey.", "hmac-sha256", secret);
+	struct msg q;
+	struct answer a;
+	struct rwd_tsig_ctx cli;
+	uint16_t error, mac_len;
+
+	mkquery(&q, "example.com.", RW_TYPE_SOA, 1232, find(&cl, "xfr."), &cli);
+	ask(&q, &rwd_transport_udp, 0, &a);
+	assert_int_equal(a.rcode, RW_RCODE_NOTAUTH);
+	assert_int_equal(a.an, 0);
+	assert_false(a.aa);
+	assert_int_equal(a.last_type, TYPE_TSIG);
+	answer_tsig(&a, &error, &mac_len);
+	assert_int_equal(error, RWD_TSIG_BADSIG);
+	assert_int_equal(mac_len, 0);
+	assert_true(a.m.len <= q.len);      /* no amplification from a bad signature */
+
+	mkquery(&q, "example.com.", RW_TYPE_SOA, 0, find(&cl, "nokey."), &cli);
+	ask(&q, &rwd_transport_tcp, 0, &a);
+	assert_int_equal(a.rcode, RW_RCODE_NOTAUTH);
+	answer_tsig(&a, &error, &mac_len);
+	assert_int_equal(error, RWD_TSIG_BADKEY);
+	assert_int_equal(mac_len, 0);
+	assert_int_equal(rwd_tsig_client_check(&cli, a.m.b, a.m.len, true), RW_EAUTH);
+	assert_int_equal(cli.error, RWD_TSIG_BADKEY);
+
+	/* the worker's clock far from the request's time: BADTIME, signed */
+	mkquery(&q, "example.com.", RW_TYPE_SOA, 0, find(&snap.tsig, "xfr."), &cli);
+	ask(&q, &rwd_transport_udp, (uint32_t)time(NULL) + 3600, &a);
+	assert_int_equal(a.rcode, RW_RCODE_NOTAUTH);
+	answer_tsig(&a, &error, &mac_len);
+	assert_int_equal(error, RWD_TSIG_BADTIME);
+	assert_int_equal(mac_len, 32);
+	assert_int_equal(rwd_tsig_client_check(&cli, a.m.b, a.m.len, true), RW_EAUTH);
+	assert_int_equal(cli.error, RWD_TSIG_BADTIME);
+
+	/* a TSIG RR whose rdata does not parse: FORMERR, no TSIG RR */
+	mkquery(&q, "example.com.", RW_TYPE_SOA, 0, find(&snap.tsig, "xfr."), &cli);
+	rw_put16(q.b + q.len - 2, 7);      /* other length past the end */
+	ask(&q, &rwd_transport_udp, 0, &a);
+	assert_int_equal(a.rcode, RW_RCODE_FORMERR);
+	assert_int_equal(a.ar, 0);
+	rwd_tsig_keyring_free(&cl);
+}
+
+/* A stream (a transfer): each message's body from the producer, every
+ * message signed, the next chained to the one before. */
+static enum rwd_stage_result fake_producer(const struct rwd_snapshot *s, struct rwd_query *qr,
+                                           uint8_t *p, size_t room)
+{
+	static const uint8_t rr[] = { 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1 };
+	size_t n = 0;
+	while (n + sizeof(rr) <= room && n < 40 * sizeof(rr)) {
+		memcpy(p + n, rr, sizeof(rr));
+		p[n + sizeof(rr) - 1] = (uint8_t)qr->cursor;
+		n += sizeof(rr);
+	}
+	qr->body_len = (uint16_t)n;
+	qr->body_an = (uint16_t)(n / sizeof(rr));
+	qr->body_ar = 0;
+	qr->aa = true;
+	return ++qr->cursor < 3 ? RWD_MORE : RWD_DONE;
+}
+
+static void test_pipeline_stream(void **state)
+{
+	struct msg q;
+	struct rwd_tsig_ctx cli;
+	mkquery(&q, "example.com.", RW_TYPE_SOA, 0, find(&snap.tsig, "xfr."), &cli);
+	struct answer a[3];
+	struct rwd_query_thread th = { 0 };
+	struct rwd_query qr = { .wire = q.b, .wire_len = q.len, .transport = &rwd_transport_tcp,
+	                        .thread = &th };
+	rwd_query_begin(&snap, &qr);
+	assert_ptr_equal(qr.tsig.key, find(&snap.tsig, "xfr."));
+	qr.producer = fake_producer;      /* as the transfer stage would: no answer of lookup */
+	qr.answer = NULL;
+	for (int i = 0; i < 3; i++) {
+		qr.out = a[i].m.b;
+		qr.out_cap = sizeof(a[i].m.b);
+		a[i].m.len = rwd_query_produce(&snap, &qr);
+		assert_int_equal(qr.more, i < 2);
+		read_answer(&a[i]);
+		assert_int_equal(a[i].an, 40);
+		assert_int_equal(a[i].last_type, TYPE_TSIG);
+		assert_int_equal(rwd_tsig_client_check(&cli, a[i].m.b, a[i].m.len, i == 2), 0);
+	}
+	assert_int_equal(qr.tsig.messages, 3);
+	assert_int_equal(rwd_query_produce(&snap, &qr), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -531,6 +799,10 @@ int main(void)
 		cmocka_unit_test(test_chain),
 		cmocka_unit_test(test_unsigned_between),
 		cmocka_unit_test(test_unsigned_limit),
+		cmocka_unit_test(test_pipeline_signed),
+		cmocka_unit_test(test_pipeline_truncated),
+		cmocka_unit_test(test_pipeline_errors),
+		cmocka_unit_test(test_pipeline_stream),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, setup, teardown);
 }

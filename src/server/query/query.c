@@ -266,7 +266,7 @@ static size_t body_room(const struct rwd_snapshot *s, const struct rwd_query *qr
 	size_t opt = 0;
 	if (qr->q.edns.present)
 		opts_wanted(s, qr, &opt);
-	size_t used = RW_HDR_LEN + qr->q.question_len + opt;
+	size_t used = RW_HDR_LEN + qr->q.question_len + opt + rwd_tsig_room(qr);
 	size_t max = max_size(s, qr);
 	return max > used ? max - used : 0;
 }
@@ -354,7 +354,11 @@ static size_t stage_encode(const struct rwd_snapshot *s, struct rwd_query *qr)
 {
 	const struct rw_query *q = &qr->q;
 	uint8_t *o = qr->out;
-	size_t max = max_size(s, qr);
+	/* The TSIG RR of a signed query's answer goes last, in room kept for it
+	 * (the body truncates instead, TC over UDP; a transfer's message is
+	 * fuller by that much less). */
+	size_t cap = max_size(s, qr), tsig = rwd_tsig_room(qr);
+	size_t max = cap > tsig ? cap - tsig : 0;
 	bool with_opt = q->edns.present;
 	size_t opt = 0;
 	unsigned opts = with_opt ? opts_wanted(s, qr, &opt) : 0;
@@ -390,7 +394,7 @@ static size_t stage_encode(const struct rwd_snapshot *s, struct rwd_query *qr)
 		pos += put_opt(s, qr, opts_fit_query(s, qr, pos, opts), o + pos);
 		rw_put16(o + RW_HDR_ARCOUNT, rw_get16(o + RW_HDR_ARCOUNT) + 1);
 	}
-	return pos;
+	return rwd_tsig_encode(s, qr, pos, cap);
 }
 
 /* Count what was asked and answered (thread-local, see common/stats.h). */

@@ -45,9 +45,13 @@ void rwd_body_synth_rcode(struct rwd_query *qr);
  * outside the fudge: DONE with NOTAUTH and the TSIG error. Else CONTINUE. */
 enum rwd_stage_result rwd_stage_tsig(const struct rwd_snapshot *s, struct rwd_query *qr);
 /* At the end of encode: sign the message out[0..len) (room: cap) when the
- * query was signed; the new length (len when unsigned). */
+ * query was signed; the new length (len when unsigned; 0: send nothing, the
+ * signing failed for want of memory). */
 size_t rwd_tsig_encode(const struct rwd_snapshot *s, struct rwd_query *qr, size_t len,
                        size_t cap);
+/* The bytes the answer's TSIG RR will take (0 when unsigned): encode, and
+ * whatever fills a message, keeps them free. */
+size_t rwd_tsig_room(const struct rwd_query *qr);
 
 /* Stage "notify" (notify.c): opcode NOTIFY (RFC 1996) for a zone this server
  * is a secondary of, from a source allow_notify admits: hands it to the
