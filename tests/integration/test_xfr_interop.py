@@ -286,6 +286,38 @@ def test_runway_primary_to_knot_nsd_bind(peers, tmp_path):
     compare_answers(rw, secs, zone_text(1, "new 60 A 192.0.2.99\nedit 60 A 192.0.2.77\n"))
 
 
+@LANDING
+def test_runway_primary_large_zone_many_messages(peers, tmp_path):
+    """A zone of 20,000 records leaves runway in many messages, each
+    TSIG-signed (RFC 8945 5.3.1): Knot, NSD and BIND take it whole, then an
+    IXFR of one change; sampled names answer as runway does."""
+    need("runway", "knot", "nsd", "bind")
+    key = P.TsigKey.generate()
+    big = "".join(f"big{i:05d} A 10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}\n" for i in range(20000))
+    rw = P.RunwayPeer(tmp_path / "runway", api=True)
+    secs = [P.KnotPeer(tmp_path / "knot"), P.NsdPeer(tmp_path / "nsd"), P.BindPeer(tmp_path / "bind")]
+    rw.add_zone(P.Zone(ZONE, text=zone_text(1, big), notify=[s.remote(key) for s in secs],
+                       allow_transfer=[P.Acl("127.0.0.1", key)]))
+    for s in secs:
+        s.add_zone(P.Zone(ZONE, primaries=[rw.remote(key)]))
+    peers.start(rw, *secs)
+    for s in secs:
+        s.wait_serial(ZONE, 1, timeout=LOOSE_BOUND * 3)
+    knot_in = secs[0].log()
+    m = re.search(r"AXFR, incoming, remote [^,]+, finished, [\d.]+ seconds, (\d+) messages, (\d+) bytes",
+                  knot_in)
+    assert m and int(m.group(1)) > 10, knot_in[-3000:]
+    report(f"runway primary, 20,000-record zone to Knot: {m.group(1)} messages, {m.group(2)} bytes")
+    sample = zone_text(1, "".join(big.splitlines(True)[i] for i in (0, 1, 9999, 19998, 19999)))
+    compare_answers(rw, secs, sample)
+    axfr_bytes = int(m.group(2))
+    marks = {s.name: s.log_mark() for s in secs}
+    rw.change(ZONE, [rw_upsert(f"new.{ZONE}", "192.0.2.99")])
+    P.wait_all(secs, answers_a("192.0.2.99"), timeout=LOOSE_BOUND)
+    for s in secs:
+        assert_incremental(s, marks[s.name], axfr_bytes)
+
+
 # --------------------------------------------------------------------------
 # runway as a secondary
 
@@ -505,6 +537,105 @@ def test_refused_transfers_as_knot(peers, tmp_path):
             diffs.append(rows[-1] + f"  (expected {want})")
     print("\n".join(rows))
     assert not diffs, "differences (rcode, TSIG error, signed):\n" + "\n".join(diffs)
+
+
+# --------------------------------------------------------------------------
+# IXFR answers, TSIG-signed queries: as knotd
+
+def xfr_records(peer, qtype="AXFR", key=None, serial=None, zone=ZONE):
+    """A transfer over TCP through dnspython (which checks TSIG on every
+    message): the answer records in order, as (name, ttl, type, rdata)."""
+    out = []
+    kw = {}
+    if key:
+        kw = {"keyring": key.keyring(), "keyname": key.name, "keyalgorithm": key.algorithm}
+    for m in dns.query.xfr(P.HOST, zone, rdtype=qtype, serial=serial or 0, port=peer.port,
+                           timeout=10, lifetime=20, relativize=False, **kw):
+        for rrset in m.answer:
+            for rd in rrset:
+                out.append((rrset.name.to_text().lower(), rrset.ttl,
+                            dns.rdatatype.to_text(rrset.rdtype), rd.to_text()))
+    return out
+
+
+def xfr_shape(rrs):
+    """What an IXFR answer says, independent of record order within a
+    part: ("up to date", serial), ("AXFR-style", serial, records) or
+    ("incremental", [(from, to, removed, added)...])."""
+    def serial(rr):
+        return int(rr[3].split()[2])
+    if len(rrs) == 1:
+        return ("up to date", serial(rrs[0]))
+    if rrs[1][2] != "SOA":
+        return ("AXFR-style", serial(rrs[0]), sorted(rrs[1:-1]))
+    diffs, i = [], 1
+    while i < len(rrs) - 1:
+        old, i = rrs[i], i + 1
+        removed = []
+        while rrs[i][2] != "SOA":
+            removed.append(rrs[i]); i += 1
+        new, i = rrs[i], i + 1
+        added = []
+        while i < len(rrs) - 1 and rrs[i][2] != "SOA":
+            added.append(rrs[i]); i += 1
+        diffs.append((serial(old), serial(new), sorted(removed), sorted(added)))
+    return ("incremental", diffs)
+
+
+def udp_digest(peer, wire, key=None):
+    r = h.udp_exchange(wire, peer.port)
+    if r is None:
+        return "timeout"
+    return tsig_of(r)[0], sorted(rr.to_text() for rr in dns.message.from_wire(
+        r, keyring=key.keyring() if key else None,
+        request_mac=dns.message.from_wire(wire, keyring=key.keyring()).mac if key else b"").answer)
+
+
+@LANDING
+def test_ixfr_and_signed_answers_as_knot(peers, tmp_path):
+    """The same zone and the same change (a name added, an RRset deleted)
+    on knotd (knotc zone-set) and runwayd (API): IXFR over TCP from the old
+    serial (the difference), from the current one (up to date), from an
+    older one than the journal and from a newer one; IXFR over UDP;
+    AXFR over UDP; a TSIG-signed SOA query (a signed answer). runway says
+    what Knot says."""
+    need("runway", "knot")
+    key = P.TsigKey.generate()
+    knot, rw = P.KnotPeer(tmp_path / "knot"), P.RunwayPeer(tmp_path / "runway", api=True)
+    for p in (knot, rw):
+        p.add_zone(P.Zone(ZONE, text=zone_text(1), allow_transfer=[P.Acl("127.0.0.1", key)]))
+    peers.start(knot, rw)
+    knot.zone_set(ZONE, [("set", "new", 60, "A", "192.0.2.99"),
+                         ("unset", "www", None, "TXT", "")])
+    rw.change(ZONE, [rw_upsert(f"new.{ZONE}", "192.0.2.99"),
+                     {"action": "DELETE", "name": f"www.{ZONE}", "type": "TXT", "ttl": 300,
+                      "records": ['"web" "two strings"']}])
+    assert knot.soa_serial(ZONE) == rw.soa_serial(ZONE) == 2
+    rows, diffs = [], []
+
+    def same(what, f):
+        got = {}
+        for p in (knot, rw):
+            try:
+                got[p.kind] = f(p)
+            except Exception as e:        # a failed transfer is an answer too
+                got[p.kind] = f"{type(e).__name__}: {e}"
+        rows.append(f"  {what}: {got['knot']}")
+        if got["knot"] != got["runway"]:
+            diffs.append(f"{what}:\n  knot:   {got['knot']}\n  runway: {got['runway']}")
+
+    for serial in (1, 2, 0, 7):
+        same(f"TCP IXFR from {serial}", lambda p: xfr_shape(xfr_records(p, "IXFR", key, serial)))
+    for serial in (1, 2):
+        same(f"UDP IXFR from {serial}, signed",
+             lambda p: udp_digest(p, request_wire("IXFR", key, serial=serial), key))
+    same("UDP AXFR, signed", lambda p: udp_digest(p, request_wire("AXFR", key), key))
+    q = dns.message.make_query(ZONE, "SOA")
+    q.use_tsig(key.keyring(), key.name, algorithm=key.algorithm)
+    same("signed SOA query", lambda p: (lambda r: (r.had_tsig, dns.rcode.to_text(r.rcode())))(
+        dns.query.udp(q, P.HOST, port=p.port, timeout=3)))
+    print("\n".join(rows))
+    assert not diffs, "\n".join(diffs)
 
 
 # --------------------------------------------------------------------------
