@@ -53,6 +53,8 @@ static const char *const access_types[] = { "read", "write", NULL };
 static const char *const tsig_algorithms[] = {
 	"hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512", NULL,
 };
+/* zones.catalog.role: the index + 1 is the enum rwd_catalog_role (xfr.c) */
+static const char *const catalog_roles[] = { "member", "producer", NULL };
 /* in enum rwd_serial_policy order */
 static const char *const serial_policies[] = { "increment", "unixtime", "dateserial", NULL };
 
@@ -224,9 +226,25 @@ static const struct opt schema[] = {
 	{ "zones.name", K_DNAME, .off = offsetof(Z, name), .off2 = offsetof(Z, dname),
 	  .required = true,
 	  .doc = "The zone's apex; a name without the trailing dot is taken as absolute." },
-	{ "zones.file", K_PATH, .off = offsetof(Z, file), .required = true,
+	{ "zones.file", K_PATH, .off = offsetof(Z, file),
+	  .def_doc = "required (a catalog producer: none)",
 	  .doc = "Zone file (RFC 1035 format), relative to the config file's folder." },
 	ZONE_XFR_ROWS(zones, "zones")
+	{ "zones.catalog", K_SECTION,
+	  .doc = "Catalog zones (RFC 9432, docs/transfers.md#catalog-zones): `{role: producer}` "
+	         "makes this zone a catalog generated from its members (no `file`); "
+	         "`{member_of: CATALOG, group: NAME}` lists this zone in that catalog. Top-level "
+	         "zones only." },
+	{ "zones.catalog.role", K_ENUM, FIELD(Z, catalog_role), .choices = catalog_roles,
+	  .def = "member",
+	  .doc = "`producer`: the zone is a catalog; `member`: it is listed in `member_of`." },
+	{ "zones.catalog.member_of", K_WIRENAME, .off = offsetof(Z, catalog_member_of),
+	  .off2 = NONE,
+	  .doc = "The catalog (a zone of this file with `catalog: {role: producer}`) that lists "
+	         "this zone." },
+	{ "zones.catalog.group", K_STRING, FIELD(Z, catalog_group), .def_doc = "none",
+	  .doc = "The member's `group` property (RFC 9432 4.4.2), up to 255 bytes: consumers "
+	         "map it to a set of settings." },
 	{ "zone_limits", K_SECTION,
 	  .doc = "What one zone may cost to load (docs/configuration.md#zone-limits): input past "
 	         "a limit is refused with `FILE:LINE: message` naming the limit, never truncated." },
@@ -1869,7 +1887,7 @@ static int check_zones(struct ctx *c, const struct opt *o, void *base)
 	free(v);
 	if (dup)
 		return cf_fail(c, dup->line, "duplicate zone '%s' (first on line %d)", dup->name, first->line);
-	return 0;
+	return cf_check_catalogs(c, o, zones, n);
 }
 
 /* A view: a plain name (it also keys the view's zone changes in the store). */

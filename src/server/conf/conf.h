@@ -62,6 +62,12 @@ enum rwd_serial_policy {
 	RWD_SERIAL_DATESERIAL,         /* YYYYMMDDnn, or +1 if that is not newer */
 };
 
+enum rwd_catalog_role {
+	RWD_CATALOG_NONE,
+	RWD_CATALOG_MEMBER,            /* catalog: {member_of: CATALOG} */
+	RWD_CATALOG_PRODUCER,          /* catalog: {role: producer} */
+};
+
 struct rwd_conf_zone {
 	char *name;                    /* absolute, as written ("example.com.") */
 	uint8_t dname[255];            /* flat wire form, lowercased */
@@ -87,6 +93,12 @@ struct rwd_conf_zone {
 	 * (seconds). Defaults as Knot: refresh 2..86400, retry 2..86400,
 	 * expire 3600..1209600 (14 days). */
 	uint32_t refresh_min, refresh_max, retry_min, retry_max, expire_min, expire_max;
+	/* Catalog zones (RFC 9432), producer side (top-level zones only): a
+	 * producer's records are generated from its members (zone/source_catalog.c;
+	 * its file is a placeholder path, never read); a member names its catalog. */
+	enum rwd_catalog_role catalog_role;
+	uint8_t catalog_member_of[255];  /* a member: its catalog's apex, flat, lowercased */
+	char *catalog_group;             /* a member: its group property; NULL: none */
 };
 
 /* Zone transfer limits (xfr:): what one peer or one transfer may cost. */

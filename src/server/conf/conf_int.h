@@ -217,6 +217,8 @@ int cf_check_tsig_keys(struct ctx *c, const struct opt *o, void *base);
 int cf_check_xfr_rule(struct ctx *c, const struct opt *o, void *elem, int line);
 /* A zone's transfer settings (zones and views.zones elements). */
 int cf_check_zone_xfr(struct ctx *c, const struct opt *o, void *elem, int line);
+/* Catalog members name a catalog producer of the same list (zones[0..n)). */
+int cf_check_catalogs(struct ctx *c, const struct opt *o, struct rwd_conf_zone *zones, size_t n);
 /* base64 text -> malloc'd bytes; false when malformed or empty. */
 bool cf_base64(const char *s, uint8_t **out, size_t *len);
 /* What rwd_conf_free frees of a zone and of a key. */

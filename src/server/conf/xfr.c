@@ -180,6 +180,69 @@ static int check_copy_folder(struct ctx *c, const char *path, const char *file, 
 	}
 }
 
+/* The path of row key of list row o, in the caller's buffer path. */
+#define ROW(key) (snprintf(path, sizeof(path), "%s.%s", o->path, key), path)
+
+/* A zone's catalog: section (top-level zones: views' have no such rows). */
+static int check_catalog(struct ctx *c, const struct opt *o, struct rwd_conf_zone *z, int line)
+{
+	char path[128];
+	int cat = cf_was_set(c, ROW("catalog")), member_of = cf_was_set(c, ROW("catalog.member_of"));
+	int group = cf_was_set(c, ROW("catalog.group"));
+	if (!cat) {
+		z->catalog_role = RWD_CATALOG_NONE;
+		return 0;
+	}
+	/* the walker stored the index of the choice: member, producer */
+	z->catalog_role = (enum rwd_catalog_role)(z->catalog_role + 1);
+	if (z->catalog_role == RWD_CATALOG_MEMBER) {
+		if (!member_of)
+			return cf_fail(c, cat, "%s.catalog: member_of is required (or role: producer)",
+			               o->path);
+		if (z->catalog_group && strlen(z->catalog_group) > 255)
+			return cf_fail(c, group, "%s.catalog.group: longer than 255 bytes", o->path);
+		return 0;
+	}
+	if (member_of || group)
+		return cf_fail(c, member_of > group ? member_of : group,
+		               "%s.catalog: a producer has no member_of or group", o->path);
+	if (z->file)
+		return cf_fail(c, cf_was_set(c, ROW("file")), "%s.file: a catalog producer has no "
+		               "file (its records are generated)", o->path);
+	if (z->n_primaries)
+		return cf_fail(c, cf_was_set(c, ROW("primaries")), "%s: a catalog producer has no "
+		               "primaries", o->path);
+	/* a name for messages about the zone as a whole; never opened */
+	if (asprintf(&z->file, "catalog:%s", z->name) < 0) {
+		z->file = NULL;
+		return cf_nomem(c);
+	}
+	(void)line;
+	return 0;
+}
+
+int cf_check_catalogs(struct ctx *c, const struct opt *o, struct rwd_conf_zone *zones, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct rwd_conf_zone *m = &zones[i];
+		if (m->catalog_role != RWD_CATALOG_MEMBER)
+			continue;
+		bool found = false;
+		for (size_t k = 0; k < n && !found; k++)
+			found = zones[k].catalog_role == RWD_CATALOG_PRODUCER &&
+			        !memcmp(zones[k].dname, m->catalog_member_of,
+			                knot_dname_size(m->catalog_member_of));
+		if (!found) {
+			char text[KNOT_DNAME_TXT_MAXLEN + 1];
+			if (!knot_dname_to_str(text, m->catalog_member_of, sizeof(text)))
+				snprintf(text, sizeof(text), "?");
+			return cf_fail(c, m->line, "%s: zone '%s' is a member of '%s', which is no catalog "
+			               "here (a zone with catalog: {role: producer})", o->path, m->name, text);
+		}
+	}
+	return 0;
+}
+
 struct bound {
 	const char *name;
 	uint32_t min, max;
@@ -190,7 +253,10 @@ int cf_check_zone_xfr(struct ctx *c, const struct opt *o, void *elem, int line)
 	struct rwd_conf_zone *z = elem;
 	char path[128];
 	int rc;
-#define ROW(key) (snprintf(path, sizeof(path), "%s.%s", o->path, key), path)
+	if ((rc = check_catalog(c, o, z, line)))
+		return rc;
+	if (!z->file)
+		return cf_fail(c, line, "missing required key 'file' in %s", o->path);
 	if ((rc = no_repeats(c, ROW("notify"), z->notify, z->n_notify)) ||
 	    (rc = no_repeats(c, ROW("primaries"), z->primaries, z->n_primaries)))
 		return rc;
@@ -226,11 +292,11 @@ int cf_check_zone_xfr(struct ctx *c, const struct opt *o, void *elem, int line)
 	}
 	return z->file ? check_copy_folder(c, ROW("file"), z->file, cf_was_set(c, ROW("file")))
 	               : 0;
-#undef ROW
 }
 
 void cf_free_zone(struct rwd_conf_zone *z)
 {
+	free(z->catalog_group);
 	free(z->name);
 	free(z->file);
 	free(z->notify);

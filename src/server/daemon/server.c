@@ -3,6 +3,7 @@
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/dname.h"
@@ -11,6 +12,7 @@
 #include "server/daemon/server.h"
 #include "server/limit/rrl.h"
 #include "server/query/cookie.h"
+#include "server/zone/history.h"
 #include "server/zone/source.h"
 
 /* The failures of one build, in the order the zones were loaded. */
@@ -412,6 +414,47 @@ static struct rwd_zone *previous(const struct rwd_snapshot *prev, const char *vi
 }
 
 /*
+ * The catalog zone cz (catalog: {role: producer}) generated from the
+ * top-level zones that name it (zone/source_catalog.c). The version prev
+ * serves stays when it holds the same members, so a reload that changes
+ * nothing changes no serial; else the serial is the time now, or one more
+ * than the served one when that is not newer (RFC 1982), as Knot's
+ * generated catalogs. NULL after reporting (out of memory, a name too long).
+ */
+static struct rwd_zone *build_catalog(const struct rwd_conf_zone *cz, const char *view,
+                                      const struct rwd_snapshot *prev,
+                                      const struct rwd_conf *conf, struct load_report *rep)
+{
+	size_t apex_len = rw_dname_len(cz->dname), n = 0;
+	struct rwd_catalog_member *m = calloc(conf->n_zones + 1, sizeof(*m));
+	if (m == NULL)
+		return NULL;
+	for (size_t i = 0; i < conf->n_zones; i++) {
+		const struct rwd_conf_zone *z = &conf->zones[i];
+		if (z->catalog_role == RWD_CATALOG_MEMBER &&
+		    rw_dname_len(z->catalog_member_of) == apex_len &&
+		    memcmp(z->catalog_member_of, cz->dname, apex_len) == 0)
+			m[n++] = (struct rwd_catalog_member){ .name = z->dname, .group = z->catalog_group };
+	}
+	struct rwd_zone *old = previous(prev, view, cz->dname);
+	struct rwd_source_catalog cat = { .members = m, .n = n, .name = cz->file,
+	                                  .serial = old ? old->serial : 0 };
+	if (old && !rwd_zone_is_placeholder(old) && rwd_catalog_same(&cat, old)) {
+		free(m);
+		rwd_zone_ref(old);
+		return old;
+	}
+	uint32_t now = (uint32_t)time(NULL);
+	cat.serial = old && !rwd_zone_is_placeholder(old) && !rwd_serial_newer(now, old->serial)
+	           ? old->serial + 1 : now;
+	struct rwd_record_source src = rwd_source_catalog(&cat);
+	struct rwd_zone *z = rwd_zone_build_sources(cz->dname, cz->file, &src, 1,
+	                                            &conf->zone_limits, report, rep);
+	free(m);
+	return z;
+}
+
+/*
  * A secondary zone (primaries:) whose copy (file) does not exist yet: not
  * an error, strict_zones or not. The version prev serves stays (a transfer
  * installed it), else a placeholder answers SERVFAIL until the first
@@ -469,12 +512,17 @@ static void load_zones(const struct rwd_conf_zone *cz, size_t n, const char *vie
 			not_transferred(&cz[i], view, prev, rep, out, n_out);
 			continue;
 		}
-		if (opts)
-			opts(opts_ctx, &cz[i], &zo);
-		struct rwd_zone *z = rwd_zone_load_limits(cz[i].dname, cz[i].file, &zo,
-		                                          &conf->zone_limits, report, rep);
-		if (opts)
-			opts(opts_ctx, NULL, &zo);   /* release */
+		struct rwd_zone *z;
+		if (cz[i].catalog_role == RWD_CATALOG_PRODUCER) {
+			z = build_catalog(&cz[i], view, prev, conf, rep);
+		} else {
+			if (opts)
+				opts(opts_ctx, &cz[i], &zo);
+			z = rwd_zone_load_limits(cz[i].dname, cz[i].file, &zo, &conf->zone_limits,
+			                         report, rep);
+			if (opts)
+				opts(opts_ctx, NULL, &zo);   /* release */
+		}
 		if (z != NULL) {
 			rwd_info("zone %s%s: loaded serial %u, %zu records", cz[i].name, in, z->serial,
 			         z->n_records);
