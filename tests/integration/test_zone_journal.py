@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The zones' change log (src/server/store/journal.h), which IXFR will
-serve: every change the API commits appends (serial before, serial after,
-records removed, records added) in the same store transaction, read back
-with GET /v1/zones/{zone}/changes?since=SERIAL (docs/api.md). The unit
-test (tests/unit/test_journal.c) covers bounds, gaps and serial wrap.
+"""The zones' change log (zone/history.h, kept in src/server/store/journal.h),
+which IXFR serves: every change the API commits appends (serial before, serial
+after, records removed, records added) in the same store transaction, read back
+with GET /v1/zones/{zone}/changes?since=SERIAL (docs/api.md). The unit tests
+(tests/unit/test_history.c, test_journal.c) cover condensing, bounds and serial
+wrap; test_history.py the reloads, restarts and bounds end to end.
 """
 from __future__ import annotations
 
@@ -94,23 +95,30 @@ def test_change_log(tmp_path):
             {"from": s4, "to": s5, "removed": [], "added": ["x.example.com. 60 IN A 192.0.2.5"]}
         ], body
 
-        # The zone file edited and reloaded: the log cannot know what changed.
+        # The zone file edited and reloaded: the reload is diffed against the zone
+        # served (as Knot's zonefile-load: difference) and logged; the file's serial
+        # was not raised, so the serial policy (increment) gives the next one.
         path = srv.zone_path("example.com.")
         srv.write_zone("example.com.", path.read_text() + "edited A 192.0.2.77\n")
         at = srv.log_size()
         srv.reload()
         srv.wait_log("reload done", start=at)
+        assert srv.soa_serial("example.com.") == s5 + 1
         st, body = since(srv, s4)
-        assert st == 410, body
+        assert st == 200 and body["changes"][1:] == [
+            {"from": s5, "to": s5 + 1, "removed": [],
+             "added": ["edited.example.com. 3600 IN A 192.0.2.77"]}], body
         s6 = post(srv, {"action": "UPSERT", "name": "y.example.com.", "type": "A", "ttl": 60,
                         "records": ["192.0.2.6"]})
         st, body = since(srv, s5)
-        assert st == 200 and [(c["from"], c["to"]) for c in body["changes"]] == [(s5, s6)], body
-        # Unchanged across a reload of the same file.
+        assert st == 200 and [(c["from"], c["to"]) for c in body["changes"]] == [
+            (s5, s5 + 1), (s5 + 1, s6)], body
+        # Unchanged across a reload of the same file: same serial, same log.
         at = srv.log_size()
         srv.reload()
         srv.wait_log("reload done", start=at)
+        assert srv.soa_serial("example.com.") == s6
         st, body = since(srv, s5)
-        assert st == 200 and len(body["changes"]) == 1, body
+        assert st == 200 and len(body["changes"]) == 2, body
     finally:
         srv.stop()

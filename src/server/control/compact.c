@@ -19,6 +19,7 @@
 #include "lib/error.h"
 #include "server/common/log.h"
 #include "server/control/internal.h"
+#include "server/zone/history.h"
 
 #define BACKOFF_FIRST 5                /* seconds after the first failure */
 #define BACKOFF_MAX 300
@@ -104,11 +105,29 @@ static void *compact_main(void *arg)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	struct rwd_zone *fresh = ctl_zone_load(c, j->apex, j->file, j->skey, j->base->serial, NULL,
 	                                       &j->limits, err);
+	/* The compacted version keeps the history (IXFR) of the one it
+	 * replaces, so it must hold the same records: a zone file edited since
+	 * and not reloaded yet would slip in unlogged. Then the reload takes
+	 * the edit (diffed, logged), not the compaction. */
+	struct rwd_zone_diff *edited = NULL;
+	bool same = fresh && rwd_zone_diff_versions(j->base, fresh, &edited) == 0 && !edited;
+	rwd_zone_diff_free(edited);
+	if (fresh && !same) {
+		rwd_zone_free(fresh);
+		fresh = NULL;
+		snprintf(err, RWD_CONTROL_ERRLEN, "the zone file changed since it was loaded (a reload "
+		         "takes it)");
+	}
 
 	pthread_mutex_lock(&c->lock);
 	const struct rwd_zone *cur = c->stopping || fresh == NULL ? NULL
 	                                                          : ctl_served_zone(j->view, j->apex);
 	struct rwd_zone *z = cur ? rwd_zone_rebase(fresh, j->base, cur) : NULL;
+	if (z && z->history == NULL) {
+		/* the same records as cur: its history (IXFR) goes on */
+		z->history = cur->history;
+		rwd_zone_history_ref(z->history);
+	}
 	struct rwd_conf *conf = NULL;
 	struct rwd_snapshot *s = NULL;
 	if (z && ctl_conf_live(c, &conf, err) == 0) {

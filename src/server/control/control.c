@@ -212,6 +212,8 @@ struct rwd_snapshot *rwd_control_build(struct rwd_control *c, struct rwd_conf **
 		}
 	}
 	c->building = NULL;
+	if (s)
+		ctl_zones_settle(c, live, s, prev);
 	if (s) {
 		/* What runs now leaves these out; /metrics and GET /v1/changes say so. */
 		c->skipped_total += skipped.n;

@@ -176,6 +176,12 @@ struct rwd_zone *ctl_zone_load(struct rwd_control *c, const uint8_t *apex, const
                                const struct rwd_zone_limits *limits,
                                char err[RWD_CONTROL_ERRLEN]);
 
+/* After a build (start, reload): the serial and history of every zone
+ * version s loaded, from the version prev served (NULL: the store's), and
+ * the store's serials, logs and digests to match (zones.c). */
+void ctl_zones_settle(struct rwd_control *c, const struct rwd_conf *conf, struct rwd_snapshot *s,
+                      const struct rwd_snapshot *prev);
+
 /* A zone's serial as the store has it (0: none). */
 uint32_t ctl_stored_serial(struct rwd_control *c, const char *skey);
 

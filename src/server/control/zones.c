@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <libknot/libknot.h>
 #include <libzscanner/scanner.h>
@@ -325,34 +326,6 @@ void ctl_store_zone_name(const char *view, const uint8_t *apex, char *out, size_
 		out[0] = '\0';
 }
 
-/*
- * The change log describes changes on top of the zone file as it was: when
- * the file is not the one the log started from (its size or modification
- * time differ: edited while runwayd was stopped, or before a reload), the
- * log is cleared, so that it never claims a difference it did not see.
- * ($INCLUDEd files are not looked at.)
- */
-static void journal_check_file(struct rwd_control *c, const char *skey, const char *file)
-{
-	struct stat st;
-	char key[1300], stamp[64], *old = NULL;
-	if (stat(file, &st) < 0)
-		return;
-	snprintf(key, sizeof(key), "%s#file", skey);
-	snprintf(stamp, sizeof(stamp), "%lld.%09ld %lld", (long long)st.st_mtim.tv_sec,
-	         st.st_mtim.tv_nsec, (long long)st.st_size);
-	bool same = rwd_store_get(c->store, "serials", key, &old, NULL) == 0 && strcmp(old, stamp) == 0;
-	free(old);
-	struct rwd_store_txn *t;
-	if (same || rwd_store_begin(c->store, &t) < 0)
-		return;                        /* a read-only store (runway check): nothing to do */
-	if (rwd_journal_clear(t, skey) == 0 && rwd_store_put(t, "serials", key, stamp,
-	                                                     strlen(stamp)) == 0)
-		rwd_store_commit(t);
-	else
-		rwd_store_abort(t);
-}
-
 void ctl_zone_opts(void *ctx, const struct rwd_conf_zone *cz, struct rwd_zone_load_opts *out)
 {
 	struct rwd_control *c = ctx;
@@ -364,14 +337,15 @@ void ctl_zone_opts(void *ctx, const struct rwd_conf_zone *cz, struct rwd_zone_lo
 		return;
 	char zone[1200];
 	ctl_store_zone_name(cz->view, cz->dname, zone, sizeof(zone));
-	journal_check_file(c, zone, cz->file);
 	zo.zone = zone;
 	zo.skipped = c->building ? c->building : &c->skipped;
 	rwd_store_foreach(c->store, "rrsets", zo_from_store, &zo);
 	zo.zone = NULL;
 	out->overrides = zo.v;
 	out->n_overrides = zo.n;
-	out->serial = ctl_stored_serial(c, zone);
+	/* The file's serial: the serial served is settled after the load, from
+	 * the version served before or the store (ctl_zones_settle). */
+	out->serial = 0;
 }
 
 void ctl_zone_report(void *ctx, const char *msg)
@@ -392,8 +366,6 @@ struct rwd_zone *ctl_zone_load(struct rwd_control *c, const uint8_t *apex, const
 	struct zone_report rep = { err, false };
 	struct rwd_zone *z = NULL;
 	snprintf(err, RWD_CONTROL_ERRLEN, "out of memory");
-	if (c->store)
-		journal_check_file(c, skey, file);
 	if (c->store == NULL || rwd_store_foreach(c->store, "rrsets", zo_from_store, &zo) == 0) {
 		struct rwd_zone_load_opts opts = { zo.v, zo.n, serial };
 		z = rwd_zone_load_limits(apex, file, &opts, limits, ctl_zone_report, &rep);
@@ -744,71 +716,52 @@ static int check_changes(struct rwd_control *c, const struct rwd_zone *cur, cons
 	return 0;
 }
 
-/* ---- the change log (store/journal.h) ---- */
+/* ---- the change log (zone/history.h, store/journal.h) ---- */
 
-struct lines {
-	char **v;
-	size_t n, cap;
+/* Records in wire form, end to end (a diff's removed or added part). */
+struct wire_rrs {
+	uint8_t *p;
+	size_t len, cap;
+	uint32_t n;
 };
 
-static void lines_free(struct lines *l)
+static int wire_add(struct wire_rrs *w, const uint8_t *owner, uint16_t type, uint32_t ttl,
+                    const uint8_t *rd)
 {
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	memset(l, 0, sizeof(*l));
-}
-
-/* "owner TTL IN TYPE RDATA" for one record (uint16 length first). */
-static int lines_add(struct lines *l, const uint8_t *owner, uint16_t type, uint32_t ttl,
-                     const uint8_t *rd)
-{
-	char name[1100], tname[32], *text = malloc(65536 * 4);
-	knot_rrset_t rr;
-	knot_rrset_init(&rr, (knot_dname_t *)owner, type, KNOT_CLASS_IN, ttl);
-	int ret = text && knot_rrset_add_rdata(&rr, rd + 2, rw_get16(rd), NULL) == KNOT_EOK ? 0
-	                                                                                   : RW_ENOMEM;
-	if (ret == 0 && knot_rrset_txt_dump_data(&rr, 0, text, 65536 * 4,
-	                                         &KNOT_DUMP_STYLE_DEFAULT) < 0)
-		ret = RW_EINVAL;
-	knot_rdataset_clear(&rr.rrs, NULL);
-	char *line = NULL;
-	if (ret == 0) {
-		rw_dname_to_str(owner, name, sizeof(name));
-		knot_rrtype_to_string(type, tname, sizeof(tname));
-		if (asprintf(&line, "%s %u IN %s %s", name, ttl, tname, text) < 0)
-			line = NULL;
+	size_t olen = rw_dname_len(owner), need = olen + 10u + rw_get16(rd);
+	if (w->len + need > w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 1024;
+		while (cap < w->len + need)
+			cap *= 2;
+		uint8_t *p = realloc(w->p, cap);
+		if (p == NULL)
+			return RW_ENOMEM;
+		w->p = p;
+		w->cap = cap;
 	}
-	free(text);
-	if (ret == 0 && line == NULL)
-		ret = RW_ENOMEM;
-	if (ret == 0 && l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		char **v = realloc(l->v, cap * sizeof(*v));
-		if (v == NULL)
-			ret = RW_ENOMEM;
-		else {
-			l->v = v;
-			l->cap = cap;
-		}
-	}
-	if (ret < 0) {
-		free(line);
-		return ret;
-	}
-	l->v[l->n++] = line;
+	uint8_t *at = w->p + w->len;
+	memcpy(at, owner, olen);
+	rw_put16(at + olen, type);
+	rw_put16(at + olen + 2, RW_CLASS_IN);
+	rw_put32(at + olen + 4, ttl);
+	memcpy(at + olen + 8, rd, 2u + rw_get16(rd));
+	w->len += need;
+	w->n++;
 	return 0;
 }
 
 /*
  * What the batch changes, RRset by RRset (its net effect, zo), against the
  * zone as served: the records that go and the records that come (a record
- * in both is neither), for the change log.
+ * in both is neither; a changed TTL takes every record out and back), as
+ * the diff cur->serial -> serial.
  */
 static int journal_diff(const struct rwd_zone *cur, const struct zone_overrides *zo,
-                        struct lines *removed, struct lines *added)
+                        uint32_t serial, struct rwd_zone_diff **out)
 {
+	struct wire_rrs removed = { 0 }, added = { 0 };
 	int ret = 0;
+	*out = NULL;
 	for (size_t k = 0; k < zo->n && ret == 0; k++) {
 		const struct rwd_zone_override *ov = &zo->v[k];
 		const struct rr_parse *p = &zo->parsed[k];
@@ -821,21 +774,33 @@ static int journal_diff(const struct rwd_zone *cur, const struct zone_overrides 
 			ret = rdset_of(&new_set, ov->type, NULL, p);
 		for (size_t i = 0; i < old_set.n && ret == 0; i++)
 			if (!(same_ttl && rdset_has(&new_set, old_set.rd[i])))
-				ret = lines_add(removed, ov->owner, ov->type, rs->ttl, old_set.rd[i]);
+				ret = wire_add(&removed, ov->owner, ov->type, rs->ttl, old_set.rd[i]);
 		for (size_t i = 0; i < new_set.n && ret == 0; i++)
 			if (!(same_ttl && rdset_has(&old_set, new_set.rd[i])))
-				ret = lines_add(added, ov->owner, ov->type, ov->ttl, new_set.rd[i]);
+				ret = wire_add(&added, ov->owner, ov->type, ov->ttl, new_set.rd[i]);
 		rdset_free(&old_set);
 		rdset_free(&new_set);
 	}
+	uint8_t soa0[600], soa1[600];
+	size_t l0 = rwd_zone_soa_record(cur, cur->serial, soa0, sizeof(soa0));
+	size_t l1 = rwd_zone_soa_record(cur, serial, soa1, sizeof(soa1));
+	if (ret == 0 && (l0 == 0 || l1 == 0))
+		ret = RW_EINVAL;               /* no SOA: cannot be (the zone loaded) */
+	if (ret == 0 && (*out = rwd_zone_diff_new(cur->serial, serial, soa0, l0, removed.p,
+	                                          removed.len, removed.n, soa1, l1, added.p,
+	                                          added.len, added.n)) == NULL)
+		ret = RW_ENOMEM;
+	free(removed.p);
+	free(added.p);
 	return ret;
 }
 
-/* The store writes of a batch: each RRset, the serial, the change log's
- * entry (NULL: the log cannot describe it and is cleared). */
+/* The store writes of a batch: each RRset, the serial, the change log (h:
+ * the new version's history; NULL: the log cannot describe it and is
+ * cleared) and the digest of the new version. */
 static int store_changes(struct rwd_control *c, const char *skey, const struct rwd_rr_change *changes,
-                         size_t n, uint32_t serial, const struct rwd_journal_entry *je,
-                         char err[RWD_CONTROL_ERRLEN])
+                         size_t n, uint32_t serial, const struct rwd_zone_history *h,
+                         uint64_t digest, char err[RWD_CONTROL_ERRLEN])
 {
 	struct rwd_store_txn *t = NULL;
 	int ret = rwd_store_begin(c->store, &t);
@@ -859,7 +824,9 @@ static int store_changes(struct rwd_control *c, const char *skey, const struct r
 	if (ret == 0)
 		ret = rwd_store_put(t, "serials", skey, sv, strlen(sv));
 	if (ret == 0)
-		ret = je ? rwd_journal_append(t, skey, je, 0, 0) : rwd_journal_clear(t, skey);
+		ret = h ? rwd_journal_sync(t, skey, h) : rwd_journal_clear(t, skey);
+	if (ret == 0)
+		ret = rwd_journal_digest_put(t, skey, digest);
 	return ctl_store_end(t, ret, err);
 }
 
@@ -914,15 +881,19 @@ int rwd_control_zone_change(struct rwd_control *c, const char *zone, const char 
 	struct zone_overrides zo = { 0 };
 	ret = check_changes(c, cur, apex, zname, changes, n, &zo, err);
 	uint32_t stored = ctl_stored_serial(c, skey);
-	uint32_t serial = (stored > cur->serial ? stored : cur->serial) + 1;
-	/* The change log's entry, against the zone as served (when the store is
-	 * ahead of it, which a failed publication once left, the log restarts). */
-	struct lines removed = { 0 }, added = { 0 };
-	bool journal = ret == 0 && stored <= cur->serial;
-	if (journal && (ret = journal_diff(cur, &zo, &removed, &added)) < 0)
+	/* The store ahead of what is served (a failed publication once left
+	 * it so): the serial goes on from the store's, the log restarts. */
+	bool ahead = rwd_serial_newer(stored, cur->serial);
+	uint32_t serial = rwd_serial_next((int)cz->serial_policy, ahead ? stored : cur->serial,
+	                                  time(NULL));
+	size_t max_depth = cz->journal_max_depth, max_bytes = (size_t)cz->journal_max_size;
+	/* The change log's entry, against the zone as served (a placeholder,
+	 * for a file that would not load, has no records to diff: the log
+	 * restarts with the version this change loads). */
+	struct rwd_zone_diff *d = NULL;
+	bool journal = ret == 0 && !ahead && !cur->failed && !rwd_zone_is_placeholder(cur);
+	if (journal && (ret = journal_diff(cur, &zo, serial, &d)) < 0)
 		snprintf(err, RWD_CONTROL_ERRLEN, "out of memory");
-	struct rwd_journal_entry je = { serial - 1, serial, (const char *const *)removed.v,
-	                                removed.n, (const char *const *)added.v, added.n };
 
 	/*
 	 * Applied to the zone as served, only what the changes reach is rebuilt
@@ -933,7 +904,7 @@ int rwd_control_zone_change(struct rwd_control *c, const char *zone, const char 
 	 */
 	struct rwd_zone *z = NULL;
 	bool incremental = false;
-	if (ret == 0 && stored <= cur->serial)
+	if (ret == 0 && !ahead)
 		incremental = (z = rwd_zone_patch(cur, zo.v, zo.n, serial)) != NULL;
 	if (ret == 0 && z == NULL) {
 		struct zone_overrides all = { .zone = skey, .skipped = &c->skipped };
@@ -965,10 +936,19 @@ int rwd_control_zone_change(struct rwd_control *c, const char *zone, const char 
 		zo_free(&all);                 /* the batch's rdata stays zo's */
 	}
 	zo_free(&zo);
+	/* The new version's history: the served one's and this diff. */
+	if (ret == 0 && d && (z->history = rwd_zone_history_append(cur->history, d, max_depth,
+	                                                            max_bytes)) == NULL) {
+		snprintf(err, RWD_CONTROL_ERRLEN, "out of memory");
+		ret = RW_ENOMEM;
+	}
+	uint64_t digest = 0;
+	if (ret == 0 && !(d && rwd_journal_digest_get(c->store, skey, &digest) == 0 &&
+	                  (digest += rwd_zone_diff_digest(d), true)))
+		digest = rwd_zone_digest(z);   /* none stored yet, or the log restarts */
+	rwd_zone_diff_free(d);
 	if (ret < 0) {
 		rwd_zone_free(z);
-		lines_free(&removed);
-		lines_free(&added);
 		return ctl_unlock(c, ret);
 	}
 
@@ -978,20 +958,19 @@ int rwd_control_zone_change(struct rwd_control *c, const char *zone, const char 
 	struct rwd_conf *conf = NULL;
 	if ((ret = ctl_conf_live(c, &conf, err)) < 0) {
 		rwd_zone_free(z);
-		lines_free(&removed);
-		lines_free(&added);
 		return ctl_unlock(c, ret == RW_ENOMEM ? RW_ENOMEM : RW_EIO);
 	}
 	bool compact = incremental && rwd_zone_wants_compaction(z);
 	char *file = compact ? strdup(cz->file) : NULL;   /* cz goes with the old conf */
 	if (compact)
 		rwd_zone_ref(z);               /* the compactor's starting point */
+	/* z's history, held for the store: ctl_prepare takes z over */
+	struct rwd_zone_history *h = z->history;
+	rwd_zone_history_ref(h);
 	struct rwd_snapshot *s = ctl_prepare(c, conf, z, view, err);
-	if (s == NULL || (ret = store_changes(c, skey, changes, n, serial, journal ? &je : NULL,
-	                                      err)) < 0)
+	if (s == NULL || (ret = store_changes(c, skey, changes, n, serial, h, digest, err)) < 0)
 		ret = s == NULL ? RW_ENOMEM : ret;
-	lines_free(&removed);
-	lines_free(&added);
+	rwd_zone_history_free(h);
 	if (ret < 0) {
 		rwd_snapshot_free(s);
 		rwd_conf_free(conf);
@@ -1014,20 +993,188 @@ int rwd_control_zone_journal(struct rwd_control *c, const char *zone, const char
                              char err[RWD_CONTROL_ERRLEN])
 {
 	uint8_t apex[RW_DNAME_MAXLEN];
-	char skey[1200];
+	char zname[1024];
 	if (rw_dname_from_str(zone, NULL, apex) < 0) {
 		snprintf(err, RWD_CONTROL_ERRLEN, "bad zone name '%.200s'", zone);
 		return RW_ENOENT;
 	}
 	rw_dname_lower(apex);
-	ctl_store_zone_name(view, apex, skey, sizeof(skey));
-	if (c->store == NULL) {
-		snprintf(err, RWD_CONTROL_ERRLEN, "no store configured (api.data)");
+	rw_dname_to_str(apex, zname, sizeof(zname));
+	/* The history of the version served: what IXFR answers from (the
+	 * store's journal holds the same diffs). A publication replaces the
+	 * zone only under the lock; the reference outlives it. */
+	pthread_mutex_lock(&c->lock);
+	const struct rwd_zone *z = ctl_served_zone(view, apex);
+	struct rwd_zone_history *h = z ? z->history : NULL;
+	uint32_t now = z ? z->serial : 0;
+	rwd_zone_history_ref(h);
+	pthread_mutex_unlock(&c->lock);
+	if (z == NULL) {
+		snprintf(err, RWD_CONTROL_ERRLEN, "no zone '%.200s'", zname);
 		return RW_ENOENT;
 	}
-	int ret = rwd_journal_since(c->store, skey, serial, fn, ctx);
-	if (ret == RW_ENOENT)
-		snprintf(err, RWD_CONTROL_ERRLEN, "the change log of %.200s does not reach back to "
-		         "serial %u (too old, or not a serial it had)", skey, serial);
+	long from = rwd_zone_history_find(h, serial);
+	int ret = 0;
+	if (from < 0 && serial != now) {
+		snprintf(err, RWD_CONTROL_ERRLEN, "the change log of %.200s%s%s does not reach back to "
+		         "serial %u (too old, or not a serial it had)", zname, view ? " in view " : "",
+		         view ? view : "", serial);
+		ret = RW_ENOENT;
+	}
+	for (size_t i = from < 0 ? 0 : (size_t)from; ret == 0 && from >= 0 && i < h->n; i++)
+		ret = rwd_journal_render(h->diffs[i], (rwd_journal_fn)fn, ctx);
+	rwd_zone_history_free(h);
 	return ret;
+}
+
+/* ---- serials and histories of the versions a build loaded ---- */
+
+_Static_assert(RWD_SERIAL_INCREMENT == 0 && RWD_SERIAL_UNIXTIME == 1 &&
+               RWD_SERIAL_DATESERIAL == 2, "rwd_serial_next() takes these by value");
+
+/* The version of apex s serves in view (NULL: top level; a view: only its
+ * own zone, not the top level's it shows). */
+static struct rwd_zone *zone_in(const struct rwd_snapshot *s, const char *view,
+                                const uint8_t *apex)
+{
+	if (s == NULL)
+		return NULL;
+	size_t len = rw_dname_len(apex);
+	struct rwd_zone *top = rwd_zonedb_get(s->zones, apex, len);
+	if (view == NULL)
+		return top;
+	const struct rwd_view *v = rwd_snapshot_view(s, view);
+	struct rwd_zone *z = v ? rwd_zonedb_get(v->zones, apex, len) : NULL;
+	return z != top ? z : NULL;
+}
+
+struct settle {
+	struct rwd_control *c;
+	struct rwd_store_txn *t;       /* opened at the first write; NULL: none yet */
+	bool no_store;                 /* none, or it cannot be written */
+	int ret;
+};
+
+/* Write the zone's serial, log (h; NULL: cleared) and digest. */
+static void settle_store(struct settle *st, const char *skey, uint32_t serial,
+                         const struct rwd_zone_history *h, uint64_t digest)
+{
+	if (st->no_store || st->ret < 0)
+		return;
+	if (st->t == NULL && rwd_store_begin(st->c->store, &st->t) < 0) {
+		st->no_store = true;           /* read only (runway check) */
+		st->t = NULL;
+		return;
+	}
+	char sv[16];
+	snprintf(sv, sizeof(sv), "%u", serial);
+	int ret = rwd_store_put(st->t, "serials", skey, sv, strlen(sv));
+	if (ret == 0)
+		ret = h && h->n ? rwd_journal_sync(st->t, skey, h) : rwd_journal_clear(st->t, skey);
+	if (ret == 0)
+		ret = rwd_journal_digest_put(st->t, skey, digest);
+	st->ret = ret;
+}
+
+/*
+ * One zone version z just loaded from cz's file (and the stored overrides),
+ * with the file's serial; p the version served before (NULL: none, or a
+ * placeholder). Its serial and history:
+ *  - after p: z differs from p (rwd_zone_diff_versions)? No: p's serial and
+ *    history, whatever the file's serial says. Yes: the file's serial when
+ *    it is newer than p's (RFC 1982), else the next by the zone's policy;
+ *    the diff goes onto p's history and into the store.
+ *  - at start: the store's serial and log when the content is the one they
+ *    describe (its digest); else the file's serial if newer than the
+ *    store's, else the next by policy, and the log starts anew.
+ * A secondary's copy keeps the file's serial (its primary's): never one of
+ * runway's.
+ */
+static void settle_one(struct settle *st, const struct rwd_conf_zone *cz, struct rwd_zone *z,
+                       const struct rwd_zone *p)
+{
+	struct rwd_control *c = st->c;
+	char skey[1200];
+	ctl_store_zone_name(cz->view, cz->dname, skey, sizeof(skey));
+	bool secondary = cz->n_primaries > 0;
+	uint32_t file = z->serial, serial = file;
+	time_t now = time(NULL);
+	if (p && !p->failed) {
+		struct rwd_zone_diff *d = NULL;
+		int ret = rwd_zone_diff_versions(p, z, &d);
+		if (ret == 0 && d == NULL) {
+			rwd_zone_set_serial_unpublished(z, p->serial);
+			z->history = p->history;
+			rwd_zone_history_ref(z->history);
+			return;
+		}
+		if (!secondary && !rwd_serial_newer(file, p->serial))
+			serial = rwd_serial_next((int)cz->serial_policy, p->serial, now);
+		rwd_zone_set_serial_unpublished(z, serial);
+		if (d) {
+			rwd_zone_diff_set_serial_to(d, serial);
+			z->history = rwd_zone_history_append(p->history, d, cz->journal_max_depth,
+			                                     (size_t)cz->journal_max_size);
+			rwd_info("zone %s%s%s: %u record(s) removed, %u added since serial %u: serial %u%s",
+			         cz->name, cz->view ? " in view " : "", cz->view ? cz->view : "",
+			         d->n_removed, d->n_added, p->serial, serial,
+			         serial == file ? "" : " (the file's was not newer)");
+			rwd_zone_diff_free(d);
+		} else {
+			rwd_warn("zone %s: cannot tell what the reload changed (%s): the change log "
+			         "starts again at serial %u", cz->name, rw_strerror(ret), serial);
+		}
+		settle_store(st, skey, serial, z->history, rwd_zone_digest(z));
+		return;
+	}
+	uint32_t stored = c->store ? ctl_stored_serial(c, skey) : 0;
+	uint64_t digest = rwd_zone_digest(z), had = 0;
+	bool same = stored && rwd_journal_digest_get(c->store, skey, &had) == 0 && had == digest;
+	if (same) {
+		serial = secondary ? file : stored;
+		struct rwd_zone_history *h = NULL;
+		if (rwd_journal_load(c->store, skey, serial, &h) == 0 && h)
+			z->history = h;
+		rwd_zone_set_serial_unpublished(z, serial);
+		if (h == NULL)
+			settle_store(st, skey, serial, NULL, digest);
+		return;
+	}
+	if (stored && !secondary && !rwd_serial_newer(file, stored))
+		serial = rwd_serial_next((int)cz->serial_policy, stored, now);
+	if (stored && serial != file)
+		rwd_info("zone %s%s%s: the file changed since serial %u was served, and its serial "
+		         "(%u) is not newer: serial %u", cz->name, cz->view ? " in view " : "",
+		         cz->view ? cz->view : "", stored, file, serial);
+	rwd_zone_set_serial_unpublished(z, serial);
+	settle_store(st, skey, serial, NULL, digest);
+}
+
+static void settle_list(struct settle *st, const struct rwd_conf_zone *czs, size_t n,
+                        const char *view, struct rwd_snapshot *s, const struct rwd_snapshot *prev)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct rwd_zone *z = zone_in(s, view, czs[i].dname);
+		const struct rwd_zone *p = zone_in(prev, view, czs[i].dname);
+		if (z == NULL || z == p || z->failed || rwd_zone_is_placeholder(z))
+			continue;              /* kept (its load failed), or a placeholder */
+		settle_one(st, &czs[i], z, p && !rwd_zone_is_placeholder(p) ? p : NULL);
+	}
+}
+
+void ctl_zones_settle(struct rwd_control *c, const struct rwd_conf *conf, struct rwd_snapshot *s,
+                      const struct rwd_snapshot *prev)
+{
+	struct settle st = { c, NULL, c->store == NULL, 0 };
+	settle_list(&st, conf->zones, conf->n_zones, NULL, s, prev);
+	for (size_t v = 0; v < conf->n_views; v++)
+		settle_list(&st, conf->views[v].zones, conf->views[v].n_zones, conf->views[v].name, s,
+		            prev);
+	if (st.t && st.ret == 0)
+		st.ret = rwd_store_commit(st.t);
+	else if (st.t)
+		rwd_store_abort(st.t);
+	if (st.ret < 0)
+		rwd_error("store: cannot keep the zones' serials and change logs (%s): a restart "
+		          "may serve other serials", rw_strerror(st.ret));
 }

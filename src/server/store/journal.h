@@ -1,21 +1,25 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * The zones' change log: for each zone, in order, the difference each
- * committed change made (serial_from -> serial_to, the records removed, the
- * records added), as IXFR (RFC 1995) will serve it: "every change since
- * serial S", or "too old" when the log no longer reaches back to S.
+ * The zones' change log, durable: for each zone the diffs of its history
+ * (zone/history.h), the very bytes IXFR serves (old SOA, removed, new SOA,
+ * added, uncompressed wire records), so that a restart serves IXFR from
+ * where it was.
  *
- * Kept in the store's "journal" table, written in the same transaction as
- * the change itself (so it is exactly as durable), keyed "ZONE|SEQUENCE"
- * with a per-zone sequence number (serials wrap, RFC 1982; sequence numbers
- * do not). Each zone keeps its last RWD_JOURNAL_MAX_ENTRIES entries, and
- * at most RWD_JOURNAL_MAX_BYTES of them: older ones are dropped as new ones
- * come. ZONE is the zone's name in store keys
- * ("example.com.", "@VIEW/example.com.").
+ * The store mirrors the in-memory history of the version served: each
+ * publication writes, in the same transaction as the rest of the change,
+ * rwd_journal_sync(the new version's history), which appends the new diff
+ * and replays the condensing the history did (the two oldest diffs merged
+ * into one) as one put and a few deletes; at start rwd_journal_load reads
+ * it back, and only when it is a chain that ends at the serial served.
  *
- * Records are zone file lines, "owner TTL IN TYPE RDATA", absolute names.
- * The SOA itself is not among them (its serials are the entry's): whoever
- * serves the differences writes the SOA records around them.
+ * Kept in the store's "journal" table, keyed "ZONE|SEQUENCE" (20 digits:
+ * key order is history order; serials wrap, RFC 1982, sequence numbers do
+ * not), the value a 24-byte header ("RWJ1", serial_from, serial_to,
+ * n_removed, n_added, added_at, big-endian) and the diff's data. ZONE is the
+ * zone's name in store keys ("example.com.", "@VIEW/example.com."). Beside
+ * them "ZONE#digest": the digest of the zone version the journal ends at
+ * (rwd_zone_digest), by which the start tells a zone file edited while
+ * runwayd was stopped.
  *
  * A change the log cannot describe (a stored change dropped, which loads
  * the zone afresh) clears the zone's log: asking since an older serial then
@@ -26,37 +30,40 @@
 #include <stdint.h>
 
 #include "server/store/store.h"
+#include "server/zone/history.h"
 
-#define RWD_JOURNAL_MAX_ENTRIES 1000u
-/* and at most this many bytes of entries (JSON): a batch may carry up to
- * a million records; a change larger than this alone restarts the log. */
-#define RWD_JOURNAL_MAX_BYTES (64u << 20)
+/* Make zone's stored log hold exactly h's diffs, in order (h NULL or
+ * empty: none), inside t. 0, RW_ENOMEM or RW_EIO. */
+int rwd_journal_sync(struct rwd_store_txn *t, const char *zone, const struct rwd_zone_history *h);
 
+/* Forget zone's log and digest inside t. */
+int rwd_journal_clear(struct rwd_store_txn *t, const char *zone);
+
+/*
+ * zone's stored log as a history (a new reference) when its diffs are
+ * well-formed and chain up to serial (the last serial_to); else *out NULL:
+ * no log, or one that does not lead to what is served, which must not be
+ * served (the caller clears it). 0, RW_ENOMEM or RW_EIO.
+ */
+int rwd_journal_load(struct rwd_store *s, const char *zone, uint32_t serial,
+                     struct rwd_zone_history **out);
+
+/* The digest stored with zone's log: 0, or RW_ENOENT when there is none. */
+int rwd_journal_digest_get(struct rwd_store *s, const char *zone, uint64_t *out);
+int rwd_journal_digest_put(struct rwd_store_txn *t, const char *zone, uint64_t digest);
+
+/* A diff as text, for the API (GET /v1/zones/{zone}/changes): records as
+ * zone file lines "owner TTL IN TYPE RDATA", absolute names; the SOA
+ * records are not among them (their serials are the entry's). */
 struct rwd_journal_entry {
 	uint32_t serial_from, serial_to;
-	const char *const *removed;    /* zone file lines */
+	const char *const *removed;
 	size_t n_removed;
 	const char *const *added;
 	size_t n_added;
 };
-
-/* Append an entry for zone inside t (the change's own transaction),
- * dropping the oldest past max_entries or max_bytes (0 or more than the
- * defaults: RWD_JOURNAL_MAX_ENTRIES, RWD_JOURNAL_MAX_BYTES). 0, RW_ENOMEM
- * or RW_EIO. */
-int rwd_journal_append(struct rwd_store_txn *t, const char *zone,
-                       const struct rwd_journal_entry *e, size_t max_entries, size_t max_bytes);
-
-/* Forget zone's log inside t. */
-int rwd_journal_clear(struct rwd_store_txn *t, const char *zone);
-
-/*
- * Call fn for every entry of zone from the one whose serial_from is serial
- * on, in order (a chain: each entry's serial_from is the one before's
- * serial_to). Returns 0 (also when serial is the last serial_to: nothing
- * since), RW_ENOENT when the log does not reach back to serial ("too old",
- * or never seen), fn's non-zero value, or RW_EIO/RW_ENOMEM.
- */
 typedef int (*rwd_journal_fn)(void *ctx, const struct rwd_journal_entry *e);
-int rwd_journal_since(struct rwd_store *s, const char *zone, uint32_t serial,
-                      rwd_journal_fn fn, void *ctx);
+
+/* Call fn once with d as text. fn's value, RW_ENOMEM or RW_EINVAL (a
+ * record libknot cannot print). */
+int rwd_journal_render(const struct rwd_zone_diff *d, rwd_journal_fn fn, void *ctx);

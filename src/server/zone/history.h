@@ -70,7 +70,11 @@ int rwd_zone_diff_versions(const struct rwd_zone *from, const struct rwd_zone *t
  * prev (NULL: empty) plus d (its serial_from must be the last serial_to,
  * else the new history holds d alone), condensed to max_depth diffs and
  * max_bytes (0: the defaults, 1000 and 16 MiB). Takes a reference to d.
- * NULL when out of memory.
+ * NULL when out of memory. Condensing merges the two oldest diffs
+ * (rwd_zone_diff_merge) until both bounds hold; when the one diff left is
+ * still past max_bytes (a change about as large as the zone), the history
+ * holds nothing (n 0): IXFR from any older serial gets AXFR, which costs
+ * about as much. The store's journal mirrors the result exactly.
  */
 struct rwd_zone_history *rwd_zone_history_append(const struct rwd_zone_history *prev,
                                                  struct rwd_zone_diff *d, size_t max_depth,
@@ -87,3 +91,71 @@ static inline bool rwd_serial_newer(uint32_t a, uint32_t b)
 {
 	return a != b && (uint32_t)(a - b) < 0x80000000u;
 }
+
+/* ---- beyond the lead's interface: what the producers and the store share ---- */
+
+#include <time.h>
+
+/* One record of a diff's data, as rwd_diff_rr_parse reads it. */
+struct rwd_diff_rr {
+	const uint8_t *owner;          /* flat; as received (not necessarily lowercased) */
+	size_t owner_len;
+	uint16_t type, rclass;
+	uint32_t ttl;
+	uint16_t rdlen;
+	const uint8_t *rdata;
+	size_t len;                    /* the whole record */
+};
+
+/* The record at p (at most avail bytes): its length, 0 when it is not one
+ * well-formed uncompressed record. */
+size_t rwd_diff_rr_parse(const uint8_t *p, size_t avail, struct rwd_diff_rr *rr);
+
+/* Is d's data what its header says: records that parse end to end, two SOA
+ * records at 0 and added_at with d's serials, n_removed and n_added of them?
+ * For diffs read back from the store or built from a transfer. */
+bool rwd_zone_diff_valid(const struct rwd_zone_diff *d);
+
+/* Set the serial a diff nobody else holds yet leads to (serial_to and the
+ * new SOA record's serial): a reload learns the serial after the diff. */
+void rwd_zone_diff_set_serial_to(struct rwd_zone_diff *d, uint32_t serial);
+
+/*
+ * a (X -> Y) followed by b (Y -> Z) as one diff X -> Z: their net
+ * difference, records compared as sets (owner case aside): a record a
+ * removes and b adds back cancels, as does one a adds and b removes. The
+ * order is kept (a's records, then b's), so merging is deterministic.
+ * NULL when out of memory or b does not follow a.
+ */
+struct rwd_zone_diff *rwd_zone_diff_merge(const struct rwd_zone_diff *a,
+                                          const struct rwd_zone_diff *b);
+
+/*
+ * The serial that follows cur when runway changes a zone, by policy
+ * (enum rwd_serial_policy of conf.h, by value: 0 increment, 1 unixtime,
+ * 2 dateserial; the control layer checks they agree): increment cur + 1; unixtime now if that
+ * is newer than cur (RFC 1982), else cur + 1; dateserial YYYYMMDD00 of
+ * today (UTC, as Knot) if newer, else cur + 1; cur + 1 wraps to 0 past
+ * 4294967295 (RFC 1982 has no forbidden value).
+ */
+uint32_t rwd_serial_next(int policy, uint32_t cur, time_t now);
+
+/*
+ * An order-independent digest of a zone's content (every record but the
+ * SOA's serial; owner names lowercased): equal digests mean the same
+ * records, whatever the load order. Additive, so a diff moves it:
+ * digest(to) = digest(from) + rwd_zone_diff_digest(d) (mod 2^64). The
+ * control layer keeps it in the store to tell at start whether the zone
+ * file changed while runwayd was stopped. Not for security.
+ */
+uint64_t rwd_zone_digest(const struct rwd_zone *z);
+uint64_t rwd_zone_diff_digest(const struct rwd_zone_diff *d);
+
+/* Give a version that is not published yet (just loaded or patched, held
+ * by nobody else) another serial: z->serial and its SOA record. */
+void rwd_zone_set_serial_unpublished(struct rwd_zone *z, uint32_t serial);
+
+/* The SOA record of z (its first) with serial in place of its own, as a
+ * diff holds it, into out: its length, 0 when it does not fit or z has no
+ * SOA. */
+size_t rwd_zone_soa_record(const struct rwd_zone *z, uint32_t serial, uint8_t *out, size_t size);

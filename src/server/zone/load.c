@@ -19,6 +19,7 @@
 #include "lib/wire.h"
 #include "server/zone/build.h"
 #include "server/zone/limits.h"
+#include "server/zone/history.h"
 #include "server/zone/source.h"
 
 void rwd_zone_report(struct rwd_zone_ctx *c, bool warning, const char *file,
@@ -424,6 +425,7 @@ void rwd_zone_free(struct rwd_zone *z)
 		return;
 	rw_bigfree(z->table, (z->table_mask + 1) * sizeof(*z->table));
 	rwd_zone_seg_unref(z->seg);
+	rwd_zone_history_free(z->history);
 	free(z->file);
 	free(z);
 }
