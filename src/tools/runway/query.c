@@ -30,11 +30,15 @@
 #include <unistd.h>
 
 #include <libknot/libknot.h>
+#include <openssl/evp.h>
 
 #include "lib/dname.h"
 #include "lib/pkt.h"
+#include "lib/error.h"
 #include "lib/wire.h"
+#include "server/common/tsig.h"
 #include "tools/runway/cmd.h"
+#include "tools/runway/key.h"
 
 #define DEFAULT_TIMEOUT_MS 2000
 #define QUERY_MAX 512                   /* our query, TSIG included */
@@ -53,7 +57,12 @@ struct qopts {
 	uint8_t ecs_addr[16];
 	uint32_t ixfr_serial;           /* IXFR=SERIAL: the version we have */
 	char server_buf[300];           /* @SERVER#PORT: the SERVER part */
+	bool tsig;                      /* -y or --key-file: sign, check the answers */
+	struct key_text key;
 };
+
+/* The TSIG key of -y / --key-file (common/tsig.h, libknot underneath). */
+static struct rwd_tsig_keyring keyring;
 
 static bool is_xfr(const struct qopts *o)
 {
@@ -97,7 +106,12 @@ static void usage(FILE *out)
 	        "      --noedns       send no OPT record\n"
 	        "      --subnet NET   EDNS Client Subnet: ask as a client in NET (203.0.113.0/24,\n"
 	        "                     2001:db8::/56, or an address: /32, /128)\n"
-	        "      --timeout MS   give up after MS milliseconds (default %d)\n"
+	        "      --timeout MS   give up after MS milliseconds (default %d; a transfer:\n"
+	        "                     for each message)\n"
+	        "  -y [ALG:]NAME:SECRET  sign the query with this TSIG key (RFC 8945) and check\n"
+	        "                     the answer's signature (ALG default hmac-sha256)\n"
+	        "  -k, --key-file FILE   the same with the key in FILE (runway key generate's\n"
+	        "                     output in any format, tsig-keygen's, ALG:NAME:SECRET)\n"
 	        "  -h, --help         show this help\n\n"
 	        "Exit status: 0 a response was received (any rcode), 1 no response (or a\n"
 	        "transfer that did not complete), 2 usage error.\n",
@@ -131,7 +145,7 @@ static int ms_left(uint64_t deadline)
 	return now >= deadline ? 0 : (int)((deadline - now + 999) / 1000);
 }
 
-enum { OPT_TCP = 256, OPT_NOREC, OPT_DNSSEC, OPT_NSID, OPT_BUFSIZE, OPT_NOEDNS, OPT_TIMEOUT,
+enum { OPT_KEYFILE = 'k', OPT_TCP = 256, OPT_NOREC, OPT_DNSSEC, OPT_NSID, OPT_BUFSIZE, OPT_NOEDNS, OPT_TIMEOUT,
        OPT_SUBNET };
 
 /* "ADDR/LEN" or "ADDR" into o's ECS fields; host bits beyond LEN are cleared. */
@@ -179,6 +193,7 @@ static int parse_args(int argc, char **argv, struct qopts *o)
 		{ "noedns", no_argument, NULL, OPT_NOEDNS },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "subnet", required_argument, NULL, OPT_SUBNET },
+		{ "key-file", required_argument, NULL, OPT_KEYFILE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -188,7 +203,8 @@ static int parse_args(int argc, char **argv, struct qopts *o)
 	unsigned long v;
 	int c;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "p:h", longopts, NULL)) != -1) {
+	char err[512];
+	while ((c = getopt_long(argc, argv, "p:hy:k:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (!parse_uint(optarg, 1, 65535, &v)) {
@@ -221,6 +237,20 @@ static int parse_args(int argc, char **argv, struct qopts *o)
 				fail("bad --subnet '%s' (expected ADDRESS/LEN, e.g. 203.0.113.0/24)", optarg);
 				return 2;
 			}
+			break;
+		case 'y':
+			if (!key_parse_y(optarg, &o->key, err, sizeof(err))) {
+				fail("-y: %s", err);
+				return 2;
+			}
+			o->tsig = true;
+			break;
+		case OPT_KEYFILE:
+			if (!key_parse_file(optarg, &o->key, err, sizeof(err))) {
+				fail("%s", err);
+				return 2;
+			}
+			o->tsig = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -661,6 +691,25 @@ static void print_section(const knot_pkt_t *pkt, knot_section_t id, const char *
 	free(buf);
 }
 
+/* The header's rcode, extended by OPT's (RFC 6891 6.1.3), as dig shows
+ * it; knot_pkt_ext_rcode() would give a TSIG error instead. */
+static unsigned msg_rcode(const knot_pkt_t *pkt, const uint8_t *wire)
+{
+	unsigned rcode = wire[3] & 0x0fu;
+	if (pkt->opt_rr)
+		rcode |= (unsigned)knot_edns_get_ext_rcode(pkt->opt_rr) << 4;
+	return rcode;
+}
+
+static const char *rcode_name(unsigned rc, char *buf, size_t size)
+{
+	const knot_lookup_t *l = knot_lookup_by_id(knot_rcode_names, (int)rc);
+	if (l)
+		return l->name;
+	snprintf(buf, size, "RCODE%u", rc);
+	return buf;
+}
+
 static int print_response(const struct qopts *o, const struct peer *p, bool tcp, uint8_t *resp,
                           size_t len, uint64_t elapsed_us)
 {
@@ -681,12 +730,8 @@ static int print_response(const struct qopts *o, const struct peer *p, bool tcp,
 		snprintf(opname, sizeof(opname), "%s", op->name);
 	else
 		snprintf(opname, sizeof(opname), "OPCODE%u", RW_OPCODE(f1));
-	const char *rcname = knot_pkt_ext_rcode_name(pkt);
 	char rcbuf[16];
-	if (rcname == NULL || !*rcname) {
-		snprintf(rcbuf, sizeof(rcbuf), "RCODE%u", knot_pkt_ext_rcode(pkt));
-		rcname = rcbuf;
-	}
+	const char *rcname = rcode_name(msg_rcode(pkt, resp), rcbuf, sizeof(rcbuf));
 	printf(";; ->>HEADER<<- opcode: %s, status: %s, id: %u\n", opname, rcname, rw_get16(resp));
 	printf(";; flags:%s%s%s%s%s%s%s%s; QUERY: %u, ANSWER: %u, AUTHORITY: %u, ADDITIONAL: %u\n",
 	       f1 & RW_FLAG_QR ? " qr" : "", f1 & RW_FLAG_AA ? " aa" : "", f1 & RW_FLAG_TC ? " tc" : "",
@@ -717,6 +762,46 @@ static int print_response(const struct qopts *o, const struct peer *p, bool tcp,
 	printf(";; MSG SIZE rcvd: %zu\n", len);
 	knot_pkt_free(pkt);
 	return 0;
+}
+
+/* ---- TSIG (RFC 8945) ---- */
+
+/* The key of -y/--key-file into the keyring, and the query signed with it. */
+static int sign_query(const struct qopts *o, struct rwd_tsig_ctx *ctx, uint8_t *q, size_t *qlen,
+                      size_t cap)
+{
+	static const uint8_t root[1] = { 0 };
+	uint8_t name[RW_DNAME_MAXLEN], secret[96];
+	int nl = rw_dname_from_str(o->key.name, root, name);
+	size_t b64 = strlen(o->key.secret);
+	int sl = EVP_DecodeBlock(secret, (const unsigned char *)o->key.secret, (int)b64);
+	if (nl <= 0 || sl <= 0)
+		return fail("bad TSIG key %s", o->key.name);
+	sl -= (b64 > 0 && o->key.secret[b64 - 1] == '=') + (b64 > 1 && o->key.secret[b64 - 2] == '=');
+	rw_dname_lower(name);
+	int r = rwd_tsig_keyring_add(&keyring, name, o->key.alg, secret, (size_t)sl);
+	explicit_bzero(secret, sizeof(secret));
+	if (r < 0)
+		return fail("TSIG key %s: %s", o->key.name, rw_strerror(r));
+	if (rwd_tsig_sign_request(ctx, &keyring.keys[0], q, qlen, cap, (uint64_t)time(NULL)) < 0)
+		return fail("the query does not fit with its TSIG record");
+	return 0;
+}
+
+/* What a TSIG check said: "BADSIG", "BADKEY", ... */
+static const char *tsig_error(const struct rwd_tsig_ctx *ctx, char *buf, size_t size)
+{
+	switch (ctx->error) {
+	case RWD_TSIG_BADSIG: return "BADSIG";
+	case RWD_TSIG_BADKEY: return "BADKEY";
+	case RWD_TSIG_BADTIME: return "BADTIME";
+	case RWD_TSIG_BADTRUNC: return "BADTRUNC";
+	}
+	if (ctx->error)
+		snprintf(buf, size, "error %u", ctx->error);
+	else
+		snprintf(buf, size, "malformed TSIG record");
+	return buf;
 }
 
 /* ---- zone transfers (AXFR, RFC 5936; IXFR, RFC 1995) ---- */
@@ -790,28 +875,22 @@ static bool serial_newer(uint32_t a, uint32_t b)
 	return a != b && (uint32_t)(a - b) < 0x80000000u;
 }
 
-static const char *rcode_name(unsigned rc, char *buf, size_t size)
-{
-	const knot_lookup_t *l = knot_lookup_by_id(knot_rcode_names, (int)rc);
-	if (l)
-		return l->name;
-	snprintf(buf, size, "RCODE%u", rc);
-	return buf;
-}
-
 /*
  * The transfer: the query over TCP, then every message of the answer until
  * the closing SOA, each record printed as it comes (a zone of any size
  * streams through one message buffer). 0 when it completed; 1 after saying
  * why not (refused, cut, malformed, a stream that does not end right).
  */
-static int xfr_run(const struct qopts *o, const struct peer *p, const uint8_t *q, size_t qlen)
+static int xfr_run(const struct qopts *o, const struct peer *p, const uint8_t *q, size_t qlen,
+                   struct rwd_tsig_ctx *tsig)
 {
 	uint64_t t0 = now_us();
 	int fd = tcp_open(o, p, q, qlen, t0 + (uint64_t)o->timeout_ms * 1000);
 	if (fd < 0)
 		return 1;
-	static uint8_t msg[RW_MSG_MAXLEN];
+	/* msg as it came (TSIG is checked on it), and a copy for libknot's
+	 * parser, which takes the TSIG record off the wire it parses */
+	static uint8_t msg[RW_MSG_MAXLEN], copy[RW_MSG_MAXLEN];
 	struct xfr_state x = { .form = XFR_FIRST };
 	uint64_t bytes = 0;
 	unsigned messages = 0;
@@ -819,7 +898,7 @@ static int xfr_run(const struct qopts *o, const struct peer *p, const uint8_t *q
 	knot_dump_style_t style = KNOT_DUMP_STYLE_DEFAULT;
 	style.show_class = true;
 	size_t size = 1024;
-	char *text = malloc(size), rcbuf[16];
+	char *text = malloc(size), rcbuf[16], why[64];
 	if (text == NULL) {
 		close(fd);
 		return fail("out of memory");
@@ -841,7 +920,8 @@ static int xfr_run(const struct qopts *o, const struct peer *p, const uint8_t *q
 			     messages, p->text, rw_get16(msg), rw_get16(q));
 			goto out;
 		}
-		knot_pkt_t *pkt = knot_pkt_new(msg, (uint16_t)len, NULL);
+		memcpy(copy, msg, len);
+		knot_pkt_t *pkt = knot_pkt_new(copy, (uint16_t)len, NULL);
 		if (pkt == NULL) {
 			fail("out of memory");
 			goto out;
@@ -853,12 +933,17 @@ static int xfr_run(const struct qopts *o, const struct peer *p, const uint8_t *q
 			knot_pkt_free(pkt);
 			goto out;
 		}
-		unsigned rcode = knot_pkt_ext_rcode(pkt);
+		unsigned rcode = msg_rcode(pkt, msg);
 		if (rcode != KNOT_RCODE_NOERROR) {
-			/* dig: "; Transfer failed." */
-			printf("; Transfer failed: %s%s\n", rcode_name(rcode, rcbuf, sizeof(rcbuf)),
-			       messages > 1 ? " (in the middle of the stream)" : "");
-			fail("%s refused the transfer: %s", p->text, rcode_name(rcode, rcbuf, sizeof(rcbuf)));
+			/* dig: "; Transfer failed."; with TSIG, the server's TSIG error */
+			const char *terr = "";
+			if (tsig && rwd_tsig_client_check(tsig, msg, len, true) < 0 && tsig->error)
+				terr = tsig_error(tsig, why, sizeof(why));
+			printf("; Transfer failed: %s%s%s%s\n", rcode_name(rcode, rcbuf, sizeof(rcbuf)),
+			       *terr ? " (TSIG error " : "", terr, *terr ? ")" : "");
+			fail("%s refused the transfer: %s%s%s%s", p->text,
+			     rcode_name(rcode, rcbuf, sizeof(rcbuf)), *terr ? " (TSIG error " : "", terr,
+			     *terr ? ")" : "");
 			knot_pkt_free(pkt);
 			goto out;
 		}
@@ -867,28 +952,36 @@ static int xfr_run(const struct qopts *o, const struct peer *p, const uint8_t *q
 			knot_pkt_free(pkt);
 			goto out;
 		}
+		/* The records move the stream on; the message is checked (TSIG,
+		 * knowing whether it is the last) before any of it is printed. */
 		const knot_pktsection_t *an = knot_pkt_section(pkt, KNOT_ANSWER);
 		const char *bad = NULL;
-		for (uint16_t i = 0; i < an->count && bad == NULL; i++) {
+		for (uint16_t i = 0; i < an->count && bad == NULL; i++)
+			bad = xfr_record(&x, o, knot_pkt_rr(an, i));
+		if (bad) {
+			knot_pkt_free(pkt);
+			fail("message %u from %s: %s", messages, p->text, bad);
+			goto out;
+		}
+		/* IXFR, up to date: the one SOA, not newer than ours (RFC 1995 2) */
+		bool last = x.form == XFR_DONE ||
+		            (o->qtype == KNOT_RRTYPE_IXFR && messages == 1 && x.records == 1 &&
+		             !serial_newer(x.serial, o->ixfr_serial));
+		if (tsig && rwd_tsig_client_check(tsig, msg, len, last) < 0) {
+			knot_pkt_free(pkt);
+			fail("message %u from %s: TSIG does not verify with key %s: %s", messages, p->text,
+			     o->key.name, tsig_error(tsig, why, sizeof(why)));
+			goto out;
+		}
+		for (uint16_t i = 0; i < an->count; i++) {
 			const knot_rrset_t *rr = knot_pkt_rr(an, i);
-			bad = xfr_record(&x, o, rr);
-			if (bad)
-				break;
 			if (knot_rrset_txt_dump(rr, &text, &size, &style) < 0)
 				printf(";; cannot print a record of type %u\n", rr->type);
 			else
 				fputs(text, stdout);
 		}
 		knot_pkt_free(pkt);
-		if (bad) {
-			fail("message %u from %s: %s", messages, p->text, bad);
-			goto out;
-		}
-		if (x.form == XFR_DONE)
-			break;
-		/* IXFR, up to date: the one SOA, not newer than ours (RFC 1995 2) */
-		if (o->qtype == KNOT_RRTYPE_IXFR && messages == 1 && x.records == 1 &&
-		    !serial_newer(x.serial, o->ixfr_serial))
+		if (last)
 			break;
 		if (messages == 1 && x.records == 0) {
 			fail("%s answered without records (%zu bytes): no transfer", p->text, len);
@@ -906,6 +999,9 @@ static int xfr_run(const struct qopts *o, const struct peer *p, const uint8_t *q
 		else
 			printf(";; IXFR answered with the whole zone (AXFR-style), serial %u\n", x.serial);
 	}
+	if (tsig)
+		printf(";; TSIG: every message verified (%s %s, %u signed)\n", o->key.alg, o->key.name,
+		       tsig->messages);
 	printf(";; Query time: %llu msec\n", (unsigned long long)(elapsed / 1000));
 	printf(";; SERVER: %s(TCP)\n", p->text);
 	printf(";; XFR size: %llu records (messages %u, bytes %llu)\n",
@@ -942,11 +1038,17 @@ int cmd_query(int argc, char **argv)
 	size_t qlen = build_query(&o, id, q, sizeof(q));
 	if (qlen == 0)
 		return 1;
+	struct rwd_tsig_ctx tsig = { 0 };
+	if (o.tsig && sign_query(&o, &tsig, q, &qlen, sizeof(q)) != 0)
+		return 1;
 
 	printf("; <<>> runway %s <<>> query%s\n", RUNWAY_VERSION, given);
 	if (is_xfr(&o)) {
 		fflush(stdout);
-		return xfr_run(&o, &p, q, qlen);
+		r = xfr_run(&o, &p, q, qlen, o.tsig ? &tsig : NULL);
+		rwd_tsig_ctx_clear(&tsig);
+		rwd_tsig_keyring_free(&keyring);
+		return r;
 	}
 
 	static uint8_t resp[RW_MSG_MAXLEN];
@@ -966,5 +1068,21 @@ int cmd_query(int argc, char **argv)
 	if (r != 0)
 		return 1;
 	uint64_t elapsed = now_us() - t0;
-	return print_response(&o, &p, tcp, resp, len, elapsed);
+	/* before printing: knot_pkt_parse takes the TSIG record off the wire */
+	int verified = o.tsig ? rwd_tsig_client_check(&tsig, resp, len, true) : 0;
+	r = print_response(&o, &p, tcp, resp, len, elapsed);
+	if (r == 0 && o.tsig) {
+		/* the answer is shown, but one that does not verify is no answer */
+		char why[64];
+		if (verified == 0) {
+			printf(";; TSIG: verified (%s %s)\n", o.key.alg, o.key.name);
+		} else {
+			printf(";; TSIG: NOT verified: %s\n", tsig_error(&tsig, why, sizeof(why)));
+			r = fail("the answer's TSIG does not verify with key %s: %s", o.key.name,
+			         tsig_error(&tsig, why, sizeof(why)));
+		}
+	}
+	rwd_tsig_ctx_clear(&tsig);
+	rwd_tsig_keyring_free(&keyring);
+	return r;
 }
