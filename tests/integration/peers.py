@@ -743,8 +743,10 @@ class BindPeer(Peer):
 
 class RunwayPeer(Peer):
     kind, exe = "runway", str(h.RUNWAYD)
-    # Set from what the secondary helper's log lines say (xfr/secondary.c).
-    INCOMING = r"(?P<kind>[AI]XFR)[^\n]*\bin\b[^\n]*?(?:(?P<bytes>\d+) bytes)?"
+    # xfr/secondary.c: "secondary: example.com.: IXFR from 127.0.0.1:5300:
+    # serial 1 -> 2, 5 records, 1 messages, 373 bytes, 0 ms"
+    INCOMING = (r"secondary: \S+: (?P<kind>[AI]XFR) from \S+: serial [^,]*, \d+ records, \d+ messages, "
+                r"(?P<bytes>\d+) bytes")
 
     def __init__(self, workdir, *, api=False, extra="", **kw):
         super().__init__(workdir, **kw)

@@ -345,6 +345,7 @@ def test_knot_primary_to_runway_secondary(peers, tmp_path):
            f"({time.monotonic() - t0:.2f} s with knotc)")
     rw.wait_serial(ZONE, 2, timeout=LOOSE_BOUND)
     assert [k for k, _ in knot.outgoing(mark)] == ["IXFR"], knot.log_since(mark)
+    assert [k for k, _ in rw.incoming()] == ["AXFR", "IXFR"], rw.log()
     compare_answers(knot, [rw], zone_text(1, "new 60 A 192.0.2.99\n"))
 
     mark = knot.log_mark()
@@ -380,6 +381,7 @@ def test_bind_primary_to_runway_secondary(peers, tmp_path):
            f"({time.monotonic() - t0:.2f} s with nsupdate)")
     rw.wait_serial(ZONE, 2, timeout=LOOSE_BOUND)
     assert [k for k, _ in bind.outgoing(mark)] == ["IXFR"], bind.log_since(mark)[-3000:]
+    assert [k for k, _ in rw.incoming()] == ["AXFR", "IXFR"], rw.log()
     compare_answers(bind, [rw], zone_text(1, "new 60 A 192.0.2.99\n"))
     h.check(rw.answer(f"www.{ZONE}", "TXT"), rcode="NOERROR", answer=[])
 
@@ -405,6 +407,7 @@ def test_runway_to_runway_restart_while_primary_down(peers, tmp_path):
     report(f"runway primary, API change -> runway secondary {t[sec.name] * 1000:.0f} ms "
            f"({time.monotonic() - t0:.2f} s with the API call)")
     sec.wait_serial(ZONE, serial, timeout=LOOSE_BOUND)
+    assert [k for k, _ in sec.incoming()] == ["AXFR", "IXFR"], sec.log()
     text = zone_text(1, "new 60 A 192.0.2.99\n")
     compare_answers(pri, [sec], text)
     before = {q: digest(sec.answer(*q), q[1]) for q in query_set(text)}
@@ -418,8 +421,11 @@ def test_runway_to_runway_restart_while_primary_down(peers, tmp_path):
     assert after == before
 
     pri.start()
+    mark = sec.log_mark()
     serial2 = pri.change(ZONE, [rw_upsert(f"later.{ZONE}", "192.0.2.98")])
     sec.wait_serial(ZONE, serial2, timeout=LOOSE_BOUND)
+    # the primary's journal survived its restart: still an IXFR
+    assert [k for k, _ in sec.incoming(mark)] == ["IXFR"], sec.log_since(mark)
     compare_answers(pri, [sec], text + "later 60 A 192.0.2.98\n")
 
 
