@@ -288,10 +288,10 @@ def part_ixfr(args, results):
                 log(f"  {kind}: AXFR failed: {e}")
                 continue
             if kind == "runway":
-                s1 = p.change(Z.ORIGIN, [{"action": "UPSERT", "name": f"www.{Z.ORIGIN}", "type": "A",
-                                          "ttl": 3600, "records": ["192.0.2.222"]}])
+                s1 = p.change(Z.ORIGIN, [{"action": "UPSERT", "name": f"ixfr-bench.{Z.ORIGIN}",
+                                          "type": "A", "ttl": 3600, "records": ["192.0.2.222"]}])
             else:
-                p.zone_set(Z.ORIGIN, [("set", "www", 3600, "A", "192.0.2.222")])
+                p.zone_set(Z.ORIGIN, [("set", "ixfr-bench", 3600, "A", "192.0.2.222")])
                 s1 = p.soa_serial(Z.ORIGIN)
             # an IXFR of one change: old SOA, (removed), new SOA, added, new SOA
             try:
@@ -435,6 +435,7 @@ def main():
     ap.add_argument("--client-cpu", type=int, default=0)
     ap.add_argument("--quiet-wait", type=float, default=30)
     args = ap.parse_args()
+    args.runwayd = os.path.abspath(args.runwayd)
     args.axfr_servers = args.axfr_servers.split(",")
     args.secondaries = args.secondaries.split(",")
     args.qps_servers = args.qps_servers.split(",")
