@@ -615,6 +615,18 @@ class Peer:
     def transfer_kind(self, text):
         return text
 
+    def wait_transfers(self, direction: str, n: int, mark: int = 0, timeout=10.0) -> list:
+        """incoming(mark) or outgoing(mark) once it lists at least n
+        transfers (a server logs a transfer just after it serves the new
+        version); what it lists after timeout otherwise."""
+        fn = self.incoming if direction == "in" else self.outgoing
+        deadline = time.monotonic() + timeout
+        while True:
+            got = fn(mark)
+            if len(got) >= n or time.monotonic() > deadline:
+                return got
+            time.sleep(0.02)  # poll interval while a log line is due
+
     # Transfers out (this server as a primary), the same way.
     OUTGOING = r"(?!)"
 

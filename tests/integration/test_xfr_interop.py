@@ -150,7 +150,7 @@ def assert_incremental(sec: P.Peer, mark: int, axfr_bytes: int | None = None):
     """sec's log since mark shows exactly the transfers in expected of one
     small change: incremental (Knot, BIND: by name; NSD, which does not log
     the kind: by size, well under the full zone's)."""
-    got = sec.incoming(mark)
+    got = sec.wait_transfers("in", 1, mark)
     assert got, f"{sec.name} logged no transfer in:\n{sec.log_since(mark)[-3000:]}"
     for kind, size in got:
         if kind is None:
@@ -192,7 +192,7 @@ def test_harness_knot_primary_to_nsd_and_bind(peers, tmp_path):
     for s in (nsd, bind):
         s.wait_serial(ZONE, 1, timeout=LOOSE_BOUND)
     compare_answers(knot, [nsd, bind], zone_text(1))
-    axfr = [b for k, b in knot.outgoing() if k == "AXFR"]
+    axfr = [b for k, b in knot.wait_transfers("out", 2) if k == "AXFR"]
     assert len(axfr) == 2, knot.log()
 
     marks = {s.name: s.log_mark() for s in (knot, nsd, bind)}
@@ -201,7 +201,8 @@ def test_harness_knot_primary_to_nsd_and_bind(peers, tmp_path):
     times = P.wait_all([nsd, bind], answers_a("192.0.2.99"), timeout=LOOSE_BOUND)
     report("harness knot -> " + ", ".join(f"{n} {t * 1000:.0f} ms" for n, t in
                                            sorted(times.items())) + f" (from knotc, {time.monotonic() - t0:.2f} s)")
-    assert [k for k, _ in knot.outgoing(marks["knot"])] == ["IXFR", "IXFR"], knot.log_since(marks["knot"])
+    out = [k for k, _ in knot.wait_transfers("out", 2, marks["knot"])]
+    assert out == ["IXFR", "IXFR"], knot.log_since(marks["knot"])
     for s in (nsd, bind):
         assert_incremental(s, marks[s.name], axfr[0])
     compare_answers(knot, [nsd, bind], zone_text(2, "new 60 A 192.0.2.99\n"))
@@ -222,8 +223,8 @@ def test_harness_bind_primary_to_knot(peers, tmp_path):
     mark = knot.log_mark()
     bind.nsupdate(ZONE, key, [f"update add new.{ZONE} 60 A 192.0.2.98"])
     P.wait_all([knot], answers_a("192.0.2.98"), timeout=LOOSE_BOUND)
-    assert [k for k, _ in knot.incoming(mark)] == ["IXFR"], knot.log_since(mark)
-    assert [k for k, _ in bind.outgoing()] == ["AXFR", "IXFR"], bind.log()
+    assert [k for k, _ in knot.wait_transfers("in", 1, mark)] == ["IXFR"], knot.log_since(mark)
+    assert [k for k, _ in bind.wait_transfers("out", 2, 0)] == ["AXFR", "IXFR"], bind.log()
     compare_answers(bind, [knot], zone_text(2, "new 60 A 192.0.2.98\n"))
 
 
@@ -251,8 +252,8 @@ def test_runway_primary_to_knot_nsd_bind(peers, tmp_path):
     for s in secs:
         s.wait_serial(ZONE, 1, timeout=LOOSE_BOUND)
     compare_answers(rw, secs, zone_text(1))
+    assert [k for k, _ in secs[0].wait_transfers("in", 1, 0)] == ["AXFR"], secs[0].log()
     axfr_bytes = secs[0].incoming()[0][1]
-    assert [k for k, _ in secs[0].incoming()] == ["AXFR"], secs[0].log()
 
     # An API change: NOTIFY, then IXFR, on every secondary.
     marks = {s.name: s.log_mark() for s in secs}
@@ -334,7 +335,7 @@ def test_knot_primary_to_runway_secondary(peers, tmp_path):
     rw.add_zone(P.Zone(ZONE, primaries=[knot.remote(key)]))
     peers.start(knot, rw)
     rw.wait_serial(ZONE, 1, timeout=LOOSE_BOUND)
-    assert [k for k, _ in knot.outgoing()] == ["AXFR"], knot.log()
+    assert [k for k, _ in knot.wait_transfers("out", 1, 0)] == ["AXFR"], knot.log()
     compare_answers(knot, [rw], zone_text(1))
 
     mark = knot.log_mark()
@@ -344,15 +345,15 @@ def test_knot_primary_to_runway_secondary(peers, tmp_path):
     report(f"knot primary (knotc zone-set) -> runway {t['runway'] * 1000:.0f} ms "
            f"({time.monotonic() - t0:.2f} s with knotc)")
     rw.wait_serial(ZONE, 2, timeout=LOOSE_BOUND)
-    assert [k for k, _ in knot.outgoing(mark)] == ["IXFR"], knot.log_since(mark)
-    assert [k for k, _ in rw.incoming()] == ["AXFR", "IXFR"], rw.log()
+    assert [k for k, _ in knot.wait_transfers("out", 1, mark)] == ["IXFR"], knot.log_since(mark)
+    assert [k for k, _ in rw.wait_transfers("in", 2, 0)] == ["AXFR", "IXFR"], rw.log()
     compare_answers(knot, [rw], zone_text(1, "new 60 A 192.0.2.99\n"))
 
     mark = knot.log_mark()
     knot.write_zone_file(ZONE, zone_text(3, "new 60 A 192.0.2.99\nedit 60 A 192.0.2.77\n"))
     knot.knotc("zone-reload", ZONE)
     rw.wait_serial(ZONE, 3, timeout=LOOSE_BOUND)
-    assert [k for k, _ in knot.outgoing(mark)] == ["IXFR"], knot.log_since(mark)
+    assert [k for k, _ in knot.wait_transfers("out", 1, mark)] == ["IXFR"], knot.log_since(mark)
     compare_answers(knot, [rw], zone_text(1, "new 60 A 192.0.2.99\nedit 60 A 192.0.2.77\n"))
 
 
@@ -369,7 +370,7 @@ def test_bind_primary_to_runway_secondary(peers, tmp_path):
     rw.add_zone(P.Zone(ZONE, primaries=[bind.remote(key)]))
     peers.start(bind, rw)
     rw.wait_serial(ZONE, 1, timeout=LOOSE_BOUND)
-    assert [k for k, _ in bind.outgoing()] == ["AXFR"], bind.log()[-3000:]
+    assert [k for k, _ in bind.wait_transfers("out", 1, 0)] == ["AXFR"], bind.log()[-3000:]
     compare_answers(bind, [rw], zone_text(1))
 
     mark = bind.log_mark()
@@ -380,8 +381,8 @@ def test_bind_primary_to_runway_secondary(peers, tmp_path):
     report(f"bind primary (nsupdate) -> runway {t['runway'] * 1000:.0f} ms "
            f"({time.monotonic() - t0:.2f} s with nsupdate)")
     rw.wait_serial(ZONE, 2, timeout=LOOSE_BOUND)
-    assert [k for k, _ in bind.outgoing(mark)] == ["IXFR"], bind.log_since(mark)[-3000:]
-    assert [k for k, _ in rw.incoming()] == ["AXFR", "IXFR"], rw.log()
+    assert [k for k, _ in bind.wait_transfers("out", 1, mark)] == ["IXFR"], bind.log_since(mark)[-3000:]
+    assert [k for k, _ in rw.wait_transfers("in", 2, 0)] == ["AXFR", "IXFR"], rw.log()
     compare_answers(bind, [rw], zone_text(1, "new 60 A 192.0.2.99\n"))
     h.check(rw.answer(f"www.{ZONE}", "TXT"), rcode="NOERROR", answer=[])
 
@@ -407,7 +408,7 @@ def test_runway_to_runway_restart_while_primary_down(peers, tmp_path):
     report(f"runway primary, API change -> runway secondary {t[sec.name] * 1000:.0f} ms "
            f"({time.monotonic() - t0:.2f} s with the API call)")
     sec.wait_serial(ZONE, serial, timeout=LOOSE_BOUND)
-    assert [k for k, _ in sec.incoming()] == ["AXFR", "IXFR"], sec.log()
+    assert [k for k, _ in sec.wait_transfers("in", 2, 0)] == ["AXFR", "IXFR"], sec.log()
     text = zone_text(1, "new 60 A 192.0.2.99\n")
     compare_answers(pri, [sec], text)
     before = {q: digest(sec.answer(*q), q[1]) for q in query_set(text)}
@@ -425,7 +426,7 @@ def test_runway_to_runway_restart_while_primary_down(peers, tmp_path):
     serial2 = pri.change(ZONE, [rw_upsert(f"later.{ZONE}", "192.0.2.98")])
     sec.wait_serial(ZONE, serial2, timeout=LOOSE_BOUND)
     # the primary's journal survived its restart: still an IXFR
-    assert [k for k, _ in sec.incoming(mark)] == ["IXFR"], sec.log_since(mark)
+    assert [k for k, _ in sec.wait_transfers("in", 1, mark)] == ["IXFR"], sec.log_since(mark)
     compare_answers(pri, [sec], text + "later 60 A 192.0.2.98\n")
 
 
