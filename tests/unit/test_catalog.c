@@ -312,6 +312,70 @@ static void test_server(void **state)
 	rwd_conf_free(c);
 }
 
+/* The example of docs/transfers.md ("## Catalog zones") loads and makes the
+ * records the doc lists (their ids). */
+static void test_docs_example(void **state)
+{
+	(void)state;
+	FILE *f = fopen("docs/transfers.md", "r");
+	if (!f) {
+		print_message("docs/transfers.md not found (run from the repo root); skipped\n");
+		skip();
+	}
+	char line[1024], *yaml = NULL, *listing = NULL;
+	size_t ylen = 0, llen = 0;
+	FILE *out = NULL;
+	int state_ = 0;          /* 0 before the section, 1 in it, 2 in its YAML, 3 in its listing */
+	while (fgets(line, sizeof(line), f) && state_ < 4) {
+		if (state_ == 0 && !strcmp(line, "## Catalog zones\n")) {
+			state_ = 1;
+		} else if (state_ == 1 && !strcmp(line, "```yaml\n") && !yaml) {
+			out = open_memstream(&yaml, &ylen);
+			state_ = 2;
+		} else if (state_ == 1 && !strcmp(line, "```\n") && yaml && !listing) {
+			out = open_memstream(&listing, &llen);
+			state_ = 3;
+		} else if ((state_ == 2 || state_ == 3) && !strncmp(line, "```", 3)) {
+			fclose(out);
+			out = NULL;
+			state_ = state_ == 3 ? 4 : 1;
+		} else if (state_ == 2 || state_ == 3) {
+			fputs(line, out);
+		}
+	}
+	fclose(f);
+	assert_int_equal(state_, 4);
+	tz_write("example.com.zone", ZONEFILE);
+	tz_write("example.net.zone", ZONEFILE);
+	struct rwd_conf *c = conf_of(yaml);
+	unsigned errors = 0;
+	struct rwd_snapshot *s = rwd_server_build(c, NULL, &errors);
+	assert_non_null(s);
+	assert_int_equal(errors, 0);
+	const struct rwd_zone *z = catalog_of(s);
+	assert_int_equal(z->n_records, 6);     /* SOA, NS, version, 2 PTR, 1 group */
+	/* every owner of the doc's listing is in the zone, with that type */
+	char *save = NULL;
+	int rows = 0;
+	for (char *l = strtok_r(listing, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char owner[256], type[16];
+		if (sscanf(l, "%255s %*u %15s", owner, type) != 2)
+			continue;                   /* "..." */
+		uint16_t t = !strcmp(type, "SOA") ? RW_TYPE_SOA : !strcmp(type, "NS") ? RW_TYPE_NS
+		           : !strcmp(type, "PTR") ? RW_TYPE_PTR : RW_TYPE_TXT;
+		uint16_t len;
+		uint32_t ttl;
+		rdata_of(z, owner, t, &len, &ttl);
+		assert_int_equal(ttl, 0);
+		rows++;
+	}
+	assert_int_equal(rows, 5);
+	rwd_snapshot_free(s);
+	rwd_conf_free(c);
+	free(yaml);
+	free(listing);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -320,6 +384,7 @@ int main(void)
 		cmocka_unit_test(test_too_long),
 		cmocka_unit_test(test_conf),
 		cmocka_unit_test(test_server),
+		cmocka_unit_test(test_docs_example),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
