@@ -760,25 +760,21 @@ class _PortPeer:
 
 
 def runway_has(word: str) -> bool:
-    """Whether runwayd's configuration schema knows an option (conf.c)."""
+    """Whether runwayd's configuration schema has a word (conf.c)."""
     return word in (h.REPO / "src/server/conf/conf.c").read_text()
 
 
-@pytest.mark.skipif(not runway_has("catalog"), reason="runway has no catalog zone option yet "
-                    "(the producer is a stretch goal of issue #10's configuration work)")
-def test_catalog_runway_producer_to_knot_consumer(peers, tmp_path):
-    """runway producer -> Knot 3.2 consumer: the members appear on Knot."""
-    need("runway", "knot")
-    pytest.skip("runway's catalog configuration landed: write its shape here "
-                "(RunwayPeer zone extra) and drop this skip")
+# runway producer -> Knot 3.2 consumer: tests/integration/test_catalog_producer.py
+# (the same peers.py, Knot's catalog-role: interpret).
 
 
-@pytest.mark.skipif(not runway_has("catalog"), reason="runway has no catalog consumer yet "
-                    "(not assigned in this session)")
+@pytest.mark.skipif(not runway_has('"consumer"'), reason="runway does not consume catalog zones "
+                    "(catalog: {role: consumer} does not exist; not built this session)")
 def test_catalog_knot_producer_to_runway_consumer(peers, tmp_path):
     """Knot producer -> runway consumer: the members appear on runway."""
     need("runway", "knot")
-    pytest.skip("runway's catalog configuration landed: write its shape here and drop this skip")
+    pytest.fail("runway's catalog consumer landed: write this test (knot_catalog_producer above "
+                "is the Knot side)")
 
 
 # --------------------------------------------------------------------------
