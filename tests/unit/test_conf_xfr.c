@@ -699,6 +699,49 @@ static void test_docs_example(void **state)
 	rwd_conf_free(c);
 }
 
+/* The complete example at the top of docs/configuration.md loads, transfers included. */
+static void test_docs_complete_example(void **state)
+{
+	(void)state;
+	FILE *f = fopen("docs/configuration.md", "r");
+	if (!f) {
+		print_message("docs/configuration.md not found (run from the repo root); skipped\n");
+		skip();
+	}
+	char line[1024], *text = NULL;
+	size_t len = 0;
+	FILE *out = NULL;
+	bool seen = false, done = false;
+	while (!done && fgets(line, sizeof(line), f)) {
+		if (out) {
+			if (!strncmp(line, "```", 3)) {
+				fclose(out);
+				out = NULL;
+				done = true;
+			} else {
+				fputs(line, out);
+			}
+		} else if (!strncmp(line, "A complete example", 18)) {
+			seen = true;
+		} else if (seen && !strcmp(line, "```yaml\n")) {
+			out = open_memstream(&text, &len);
+		}
+	}
+	fclose(f);
+	assert_true(done);
+	struct rwd_conf *c = load_ok(text);
+	free(text);
+	assert_int_equal(c->n_tsig_keys, 1);
+	assert_int_equal(c->n_zones, 3);
+	assert_int_equal(c->zones[0].n_notify, 1);
+	assert_int_equal(c->zones[0].n_allow_transfer, 1);
+	assert_ptr_equal(c->zones[0].allow_transfer[0].key, &c->tsig_keys[0]);
+	assert_int_equal(c->zones[2].n_primaries, 1);
+	assert_int_equal(c->zones[2].n_allow_notify, 1);
+	assert_int_equal(c->xfr.max_out, 10);
+	rwd_conf_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -711,6 +754,7 @@ int main(void)
 		cmocka_unit_test(test_secondary_folder),
 		cmocka_unit_test(test_snapshot),
 		cmocka_unit_test(test_docs_example),
+		cmocka_unit_test(test_docs_complete_example),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
