@@ -8,6 +8,8 @@ configuration that name it (`catalog: {member_of: ..., group: ...}`).
   <id>.zones.<catalog>, the member's group at group.<id>.zones.<catalog>.
 - A reload that changes no member keeps the serial; a member added by a
   reload appears with a newer serial; a member removed goes.
+- A change through the API to the catalog (a custom property, RFC 9432
+  4.4.3) stays on top of the generated records across reloads and restarts.
 - runway producer -> Knot 3.2 consumer: the members appear on Knot (it
   creates the zones and transfers them from runway), and a member added
   to runway's configuration follows by NOTIFY, without touching Knot's.
@@ -76,6 +78,9 @@ class CatalogRunway(P.RunwayPeer):
             cat = f"{{ member_of: {CATALOG}" + (f", group: {group} }}" if group else " }")
             out += [f"  - name: {name}", f"    file: {P.Zone(name).file}", f"    catalog: {cat}",
                     f"    allow_transfer: {acl}", f"    notify: {notify}"]
+        if self.api_port:
+            out += ["api:", f'  listen: "{P.HOST}:{self.api_port}"',
+                    f"  tokens: [{{ token: {self.API_TOKEN}, access: write }}]", "  data: state/"]
         return "\n".join(out) + "\n"
 
     def reconfigure(self, members):
@@ -169,6 +174,34 @@ def test_catalog_follows_reloads(peers, tmp_path):
     assert third != second and (third - second) % 2**32 < 2**31
     gone = rw.answer(f"{member_id('member1.example.')}.zones.{CATALOG}", "PTR")
     assert gone.rcode() == dns.rcode.NXDOMAIN
+
+
+def test_catalog_api_change_kept(peers, tmp_path):
+    """A custom property added through the API stays across a reload (that
+    leaves the serial alone) and a restart."""
+    key = P.TsigKey.generate()
+    rw = CatalogRunway(tmp_path / "rw", key, {"member1.example.": "eu"}, api=True)
+    peers.start(rw)
+    prop = "owner.ext." + CATALOG
+    serial = rw.change(CATALOG, [{"action": "UPSERT", "name": prop, "type": "TXT", "ttl": 0,
+                                  "records": ['"ops team"']}])
+    assert rw.soa_serial(CATALOG) == serial
+
+    def check():
+        r = rw.answer(prop, "TXT")
+        assert r is not None and r.rcode() == dns.rcode.NOERROR, r
+        assert r.answer[0][0].to_text() == '"ops team"'
+        assert rw.soa_serial(CATALOG) == serial
+        ptr = rw.answer(f"{member_id('member1.example.')}.zones.{CATALOG}", "PTR")
+        assert ptr.answer[0][0].to_text() == "member1.example."
+
+    check()
+    mark = rw.log_mark()
+    rw.reload()
+    rw.wait_log(r"reload done", since=mark, timeout=WAIT)
+    check()
+    rw.restart()
+    check()
 
 
 def knot_consumer(workdir, key, producer_port) -> P.KnotPeer:

@@ -415,15 +415,20 @@ static struct rwd_zone *previous(const struct rwd_snapshot *prev, const char *vi
 
 /*
  * The catalog zone cz (catalog: {role: producer}) generated from the
- * top-level zones that name it (zone/source_catalog.c). The version prev
- * serves stays when it holds the same members, so a reload that changes
- * nothing changes no serial; else the serial is the time now, or one more
- * than the served one when that is not newer (RFC 1982), as Knot's
- * generated catalogs. NULL after reporting (out of memory, a name too long).
+ * top-level zones that name it (zone/source_catalog.c), then the API's
+ * stored changes to it (zo), as a zone file's are applied. Without such
+ * changes, the version prev serves stays when it holds the same members,
+ * so a reload that changes nothing changes no serial; else the serial is
+ * the time now, or one more than the served one when that is not newer
+ * (RFC 1982), as Knot's generated catalogs (the control layer's settling
+ * of a reload keeps the served serial when the records are the same after
+ * all). NULL after reporting (out of memory, a name too long).
  */
 static struct rwd_zone *build_catalog(const struct rwd_conf_zone *cz, const char *view,
                                       const struct rwd_snapshot *prev,
-                                      const struct rwd_conf *conf, struct load_report *rep)
+                                      const struct rwd_conf *conf,
+                                      const struct rwd_zone_load_opts *zo,
+                                      struct load_report *rep)
 {
 	size_t apex_len = rw_dname_len(cz->dname), n = 0;
 	struct rwd_catalog_member *m = calloc(conf->n_zones + 1, sizeof(*m));
@@ -439,7 +444,8 @@ static struct rwd_zone *build_catalog(const struct rwd_conf_zone *cz, const char
 	struct rwd_zone *old = previous(prev, view, cz->dname);
 	struct rwd_source_catalog cat = { .members = m, .n = n, .name = cz->file,
 	                                  .serial = old ? old->serial : 0 };
-	if (old && !rwd_zone_is_placeholder(old) && rwd_catalog_same(&cat, old)) {
+	bool changes = zo && (zo->n_overrides || zo->serial);
+	if (!changes && old && !rwd_zone_is_placeholder(old) && rwd_catalog_same(&cat, old)) {
 		free(m);
 		rwd_zone_ref(old);
 		return old;
@@ -447,8 +453,10 @@ static struct rwd_zone *build_catalog(const struct rwd_conf_zone *cz, const char
 	uint32_t now = (uint32_t)time(NULL);
 	cat.serial = old && !rwd_zone_is_placeholder(old) && !rwd_serial_newer(now, old->serial)
 	           ? old->serial + 1 : now;
-	struct rwd_record_source src = rwd_source_catalog(&cat);
-	struct rwd_zone *z = rwd_zone_build_sources(cz->dname, cz->file, &src, 1,
+	struct rwd_record_source src[2] = { rwd_source_catalog(&cat) };
+	if (changes)
+		src[1] = rwd_source_overrides(zo);
+	struct rwd_zone *z = rwd_zone_build_sources(cz->dname, cz->file, src, changes ? 2 : 1,
 	                                            &conf->zone_limits, report, rep);
 	free(m);
 	return z;
@@ -512,17 +520,14 @@ static void load_zones(const struct rwd_conf_zone *cz, size_t n, const char *vie
 			not_transferred(&cz[i], view, prev, rep, out, n_out);
 			continue;
 		}
-		struct rwd_zone *z;
-		if (cz[i].catalog_role == RWD_CATALOG_PRODUCER) {
-			z = build_catalog(&cz[i], view, prev, conf, rep);
-		} else {
-			if (opts)
-				opts(opts_ctx, &cz[i], &zo);
-			z = rwd_zone_load_limits(cz[i].dname, cz[i].file, &zo, &conf->zone_limits,
-			                         report, rep);
-			if (opts)
-				opts(opts_ctx, NULL, &zo);   /* release */
-		}
+		if (opts)
+			opts(opts_ctx, &cz[i], &zo);
+		struct rwd_zone *z = cz[i].catalog_role == RWD_CATALOG_PRODUCER
+		                   ? build_catalog(&cz[i], view, prev, conf, &zo, rep)
+		                   : rwd_zone_load_limits(cz[i].dname, cz[i].file, &zo,
+		                                          &conf->zone_limits, report, rep);
+		if (opts)
+			opts(opts_ctx, NULL, &zo);   /* release */
 		if (z != NULL) {
 			rwd_info("zone %s%s: loaded serial %u, %zu records", cz[i].name, in, z->serial,
 			         z->n_records);
