@@ -1,0 +1,383 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""runwayd as a secondary (src/server/xfr/secondary.c): of a knotd primary
+and of a runwayd primary; NOTIFY -> IXFR within a second; answers the same
+as the primary's; the copy kept in the zone file and served after a
+restart while the primary is down; expiry (SERVFAIL); TSIG; failover to
+the next primary; EDNS EXPIRE; and a primary that sends out-of-zone
+records, too many records or a broken stream (a stub primary below):
+the transfer is aborted, the served version kept, the reason logged.
+
+Only loopback; every process is stopped on any exit (peers.Peers, the
+stub's own thread joined); every wait a bounded poll.
+"""
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+import time
+
+import dns.edns
+import dns.flags
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdatatype
+import dns.rrset
+import pytest
+
+import dnsharness as h
+import peers as P
+
+pytestmark = pytest.mark.skipif(not P.have("knot"), reason="knotd is not installed")
+
+ZONE = """$ORIGIN example.com.
+$TTL 3600
+@       SOA   ns1 hostmaster {serial} {refresh} {retry} {expire} 300
+@       NS    ns1
+@       NS    ns2.example.net.
+@       MX    10 mail
+ns1     A     192.0.2.53
+mail    A     192.0.2.25
+www     A     192.0.2.80
+www     AAAA  2001:db8::80
+alias   CNAME www
+*.wild  TXT   "wild"
+sub     NS    ns.sub
+ns.sub  A     192.0.2.99
+{extra}
+"""
+
+NAMES = [("example.com.", "SOA"), ("example.com.", "NS"), ("example.com.", "MX"),
+         ("www.example.com.", "A"), ("www.example.com.", "AAAA"), ("alias.example.com.", "A"),
+         ("x.wild.example.com.", "TXT"), ("host.sub.example.com.", "A"),
+         ("nothing.example.com.", "A"), ("new.example.com.", "A")]
+
+
+def zone_text(serial=1, refresh=3600, retry=600, expire=1209600, extra=""):
+    return ZONE.format(serial=serial, refresh=refresh, retry=retry, expire=expire, extra=extra)
+
+
+def rrsets(m):
+    def sec(s):
+        return sorted((r.name.to_text().lower(), r.ttl, r.rdtype, sorted(x.to_text() for x in r))
+                      for r in s)
+    return (m.rcode(), sec(m.answer), sec(m.authority))
+
+
+def same_answers(a: P.Peer, b: P.Peer):
+    for name, rtype in NAMES:
+        ma, mb = a.answer(name, rtype), b.answer(name, rtype)
+        assert ma is not None and mb is not None, (name, rtype)
+        assert rrsets(ma) == rrsets(mb), (name, rtype, ma.to_text(), mb.to_text())
+
+
+def expire_option(peer, zone="example.com."):
+    """The EDNS EXPIRE (RFC 7314) value peer answers for zone's SOA, or None."""
+    q = dns.message.make_query(zone, "SOA", use_edns=0,
+                               options=[dns.edns.GenericOption(dns.edns.EXPIRE, b"")])
+    m = h.parse(h.udp_exchange(q.to_wire(), peer.port, P.HOST, 2.0))
+    for o in m.options:
+        if o.otype == dns.edns.EXPIRE:
+            return struct.unpack("!I", o.data)[0] if hasattr(o, "data") else o.expire
+    return None
+
+
+def knot_primary(tmp, secondary_port, key=None, **zone_kw):
+    k = P.KnotPeer(tmp / "knot")
+    k.add_zone(P.Zone("example.com.", text=zone_text(**zone_kw),
+                      notify=[P.Remote(P.HOST, secondary_port, key)],
+                      allow_transfer=[P.Acl("127.0.0.0/8", key)]))
+    return k
+
+
+def runway_secondary(tmp, primaries, *, runway_extra=None, extra="", name="rw"):
+    s = P.RunwayPeer(tmp / name, extra=extra)
+    z = P.Zone("example.com.", primaries=primaries)
+    if runway_extra:
+        z.extra["runway"] = runway_extra
+    s.add_zone(z)
+    return s
+
+
+@pytest.fixture
+def peers():
+    with P.Peers() as p:
+        yield p
+
+
+def test_knot_primary_axfr_notify_ixfr_restart(tmp_path, peers):
+    s_port = h.free_port()
+    k = knot_primary(tmp_path, s_port)
+    s = runway_secondary(tmp_path, [k.remote()], name="rw")
+    s.port = s_port
+    peers.start(k)
+    mark = s.log_mark()
+    peers.start(s)
+    s.wait_serial("example.com.", 1, timeout=10)
+    assert s.wait_transfers("in", 1, mark)[0][0] == "AXFR"
+    same_answers(k, s)
+    # RFC 7314: a secondary answers what is left of its copy's expire.
+    left = expire_option(s)
+    assert left is not None and 1209600 - 60 <= left <= 1209600
+
+    # A change on the primary: NOTIFY, then IXFR, answered within a second.
+    mark = s.log_mark()
+    k.zone_set("example.com.", [("set", "new.example.com.", 300, "A", "192.0.2.7"),
+                                ("unset", "www.example.com.", None, "AAAA", "2001:db8::80")])
+    took = s.wait_serial("example.com.", 2, timeout=5)
+    assert took < 1.0, f"{took:.3f}s from the change to the new serial"
+    assert s.wait_transfers("in", 1, mark)[0][0] == "IXFR", s.log_since(mark)
+    assert "NOTIFY" in s.log_since(mark)
+    same_answers(k, s)
+
+    # The copy is kept: a restart while the primary is down serves it.
+    text = (s.workdir / "example.com.zone").read_text()
+    assert "new.example.com." in text and "$ORIGIN example.com." in text
+    k.stop()
+    s.restart()
+    assert s.soa_serial("example.com.") == 2
+    m = s.answer("new.example.com.", "A")
+    assert [r.to_text() for r in m.answer] == ["new.example.com. 300 IN A 192.0.2.7"]
+    assert s.answer("www.example.com.", "AAAA").answer == []
+    # ... and says the primary is down, keeping the copy.
+    s.wait_log(r"SOA query to 127\.0\.0\.1:\d+", timeout=15)
+    assert s.soa_serial("example.com.") == 2
+
+
+def test_expire_servfail_then_back(tmp_path, peers):
+    s_port = h.free_port()
+    k = knot_primary(tmp_path, s_port, serial=10, refresh=1, retry=1, expire=4)
+    s = runway_secondary(tmp_path, [k.remote()], runway_extra={
+        "refresh_min": 1, "retry_min": 1, "expire_min": 1})
+    s.port = s_port
+    peers.start(k, s)
+    s.wait_serial("example.com.", 10)
+    left = expire_option(s)
+    assert left is not None and left <= 4
+    k.stop()
+    t0 = time.monotonic()
+    deadline = t0 + 15
+    while True:
+        m = s.answer("www.example.com.", "A", timeout=0.5)
+        if m is not None and m.rcode() == dns.rcode.SERVFAIL:
+            break
+        assert time.monotonic() < deadline, s.log_tail()
+        time.sleep(0.05)  # poll interval while the expiry is due
+    assert time.monotonic() - t0 >= 2.0, "expired long before the SOA's expire"
+    assert "expired" in s.log()
+    # The primary back: the next retry transfers it again.
+    k.start()
+    s.wait_serial("example.com.", 10, timeout=10)
+
+
+def test_tsig_and_wrong_key(tmp_path, peers):
+    key = P.TsigKey.generate("xfr.")
+    s_port = h.free_port()
+    k = knot_primary(tmp_path, s_port, key=key, refresh=1, retry=1)
+    s = runway_secondary(tmp_path, [k.remote(key)],
+                         runway_extra={"refresh_min": 1, "retry_min": 1})
+    s.port = s_port
+    peers.start(k, s)
+    s.wait_serial("example.com.", 1)
+    # The same key name with another secret: every transfer refused.
+    bad = P.TsigKey(key.name, P.TsigKey.generate().secret, key.algorithm)
+    s.zone("example.com.").primaries[:] = [k.remote(bad)]
+    s.write_config()
+    mark = s.log_mark()
+    s.reload()
+    s.wait_log(r"reload done", since=mark)
+    # (Knot's NOTIFY is refused too now: the refresh timer asks, each second.)
+    k.zone_set("example.com.", [("set", "new.example.com.", 300, "A", "192.0.2.7")])
+    s.wait_log(r"refresh failed: .*(TSIG|NOTAUTH)", since=mark, timeout=10)
+    assert k.soa_serial("example.com.") == 2
+    assert s.soa_serial("example.com.") == 1
+    assert s.answer("www.example.com.", "A").rcode() == dns.rcode.NOERROR
+
+
+def test_failover_to_second_primary(tmp_path, peers):
+    # The first primary takes the SOA query and never answers (a bound UDP
+    # socket nobody reads): after xfr.io_timeout the second one is asked.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind((P.HOST, 0))
+        dead = P.Remote(P.HOST, silent.getsockname()[1])
+        s_port = h.free_port()
+        k = knot_primary(tmp_path, s_port)
+        s = runway_secondary(tmp_path, [dead, k.remote()], extra="xfr:\n  io_timeout: 300ms\n")
+        s.port = s_port
+        peers.start(k, s)
+        s.wait_serial("example.com.", 1, timeout=10)
+        log = s.log()
+        assert f"SOA query to {dead.addr}: SOA query: no answer" in log
+        assert f"AXFR from {k.remote().addr}" in log
+        st = silent.recvfrom(512, socket.MSG_DONTWAIT)   # it was asked first
+        assert dns.message.from_wire(st[0]).question[0].rdtype == dns.rdatatype.SOA
+
+
+# --------------------------------------------------------------------------
+# A primary that misbehaves: a stub over UDP (SOA) and TCP (transfers).
+
+def soa_rrset(serial):
+    return dns.rrset.from_text("example.com.", 3600, "IN", "SOA",
+                               f"ns1.example.com. hm.example.com. {serial} 1 1 1209600 300")
+
+
+def good_records():
+    return [dns.rrset.from_text("example.com.", 3600, "IN", "NS", "ns1.example.com."),
+            dns.rrset.from_text("ns1.example.com.", 3600, "IN", "A", "192.0.2.53"),
+            dns.rrset.from_text("www.example.com.", 3600, "IN", "A", "192.0.2.80")]
+
+
+class StubPrimary:
+    """Answers SOA with self.serial and every transfer (IXFR: NOTIMP) with
+    self.axfr(serial) -> list of messages' answer sections."""
+
+    def __init__(self):
+        self.port = h.free_port()
+        self.serial = 1
+        self.body = good_records
+        self.stop_ev = threading.Event()
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind((P.HOST, self.port))
+        self.udp.settimeout(0.1)
+        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.tcp.bind((P.HOST, self.port))
+        self.tcp.listen(8)
+        self.tcp.settimeout(0.1)
+        self.transfers = 0
+        self.threads = [threading.Thread(target=self.serve_udp, daemon=True),
+                        threading.Thread(target=self.serve_tcp, daemon=True)]
+
+    def remote(self):
+        return P.Remote(P.HOST, self.port)
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_ev.set()
+        for t in self.threads:
+            t.join(5)
+        self.udp.close()
+        self.tcp.close()
+
+    def answer(self, q):
+        r = dns.message.make_response(q)
+        r.flags |= dns.flags.AA
+        return r
+
+    def serve_udp(self):
+        while not self.stop_ev.is_set():
+            try:
+                wire, addr = self.udp.recvfrom(65535)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            q = dns.message.from_wire(wire)
+            r = self.answer(q)
+            if q.question[0].rdtype == dns.rdatatype.SOA:
+                r.answer.append(soa_rrset(self.serial))
+            self.udp.sendto(r.to_wire(), addr)
+
+    def serve_tcp(self):
+        while not self.stop_ev.is_set():
+            try:
+                c, _ = self.tcp.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with c:
+                c.settimeout(2)
+                try:
+                    q = dns.message.from_wire(h.tcp_read_msg(c))
+                except (OSError, Exception):
+                    continue
+                self.transfers += 1
+                qt = q.question[0].rdtype
+                if qt == dns.rdatatype.IXFR:
+                    r = self.answer(q)
+                    r.set_rcode(dns.rcode.NOTIMP)
+                    c.sendall(h.tcp_frame(r.to_wire()))
+                    continue
+                recs = [soa_rrset(self.serial)] + self.body() + [soa_rrset(self.serial)]
+                for i in range(0, len(recs), 50):
+                    r = self.answer(q)
+                    r.answer = recs[i:i + 50]
+                    try:
+                        c.sendall(h.tcp_frame(r.to_wire(max_size=65535)))
+                    except OSError:
+                        break
+
+
+def notify(peer, zone="example.com."):
+    q = dns.message.make_query(zone, "SOA")
+    q.set_opcode(dns.opcode.NOTIFY)
+    q.flags |= dns.flags.AA
+    h.udp_exchange(q.to_wire(), peer.port, P.HOST, 2.0)
+
+
+@pytest.mark.parametrize("bad,reason", [
+    ("out_of_zone", r"www\.example\.net\. is outside the zone"),
+    ("too_many", r"more than 20 records \(xfr\.max_records\)"),
+    ("cname_and_a", r"CNAME"),
+])
+def test_bad_primary_keeps_old_version(tmp_path, peers, bad, reason):
+    import dns.opcode  # noqa: F401 (notify())
+    with StubPrimary() as stub:
+        s = runway_secondary(tmp_path, [stub.remote()], extra="xfr:\n  max_records: 20\n")
+        peers.start(s)
+        s.wait_serial("example.com.", 1)
+        mark = s.log_mark()
+
+        def body():
+            rs = good_records()
+            if bad == "out_of_zone":
+                rs.append(dns.rrset.from_text("www.example.net.", 60, "IN", "A", "192.0.2.66"))
+            elif bad == "too_many":
+                rs += [dns.rrset.from_text(f"h{i}.example.com.", 60, "IN", "A", "192.0.2.1")
+                       for i in range(30)]
+            else:
+                rs.append(dns.rrset.from_text("www.example.com.", 60, "IN", "CNAME", "x.example.com."))
+            return rs
+        stub.body = body
+        stub.serial = 2
+        notify(s)
+        m = s.wait_log(r"refresh failed: (.*)", since=mark, timeout=10)
+        assert __import__("re").search(reason, m.group(1)), m.group(0)
+        assert s.soa_serial("example.com.") == 1
+        assert s.answer("www.example.com.", "A").rcode() == dns.rcode.NOERROR
+        # A good version afterwards is taken.
+        stub.body = good_records
+        stub.serial = 3
+        notify(s)
+        s.wait_serial("example.com.", 3, timeout=5)
+
+
+def test_runway_primary(tmp_path, peers):
+    p = P.RunwayPeer(tmp_path / "primary", api=True)
+    s_port = h.free_port()
+    p.add_zone(P.Zone("example.com.", text=zone_text(serial=5),
+                      notify=[P.Remote(P.HOST, s_port)], allow_transfer=[P.Acl("127.0.0.0/8")]))
+    peers.start(p)
+    try:
+        p.axfr("example.com.", timeout=3)
+    except Exception as e:  # noqa: BLE001
+        pytest.skip(f"runwayd does not serve AXFR yet: {e}")
+    s = runway_secondary(tmp_path, [p.remote()])
+    s.port = s_port
+    mark = s.log_mark()
+    peers.start(s)
+    s.wait_serial("example.com.", 5, timeout=10)
+    same_answers(p, s)
+    mark = s.log_mark()
+    serial = p.change("example.com.", [{"action": "UPSERT", "name": "new.example.com.", "type": "A",
+                                        "ttl": 300, "records": ["192.0.2.7"]}])
+    took = s.wait_serial("example.com.", serial, timeout=5)
+    assert took < 1.0
+    assert s.wait_transfers("in", 1, mark)[0][0] == "IXFR", s.log_since(mark)
+    same_answers(p, s)
