@@ -485,7 +485,8 @@ int rwd_api_start(const struct rwd_api_opts *o, struct rwd_control *ctl, struct 
 	unsigned max_conns = o->max_connections ? o->max_connections : DEFAULT_MAX_CONNECTIONS;
 	a->max_conns = max_conns;
 	unsigned per_client = o->max_per_client ? o->max_per_client : DEFAULT_MAX_PER_CLIENT;
-	a->env = (struct rwd_api_env){ .ctl = ctl, .health = o->health };
+	a->env = (struct rwd_api_env){ .ctl = ctl, .health = o->health, .srv = o->srv,
+	                               .secondary = o->secondary };
 	snprintf(a->listen, sizeof(a->listen), "%s", addr.text);
 	if (o->allow ? rwd_acl_copy(&a->allow, o->allow) : (a->allow.any = true, 0)) {
 		free_api(a);

@@ -9,6 +9,7 @@
  * Routes (docs/api.md):
  *   GET    /v1/zones                      GET  /v1/zones/{zone}/rrsets
  *   POST   /v1/zones/{zone}/changes
+ *   GET    /v1/zones/{zone}/transfer      POST /v1/zones/{zone}/refresh, .../retransfer
  *   GET    /v1/traffic                    GET|PUT|DELETE /v1/traffic/{name}
  *   GET    /v1/endpoints                  PUT  /v1/endpoints/{name}
  *   POST   /v1/endpoints/{name}/drain     POST /v1/endpoints/{name}/undrain
@@ -29,6 +30,8 @@
 
 struct rwd_control;
 struct rwd_health;
+struct rwd_secondary;
+struct rwd_server;
 
 struct rwd_api_token {
 	const char *token;
@@ -49,6 +52,12 @@ struct rwd_api_opts {
 	 * check counters (GET /v1/health, /metrics). NULL: the published
 	 * health state only. */
 	struct rwd_health *health;
+	/* Optional: the running server (its configuration, srv->conf, read
+	 * under the control lock: a zone's transfer settings) and the
+	 * secondary side (xfr/secondary.h: refresh, status). NULL: GET
+	 * .../transfer says less, POST .../refresh answers 503. */
+	struct rwd_server *srv;
+	struct rwd_secondary *secondary;
 	/* Slow and greedy clients (api.c); 0: the defaults (64, 8, 5000 ms). */
 	unsigned max_connections;      /* open at once, in all (a new one closes the one
 	                                  waiting longest; RWD_API_OVER_LIMIT more for a moment) */
@@ -100,6 +109,8 @@ struct rwd_api_response {
 struct rwd_api_env {
 	struct rwd_control *ctl;
 	struct rwd_health *health;     /* may be NULL */
+	struct rwd_server *srv;        /* may be NULL */
+	struct rwd_secondary *secondary;   /* may be NULL */
 };
 
 /*

@@ -70,6 +70,13 @@ void api_zone_rrsets(const struct rwd_api_env *e, const char *zone,
                      const struct rwd_api_request *r, struct rwd_api_response *out);
 void api_zone_changes(const struct rwd_api_env *e, const char *zone,
                       const struct rwd_api_request *r, struct rwd_api_response *out);
+/* GET /v1/zones/{zone}/transfer, POST .../refresh and .../retransfer, and
+ * the transfer lines of /metrics (xfr.c). */
+void api_zone_transfer(const struct rwd_api_env *e, const char *zone,
+                       const struct rwd_api_request *r, struct rwd_api_response *out);
+void api_zone_refresh(const struct rwd_api_env *e, const char *zone, bool retransfer,
+                      const struct rwd_api_request *r, struct rwd_api_response *out);
+void api_xfr_metrics(const struct rwd_api_env *e, FILE *f);
 void api_zone_journal(const struct rwd_api_env *e, const char *zone,
                       const struct rwd_api_request *r, struct rwd_api_response *out);
 

@@ -146,6 +146,7 @@ void api_metrics(const struct rwd_api_env *e, struct rwd_api_response *out)
 	        (unsigned long long)(hs ? hs->generation : 0));
 	api_read_end(e);
 	rwd_control_metrics(e->ctl, f);    /* stored changes skipped, compactions */
+	api_xfr_metrics(e, f);             /* secondary zones, transfers, NOTIFY (xfr.c) */
 
 	if (e->health) {
 		struct rwd_health_stats st;

@@ -248,6 +248,11 @@ void rwd_api_handle(const struct rwd_api_env *e, const struct rwd_api_request *r
 		if (n == 4 && is(s[3], "changes"))
 			return is(m, "POST") ? api_zone_changes(e, s[2], r, out)
 			       : get ? api_zone_journal(e, s[2], r, out) : not_allowed(r, out, "GET, POST");
+		if (n == 4 && is(s[3], "transfer"))
+			return get ? api_zone_transfer(e, s[2], r, out) : not_allowed(r, out, "GET");
+		if (n == 4 && (is(s[3], "refresh") || is(s[3], "retransfer")))
+			return is(m, "POST") ? api_zone_refresh(e, s[2], is(s[3], "retransfer"), r, out)
+			                     : not_allowed(r, out, "POST");
 	} else if (is(res, "traffic")) {
 		if (n == 2)
 			return get ? api_traffic_list(e, out) : not_allowed(r, out, "GET");

@@ -21,6 +21,7 @@
 #include "server/control/control.h"
 #include "server/xfr/secondary.h"
 #include "server/daemon/server.h"
+#include "server/xfr/notify.h"
 
 #define VERSION RUNWAY_VERSION     /* the VERSION file, passed by the Makefile */
 
@@ -151,6 +152,8 @@ static void budget_follow(struct fd_budget *b, struct rwd_server *srv)
 	b->max_clients = n;
 }
 
+static struct rwd_secondary *secondary;   /* defined below; the API refreshes through it */
+
 /* The control API, when the configuration has one. */
 static int start_api(const struct rwd_conf *conf, struct rwd_server *srv, struct rwd_control *ctl,
                      struct rwd_api **out)
@@ -165,7 +168,7 @@ static int start_api(const struct rwd_conf *conf, struct rwd_server *srv, struct
 		                                    conf->api_tokens[i].access == 1 };
 	struct rwd_api_opts o = { .listen = conf->api_listen, .tokens = tokens,
 	                          .n_tokens = conf->n_api_tokens, .allow = &conf->api_allow,
-	                          .health = srv->health,
+	                          .health = srv->health, .srv = srv, .secondary = secondary,
 	                          .max_connections = conf->api_max_connections,
 	                          .max_per_client = conf->api_max_per_client,
 	                          .request_timeout_ms = conf->api_request_timeout_ms };
@@ -180,12 +183,17 @@ static int start_api(const struct rwd_conf *conf, struct rwd_server *srv, struct
 /* The secondary side (xfr/secondary.h): NULL until created. */
 static struct rwd_secondary *secondary;
 
+static struct rwd_notify *notify;   /* NOTIFY out (xfr/notify.h) */
+
 static void stop(struct rwd_server *srv, struct rwd_control *ctl, struct rwd_api *api)
 {
 	rwd_api_stop(api);
 	rwd_secondary_stop(secondary);     /* it publishes through control: before control stops */
 	secondary = NULL;
 	rwd_control_stop(ctl);             /* a zone compaction may publish: before health stops */
+	srv->on_zone_serial = NULL;        /* nothing publishes any more */
+	rwd_notify_stop(notify);
+	notify = NULL;
 	rwd_tcp_stop(srv->tcp);
 	rwd_udp_stop(srv->udp);
 	rwd_dnstap_stop(srv->dnstap);      /* after the transports: flushes what they logged */
@@ -270,6 +278,13 @@ int main(int argc, char **argv)
 	                              .max_per_client = conf->tcp_max_per_client };
 	struct rwd_api *api = NULL;
 	struct fd_budget budget;
+	/* NOTIFY on every new serial from here on (before the API can change one) */
+	if (rwd_notify_start(&srv, &notify) < 0) {
+		stop(&srv, ctl, NULL);
+		return 1;
+	}
+	srv.on_zone_serial = rwd_notify_zone_serial;
+	srv.on_zone_serial_ctx = notify;
 	/* TCP's share of the descriptors is counted once the others are open. */
 	if (rwd_health_start(s->model, &srv.health) < 0 ||
 	    rwd_udp_start(conf->listen, conf->n_listen, workers, conf->busy_poll_us, srv.dnstap,
@@ -283,6 +298,11 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < conf->n_listen; i++)
 		rwd_info("listening on %s (UDP x%u, TCP)", conf->listen[i].text, workers);
+	/* Secondaries may have missed changes made while runwayd was down: once
+	 * we answer, NOTIFY every zone's serial (as BIND and Knot do after loading). */
+	rwd_control_read_lock(ctl);
+	rwd_notify_snapshot(notify, rwd_snapshot_get());
+	rwd_control_read_unlock(ctl);
 	rwd_info("runwayd %s ready: %zu zones, %zu traffic names", VERSION, s->zones->n_zones,
 	         s->model->n_traffic);
 

@@ -174,6 +174,10 @@ int rwd_query_xfr_hold(struct rwd_query *qr);
 void rwd_query_xfr_release(struct rwd_query *qr);
 /* Transfers held now (any thread). */
 unsigned rwd_query_xfr_running(void);
+/* Transfers begun since start (/metrics, runway_xfr_out_total), by how
+ * they are answered: [0] the whole zone (AXFR, or IXFR in its form), [1]
+ * IXFR differences, [2] the SOA alone (IXFR up to date, or over UDP). */
+void rwd_query_xfr_counts(uint64_t out[3]);
 
 /* Run the deciding stages on qr->wire (qr->stage, qr->state say how it went). */
 void rwd_query_begin(const struct rwd_snapshot *s, struct rwd_query *qr);

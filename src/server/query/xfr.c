@@ -54,6 +54,9 @@
 
 /* Transfers held by a stream transport (rwd_query_xfr_hold). */
 static atomic_uint running;
+/* Transfers begun, by mode (rwd_query_xfr_counts): one relaxed add per
+ * AXFR/IXFR query that is answered, none for any other query. */
+static atomic_ulong begun[3];
 
 /*
  * The producer's position: qr->cursor is the node table index (AXFR) or
@@ -459,6 +462,7 @@ enum rwd_stage_result rwd_stage_transfer(const struct rwd_snapshot *s, struct rw
 	qr->cursor = diff;
 	qr->xfr_cursor2 = c2_make(mode, P_FIRST, 0);
 	qr->producer = produce;
+	atomic_fetch_add_explicit(&begun[mode], 1, memory_order_relaxed);
 	return RWD_DONE;
 }
 
@@ -493,4 +497,10 @@ void rwd_query_xfr_release(struct rwd_query *qr)
 unsigned rwd_query_xfr_running(void)
 {
 	return atomic_load_explicit(&running, memory_order_relaxed);
+}
+
+void rwd_query_xfr_counts(uint64_t out[3])
+{
+	for (int i = 0; i < 3; i++)
+		out[i] = atomic_load_explicit(&begun[i], memory_order_relaxed);
 }
