@@ -37,6 +37,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -121,6 +123,7 @@ struct conn {
 	size_t rlen, rcap;
 	struct stream *stream;       /* a stream waiting for the peer, or NULL */
 	size_t queued;               /* bytes in uv_write requests not completed */
+	size_t outq;                 /* T_WRITE: the kernel's send queue when the timer began */
 	unsigned pending;            /* uv_write requests not completed */
 	unsigned handles_open;
 	uint8_t tmode;               /* enum tmode */
@@ -398,10 +401,35 @@ static void conn_drain(struct conn *c)
 		conn_close(c);
 }
 
+/* Bytes in the kernel's send queue of c (SIOCOUTQ: not yet acknowledged by
+ * the peer); 0 when unknown. */
+static size_t conn_outq(struct conn *c)
+{
+	uv_os_fd_t fd;
+	int n = 0;
+	if (uv_fileno((uv_handle_t *)&c->tcp, &fd) < 0 || ioctl(fd, SIOCOUTQ, &n) < 0 || n < 0)
+		return 0;
+	return (size_t)n;
+}
+
 static void on_timer(uv_timer_t *timer)
 {
 	struct conn *c = timer->data;
 	bool io = c->tmode != T_IDLE && c->t->opts.io_timeout_ms;
+	if (io && c->tmode == T_WRITE) {
+		/* A peer that reads, however slowly, is no peer that does not:
+		 * with a send buffer of megabytes (a transfer) the kernel takes
+		 * the next write only once much of it has drained, which may
+		 * take longer than the io timeout. Nothing was added since the
+		 * timer began (a completed write restarts it), so a shorter
+		 * queue means the peer acknowledged data: wait again. */
+		size_t q = conn_outq(c);
+		if (q < c->outq) {
+			c->outq = q;
+			uv_timer_start(&c->timer, on_timer, c->t->opts.io_timeout_ms, 0);
+			return;
+		}
+	}
 	c->t->stats.tcp_closed[io ? RWD_TCP_IO : RWD_TCP_IDLE]++;
 	conn_close(c);
 }
@@ -418,6 +446,8 @@ static void conn_timer(struct conn *c, bool fresh)
 		return;
 	c->tmode = m;
 	unsigned ms = m == T_IDLE || o->io_timeout_ms == 0 ? o->idle_timeout_ms : o->io_timeout_ms;
+	if (m == T_WRITE)
+		c->outq = conn_outq(c);
 	if (ms)
 		uv_timer_start(&c->timer, on_timer, ms, 0);
 	else

@@ -18,8 +18,10 @@
  *     answered (or since it was accepted),
  *   - when a message has begun to arrive and is not whole io_timeout_ms
  *     later (slowloris: bytes trickled in do not extend the time), or when
- *     queued answers have not moved to the kernel for io_timeout_ms (a
- *     client that sends queries but does not read the answers),
+ *     queued answers have not moved to the kernel for io_timeout_ms while
+ *     the kernel's send queue did not shrink either (a client that sends
+ *     queries but does not read the answers; one that reads a transfer
+ *     slowly through megabytes of socket buffer keeps its connection),
  *   - on a message shorter than a DNS header (length 0..11),
  *   - on a message the query path does not answer (the first
  *     rwd_query_produce returned 0: QR=1, no whole question, ...), like
