@@ -10,6 +10,8 @@ same keys (and an ACL letting them query) asked the same questions.
   BADTIME, each as knotd answers (rcode, error, MAC present or not, the
   server's time in Other Data for BADTIME);
 - a TSIG RR that is not the last record is FORMERR, as knotd;
+- a signed AXFR of several messages: every message signed, chained to the
+  one before (dnspython checks each), as knotd; a wrong secret NOTAUTH/BADSIG;
 - unsigned queries get unsigned answers.
 """
 from __future__ import annotations
@@ -44,6 +46,17 @@ KEYS = {
 WRONG = base64.b64encode(b"not-the-secret-at-all-0123456789").decode()
 
 
+MANY = "many.example."          # a zone whose AXFR takes several messages
+
+
+def write_many(path):
+    lines = ["$ORIGIN many.example.", "$TTL 300",
+             "@ SOA ns1 hostmaster 2024010101 7200 3600 1209600 300", "@ NS ns1", "ns1 A 192.0.2.53"]
+    lines += [f"h{i} TXT \"{i:05d} {'x' * 60}\"" for i in range(2000)]   # ~180 KB
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 class TsigServer(h.DnsServer):
     """A DnsServer whose config also holds KEYS (knotd: and an ACL allowing
     them to query and transfer every zone: knotd checks a signed query
@@ -53,7 +66,10 @@ class TsigServer(h.DnsServer):
         lines = ["tsig_keys:"]
         for name, (alg, secret) in KEYS.items():
             lines.append(f'  {name}: {{ algorithm: {alg}, secret: "{secret}" }}')
-        return super().runway_config() + "\n".join(lines) + "\n"
+        text = super().runway_config().replace(
+            f"    file: {MANY[:-1]}.zone\n",
+            f"    file: {MANY[:-1]}.zone\n    allow_transfer: [{{ match: [127.0.0.1], key: xfr. }}]\n", 1)
+        return text + "\n".join(lines) + "\n"
 
     def knot_config(self) -> str:
         keys = ["key:"]
@@ -73,7 +89,9 @@ def servers(tmp_path_factory):
         for kind in ("runway", "knot"):
             if kind == "knot" and h.KNOTD is None:
                 continue
-            s = TsigServer(kind, tmp_path_factory.mktemp(f"tsig-{kind}"))
+            zdir = tmp_path_factory.mktemp(f"tsig-zone-{kind}")
+            zones = h.STANDARD_ZONES + [(MANY, write_many(zdir / f"{MANY[:-1]}.zone"), [])]
+            s = TsigServer(kind, tmp_path_factory.mktemp(f"tsig-{kind}"), zones)
             started[kind] = s
             s.start()
         yield started
@@ -287,3 +305,25 @@ def test_kdig(servers, name):
     assert "status: BADSIG" in text, text
     # time signed, fudge 300, an empty MAC, original ID, BADSIG, no other data
     assert re.search(r"TSIG\thmac-\S+ \d+ 300 0 \d+ BADSIG 0", text), text
+
+
+def test_signed_axfr(servers):
+    """allow_transfer with key xfr.: dnspython's xfr checks each message's
+    MAC, chained (RFC 8945 5.3.1), and that the last one is signed."""
+    import dns.zone
+    for kind, srv in servers.items():
+        kr = keyring("xfr.")
+        msgs = 0
+        for m in dns.query.xfr("127.0.0.1", MANY, port=srv.port, keyring=kr, keyname="xfr.",
+                               relativize=False, lifetime=20):
+            assert m.had_tsig, (kind, msgs)     # every message signed (dnspython allows gaps)
+            msgs += 1
+        assert msgs >= 3, (kind, msgs)
+        # the whole zone came: 2000 TXT, SOA, NS, A
+        got = dns.query.xfr("127.0.0.1", MANY, port=srv.port, keyring=kr, keyname="xfr.",
+                            relativize=False, lifetime=20)
+        zone = dns.zone.from_xfr(got, relativize=False)
+        assert len(list(zone.iterate_rdatas("TXT"))) == 2000, kind
+        # a wrong secret: NOTAUTH, BADSIG, unsigned, as for any query
+        _, wire = signed(MANY, "AXFR", secret=WRONG)
+        assert tsig_of(tcp(srv, wire))[:3] == (dns.rcode.NOTAUTH, dns.rcode.BADSIG, 0), kind
