@@ -5,9 +5,10 @@
   an IXFR from OLD (dnspython's inbound_xfr) brings a copy of the zone at OLD to
   exactly what AXFR gives now;
 - a zone file edited and reloaded (SIGHUP) is diffed against the zone served
-  (Knot's zonefile-load: difference): its serial when it was raised, else the
-  next by serial_policy (increment: +1; unixtime: the time), the file's serial
-  never going backwards; a reload without a change keeps serial and history;
+  (Knot's zonefile-load: difference): its serial when it was raised (alone, an
+  SOA-only change), else the next by serial_policy (increment: +1; unixtime:
+  the time), the served serial never going backwards; a reload without a
+  change keeps serial and history;
 - the history survives a restart (the store's journal), but not a file edited
   while runwayd was stopped (the serial moves on, older serials are "too old");
 - journal_max_depth condenses the oldest changes into one: the first serial is
@@ -215,6 +216,14 @@ def test_reload_same_serial_increment(server):
     assert server.soa_serial(ZONE) == 102
     st, body = server.since(100)
     assert st == 200 and len(body["changes"]) == 2, body
+    # only the file's serial raised: taken, a change of the SOA alone (as
+    # knotd's zonefile-load: difference)
+    server.edit(300, "added IN A 192.0.2.8\n")
+    assert server.soa_serial(ZONE) == 300
+    st, body = server.since(102)
+    assert st == 200 and body["changes"] == [
+        {"from": 102, "to": 300, "removed": [], "added": []}], body
+    assert ixfr_soas(server, 102) == [300, 102, 300, 300]
 
 
 @pytest.mark.parametrize("server", ["    serial_policy: unixtime\n"], indirect=True)
@@ -245,20 +254,28 @@ def test_restart_keeps_history(server):
     st, body = server.since(100)
     assert st == 200 and [(c["from"], c["to"]) for c in body["changes"]] == [(100, 101), (101, 102)]
     assert_ixfr_reaches(server, at_100, [100, 101, 102])
+    # Only the serial raised while stopped: taken, the log goes on.
+    assert server.stop() == 0
+    server.write_zone(ZONE, ZONE_TEXT.format(serial=400, extra="added IN A 192.0.2.8\n"))
+    server.start()
+    assert server.soa_serial(ZONE) == 400
+    st, body = server.since(100)
+    assert st == 200 and [(c["from"], c["to"]) for c in body["changes"]] == [
+        (100, 101), (101, 102), (102, 400)], body
     # Edited while stopped (serial not raised): the history cannot say how,
     # the serial moves on, older serials are too old.
     assert server.stop() == 0
     server.write_zone(ZONE, ZONE_TEXT.format(serial=100, extra="added IN A 192.0.2.99\n"))
     server.start()
-    assert server.soa_serial(ZONE) == 103
-    st, body = server.since(102)
+    assert server.soa_serial(ZONE) == 401
+    st, body = server.since(400)
     assert st == 410 and "does not reach back" in body["error"], body
-    st, body = server.since(103)
+    st, body = server.since(401)
     assert st == 200 and body["changes"] == [], body
     # ...and the log goes on from there
     server.post(upsert("api2.example.com.", "A", 60, "192.0.2.70"))
-    st, body = server.since(103)
-    assert st == 200 and [(c["from"], c["to"]) for c in body["changes"]] == [(103, 104)]
+    st, body = server.since(401)
+    assert st == 200 and [(c["from"], c["to"]) for c in body["changes"]] == [(401, 402)]
 
 
 @pytest.mark.parametrize("server", ["    journal_max_depth: 2\n"], indirect=True)

@@ -1076,17 +1076,28 @@ static void settle_store(struct settle *st, const char *skey, uint32_t serial,
 	st->ret = ret;
 }
 
+/* A diff that only moves z's serial from -> to (z's SOA otherwise). */
+static struct rwd_zone_diff *soa_step(const struct rwd_zone *z, uint32_t from, uint32_t to)
+{
+	uint8_t a[600], b[600];
+	size_t la = rwd_zone_soa_record(z, from, a, sizeof(a));
+	size_t lb = rwd_zone_soa_record(z, to, b, sizeof(b));
+	return la && lb ? rwd_zone_diff_new(from, to, a, la, NULL, 0, 0, b, lb, NULL, 0, 0) : NULL;
+}
+
 /*
  * One zone version z just loaded from cz's file (and the stored overrides),
  * with the file's serial; p the version served before (NULL: none, or a
  * placeholder). Its serial and history:
- *  - after p: z differs from p (rwd_zone_diff_versions)? No: p's serial and
- *    history, whatever the file's serial says. Yes: the file's serial when
- *    it is newer than p's (RFC 1982), else the next by the zone's policy;
- *    the diff goes onto p's history and into the store.
+ *  - after p: z differs from p (rwd_zone_diff_versions)? Yes: the file's
+ *    serial when it is newer than p's (RFC 1982), else the next by the
+ *    zone's policy; the diff goes onto p's history and into the store. No:
+ *    p's serial and history, unless the file's serial is newer (then it is
+ *    taken, an SOA-only diff, as Knot's zonefile-load: difference does).
  *  - at start: the store's serial and log when the content is the one they
- *    describe (its digest); else the file's serial if newer than the
- *    store's, else the next by policy, and the log starts anew.
+ *    describe (its digest; the file's serial again when only it went up);
+ *    else the file's serial if newer than the store's, else the next by
+ *    policy, and the log starts anew.
  * A secondary's copy keeps the file's serial (its primary's): never one of
  * runway's.
  */
@@ -1102,16 +1113,32 @@ static void settle_one(struct settle *st, const struct rwd_conf_zone *cz, struct
 	if (p && !p->failed) {
 		struct rwd_zone_diff *d = NULL;
 		int ret = rwd_zone_diff_versions(p, z, &d);
-		if (ret == 0 && d == NULL) {
+		bool raised = rwd_serial_newer(file, p->serial);
+		if (ret == 0 && d == NULL && !raised) {
 			rwd_zone_set_serial_unpublished(z, p->serial);
 			z->history = p->history;
 			rwd_zone_history_ref(z->history);
 			return;
 		}
+		/* Only the file's serial went up: that is a change too (the
+		 * operator's way to make secondaries look), as in Knot's
+		 * "difference" mode: an IXFR of the SOA alone. */
+		if (ret == 0 && d == NULL && (d = soa_step(z, p->serial, file)) == NULL)
+			ret = RW_ENOMEM;
 		if (!secondary && !rwd_serial_newer(file, p->serial))
 			serial = rwd_serial_next((int)cz->serial_policy, p->serial, now);
 		rwd_zone_set_serial_unpublished(z, serial);
-		if (d) {
+		if (d && secondary && !rwd_serial_newer(serial, p->serial)) {
+			/* a secondary's copy on disk that is not newer than the one
+			 * served (its primary's serials are not ours to change): no
+			 * difference to log, the next transfer sets it right */
+			rwd_warn("zone %s: the copy in %s (serial %u) differs from the one served "
+			         "(serial %u) and is not newer: the change log starts again",
+			         cz->name, cz->file, serial, p->serial);
+			rwd_zone_diff_free(d);
+			d = NULL;
+			ret = 0;
+		} else if (d) {
 			rwd_zone_diff_set_serial_to(d, serial);
 			z->history = rwd_zone_history_append(p->history, d, cz->journal_max_depth,
 			                                     (size_t)cz->journal_max_size);
@@ -1120,7 +1147,7 @@ static void settle_one(struct settle *st, const struct rwd_conf_zone *cz, struct
 			         d->n_removed, d->n_added, p->serial, serial,
 			         serial == file ? "" : " (the file's was not newer)");
 			rwd_zone_diff_free(d);
-		} else {
+		} else if (ret < 0) {
 			rwd_warn("zone %s: cannot tell what the reload changed (%s): the change log "
 			         "starts again at serial %u", cz->name, rw_strerror(ret), serial);
 		}
@@ -1131,13 +1158,26 @@ static void settle_one(struct settle *st, const struct rwd_conf_zone *cz, struct
 	uint64_t digest = rwd_zone_digest(z), had = 0;
 	bool same = stored && rwd_journal_digest_get(c->store, skey, &had) == 0 && had == digest;
 	if (same) {
-		serial = secondary ? file : stored;
+		/* What the store's log ends at, but the file's serial when only it
+		 * went up (an SOA-only step, as at reload). */
+		bool raised = !secondary && rwd_serial_newer(file, stored);
+		uint32_t at = secondary ? file : stored;
 		struct rwd_zone_history *h = NULL;
-		if (rwd_journal_load(c->store, skey, serial, &h) == 0 && h)
-			z->history = h;
-		rwd_zone_set_serial_unpublished(z, serial);
-		if (h == NULL)
-			settle_store(st, skey, serial, NULL, digest);
+		if (rwd_journal_load(c->store, skey, at, &h) < 0)
+			h = NULL;
+		struct rwd_zone_diff *d = raised ? soa_step(z, stored, file) : NULL;
+		if (d) {
+			struct rwd_zone_history *h2 = rwd_zone_history_append(h, d, cz->journal_max_depth,
+			                                                      (size_t)cz->journal_max_size);
+			rwd_zone_history_free(h);
+			rwd_zone_diff_free(d);
+			h = h2;
+			at = file;
+		}
+		z->history = h;
+		rwd_zone_set_serial_unpublished(z, at);
+		if (h == NULL || raised)
+			settle_store(st, skey, at, h, digest);
 		return;
 	}
 	if (stored && !secondary && !rwd_serial_newer(file, stored))
