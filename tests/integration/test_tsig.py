@@ -9,7 +9,8 @@ same keys (and an ACL letting them query) asked the same questions.
   known name with another algorithm) BADKEY, a time outside the fudge
   BADTIME, each as knotd answers (rcode, error, MAC present or not, the
   server's time in Other Data for BADTIME);
-- a TSIG RR that is not the last record is FORMERR, as knotd;
+- a TSIG RR that is not the last record is FORMERR, as knotd; a MAC cut
+  short BADSIG, an rdata that does not parse FORMERR, as knotd;
 - a signed AXFR of several messages: every message signed, chained to the
   one before (dnspython checks each), as knotd; a wrong secret NOTAUTH/BADSIG;
 - unsigned queries get unsigned answers.
@@ -266,6 +267,49 @@ def test_badtime_answer_verifies(servers):
         r = udp(srv, wire)
         with pytest.raises(dns.tsig.PeerBadTime):
             dns.message.from_wire(r, keyring=q.keyring, request_mac=q.mac)
+
+
+def cut_mac(wire: bytes, keep=16) -> bytes:
+    """wire (signed by xfr., hmac-sha256) with its MAC cut to keep bytes
+    (RFC 8945 5.2.2.1 truncation)."""
+    m = bytearray(wire)
+    at = len(m) - (5 + 10 + 13 + 16 + 32)      # owner xfr., fixed, algorithm, fields, MAC
+    size = at + 5 + 10 + 13 + 8
+    assert m[size:size + 2] == b"\x00\x20"
+    m[size:size + 2] = struct.pack("!H", keep)
+    del m[size + 2 + keep:size + 2 + 32]
+    rd = at + 5 + 8
+    m[rd:rd + 2] = struct.pack("!H", struct.unpack("!H", m[rd:rd + 2])[0] - (32 - keep))
+    return bytes(m)
+
+
+def test_tsig_odd_requests(servers):
+    """What knotd answers too: a MAC cut to half (BADSIG: no truncation,
+    as Knot), a TSIG rdata that does not parse (FORMERR, no OPT, no TSIG),
+    an NXDOMAIN (signed), a signed query for a zone not served (REFUSED:
+    runway signs it, knotd does not: it checks its ACL only for a zone it
+    serves)."""
+    _, ok = signed("example.net.", "SOA")
+    cases = {
+        "half MAC": cut_mac(ok),
+        "rdata cut": ok[:-2] + b"\x00\x05",
+        "nxdomain": signed("nope.example.net.", "A")[1],
+        "not served": signed("example.org.", "SOA")[1],
+    }
+    want = {
+        "half MAC": (dns.rcode.NOTAUTH, dns.rcode.BADSIG, 0),
+        "rdata cut": (dns.rcode.FORMERR, None, None),
+        "nxdomain": (dns.rcode.NXDOMAIN, 0, 32),
+        "not served": (dns.rcode.REFUSED, 0, 32),
+    }
+    for what, wire in cases.items():
+        got = {kind: udp(srv, wire) for kind, srv in servers.items()}
+        assert tsig_of(got["runway"])[:3] == want[what], what
+        if "knot" in got and what != "not served":
+            assert got["runway"] == got["knot"] or tsig_of(got["runway"]) == tsig_of(got["knot"]), what
+            assert struct.unpack("!HHHH", got["runway"][4:12]) == struct.unpack("!HHHH", got["knot"][4:12]), what
+        if "knot" in got and what == "not served":
+            assert tsig_of(got["knot"])[:2] == (dns.rcode.REFUSED, None)
 
 
 def test_tsig_not_last_formerr(servers):

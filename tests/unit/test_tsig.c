@@ -730,12 +730,14 @@ static void test_pipeline_errors(void **state)
 	assert_int_equal(rwd_tsig_client_check(&cli, a.m.b, a.m.len, true), RW_EAUTH);
 	assert_int_equal(cli.error, RWD_TSIG_BADTIME);
 
-	/* a TSIG RR whose rdata does not parse: FORMERR, no TSIG RR */
-	mkquery(&q, "example.com.", RW_TYPE_SOA, 0, find(&snap.tsig, "xfr."), &cli);
-	rw_put16(q.b + q.len - 2, 7);      /* other length past the end */
-	ask(&q, &rwd_transport_udp, 0, &a);
-	assert_int_equal(a.rcode, RW_RCODE_FORMERR);
-	assert_int_equal(a.ar, 0);
+	/* a TSIG RR whose rdata does not parse: FORMERR, no TSIG RR, no OPT */
+	for (int edns = 0; edns < 2; edns++) {
+		mkquery(&q, "example.com.", RW_TYPE_SOA, edns ? 1232 : 0, find(&snap.tsig, "xfr."), &cli);
+		rw_put16(q.b + q.len - 2, 7);      /* other length past the end */
+		ask(&q, &rwd_transport_udp, 0, &a);
+		assert_int_equal(a.rcode, RW_RCODE_FORMERR);
+		assert_int_equal(a.ar, 0);
+	}
 	rwd_tsig_keyring_free(&cl);
 }
 

@@ -3,14 +3,16 @@
  * Stage "tsig" (stages.h): a query signed with TSIG (RFC 8945) is checked
  * against the snapshot's keyring (tsig_keys:), and every message of its
  * answer is signed (rwd_tsig_encode, from encode), as Knot DNS does:
- *   the TSIG RR does not parse             FORMERR, unsigned
+ *   the TSIG RR does not parse             FORMERR, unsigned, no OPT
  *   unknown key, or another algorithm      NOTAUTH, TSIG error BADKEY, unsigned
  *   the MAC does not verify (or is short)  NOTAUTH, BADSIG, unsigned
  *   outside the fudge (after the MAC)      NOTAUTH, BADTIME, signed, our time
  *   verified                               on to the next stages; signed answer
  * Any key of the keyring signs any query: what a key may do beyond that
- * (transfers, NOTIFY) the transfer and notify stages decide (Knot asks its
- * ACLs for plain queries too: docs/knot-differences.md).
+ * (transfers, NOTIFY) the transfer and notify stages decide. Knot asks its
+ * ACLs (action query) for plain queries too, and only for a zone it serves:
+ * it answers a signed query for another zone REFUSED unsigned, runway signs
+ * the REFUSED (RFC 8945 5.3: a verified request gets a signed answer).
  *
  * The pipeline's rule is no allocation: unsigned queries cost one branch
  * here and one in encode. A signed query allocates: libknot copies the
@@ -43,8 +45,11 @@ enum rwd_stage_result rwd_stage_tsig(const struct rwd_snapshot *s, struct rwd_qu
 	case RW_EAUTH:
 		return tsig_fail(qr, RW_RCODE_NOTAUTH);
 	case RW_EMALFORMED:
+		/* A record that cannot be read: FORMERR without an OPT, as
+		 * rw_query_parse answers one (and as knotd does here). */
 		qr->tsig.key = NULL;
 		qr->tsig.error = 0;
+		qr->q.edns.present = false;
 		return tsig_fail(qr, RW_RCODE_FORMERR);
 	default:                       /* out of memory */
 		qr->tsig.key = NULL;
