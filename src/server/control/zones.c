@@ -1112,6 +1112,8 @@ static void settle_one(struct settle *st, const struct rwd_conf_zone *cz, struct
 	time_t now = time(NULL);
 	if (p && !p->failed) {
 		struct rwd_zone_diff *d = NULL;
+		uint64_t digest = 0;
+		bool have_digest = false;
 		int ret = rwd_zone_diff_versions(p, z, &d);
 		bool raised = rwd_serial_newer(file, p->serial);
 		if (ret == 0 && d == NULL && !raised) {
@@ -1142,6 +1144,11 @@ static void settle_one(struct settle *st, const struct rwd_conf_zone *cz, struct
 			rwd_zone_diff_set_serial_to(d, serial);
 			z->history = rwd_zone_history_append(p->history, d, cz->journal_max_depth,
 			                                     (size_t)cz->journal_max_size);
+			/* the digest moves with the diff (O(diff), not O(zone)) when the
+			 * store's is p's */
+			have_digest = c->store && ctl_stored_serial(c, skey) == p->serial &&
+			              rwd_journal_digest_get(c->store, skey, &digest) == 0;
+			digest += have_digest ? rwd_zone_diff_digest(d) : 0;
 			rwd_info("zone %s%s%s: %u record(s) removed, %u added since serial %u: serial %u%s",
 			         cz->name, cz->view ? " in view " : "", cz->view ? cz->view : "",
 			         d->n_removed, d->n_added, p->serial, serial,
@@ -1151,7 +1158,9 @@ static void settle_one(struct settle *st, const struct rwd_conf_zone *cz, struct
 			rwd_warn("zone %s: cannot tell what the reload changed (%s): the change log "
 			         "starts again at serial %u", cz->name, rw_strerror(ret), serial);
 		}
-		settle_store(st, skey, serial, z->history, rwd_zone_digest(z));
+		if (!have_digest)
+			digest = rwd_zone_digest(z);
+		settle_store(st, skey, serial, z->history, digest);
 		return;
 	}
 	uint32_t stored = c->store ? ctl_stored_serial(c, skey) : 0;
