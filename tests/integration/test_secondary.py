@@ -12,6 +12,7 @@ stub's own thread joined); every wait a bounded poll.
 """
 from __future__ import annotations
 
+import re
 import socket
 import struct
 import threading
@@ -143,6 +144,31 @@ def test_knot_primary_axfr_notify_ixfr_restart(tmp_path, peers):
     # ... and says the primary is down, keeping the copy.
     s.wait_log(r"SOA query to 127\.0\.0\.1:\d+", timeout=15)
     assert s.soa_serial("example.com.") == 2
+
+
+def test_ixfr_changing_the_soa(tmp_path, peers):
+    """An IXFR whose SOA changes more than its serial (here: refresh) is
+    applied by a full, checked build of the served records plus the
+    changes; one that changes only the serial is patched (zone.h). Once
+    crashed: an IXFR changing nothing but the SOA."""
+    s_port = h.free_port()
+    k = knot_primary(tmp_path, s_port)
+    s = runway_secondary(tmp_path, [k.remote()])
+    s.port = s_port
+    peers.start(k, s)
+    s.wait_serial("example.com.", 1)
+    mark = s.log_mark()
+    k.zone_set("example.com.", [("set", "@", 3600, "SOA",
+                                 "ns1.example.com. hostmaster.example.com. 7 7200 600 1209600 300")])
+    s.wait_serial("example.com.", 7, timeout=5)
+    assert re.search(r"IXFR from \S+: serial 1 -> 7, .*, rebuilt", s.log_since(mark)), s.log_since(mark)
+    m = s.answer("example.com.", "SOA")
+    assert m.answer[0][0].refresh == 7200
+    mark = s.log_mark()
+    k.zone_set("example.com.", [("set", "new.example.com.", 300, "A", "192.0.2.7")])
+    s.wait_serial("example.com.", 8, timeout=5)
+    assert re.search(r"IXFR from \S+: serial 7 -> 8, .*, patched", s.log_since(mark)), s.log_since(mark)
+    same_answers(k, s)
 
 
 def test_expire_servfail_then_back(tmp_path, peers):

@@ -228,6 +228,19 @@ struct rwd_secondary {
 		bool retransfer;
 	} *requests;
 	struct job *done;              /* finished jobs, under lock */
+	/* The file writer: versions to write to their zone files, off the
+	 * refresh path (a 1M-record zone takes about a second to print), the
+	 * newest per file only. */
+	pthread_mutex_t wlock;
+	pthread_cond_t wcond;
+	struct pending_write {
+		struct pending_write *next;
+		char *path;
+		char *name;
+		struct rwd_zone *z;
+	} *writes;
+	bool wstop, writer_started;
+	pthread_t writer;
 	struct notify_slot notify[NOTIFY_SLOTS];
 };
 
@@ -256,6 +269,7 @@ struct job {
 	const char *kind;
 	uint64_t bytes, records, messages;
 	uint32_t duration_ms;
+	const char *applied;           /* IXFR: "patched" or "rebuilt" (zone.h) */
 	bool transfer_failed;
 	char error[ERRLEN];
 	int64_t finished;
@@ -438,6 +452,19 @@ static const char *io_error(int ret)
 	}
 }
 
+/* The name of a TSIG error (RFC 8945 5.2), for messages. */
+static const char *tsig_error(uint16_t e)
+{
+	switch (e) {
+	case RWD_TSIG_BADSIG: return "BADSIG";
+	case RWD_TSIG_BADKEY: return "BADKEY";
+	case RWD_TSIG_BADTIME: return "BADTIME";
+	case RWD_TSIG_BADTRUNC: return "BADTRUNC";
+	case 0: return "unsigned or not verified";
+	default: return "error";
+	}
+}
+
 /* ---- queries ---- */
 
 static uint16_t random_id(void)
@@ -498,7 +525,8 @@ static int soa_answer(struct job *j, struct rwd_tsig_ctx *tctx, const uint8_t *m
 	if (msg[2] & 0x02)
 		return 1;
 	if (tctx->key && rwd_tsig_client_check(tctx, msg, len, true) < 0) {
-		set_error(err, "TSIG check of the SOA answer failed (error %u)", tctx->error);
+		set_error(err, "TSIG check of the SOA answer failed: %s (%u)", tsig_error(tctx->error),
+		          tctx->error);
 		return RW_EAUTH;
 	}
 	uint8_t rcode = msg[3] & 0x0f;
@@ -706,8 +734,9 @@ static int transfer(struct job *j, const struct sec_primary *p, uint16_t qtype,
 		}
 		int r = rwd_xfrin_feed(x, buf, (size_t)n);
 		if (tctx.key && rwd_tsig_client_check(&tctx, buf, (size_t)n, r != 0) < 0) {
-			set_error(err, "TSIG check failed on message %u (error %u)%s%s", x->messages,
-			          tctx.error, r < 0 ? ": " : "", r < 0 ? x->error : "");
+			set_error(err, "TSIG check failed on message %u: %s (%u)%s%s", x->messages,
+			          tsig_error(tctx.error), tctx.error, r < 0 ? "; " : "",
+			          r < 0 ? x->error : "");
 			ret = RW_EAUTH;
 			break;
 		}
@@ -883,7 +912,7 @@ static int ixfr_changes(const struct rwd_xfrin *x, const struct rwd_zone *z,
 	if (*ov == NULL)
 		return RW_ENOMEM;
 	*n_ov = 0;
-	for (size_t i = 0; i <= ch->mask; i++) {
+	for (size_t i = 0; ch->v && i <= ch->mask; i++) {   /* none: only the SOA changed */
 		const struct change *e = &ch->v[i];
 		if (!e->used)
 			continue;
@@ -932,8 +961,10 @@ static struct rwd_zone *ixfr_apply(struct job *j, struct rwd_zone *old, const st
 		rwd_control_read_lock(j->svc->ctl);
 		z = rwd_zone_patch(old, ov, n_ov, x->serial);
 		rwd_control_read_unlock(j->svc->ctl);
-		if (z)
+		if (z) {
+			j->applied = "patched";
 			goto out;
+		}
 	}
 	/* Built afresh: old's records, the changed RRsets (the new SOA among them). */
 	const struct rwd_xfrin_diff *d = &x->diffs[x->n_diffs - 1];
@@ -966,6 +997,7 @@ static struct rwd_zone *ixfr_apply(struct job *j, struct rwd_zone *old, const st
 	z = rwd_zone_build_sources(j->apex, j->conf.file, src, 2, &j->conf.zlimits, report_first,
 	                           err);
 	free(recs);
+	j->applied = "rebuilt";
 	if (z == NULL && err[0] == '\0')
 		set_error(err, "the zone with the IXFR applied does not build");
 out:
@@ -1064,6 +1096,67 @@ out:
 	return ret;
 }
 
+/* Queue z (a reference taken over) to be written to path. */
+static void queue_write(struct rwd_secondary *svc, const char *path, const char *name,
+                        struct rwd_zone *z)
+{
+	pthread_mutex_lock(&svc->wlock);
+	struct pending_write **pp = &svc->writes;
+	for (; *pp; pp = &(*pp)->next)
+		if (strcmp((*pp)->path, path) == 0)
+			break;
+	if (*pp) {                         /* an older version waits: this one instead */
+		rwd_zone_free((*pp)->z);
+		(*pp)->z = z;
+		z = NULL;
+	} else {
+		struct pending_write *w = calloc(1, sizeof(*w));
+		if (w && (w->path = strdup(path)) != NULL && (w->name = strdup(name)) != NULL) {
+			w->z = z;
+			z = NULL;
+			*pp = w;
+		} else if (w) {
+			free(w->path);
+			free(w);
+		}
+	}
+	pthread_cond_signal(&svc->wcond);
+	pthread_mutex_unlock(&svc->wlock);
+	if (z) {
+		rwd_error("secondary: %s: out of memory: the transferred copy is not kept", name);
+		rwd_zone_free(z);
+	}
+}
+
+/* The writer thread: until stopped, and then what is left. */
+static void *writer_thread(void *arg)
+{
+	struct rwd_secondary *svc = arg;
+	pthread_mutex_lock(&svc->wlock);
+	for (;;) {
+		struct pending_write *w = svc->writes;
+		if (w == NULL) {
+			if (svc->wstop)
+				break;
+			pthread_cond_wait(&svc->wcond, &svc->wlock);
+			continue;
+		}
+		svc->writes = w->next;
+		pthread_mutex_unlock(&svc->wlock);
+		char err[ERRLEN];
+		if (write_zone(w->z, w->path, err) < 0)
+			rwd_error("secondary: %s: the transferred copy is served but not kept: %s",
+			          w->name, err);
+		rwd_zone_free(w->z);
+		free(w->path);
+		free(w->name);
+		free(w);
+		pthread_mutex_lock(&svc->wlock);
+	}
+	pthread_mutex_unlock(&svc->wlock);
+	return NULL;
+}
+
 /* ---- a job: SOA check, transfer, build, install, file ---- */
 
 static void job_run(struct job *j)
@@ -1096,7 +1189,7 @@ static void job_run(struct job *j)
 		}
 	}
 	if (!j->soa_ok) {
-		set_error(j->error, "no primary answered (%s)", err);
+		set_error(j->error, "no primary answered the SOA query usably (last: %s)", err);
 		goto out;
 	}
 	bool newer = !have || j->retransfer || rwd_serial_newer(j->primary_serial, serial);
@@ -1218,13 +1311,11 @@ static void job_run(struct job *j)
 	j->have_soa = true;
 	j->refresh = refresh, j->retry = retry, j->expire = expire;
 	rwd_info("secondary: %s: %s from %s: serial %s%u -> %u, %" PRIu64 " records, %" PRIu64
-	         " messages, %" PRIu64 " bytes, %u ms", j->name, j->kind, p->addr.text,
+	         " messages, %" PRIu64 " bytes, %u ms%s%s", j->name, j->kind, p->addr.text,
 	         have ? "" : "(none) ", from, ns, j->records, j->messages, j->bytes,
-	         j->duration_ms);
-	if (write_zone(keep, j->conf.file, err) < 0)
-		rwd_error("secondary: %s: the transferred copy is served but not kept: %s", j->name,
-		          err);
-	rwd_zone_free(keep);
+	         j->duration_ms, strcmp(j->kind, "IXFR") == 0 && j->applied ? ", " : "",
+	         strcmp(j->kind, "IXFR") == 0 && j->applied ? j->applied : "");
+	queue_write(svc, j->conf.file, j->name, keep);
 out:
 	if (j->soa_ok && !j->transfer_failed && j->loaded && j->conf.file[0])
 		(void)utimensat(AT_FDCWD, j->conf.file, NULL, 0);   /* the last refresh */
@@ -1715,6 +1806,8 @@ int rwd_secondary_new(struct rwd_secondary **out)
 	if (svc == NULL)
 		return RW_ENOMEM;
 	pthread_mutex_init(&svc->lock, NULL);
+	pthread_mutex_init(&svc->wlock, NULL);
+	pthread_cond_init(&svc->wcond, NULL);
 	svc->stop_fd = -1;
 	struct rwd_notify_sink sink = { notify_sink, svc };
 	rwd_server_set_notify_sink(&sink);
@@ -1734,6 +1827,9 @@ int rwd_secondary_start(struct rwd_secondary *svc, struct rwd_server *srv,
 	if (uv_async_init(&svc->loop, &svc->async, on_async) != 0)
 		return RW_EIO;
 	svc->async.data = svc;
+	if (pthread_create(&svc->writer, NULL, writer_thread, svc) != 0)
+		return RW_EIO;
+	svc->writer_started = true;
 	sync_conf(svc);
 	size_t n = 0;
 	for (struct sec_zone *z = svc->zones; z; z = z->next)
@@ -1779,12 +1875,21 @@ void rwd_secondary_stop(struct rwd_secondary *svc)
 		}
 		uv_loop_close(&svc->loop);
 	}
+	if (svc->writer_started) {         /* after the jobs: it writes what they left */
+		pthread_mutex_lock(&svc->wlock);
+		svc->wstop = true;
+		pthread_cond_signal(&svc->wcond);
+		pthread_mutex_unlock(&svc->wlock);
+		pthread_join(svc->writer, NULL);
+	}
 	for (size_t i = 0; i < svc->n_views; i++)
 		free(svc->views[i]);
 	free(svc->views);
 	if (svc->stop_fd >= 0)
 		close(svc->stop_fd);
 	pthread_mutex_destroy(&svc->lock);
+	pthread_mutex_destroy(&svc->wlock);
+	pthread_cond_destroy(&svc->wcond);
 	free(svc);
 }
 
