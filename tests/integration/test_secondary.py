@@ -192,6 +192,11 @@ def test_expire_servfail_then_back(tmp_path, peers):
         time.sleep(0.05)  # poll interval while the expiry is due
     assert time.monotonic() - t0 >= 2.0, "expired long before the SOA's expire"
     assert "expired" in s.log()
+    # A reload reads the expired copy back from its file: still SERVFAIL.
+    mark = s.log_mark()
+    s.reload()
+    s.wait_log(r"reload done", since=mark)
+    assert s.answer("www.example.com.", "A").rcode() == dns.rcode.SERVFAIL
     # The primary back: the next retry transfers it again.
     k.start()
     s.wait_serial("example.com.", 10, timeout=10)
@@ -407,3 +412,42 @@ def test_runway_primary(tmp_path, peers):
     assert took < 1.0
     assert s.wait_transfers("in", 1, mark)[0][0] == "IXFR", s.log_since(mark)
     same_answers(p, s)
+
+
+def test_api_status_retransfer_and_reload(tmp_path, peers):
+    """The service's status and refresh through the API (api/xfr.c), and a
+    reload that adds and removes secondary zones."""
+    s_port = h.free_port()
+    k = knot_primary(tmp_path, s_port)
+    k.add_zone(P.Zone("example.org.", text=zone_text().replace("example.com.", "example.org."),
+                      allow_transfer=[P.Acl("127.0.0.0/8")]))
+    s = P.RunwayPeer(tmp_path / "rw", api=True)
+    s.port = s_port
+    s.add_zone(P.Zone("example.com.", primaries=[k.remote()]))
+    peers.start(k, s)
+    s.wait_serial("example.com.", 1)
+    st, body = s.call("GET", "/v1/zones/example.com./transfer")
+    assert st == 200, body
+    text = str(body)
+    assert "AXFR" in text and k.remote().addr in text, body
+
+    mark = s.log_mark()
+    st, body = s.call("POST", "/v1/zones/example.com./retransfer")
+    assert st in (200, 202), body
+    assert s.wait_transfers("in", 1, mark)[0][0] == "AXFR"
+    assert s.call("POST", "/v1/zones/example.com./refresh")[0] in (200, 202)
+
+    # Reload: example.org. becomes a secondary too, then example.com. goes.
+    s.add_zone(P.Zone("example.org.", primaries=[k.remote()]))
+    s.write_config()
+    mark = s.log_mark()
+    s.reload()
+    s.wait_serial("example.org.", 1, timeout=10)
+    assert re.search(r"secondary: example\.org\.: AXFR from", s.log_since(mark))
+    s.zones = [z for z in s.zones if z.name != "example.com."]
+    s.write_config()
+    mark = s.log_mark()
+    s.reload()
+    s.wait_log(r"secondary: example\.com\.: no longer a secondary zone", since=mark)
+    assert s.answer("www.example.com.", "A").rcode() == dns.rcode.REFUSED
+    assert s.soa_serial("example.org.") == 1

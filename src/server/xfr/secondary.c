@@ -1404,8 +1404,9 @@ static void enqueue(struct sec_zone *z)
 	start_jobs(svc);
 }
 
-/* Serve a placeholder: the copy is older than expire. */
-static void expire_zone(struct sec_zone *z)
+/* Serve a placeholder: the copy is older than expire (again: a reload
+ * read the expired copy back from its file). */
+static void expire_zone(struct sec_zone *z, bool again)
 {
 	struct rwd_secondary *svc = z->svc;
 	struct rwd_zone *pz = rwd_zone_failed(z->apex, z->conf.file);
@@ -1416,13 +1417,14 @@ static void expire_zone(struct sec_zone *z)
 		          pz ? err : "out of memory");
 		return;
 	}
-	rwd_error("secondary: %s: expired (no successful refresh since %" PRId64 " s ago); "
-	          "answering SERVFAIL until a transfer succeeds", z->name,
-	          wall() - z->last_refresh);
+	if (!again)
+		rwd_error("secondary: %s: expired (no successful refresh for %" PRId64 " s); "
+		          "answering SERVFAIL until a transfer succeeds", z->name,
+		          wall() - z->last_refresh);
 	pthread_mutex_lock(&svc->lock);
 	z->expired = true;
 	z->loaded = false;
-	z->expiries++;
+	z->expiries += !again;
 	pthread_mutex_unlock(&svc->lock);
 }
 
@@ -1431,7 +1433,7 @@ static void on_timer(uv_timer_t *t)
 	struct sec_zone *z = t->data;
 	int64_t now = wall();
 	if (z->loaded && !z->expired && z->expire_at && now >= z->expire_at && z->run != RUN_RUNNING)
-		expire_zone(z);
+		expire_zone(z, false);
 	if (now >= z->next_refresh)
 		enqueue(z);
 	schedule(z);
@@ -1678,6 +1680,13 @@ static void sync_conf(struct rwd_secondary *svc)
 	pthread_mutex_unlock(&svc->lock);
 	/* Every zone: a reload served new versions (read from the files). */
 	for (struct sec_zone *z = svc->zones; z; z = z->next) {
+		if (z->expired && z->run != RUN_RUNNING) {
+			struct rwd_zone *cur = served_ref(svc, z->conf.view, z->apex, z->apex_len);
+			bool placeholder = cur == NULL || rwd_zone_is_placeholder(cur);
+			rwd_zone_free(cur);
+			if (!placeholder)
+				expire_zone(z, true);   /* the file's copy is still expired */
+		}
 		if (z->loaded && z->expire_at)
 			served_set_expire(svc, z->conf.view, z->apex, z->apex_len, z->expire_at);
 		schedule(z);
