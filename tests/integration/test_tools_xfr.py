@@ -347,3 +347,43 @@ def test_axfr_from_runwayd(runwayd):
     assert ("www.example.net.", 3600, "A", "192.0.2.80") in got
     p = query(runwayd, "example.net", "AXFR")
     assert p.returncode == 1 and "; Transfer failed:" in p.stdout, out_of(p)
+
+
+# --------------------------------------------------------------------------
+# docs/cli.md's examples
+
+def console_examples(doc, prefix):
+    """(command, output) of every `$ PREFIX...` line in the console blocks
+    of doc: the output is the lines up to the next `$ ` or the block's end."""
+    out = []
+    text = (h.REPO / "docs" / doc).read_text()
+    for block in re.findall(r"```console\n(.*?)```", text, re.S):
+        cmd, lines = None, []
+        for line in block.splitlines() + ["$ "]:
+            if line.startswith("$ "):
+                if cmd is not None and cmd.startswith(prefix):
+                    out.append((cmd, "\n".join(lines) + "\n"))
+                cmd, lines = line[2:], []
+            else:
+                lines.append(line)
+    return out
+
+
+def test_docs_key_generate_examples():
+    ex = console_examples("cli.md", "build/runway key generate")
+    assert len(ex) >= 4, ex
+    for cmd, doc_out in ex:
+        p = run_tool(cmd.split()[1:])
+        assert p.returncode == 0, (cmd, out_of(p))
+        if "--secret" in cmd:
+            assert p.stdout == doc_out, cmd        # deterministic: exactly the doc's
+        else:                                      # a new secret: the same text around it
+            secret = y_line(p.stdout)[2]
+            doc_secret = y_line(doc_out)[2]
+            assert p.stdout == doc_out.replace(doc_secret, secret), cmd
+
+
+def test_docs_query_usage_examples():
+    for cmd, doc_out in console_examples("cli.md", "build/runway query example.com IXFR @"):
+        p = run_tool(cmd.split()[1:])
+        assert p.returncode == 2 and p.stderr == doc_out, (cmd, out_of(p))

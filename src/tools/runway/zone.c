@@ -112,9 +112,10 @@ static void print_status(json_t *j)
 		printf("%-14s %s\n", "last error", str(j, "last_error", "-"));
 		json_t *t = json_object_get(j, "last_transfer");
 		if (json_is_object(t))
-			printf("%-14s %s, %lld records, %lld messages, %lld bytes, %lld ms, at %s\n",
+			printf("%-14s %s, %lld records, %lld message%s, %lld bytes, %lld ms, at %s\n",
 			       "last transfer", str(t, "kind", "?"), num(t, "records"), num(t, "messages"),
-			       num(t, "bytes"), num(t, "duration_ms"), str(t, "at", "?"));
+			       num(t, "messages") == 1 ? "" : "s", num(t, "bytes"), num(t, "duration_ms"),
+			       str(t, "at", "?"));
 		else
 			printf("%-14s -\n", "last transfer");
 		json_t *c = json_object_get(j, "counters");
