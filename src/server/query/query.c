@@ -357,8 +357,9 @@ static size_t stage_encode(const struct rwd_snapshot *s, struct rwd_query *qr)
 	/* The TSIG RR of a signed query's answer goes last, in room kept for it
 	 * (the body truncates instead, TC over UDP; a transfer's message is
 	 * fuller by that much less). */
-	size_t cap = max_size(s, qr), tsig = rwd_tsig_room(qr);
-	size_t max = cap > tsig ? cap - tsig : 0;
+	size_t max = max_size(s, qr);
+	if (__builtin_expect(!rwd_tsig_unsigned(qr), 0))
+		max = rwd_tsig_max(qr, max);
 	bool with_opt = q->edns.present;
 	size_t opt = 0;
 	unsigned opts = with_opt ? opts_wanted(s, qr, &opt) : 0;
@@ -394,7 +395,9 @@ static size_t stage_encode(const struct rwd_snapshot *s, struct rwd_query *qr)
 		pos += put_opt(s, qr, opts_fit_query(s, qr, pos, opts), o + pos);
 		rw_put16(o + RW_HDR_ARCOUNT, rw_get16(o + RW_HDR_ARCOUNT) + 1);
 	}
-	return rwd_tsig_encode(s, qr, pos, cap);
+	if (__builtin_expect(!rwd_tsig_unsigned(qr), 0))
+		return rwd_tsig_sign(s, qr, pos, max_size(s, qr));
+	return pos;
 }
 
 /* Count what was asked and answered (thread-local, see common/stats.h). */

@@ -42,16 +42,45 @@ void rwd_body_synth_rcode(struct rwd_query *qr);
 /* Stage "tsig" (tsig.c): a query signed with TSIG (RFC 8945) is checked
  * against the snapshot's keyring; qr->tsig then signs every message of the
  * answer (rwd_tsig_encode). A bad signature, an unknown key or a time
- * outside the fudge: DONE with NOTAUTH and the TSIG error. Else CONTINUE. */
-enum rwd_stage_result rwd_stage_tsig(const struct rwd_snapshot *s, struct rwd_query *qr);
+ * outside the fudge: DONE with NOTAUTH and the TSIG error. Else CONTINUE.
+ * The unsigned case is inline (a branch); the rest is out of line. */
+enum rwd_stage_result rwd_tsig_check(const struct rwd_snapshot *s, struct rwd_query *qr);
+static inline enum rwd_stage_result rwd_stage_tsig(const struct rwd_snapshot *s,
+                                                   struct rwd_query *qr)
+{
+	if (__builtin_expect(qr->q.tsig_at == 0, 1))
+		return RWD_CONTINUE;       /* rwd_query_begin left qr->tsig unsigned */
+	return rwd_tsig_check(s, qr);
+}
+
+static inline bool rwd_tsig_unsigned(const struct rwd_query *qr)
+{
+	return qr->tsig.key == NULL && qr->tsig.error == 0;
+}
+
 /* At the end of encode: sign the message out[0..len) (room: cap) when the
  * query was signed; the new length (len when unsigned; 0: send nothing, the
  * signing failed for want of memory). */
-size_t rwd_tsig_encode(const struct rwd_snapshot *s, struct rwd_query *qr, size_t len,
-                       size_t cap);
+size_t rwd_tsig_sign(const struct rwd_snapshot *s, struct rwd_query *qr, size_t len, size_t cap);
+static inline size_t rwd_tsig_encode(const struct rwd_snapshot *s, struct rwd_query *qr,
+                                     size_t len, size_t cap)
+{
+	return __builtin_expect(rwd_tsig_unsigned(qr), 1) ? len : rwd_tsig_sign(s, qr, len, cap);
+}
+
 /* The bytes the answer's TSIG RR will take (0 when unsigned): encode, and
  * whatever fills a message, keeps them free. */
-size_t rwd_tsig_room(const struct rwd_query *qr);
+size_t rwd_tsig_room_signed(const struct rwd_query *qr);
+static inline size_t rwd_tsig_room(const struct rwd_query *qr)
+{
+	return __builtin_expect(rwd_tsig_unsigned(qr), 1) ? 0 : rwd_tsig_room_signed(qr);
+}
+/* A signed answer's largest size but its TSIG RR, from cap. */
+static inline size_t rwd_tsig_max(const struct rwd_query *qr, size_t cap)
+{
+	size_t room = rwd_tsig_room_signed(qr);
+	return cap > room ? cap - room : 0;
+}
 
 /* Stage "notify" (notify.c): opcode NOTIFY (RFC 1996) for a zone this server
  * is a secondary of, from a source allow_notify admits: hands it to the

@@ -14,8 +14,8 @@
  * it answers a signed query for another zone REFUSED unsigned, runway signs
  * the REFUSED (RFC 8945 5.3: a verified request gets a signed answer).
  *
- * The pipeline's rule is no allocation: unsigned queries cost one branch
- * here and one in encode. A signed query allocates: libknot copies the
+ * The pipeline's rule is no allocation: unsigned queries cost a branch in
+ * this stage and two in encode (the inline parts in stages.h). A signed query allocates: libknot copies the
  * message to hash it and builds its TSIG record on the heap, and libdnssec
  * makes an HMAC context per MAC (gnutls). Signed queries are transfers,
  * NOTIFY and SOA checks from peers: rare, and from known keys.
@@ -32,10 +32,8 @@ static enum rwd_stage_result tsig_fail(struct rwd_query *qr, uint8_t rcode)
 	return RWD_DONE;
 }
 
-enum rwd_stage_result rwd_stage_tsig(const struct rwd_snapshot *s, struct rwd_query *qr)
+enum rwd_stage_result rwd_tsig_check(const struct rwd_snapshot *s, struct rwd_query *qr)
 {
-	if (__builtin_expect(qr->q.tsig_at == 0, 1))
-		return RWD_CONTINUE;       /* rwd_query_begin left qr->tsig unsigned */
 	struct rwd_tsig_rr rr = { .at = qr->q.tsig_at, .len = qr->q.tsig_len };
 	uint64_t now = qr->thread && qr->thread->now ? qr->thread->now : rwd_query_clock();
 	int r = rwd_tsig_server_check(&s->tsig, qr->wire, qr->wire_len, &rr, now, &qr->tsig);
@@ -58,21 +56,17 @@ enum rwd_stage_result rwd_stage_tsig(const struct rwd_snapshot *s, struct rwd_qu
 	}
 }
 
-size_t rwd_tsig_room(const struct rwd_query *qr)
+size_t rwd_tsig_room_signed(const struct rwd_query *qr)
 {
 	const struct rwd_tsig_ctx *t = &qr->tsig;
-	if (__builtin_expect(t->key == NULL && t->error == 0, 1))
-		return 0;
 	if (t->key != NULL)
 		return rwd_tsig_rr_size(t->key);
 	/* an unsigned error record: names, fixed fields, no MAC */
 	return t->key_name_len + 10u + t->alg_name_len + 16u;
 }
 
-size_t rwd_tsig_encode(const struct rwd_snapshot *s, struct rwd_query *qr, size_t len, size_t cap)
+size_t rwd_tsig_sign(const struct rwd_snapshot *s, struct rwd_query *qr, size_t len, size_t cap)
 {
-	if (__builtin_expect(qr->tsig.key == NULL && qr->tsig.error == 0, 1))
-		return len;
 	size_t l = len;
 	if (rwd_tsig_sign_answer(&qr->tsig, qr->out, &l, cap, 0) == 0)
 		return l;
