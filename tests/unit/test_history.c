@@ -187,6 +187,34 @@ static void test_diff_versions(void **state)
 	rwd_zone_free(b);
 }
 
+/* An RRset large enough to be compared through a hash set. */
+static void test_diff_large_rrset(void **state)
+{
+	char a_text[2048] = "", b_text[2048] = "";
+	for (int i = 1; i <= 40; i++) {
+		char line[64];
+		snprintf(line, sizeof(line), "many 60 IN A 192.0.2.%d\n", i);
+		strcat(a_text, line);
+		snprintf(line, sizeof(line), "many 60 IN A 192.0.2.%d\n", i == 7 ? 207 : i);
+		strcat(b_text, line);
+	}
+	struct rwd_zone *a = version(1, a_text), *b = version(2, b_text);
+	struct rwd_zone_diff *d = NULL;
+	assert_int_equal(rwd_zone_diff_versions(a, b, &d), 0);
+	assert_int_equal(d->n_removed, 1);
+	assert_int_equal(d->n_added, 1);
+	struct rrs x, y;
+	rrs_of(a, &x);
+	rrs_of(b, &y);
+	apply(&x, d);
+	assert_same(&x, &y);
+	rrs_free(&x);
+	rrs_free(&y);
+	rwd_zone_diff_free(d);
+	rwd_zone_free(a);
+	rwd_zone_free(b);
+}
+
 static void test_diff_none(void **state)
 {
 	/* The same records in another order, another serial: no difference,
@@ -387,6 +415,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_diff_versions),
+		cmocka_unit_test(test_diff_large_rrset),
 		cmocka_unit_test(test_diff_none),
 		cmocka_unit_test(test_condense),
 		cmocka_unit_test(test_bounds),
