@@ -47,13 +47,15 @@ class ApiRunway(P.RunwayPeer):
         super().__init__(workdir)
         self.api_port = h.free_port()
 
+    def api_yaml(self):
+        return ("api:\n"
+                f'  listen: "{P.HOST}:{self.api_port}"\n'
+                f"  tokens:\n    - {{ token: {WRITE}, access: write }}\n"
+                f"    - {{ token: {READ}, access: read }}\n"
+                "  data: state/\n")
+
     def config_text(self):
-        return P.runway_conf(self.zones, listen=f"{P.HOST}:{self.port}", extra=(
-            "api:\n"
-            f'  listen: "{P.HOST}:{self.api_port}"\n'
-            f"  tokens:\n    - {{ token: {WRITE}, access: write }}\n"
-            f"    - {{ token: {READ}, access: read }}\n"
-            "  data: state/\n"))
+        return P.runway_conf(self.zones, listen=f"{P.HOST}:{self.port}", extra=self.api_yaml())
 
     def call(self, method, path, body=None, timeout=5.0, token=WRITE):
         data = None if body is None else json.dumps(body).encode()
@@ -217,6 +219,49 @@ def test_secondary_status_refresh_retransfer(servers):
     j = wait_for("an AXFR more", lambda: (lambda x: x if x["counters"]["axfr"] > axfr else None)(
         transfer(rw, "secondary.example.")))
     assert j["last_transfer"]["kind"] == "AXFR" and j["serial"] == s0 + 1
+
+
+# --------------------------------------------------------------------------
+# views
+
+class ViewsRunway(ApiRunway):
+    """example.net. at the top level and, with other settings, in view
+    inside (127.0.0.5); view outside shares the top-level zone."""
+
+    def config_text(self):
+        return (f'server:\n  listen: ["{P.HOST}:{self.port}"]\n  workers: 1\n'
+                f'tsig_keys:\n  {KEY.name}: {{ algorithm: {KEY.algorithm}, secret: "{KEY.secret}" }}\n'
+                "zones:\n  - name: example.net.\n    file: example.net.zone\n"
+                '    notify: [{ address: "127.0.0.2:5399" }]\n'
+                "views:\n  - name: inside\n    match: [\"127.0.0.5/32\"]\n    zones:\n"
+                "      - name: example.net.\n        file: example.net.inside.zone\n"
+                f'        notify: [{{ address: "127.0.0.9:5399", key: {KEY.name} }}]\n'
+                f"        allow_transfer: [{{ match: [any], key: {KEY.name} }}]\n"
+                "  - name: outside\n    match: [any]\n" + self.api_yaml())
+
+
+def test_views(tmp_path):
+    rw = ViewsRunway(tmp_path / "rw")
+    rw.add_zone(P.Zone("example.net.", text=ZONE))
+    rw.write_zone_file("example.net.inside.", ZONE.replace("2024010101", "2024020202"))
+    with P.Peers() as peers:
+        peers.start(rw)
+        j = transfer(rw, "example.net", query="?view=inside")
+        assert (j["view"], j["serial"], j["allow_transfer"]) == ("inside", 2024020202, 1)
+        assert j["notify"] == [{"address": "127.0.0.9:5399", "key": "xfr."}]
+        for q in ("", "?view=outside"):        # outside shares the top-level zone
+            j = transfer(rw, "example.net.", query=q)
+            assert (j["view"], j["serial"], j["allow_transfer"]) == (None, 2024010101, 0), q
+            assert j["notify"] == [{"address": "127.0.0.2:5399", "key": None}]
+        st, body = rw.call("GET", "/v1/zones/example.net/transfer?view=nope", token=READ)
+        assert st == 404 and body["error"] == "no view 'nope'"
+        st, body = rw.call("GET", "/v1/zones/nope.example/transfer?view=inside", token=READ)
+        assert st == 404 and body["error"] == "no zone 'nope.example' in view 'inside'"
+        st, body = rw.call("POST", "/v1/zones/example.net/refresh?view=inside")
+        assert st == 400 and "not a secondary" in body["error"]
+        p = run_cli(rw, "zone", "status", "example.net", "--view", "inside", token=READ)
+        assert p.returncode == 0, p.stderr
+        assert re.search(r"^view +inside$", p.stdout, re.M) and "2024020202" in p.stdout
 
 
 # --------------------------------------------------------------------------

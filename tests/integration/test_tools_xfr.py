@@ -238,6 +238,30 @@ def test_axfr_many_messages_each_signed(knot):
     assert got == dig(knot, "big.example.", "AXFR", KEY)
 
 
+@pytest.mark.parametrize("kind", ["nsd", "bind"])
+def test_axfr_from_nsd_and_bind(tmp_path, kind):
+    """The other primaries' streams (their own message sizes, compression,
+    BIND's cookie in every message): the same records as dig, every
+    message verified."""
+    if not P.have(kind):
+        pytest.skip(f"{kind} not installed")
+    peer = {"nsd": P.NsdPeer, "bind": P.BindPeer}[kind](tmp_path / kind)
+    peer.add_zone(P.Zone("big.example.", text=big_zone(20000),
+                         allow_transfer=[P.Acl("127.0.0.0/8", KEY)]))
+    with P.Peers() as peers:
+        peers.start(peer)
+        p = query(peer, "big.example.", "AXFR", "-y", y(KEY))
+        assert p.returncode == 0, out_of(p)
+        got = records(p.stdout)
+        assert len(got) == 20000 + 3 + 1
+        n, msgs, _ = summary(p.stdout)
+        assert n == len(got) and msgs > 1
+        assert ";; TSIG: every message verified" in p.stdout
+        assert got == dig(peer, "big.example.", "AXFR", KEY)
+        p = query(peer, "big.example.", "AXFR", "-y", y(WRONG))
+        assert p.returncode == 1 and "; Transfer failed: NOTAUTH" in p.stdout, out_of(p)
+
+
 def test_key_file_in_each_format(knot, tmp_path):
     for fmt in ("yaml", "knot", "bind", "nsd"):
         f = tmp_path / f"key.{fmt}"

@@ -144,8 +144,11 @@ static bool target_of(const char *zone, const struct rwd_api_request *r, struct 
 	return true;
 }
 
-/* 404 for a view or zone that is not configured (under the read lock). */
-static const struct rwd_conf_zone *configured(const struct rwd_api_env *e, const struct target *t,
+/* The configuration's zone the target names (under the read lock): the
+ * view's own, else, in a view that shares the top-level zone, that one
+ * (t->view becomes NULL: the zone and its transfers are the top level's).
+ * NULL with a 404 in out when there is none. */
+static const struct rwd_conf_zone *configured(const struct rwd_api_env *e, struct target *t,
                                               const char *zone, struct rwd_api_response *out)
 {
 	const struct rwd_conf *conf = e->srv ? e->srv->conf : NULL;
@@ -155,6 +158,10 @@ static const struct rwd_conf_zone *configured(const struct rwd_api_env *e, const
 	bool view_known = t->view == NULL;
 	for (size_t v = 0; conf && t->view && v < conf->n_views; v++)
 		view_known |= strcmp(conf->views[v].name, t->view) == 0;
+	if (view_known && t->view && (cz = conf_zone(conf, NULL, t->apex, t->apex_len)) != NULL) {
+		t->view = NULL;
+		return cz;
+	}
 	if (!view_known)
 		api_error(out, 404, "no view '%s'", t->view);
 	else if (t->view)
@@ -182,9 +189,16 @@ void api_zone_transfer(const struct rwd_api_env *e, const char *zone,
 	struct target t;
 	if (!target_of(zone, r, &t, out))
 		return;
-	struct sec_copy sc = { .view = t.view, .apex = t.apex, .apex_len = t.apex_len };
-	if (e->secondary)                  /* before the read lock: see the top */
-		rwd_secondary_status(e->secondary, sec_one, &sc);
+	/* before the read lock (see the top): the view's zone, and the top
+	 * level's, which a view without a zone of its own at the apex serves */
+	struct sec_copy sv = { .view = t.view, .apex = t.apex, .apex_len = t.apex_len };
+	struct sec_copy stop = { .view = NULL, .apex = t.apex, .apex_len = t.apex_len };
+	if (e->secondary) {
+		rwd_secondary_status(e->secondary, sec_one, &sv);
+		if (t.view)
+			rwd_secondary_status(e->secondary, sec_one, &stop);
+	}
+	const char *asked = t.view;
 
 	api_read_begin(e);
 	const struct rwd_conf_zone *cz = configured(e, &t, zone, out);
@@ -207,7 +221,8 @@ void api_zone_transfer(const struct rwd_api_env *e, const char *zone,
 	json_object_set_new(o, "serial_policy", json_string(policy_name(cz->serial_policy)));
 	if (secondary) {
 		json_object_set_new(o, "primaries", remotes_json(cz->primaries, cz->n_primaries));
-		const struct rwd_secondary_status *st = sc.found ? &sc.st : NULL;
+		const struct sec_copy *sc = t.view == asked ? &sv : &stop;
+		const struct rwd_secondary_status *st = sc->found ? &sc->st : NULL;
 		int64_t now = (int64_t)time(NULL);
 		json_object_set_new(o, "state", st ? json_string(st->state) : json_null());
 		json_object_set_new(o, "expired", json_boolean(st && st->expired));
