@@ -305,3 +305,27 @@ def test_depth_condensed(server):
     server.start()
     st, body = server.since(100)
     assert st == 200 and [(c["from"], c["to"]) for c in body["changes"]] == [(100, 103), (103, 104)]
+
+
+@pytest.mark.parametrize("server", ["    journal_max_size: 64k\n"], indirect=True)
+def test_size_bound(server):
+    # small changes fit; one change larger than journal_max_size alone empties
+    # the journal (an AXFR costs about as much), and the log goes on after it
+    s1 = server.post(upsert("a.example.com.", "A", 60, "192.0.2.1"))
+    st, body = server.since(100)
+    assert st == 200 and len(body["changes"]) == 1, body
+    big = [f'"{i:04d} {"x" * 240}"' for i in range(100)]       # 4 x ~25 KB of TXT
+    s2 = server.post(*[upsert(f"big{k}.example.com.", "TXT", 60, *big) for k in range(4)])
+    assert s2 == s1 + 1
+    for serial in (100, s1):
+        st, body = server.since(serial)
+        assert st == 410, (serial, body)
+    # the AXFR form (in several messages: the first is SOA then the records)
+    q = dns.message.make_query(ZONE, "IXFR")
+    q.authority.append(dns.rrset.from_text(ZONE, 0, "IN", "SOA", f". . {s1} 0 0 0 0"))
+    r = dns.query.tcp(q, "127.0.0.1", port=server.port, timeout=5, one_rr_per_rrset=True)
+    assert r.answer[0].rdtype == dns.rdatatype.SOA and r.answer[0][0].serial == s2
+    assert r.answer[1].rdtype != dns.rdatatype.SOA
+    s3 = server.post(upsert("a.example.com.", "A", 60, "192.0.2.3"))
+    st, body = server.since(s2)
+    assert st == 200 and [(c["from"], c["to"]) for c in body["changes"]] == [(s2, s3)], body
