@@ -83,10 +83,12 @@ int rwd_control_zone_change(struct rwd_control *c, const char *zone, const char 
                             char err[RWD_CONTROL_ERRLEN]);
 
 /*
- * The zone's change log (store/journal.h): every change the API made since
- * serial, in order, through fn (struct rwd_journal_entry). 0, RW_ENOENT
- * (no such zone, or the log does not reach back to serial: "too old"),
- * RW_EIO. view as for rwd_control_zone_change.
+ * The zone's change log: every change since serial (API changes, reloads
+ * that changed the zone, transfers in), in order, through fn (struct
+ * rwd_journal_entry, store/journal.h): the history of the version served
+ * (zone/history.h), which IXFR answers from. 0, RW_ENOENT (no such zone,
+ * or the log does not reach back to serial: "too old"), RW_ENOMEM. view as
+ * for rwd_control_zone_change.
  */
 struct rwd_journal_entry;
 typedef int (*rwd_control_journal_fn)(void *ctx, const struct rwd_journal_entry *e);
@@ -100,8 +102,10 @@ int rwd_control_zone_journal(struct rwd_control *c, const char *zone, const char
  * rwd_zone_failed, with reason set). d is the difference from the version
  * served (its history continues with d, and the store's journal gets it),
  * NULL for a full replacement (the history and journal restart). Takes z
- * over in any case, and a reference to d. 0, RW_ENOENT (no such zone),
- * RW_ENOMEM, RW_EIO (store).
+ * over in any case, and a reference of its own to d (the caller still
+ * frees its own). A placeholder (reason set) serves no history and is
+ * listed among the snapshot's failures with reason until a version
+ * replaces it. 0, RW_ENOENT (no such zone), RW_ENOMEM, RW_EIO (store).
  */
 struct rwd_zone_diff;
 int rwd_control_zone_install(struct rwd_control *c, const char *view, const uint8_t *apex,
