@@ -19,9 +19,11 @@ import re
 import shutil
 import subprocess
 
+import dns.message
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
+import dns.rrset
 import pytest
 
 import dnsharness as h
@@ -411,3 +413,80 @@ def test_docs_query_usage_examples():
     for cmd, doc_out in console_examples("cli.md", "build/runway query example.com IXFR @"):
         p = run_tool(cmd.split()[1:])
         assert p.returncode == 2 and p.stderr == doc_out, (cmd, out_of(p))
+
+
+# --------------------------------------------------------------------------
+# a broken primary: the stream checks of runway query
+
+class StubPrimary:
+    """A loopback TCP server that answers one query with the messages
+    make(query) returns (wire bytes, each framed), then closes; None: it
+    sends nothing and waits until stopped."""
+
+    def __init__(self, make):
+        import socket
+        import threading
+        self.make = make
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.sock.settimeout(10)
+        self.port = self.sock.getsockname()[1]
+        self.stop_ev = threading.Event()
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        try:
+            conn, _ = self.sock.accept()
+        except OSError:
+            return
+        with conn:
+            conn.settimeout(10)
+            q = dns.message.from_wire(h.tcp_read_msg(conn))
+            msgs = self.make(q)
+            if msgs is None:
+                self.stop_ev.wait(10)
+                return
+            for m in msgs:
+                conn.sendall(h.tcp_frame(m if isinstance(m, bytes) else m.to_wire()))
+
+    def close(self):
+        self.stop_ev.set()
+        self.sock.close()
+        self.thread.join(10)
+
+
+def answer(q, *lines):
+    r = dns.message.make_response(q)
+    for line in lines:
+        r.answer.append(dns.rrset.from_text(*line.split(None, 4)))
+    return r
+
+
+SOA1 = "stub.example. 300 IN SOA ns1.stub.example. h.stub.example. 7 3600 600 86400 300"
+A1 = "www.stub.example. 300 IN A 192.0.2.1"
+
+
+@pytest.mark.parametrize("make,msg", [
+    (lambda q: [answer(q, SOA1, A1)], "closed the connection before the transfer ended "
+                                     "(1 message, 2 records so far)"),
+    (lambda q: [answer(q, A1, SOA1)], "the transfer does not start with the zone's SOA"),
+    (lambda q: [answer(q, SOA1, A1, SOA1, A1)], "records after the closing SOA"),
+    (lambda q: [answer(q, SOA1, A1), (lambda m: (m.__setattr__("id", q.id ^ 1), m)[1])(
+        answer(q, A1, SOA1))], "message 2 from 127.0.0.1#"),
+    (lambda q: [answer(q, SOA1, A1).to_wire()[:40]], "malformed"),
+    (lambda q: [answer(q)], "answered without records"),
+    (lambda q: None, "timeout after 300 ms talking to 127.0.0.1#"),
+], ids=["cut", "no-soa-first", "after-closing-soa", "wrong-id", "malformed", "empty", "silent"])
+def test_axfr_broken_primary(make, msg):
+    stub = StubPrimary(make)
+    try:
+        p = run_tool(["query", "stub.example", "AXFR", f"@127.0.0.1#{stub.port}",
+                      "--timeout", "300"])
+    finally:
+        stub.close()
+    assert p.returncode == 1, out_of(p)
+    assert msg in p.stderr, out_of(p)
+    assert ";; XFR size" not in p.stdout

@@ -907,8 +907,9 @@ static int xfr_run(const struct qopts *o, const struct peer *p, const uint8_t *q
 		size_t len;
 		int r = tcp_read(o, p, fd, now_us() + (uint64_t)o->timeout_ms * 1000, msg, &len);
 		if (r < 0) {
-			fail("%s closed the connection before the transfer ended (%u messages, %llu "
-			     "records so far)", p->text, messages, (unsigned long long)x.records);
+			fail("%s closed the connection before the transfer ended (%u message%s, %llu "
+			     "records so far)", p->text, messages, messages == 1 ? "" : "s",
+			     (unsigned long long)x.records);
 			goto out;
 		}
 		if (r)
