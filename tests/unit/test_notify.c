@@ -458,6 +458,87 @@ static void test_tsig(void **state)
 	close(s.fd);
 }
 
+/* A view's own zone is notified apart from the top level's zone of the same
+ * name (its own exchange, its own SOA), even to the same remote. */
+static void test_views(void **state)
+{
+	struct stub s;
+	stub_open(&s);
+	struct rwd_conf_remote r;
+	remote(&r, s.port);
+	struct rwd_notify *nt = start(&r, 1, 2, 2000);
+	struct rwd_conf_zone zones[2] = { czone, czone };
+	zones[1].view = "inside";
+	conf.zones = zones;
+	conf.n_zones = 2;
+	struct rwd_zone **vz = calloc(1, sizeof(*vz));
+	vz[0] = rwd_zone_load(apex, tz_write("inside.zone",
+	                                     "$ORIGIN example.com.\n$TTL 120\n"
+	                                     "@ SOA ns1 hostmaster 5 7200 3600 1209600 60\n"
+	                                     "@ NS ns1\nns1 A 127.0.0.11\n"), NULL, NULL);
+	assert_non_null(vz[0]);
+	struct rwd_view view = { .name = "inside", .zones = rwd_zonedb_new(vz, 1), .n_own = 1 };
+	snap.views = &view;
+	snap.n_views = 1;
+
+	rwd_notify_zone_serial(nt, NULL, apex, 30);
+	rwd_notify_zone_serial(nt, "inside", apex, 31);
+	assert_int_equal(stats(nt).pending, 2);
+	assert_int_equal(stats(nt).superseded, 0);
+	bool seen[2] = { false, false };
+	for (int i = 0; i < 2; i++) {
+		struct got g;
+		assert_true(stub_recv(&s, &g, 2000));
+		uint32_t serial = notify_serial(&g);
+		size_t soa = RW_HDR_LEN + rw_dname_len(apex) + 4;
+		/* the top level's zone has TTL 300, the view's 120 */
+		assert_int_equal(rw_get32(g.b + soa + 6), serial == 31 ? 120 : 300);
+		seen[serial - 30] = true;
+		stub_answer(&s, &g, RW_RCODE_NOERROR, 0);
+	}
+	assert_true(seen[0] && seen[1]);
+	wait_stats(nt, 2, 0);
+	/* rwd_notify_snapshot: every zone, the view's own included */
+	rwd_notify_snapshot(nt, &snap);
+	assert_int_equal(stats(nt).pending, 2);
+	rwd_notify_stop(nt);
+	snap.views = NULL;
+	snap.n_views = 0;
+	rwd_zonedb_free(view.zones);
+	conf.zones = &czone;
+	conf.n_zones = 1;
+	close(s.fd);
+}
+
+/* An IPv6 remote: the IPv6 socket, opened on first use. */
+static void test_ipv6(void **state)
+{
+	int fd = socket(AF_INET6, SOCK_DGRAM, 0);
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (fd >= 0)
+			close(fd);
+		skip();                                  /* no ::1 here */
+	}
+	socklen_t l = sizeof(sa);
+	getsockname(fd, (struct sockaddr *)&sa, &l);
+	struct stub s = { .fd = fd, .port = ntohs(sa.sin6_port) };
+	char text[64];
+	snprintf(text, sizeof(text), "[::1]:%u", s.port);
+	struct rwd_conf_remote r = { 0 };
+	assert_int_equal(rw_sockaddr_parse(text, 53, &r.addr), 0);
+	struct rwd_notify *nt = start(&r, 1, 2, 2000);
+	rwd_notify_zone_serial(nt, NULL, apex, 40);
+	struct got g;
+	assert_true(stub_recv(&s, &g, 2000));
+	assert_int_equal(notify_serial(&g), 40);
+	assert_int_equal(g.from.ss_family, AF_INET6);
+	stub_answer(&s, &g, RW_RCODE_NOERROR, 0);
+	wait_stats(nt, 1, 0);
+	rwd_notify_stop(nt);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -469,6 +550,8 @@ int main(void)
 		cmocka_unit_test(test_notify_ns),
 		cmocka_unit_test(test_nothing_to_do),
 		cmocka_unit_test(test_tsig),
+		cmocka_unit_test(test_views),
+		cmocka_unit_test(test_ipv6),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
