@@ -364,16 +364,21 @@ def part_qps(args, results):
                     R.wait_quiet(args.quiet_wait)
                     r = qps_run(args, p, qfile, info.records + 1, mode == "axfr/s")
                     rows.setdefault((kind, mode), []).append(r)
-                    log(f"  round {rnd + 1} {kind:7} {mode:7} {r['qps']:10,.0f} q/s  lost {r['lost']}"
+                    log(f"  round {rnd + 1} {kind:7} {mode:7} {r['qps']:10,.0f} q/s  lost {r['lost']}  "
+                        f"CPU {r['cpu_us_per_q']:.2f} us/query (AXFRs included)"
+                        + (f", budget used {r['budget_used_pct']:.0f}%" if BUDGET else "")
                         + (f"  {r['axfrs']} AXFRs, median {med(r['axfr_s']):.2f} s" if r["axfrs"] else ""))
     results["qps"] = {f"{k} {m}": v for (k, m), v in rows.items()}
-    table = ["| server | load | q/s (median) | rounds | x plain | AXFRs done per run | AXFR s (median) |",
-             "|---|---|---:|---|---:|---:|---:|"]
+    table = ["| server | load | q/s (median) | rounds | x plain | CPU us/query (median, AXFRs included) | "
+             "budget used % | AXFRs done per run | AXFR s (median) |",
+             "|---|---|---:|---|---:|---:|---:|---:|---:|"]
     for (kind, mode), rs in rows.items():
         q = med([r["qps"] for r in rs])
         plain = med([r["qps"] for r in rows[(kind, "plain")]])
         table.append(f"| {kind} | {mode} | {q:,.0f} | " + " ".join(f"{r['qps'] / 1000:.1f}k" for r in rs)
-                     + f" | {q / plain:.3f} | {med([r['axfrs'] for r in rs]):.0f} | "
+                     + f" | {q / plain:.3f} | {med([r['cpu_us_per_q'] for r in rs]):.2f} | "
+                     + (f"{med([r['budget_used_pct'] for r in rs]):.0f}" if BUDGET else "-")
+                     + f" | {med([r['axfrs'] for r in rs]):.0f} | "
                      + (f"{med([x for r in rs for x in r['axfr_s']]):.2f}" if mode != "plain" else "-") + " |")
     return table
 
@@ -396,6 +401,11 @@ def qps_run(args, p, qfile, records, with_axfr):
             stop.wait(max(0.0, 1.0 - (time.monotonic() - t)))
 
     th = threading.Thread(target=axfr_loop, daemon=True) if with_axfr else None
+    pids = R.proc_tree(p.pid())
+    if BUDGET:
+        BUDGET.check_pinning(pids)
+    c0 = sum(R.cpu_ticks(pids).values())
+    t0 = time.monotonic()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         if th:
@@ -408,10 +418,14 @@ def qps_run(args, p, qfile, records, with_axfr):
             proc.wait()
         if th:
             th.join(timeout=args.duration + 60)
+    wall = time.monotonic() - t0
+    cpu = (sum(R.cpu_ticks(R.proc_tree(p.pid())).values()) - c0) / CLK_TCK
     r = R.parse_dnsperf(out)
     if not r.get("completed"):
         raise RuntimeError(f"dnsperf failed: {out[-500:]}")
-    return {"qps": r["qps"], "lost": r["lost"], "axfrs": len(done), "axfr_s": done}
+    return {"qps": r["qps"], "lost": r["lost"], "axfrs": len(done), "axfr_s": done,
+            "cpu_us_per_q": cpu * 1e6 / r["completed"],
+            "budget_used_pct": 100.0 * cpu / (wall * BUDGET.pct / 100) if BUDGET else None}
 
 
 # ---------------------------------------------------------------- main
