@@ -84,6 +84,18 @@ def expire_option(peer, zone="example.com."):
     return None
 
 
+def wait_file(path, needle, timeout=5.0):
+    """The text of path once it holds needle (the copy is written by a
+    thread of its own, just after the version is served)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = path.read_text() if path.exists() else ""
+        if needle in text:
+            return text
+        assert time.monotonic() < deadline, f"{path} does not hold {needle!r}"
+        time.sleep(0.02)  # poll interval while the file is due
+
+
 def knot_primary(tmp, secondary_port, key=None, **zone_kw):
     k = P.KnotPeer(tmp / "knot")
     k.add_zone(P.Zone("example.com.", text=zone_text(**zone_kw),
@@ -133,8 +145,8 @@ def test_knot_primary_axfr_notify_ixfr_restart(tmp_path, peers):
     same_answers(k, s)
 
     # The copy is kept: a restart while the primary is down serves it.
-    text = (s.workdir / "example.com.zone").read_text()
-    assert "new.example.com." in text and "$ORIGIN example.com." in text
+    text = wait_file(s.workdir / "example.com.zone", "new.example.com.")
+    assert "$ORIGIN example.com." in text and " 2 3600 600 1209600 300" in text
     k.stop()
     s.restart()
     assert s.soa_serial("example.com.") == 2
@@ -160,14 +172,12 @@ def test_ixfr_changing_the_soa(tmp_path, peers):
     mark = s.log_mark()
     k.zone_set("example.com.", [("set", "@", 3600, "SOA",
                                  "ns1.example.com. hostmaster.example.com. 7 7200 600 1209600 300")])
-    s.wait_serial("example.com.", 7, timeout=5)
-    assert re.search(r"IXFR from \S+: serial 1 -> 7, .*, rebuilt", s.log_since(mark)), s.log_since(mark)
+    s.wait_log(r"IXFR from \S+: serial 1 -> 7, .*, rebuilt", since=mark, timeout=5)
     m = s.answer("example.com.", "SOA")
     assert m.answer[0][0].refresh == 7200
     mark = s.log_mark()
     k.zone_set("example.com.", [("set", "new.example.com.", 300, "A", "192.0.2.7")])
-    s.wait_serial("example.com.", 8, timeout=5)
-    assert re.search(r"IXFR from \S+: serial 7 -> 8, .*, patched", s.log_since(mark)), s.log_since(mark)
+    s.wait_log(r"IXFR from \S+: serial 7 -> 8, .*, patched", since=mark, timeout=5)
     same_answers(k, s)
 
 
@@ -238,9 +248,8 @@ def test_failover_to_second_primary(tmp_path, peers):
         s.port = s_port
         peers.start(k, s)
         s.wait_serial("example.com.", 1, timeout=10)
-        log = s.log()
-        assert f"SOA query to {dead.addr}: SOA query: no answer" in log
-        assert f"AXFR from {k.remote().addr}" in log
+        s.wait_log(re.escape(f"AXFR from {k.remote().addr}"))
+        assert f"SOA query to {dead.addr}: SOA query: no answer" in s.log()
         st = silent.recvfrom(512, socket.MSG_DONTWAIT)   # it was asked first
         assert dns.message.from_wire(st[0]).question[0].rdtype == dns.rdatatype.SOA
 
@@ -248,25 +257,31 @@ def test_failover_to_second_primary(tmp_path, peers):
 # --------------------------------------------------------------------------
 # A primary that misbehaves: a stub over UDP (SOA) and TCP (transfers).
 
-def soa_rrset(serial):
-    return dns.rrset.from_text("example.com.", 3600, "IN", "SOA",
-                               f"ns1.example.com. hm.example.com. {serial} 1 1 1209600 300")
+def soa_rrset(serial, zone="example.com."):
+    return dns.rrset.from_text(zone, 3600, "IN", "SOA",
+                               f"ns1.{zone} hm.{zone} {serial} 1 1 1209600 300")
 
 
-def good_records():
-    return [dns.rrset.from_text("example.com.", 3600, "IN", "NS", "ns1.example.com."),
-            dns.rrset.from_text("ns1.example.com.", 3600, "IN", "A", "192.0.2.53"),
-            dns.rrset.from_text("www.example.com.", 3600, "IN", "A", "192.0.2.80")]
+def good_records(zone="example.com."):
+    return [dns.rrset.from_text(zone, 3600, "IN", "NS", f"ns1.{zone}"),
+            dns.rrset.from_text(f"ns1.{zone}", 3600, "IN", "A", "192.0.2.53"),
+            dns.rrset.from_text(f"www.{zone}", 3600, "IN", "A", "192.0.2.80")]
 
 
 class StubPrimary:
-    """Answers SOA with self.serial and every transfer (IXFR: NOTIMP) with
-    self.axfr(serial) -> list of messages' answer sections."""
+    """A primary for any zone: answers SOA with self.serial and every
+    transfer (IXFR: NOTIMP) with the SOA, self.body(zone), the SOA, 50
+    records a message; one thread per connection. Misbehaviours: tc_udp
+    (UDP SOA answers truncated), stall (after the first message, say
+    nothing more), delay (seconds before answering a transfer)."""
 
     def __init__(self):
         self.port = h.free_port()
         self.serial = 1
         self.body = good_records
+        self.tc_udp = False
+        self.stall = False
+        self.delay = 0.0
         self.stop_ev = threading.Event()
         self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.udp.bind((P.HOST, self.port))
@@ -274,9 +289,13 @@ class StubPrimary:
         self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.tcp.bind((P.HOST, self.port))
-        self.tcp.listen(8)
+        self.tcp.listen(16)
         self.tcp.settimeout(0.1)
+        self.lock = threading.Lock()
         self.transfers = 0
+        self.tcp_soa = 0
+        self.active = 0
+        self.max_active = 0
         self.threads = [threading.Thread(target=self.serve_udp, daemon=True),
                         threading.Thread(target=self.serve_tcp, daemon=True)]
 
@@ -290,7 +309,7 @@ class StubPrimary:
 
     def __exit__(self, *exc):
         self.stop_ev.set()
-        for t in self.threads:
+        for t in list(self.threads):
             t.join(5)
         self.udp.close()
         self.tcp.close()
@@ -310,8 +329,10 @@ class StubPrimary:
                 return
             q = dns.message.from_wire(wire)
             r = self.answer(q)
-            if q.question[0].rdtype == dns.rdatatype.SOA:
-                r.answer.append(soa_rrset(self.serial))
+            if self.tc_udp:
+                r.flags |= dns.flags.TC
+            elif q.question[0].rdtype == dns.rdatatype.SOA:
+                r.answer.append(soa_rrset(self.serial, q.question[0].name.to_text()))
             self.udp.sendto(r.to_wire(), addr)
 
     def serve_tcp(self):
@@ -322,27 +343,54 @@ class StubPrimary:
                 continue
             except OSError:
                 return
+            t = threading.Thread(target=self.serve_conn, args=(c,), daemon=True)
+            self.threads.append(t)
+            t.start()
+
+    def serve_conn(self, c):
+        with self.lock:
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+        try:
             with c:
-                c.settimeout(2)
-                try:
-                    q = dns.message.from_wire(h.tcp_read_msg(c))
-                except (OSError, Exception):
-                    continue
-                self.transfers += 1
-                qt = q.question[0].rdtype
-                if qt == dns.rdatatype.IXFR:
-                    r = self.answer(q)
-                    r.set_rcode(dns.rcode.NOTIMP)
-                    c.sendall(h.tcp_frame(r.to_wire()))
-                    continue
-                recs = [soa_rrset(self.serial)] + self.body() + [soa_rrset(self.serial)]
-                for i in range(0, len(recs), 50):
-                    r = self.answer(q)
-                    r.answer = recs[i:i + 50]
-                    try:
-                        c.sendall(h.tcp_frame(r.to_wire(max_size=65535)))
-                    except OSError:
-                        break
+                self.serve_one(c)
+        finally:
+            with self.lock:
+                self.active -= 1
+
+    def serve_one(self, c):
+        c.settimeout(2)
+        try:
+            q = dns.message.from_wire(h.tcp_read_msg(c))
+        except Exception:  # noqa: BLE001 (a client that went away)
+            return
+        zone = q.question[0].name.to_text()
+        qt = q.question[0].rdtype
+        r = self.answer(q)
+        if qt == dns.rdatatype.SOA:
+            self.tcp_soa += 1
+            r.answer.append(soa_rrset(self.serial, zone))
+            c.sendall(h.tcp_frame(r.to_wire()))
+            return
+        with self.lock:
+            self.transfers += 1
+        if qt == dns.rdatatype.IXFR:
+            r.set_rcode(dns.rcode.NOTIMP)
+            c.sendall(h.tcp_frame(r.to_wire()))
+            return
+        if self.delay:
+            self.stop_ev.wait(self.delay)
+        recs = [soa_rrset(self.serial, zone)] + self.body(zone) + [soa_rrset(self.serial, zone)]
+        for i in range(0, len(recs), 50):
+            r = self.answer(q)
+            r.answer = recs[i:i + 50]
+            try:
+                c.sendall(h.tcp_frame(r.to_wire(max_size=65535)))
+            except OSError:
+                return
+            if self.stall:
+                self.stop_ev.wait(3)   # the client gives up first (xfr.io_timeout)
+                return
 
 
 def notify(peer, zone="example.com."):
@@ -365,8 +413,8 @@ def test_bad_primary_keeps_old_version(tmp_path, peers, bad, reason):
         s.wait_serial("example.com.", 1)
         mark = s.log_mark()
 
-        def body():
-            rs = good_records()
+        def body(zone):
+            rs = good_records(zone)
             if bad == "out_of_zone":
                 rs.append(dns.rrset.from_text("www.example.net.", 60, "IN", "A", "192.0.2.66"))
             elif bad == "too_many":
@@ -451,3 +499,62 @@ def test_api_status_retransfer_and_reload(tmp_path, peers):
     s.wait_log(r"secondary: example\.com\.: no longer a secondary zone", since=mark)
     assert s.answer("www.example.com.", "A").rcode() == dns.rcode.REFUSED
     assert s.soa_serial("example.org.") == 1
+
+
+def test_secondary_zone_in_a_view(tmp_path, peers):
+    """A view's own secondary zone: transferred into that view, NOTIFY (which
+    the notify stage hands over with the view it came in on) acted on."""
+    s_port = h.free_port()
+    k = knot_primary(tmp_path, s_port)
+    s = P.RunwayPeer(tmp_path / "rw")
+    s.port = s_port
+    s.zones.append(P.Zone("example.com.", primaries=[k.remote()]))   # for wait_ready
+    (s.workdir / "top.zone").write_text(zone_text(serial=99))
+    s.config_text = lambda: (
+        f'server:\n  listen: ["{P.HOST}:{s.port}"]\n  workers: 1\n'
+        "zones:\n  - { name: example.com., file: top.zone }\n"
+        "views:\n  - name: inside\n    match: [\"127.0.0.0/8\"]\n    zones:\n"
+        f'      - name: example.com.\n        file: inside.zone\n'
+        f'        primaries: [{{ address: "{k.remote().addr}" }}]\n')
+    peers.start(k, s)
+    s.wait_serial("example.com.", 1, timeout=10)     # the view's copy, not the top level's 99
+    wait_file(s.workdir / "inside.zone", "www.example.com.")
+    s.wait_log(r"secondary: example\.com\. in view inside: AXFR from")
+    mark = s.log_mark()
+    k.zone_set("example.com.", [("set", "new.example.com.", 300, "A", "192.0.2.7")])
+    assert s.wait_serial("example.com.", 2, timeout=5) < 1.0
+    assert "NOTIFY received" in s.log_since(mark)
+    assert (s.workdir / "top.zone").read_text() == zone_text(serial=99)
+
+
+def test_truncated_soa_answer_over_tcp_and_stalled_transfer(tmp_path, peers):
+    with StubPrimary() as stub:
+        stub.tc_udp = True
+        s = runway_secondary(tmp_path, [stub.remote()], extra="xfr:\n  io_timeout: 500ms\n")
+        peers.start(s)
+        s.wait_serial("example.com.", 1)
+        assert stub.tcp_soa >= 1               # the truncated SOA answer asked again over TCP
+        mark = s.log_mark()
+        stub.stall = True
+        stub.serial = 2
+        stub.body = lambda zone: good_records(zone) + [
+            dns.rrset.from_text(f"h{i}.{zone}", 60, "IN", "A", "192.0.2.1") for i in range(60)]
+        notify(s)
+        m = s.wait_log(r"refresh failed: (.*)", since=mark, timeout=10)
+        assert "no data for 500 ms (xfr.io_timeout_ms)" in m.group(1), m.group(0)
+        assert s.soa_serial("example.com.") == 1
+
+
+def test_at_most_max_in_transfers_at_once(tmp_path, peers):
+    with StubPrimary() as stub:
+        stub.delay = 0.3
+        s = P.RunwayPeer(tmp_path / "rw", extra="xfr:\n  max_in: 2\n")
+        for i in range(5):
+            s.add_zone(P.Zone(f"z{i}.example.", primaries=[stub.remote()]))
+        t0 = time.monotonic()
+        peers.start(s)
+        for i in range(5):
+            s.wait_serial(f"z{i}.example.", 1, timeout=10)
+        assert stub.transfers == 5
+        assert stub.max_active == 2, stub.max_active
+        assert time.monotonic() - t0 >= 0.8     # three rounds of 0.3 s
