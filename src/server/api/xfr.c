@@ -33,8 +33,7 @@
  * valid inside its callback). */
 struct sec_copy {
 	const char *view;              /* wanted (NULL: top level) */
-	const uint8_t *apex;
-	size_t apex_len;
+	const uint8_t *apex;           /* flat, lowercased */
 	bool found;
 	struct rwd_secondary_status st;
 	char state[32], primary[80], last_error[512], last_kind[8];
@@ -65,7 +64,7 @@ static int sec_one(void *ctx, const struct rwd_secondary_status *st)
 
 /* The configuration's entry for the zone at apex in view (NULL: top level). */
 static const struct rwd_conf_zone *conf_zone(const struct rwd_conf *conf, const char *view,
-                                             const uint8_t *apex, size_t len)
+                                             const uint8_t *apex)
 {
 	const struct rwd_conf_zone *zs = NULL;
 	size_t n = 0;
@@ -152,13 +151,13 @@ static const struct rwd_conf_zone *configured(const struct rwd_api_env *e, struc
                                               const char *zone, struct rwd_api_response *out)
 {
 	const struct rwd_conf *conf = e->srv ? e->srv->conf : NULL;
-	const struct rwd_conf_zone *cz = conf_zone(conf, t->view, t->apex, t->apex_len);
+	const struct rwd_conf_zone *cz = conf_zone(conf, t->view, t->apex);
 	if (cz)
 		return cz;
 	bool view_known = t->view == NULL;
 	for (size_t v = 0; conf && t->view && v < conf->n_views; v++)
 		view_known |= strcmp(conf->views[v].name, t->view) == 0;
-	if (view_known && t->view && (cz = conf_zone(conf, NULL, t->apex, t->apex_len)) != NULL) {
+	if (view_known && t->view && (cz = conf_zone(conf, NULL, t->apex)) != NULL) {
 		t->view = NULL;
 		return cz;
 	}
@@ -191,8 +190,8 @@ void api_zone_transfer(const struct rwd_api_env *e, const char *zone,
 		return;
 	/* before the read lock (see the top): the view's zone, and the top
 	 * level's, which a view without a zone of its own at the apex serves */
-	struct sec_copy sv = { .view = t.view, .apex = t.apex, .apex_len = t.apex_len };
-	struct sec_copy stop = { .view = NULL, .apex = t.apex, .apex_len = t.apex_len };
+	struct sec_copy sv = { .view = t.view, .apex = t.apex };
+	struct sec_copy stop = { .view = NULL, .apex = t.apex };
 	if (e->secondary) {
 		rwd_secondary_status(e->secondary, sec_one, &sv);
 		if (t.view)
