@@ -441,27 +441,77 @@ static int rrset_minus(struct buf *out, uint32_t *n, const struct rwd_node *node
 	return out->err;
 }
 
-/* Every record of a that b lacks, onto out (node by node, RRset by RRset;
- * the apex's SOA left out). */
-static int zone_minus(struct buf *out, uint32_t *n, const struct rwd_zone *a,
-                      const struct rwd_zone *b)
+/* Every record of node (an RRset of it: only type) onto out, the apex's SOA
+ * left out. */
+static int node_all(struct buf *out, uint32_t *n, const struct rwd_zone *z,
+                    const struct rwd_node *node)
 {
-	for (size_t i = 0; i <= a->table_mask; i++) {
+	for (unsigned k = 0; k < node->n_rrsets; k++) {
+		const struct rwd_rrset *rs = &node->rrsets[k];
+		if (rs->count == 0 || (rs->type == RW_TYPE_SOA && node == z->apex))
+			continue;
+		int ret = rrset_minus(out, n, node, rs, NULL);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * Both directions in one walk of from's table: each node's RRsets against
+ * those of to's node of the same name (removed, added), that node marked
+ * by its id; then to's unmarked nodes, whose records are all added. One
+ * hash lookup per node of from, none per node of to (ids are below
+ * next_id; one that is not is looked up instead).
+ */
+static int zones_diff(struct buf *rem, uint32_t *n_rem, struct buf *add, uint32_t *n_add,
+                      const struct rwd_zone *a, const struct rwd_zone *b)
+{
+	uint64_t *seen = calloc(((size_t)b->next_id + 63) / 64 + 1, sizeof(*seen));
+	if (seen == NULL)
+		return RW_ENOMEM;
+	int ret = 0;
+	for (size_t i = 0; i <= a->table_mask && ret == 0; i++) {
 		const struct rwd_node *node = a->table[i];
-		if (node == NULL || node->n_rrsets == 0)
+		if (node == NULL)
 			continue;
 		const struct rwd_node *other = rwd_zone_find(b, node->name, node->name_len);
-		for (unsigned k = 0; k < node->n_rrsets; k++) {
+		if (other == NULL) {
+			ret = node_all(rem, n_rem, a, node);
+			continue;
+		}
+		if (other->id < b->next_id)
+			seen[other->id / 64] |= 1ull << (other->id % 64);
+		for (unsigned k = 0; k < node->n_rrsets && ret == 0; k++) {
 			const struct rwd_rrset *rs = &node->rrsets[k];
 			if (rs->count == 0 || (rs->type == RW_TYPE_SOA && node == a->apex))
 				continue;
-			int ret = rrset_minus(out, n, node, rs, other ? rwd_node_rrset(other, rs->type)
-			                                                : NULL);
-			if (ret < 0)
-				return ret;
+			const struct rwd_rrset *os = rwd_node_rrset(other, rs->type);
+			ret = rrset_minus(rem, n_rem, node, rs, os && os->count ? os : NULL);
+			if (ret == 0 && os && os->count)
+				ret = rrset_minus(add, n_add, other, os, rs);
+		}
+		for (unsigned k = 0; k < other->n_rrsets && ret == 0; k++) {
+			const struct rwd_rrset *os = &other->rrsets[k];
+			const struct rwd_rrset *rs = rwd_node_rrset(node, os->type);
+			if (os->count == 0 || (rs && rs->count) || (os->type == RW_TYPE_SOA &&
+			                                            other == b->apex))
+				continue;
+			ret = rrset_minus(add, n_add, other, os, NULL);
 		}
 	}
-	return 0;
+	for (size_t i = 0; i <= b->table_mask && ret == 0; i++) {
+		const struct rwd_node *node = b->table[i];
+		if (node == NULL || node->n_rrsets == 0)
+			continue;
+		bool matched = node->id < b->next_id
+		               ? (seen[node->id / 64] >> (node->id % 64)) & 1
+		               : rwd_zone_find(a, node->name, node->name_len) != NULL;
+		if (!matched)
+			ret = node_all(add, n_add, b, node);
+	}
+	free(seen);
+	return ret;
 }
 
 int rwd_zone_diff_versions(const struct rwd_zone *from, const struct rwd_zone *to,
@@ -473,9 +523,7 @@ int rwd_zone_diff_versions(const struct rwd_zone *from, const struct rwd_zone *t
 		return RW_EINVAL;
 	struct buf rem = { 0 }, add = { 0 }, soa0 = { 0 }, soa1 = { 0 };
 	uint32_t n_rem = 0, n_add = 0;
-	int ret = zone_minus(&rem, &n_rem, from, to);
-	if (ret == 0)
-		ret = zone_minus(&add, &n_add, to, from);
+	int ret = zones_diff(&rem, &n_rem, &add, &n_add, from, to);
 	if (ret == 0 && (n_rem || n_add || soa_differs(from, to))) {
 		put_soa(&soa0, from);
 		put_soa(&soa1, to);
