@@ -347,10 +347,19 @@ static void test_bound(void **state)
 		remote(&rs[i], (uint16_t)(20000 + i));     /* nobody answers there */
 	rwd_log_set_level(RWD_LOG_ERROR);
 	struct rwd_notify *nt = start(rs, n, 0, 60000);
+	uint64_t t0 = now_ms();
 	rwd_notify_zone_serial(nt, NULL, apex, 12);
+	uint64_t queued = now_ms() - t0;
 	struct rwd_notify_stats st = stats(nt);
 	assert_int_equal(st.pending, RWD_NOTIFY_MAX_PENDING);
 	assert_int_equal(st.failed, 3);
+	/* all sent, in batches of a loop turn each (bounded wait) */
+	for (int i = 0; i < 1000 && stats(nt).sent < RWD_NOTIFY_MAX_PENDING; i++)
+		usleep(10000);
+	assert_int_equal(stats(nt).sent, RWD_NOTIFY_MAX_PENDING);
+	print_message("%u NOTIFYs queued in %llu ms, all sent after %llu ms\n",
+	              RWD_NOTIFY_MAX_PENDING, (unsigned long long)queued,
+	              (unsigned long long)(now_ms() - t0));
 	/* the same again: every pending one is updated, none added */
 	rwd_notify_zone_serial(nt, NULL, apex, 13);
 	st = stats(nt);

@@ -46,6 +46,8 @@
 #define SOA_RDATA_MAX (255 + 255 + 20)
 #define MSG_MAX 2048                   /* a NOTIFY with its SOA and a TSIG RR */
 #define NS_TARGETS_MAX 64              /* NS targets of a zone looked at (notify_ns) */
+#define SEND_BATCH 256                 /* exchanges started per loop turn: the lock is
+                                        * held that long at most, and a burst is paced */
 #define NAME_TXT 1024                  /* a name in text, escapes at worst */
 #define ZONE_TXT (NAME_TXT + 300)      /* and its view */
 
@@ -83,7 +85,7 @@ struct rwd_notify {
 	pthread_mutex_t lock;
 	struct entry *table[BUCKETS];
 	struct entry *oldest, *newest;
-	struct entry *todo;
+	struct entry *todo, *todo_tail;    /* first in, first out */
 	unsigned count;                    /* entries in the table */
 	bool stopping;
 	struct rwd_notify_stats stats;
@@ -216,8 +218,12 @@ static void todo_push(struct rwd_notify *n, struct entry *e)
 	if (e->on_todo)
 		return;
 	e->on_todo = true;
-	e->todo_next = n->todo;
-	n->todo = e;
+	e->todo_next = NULL;
+	if (n->todo_tail)
+		n->todo_tail->todo_next = e;
+	else
+		n->todo = e;
+	n->todo_tail = e;
 }
 
 /* Take e out of the table (hash chain, age list). */
@@ -553,7 +559,7 @@ static void shut_down(struct rwd_notify *n)
 		if (e->dead)
 			entry_close(e);
 	}
-	n->todo = NULL;
+	n->todo = n->todo_tail = NULL;
 	while (n->oldest) {
 		struct entry *e = n->oldest;
 		entry_unlink(n, e);
@@ -575,10 +581,12 @@ static void on_async(uv_async_t *a)
 		pthread_mutex_unlock(&n->lock);
 		return;
 	}
-	struct entry *todo = n->todo;
-	n->todo = NULL;
-	for (struct entry *e = todo, *next; e; e = next) {
-		next = e->todo_next;
+	unsigned budget = SEND_BATCH;
+	while (n->todo && budget) {
+		struct entry *e = n->todo;
+		n->todo = e->todo_next;
+		if (n->todo == NULL)
+			n->todo_tail = NULL;
 		e->on_todo = false;
 		if (e->dead) {
 			entry_close(e);
@@ -595,8 +603,11 @@ static void on_async(uv_async_t *a)
 			e->wait_ms = e->timeout_ms;
 			e->started_ms = uv_now(&n->loop);
 			send_try(n, e);
+			budget--;
 		}
 	}
+	if (n->todo)
+		uv_async_send(&n->async);        /* the rest on the next turn */
 	pthread_mutex_unlock(&n->lock);
 }
 
