@@ -1115,7 +1115,10 @@ static void settle_one(struct settle *st, const struct rwd_conf_zone *cz, struct
 		uint64_t digest = 0;
 		bool have_digest = false;
 		int ret = rwd_zone_diff_versions(p, z, &d);
-		bool raised = rwd_serial_newer(file, p->serial);
+		/* a generated zone's serial (a catalog's: the time) is no file's
+		 * the operator raised: the same records keep the served serial */
+		bool raised = rwd_serial_newer(file, p->serial) &&
+		              cz->catalog_role != RWD_CATALOG_PRODUCER;
 		if (ret == 0 && d == NULL && !raised) {
 			rwd_zone_set_serial_unpublished(z, p->serial);
 			z->history = p->history;
@@ -1169,7 +1172,8 @@ static void settle_one(struct settle *st, const struct rwd_conf_zone *cz, struct
 	if (same) {
 		/* What the store's log ends at, but the file's serial when only it
 		 * went up (an SOA-only step, as at reload). */
-		bool raised = !secondary && rwd_serial_newer(file, stored);
+		bool raised = !secondary && rwd_serial_newer(file, stored) &&
+		              cz->catalog_role != RWD_CATALOG_PRODUCER;
 		uint32_t at = secondary ? file : stored;
 		struct rwd_zone_history *h = NULL;
 		if (rwd_journal_load(c->store, skey, at, &h) < 0)
