@@ -354,8 +354,10 @@ $TTL 3600
 ns1 A 192.0.2.53
 www A 192.0.2.80
 """
+# what changes from run to run (times) or with the primary's encoder (the
+# bytes of a transfer: its name compression is runwayd's choice)
 TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z|\((in )?\d+ s( ago)?\)|\d+ ms|"
-                  r"Query time: \d+ msec")
+                  r"Query time: \d+ msec|bytes \d+\)")
 
 
 def examples(doc, prefix):
