@@ -316,6 +316,7 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (sig == SIGHUP) {
+			rwd_secondary_flush(secondary);   /* the files the reload reads */
 			rwd_control_reload(ctl);
 			rwd_secondary_reload(secondary);
 			budget_follow(&budget, &srv);

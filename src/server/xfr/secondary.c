@@ -240,6 +240,7 @@ struct rwd_secondary {
 		struct rwd_zone *z;
 	} *writes;
 	bool wstop, writer_started;
+	bool writing;                  /* a write is in progress (under wlock) */
 	pthread_t writer;
 	struct notify_slot notify[NOTIFY_SLOTS];
 };
@@ -1120,7 +1121,7 @@ static void queue_write(struct rwd_secondary *svc, const char *path, const char 
 			free(w);
 		}
 	}
-	pthread_cond_signal(&svc->wcond);
+	pthread_cond_broadcast(&svc->wcond);
 	pthread_mutex_unlock(&svc->wlock);
 	if (z) {
 		rwd_error("secondary: %s: out of memory: the transferred copy is not kept", name);
@@ -1142,6 +1143,7 @@ static void *writer_thread(void *arg)
 			continue;
 		}
 		svc->writes = w->next;
+		svc->writing = true;
 		pthread_mutex_unlock(&svc->wlock);
 		char err[ERRLEN];
 		if (write_zone(w->z, w->path, err) < 0)
@@ -1152,6 +1154,8 @@ static void *writer_thread(void *arg)
 		free(w->name);
 		free(w);
 		pthread_mutex_lock(&svc->wlock);
+		svc->writing = false;
+		pthread_cond_broadcast(&svc->wcond);   /* rwd_secondary_flush */
 	}
 	pthread_mutex_unlock(&svc->wlock);
 	return NULL;
@@ -1687,6 +1691,23 @@ static void sync_conf(struct rwd_secondary *svc)
 			if (!placeholder)
 				expire_zone(z, true);   /* the file's copy is still expired */
 		}
+		if (z->loaded && !z->expired && z->run == RUN_IDLE) {
+			/* A transfer that came between the flush and the reload is
+			 * not in the file the reload read: ask the primary again. */
+			struct rwd_zone *cur = served_ref(svc, z->conf.view, z->apex, z->apex_len);
+			uint32_t serial = 0, r1, r2, r3;
+			bool have = soa_timers(cur, &serial, &r1, &r2, &r3);
+			rwd_zone_free(cur);
+			if (!have || serial != z->serial) {
+				rwd_warn("secondary: %s: the reload serves serial %u from %s, not the %u "
+				         "transferred: refreshing", z->name, serial, z->conf.file, z->serial);
+				pthread_mutex_lock(&svc->lock);
+				z->serial = serial;
+				z->loaded = have;
+				z->next_refresh = wall();
+				pthread_mutex_unlock(&svc->lock);
+			}
+		}
 		if (z->loaded && z->expire_at)
 			served_set_expire(svc, z->conf.view, z->apex, z->apex_len, z->expire_at);
 		schedule(z);
@@ -1852,6 +1873,16 @@ int rwd_secondary_start(struct rwd_secondary *svc, struct rwd_server *srv,
 	return 0;
 }
 
+void rwd_secondary_flush(struct rwd_secondary *svc)
+{
+	if (svc == NULL || !svc->writer_started)
+		return;
+	pthread_mutex_lock(&svc->wlock);
+	while (svc->writes || svc->writing)
+		pthread_cond_wait(&svc->wcond, &svc->wlock);
+	pthread_mutex_unlock(&svc->wlock);
+}
+
 void rwd_secondary_reload(struct rwd_secondary *svc)
 {
 	if (svc == NULL || !svc->started)
@@ -1887,7 +1918,7 @@ void rwd_secondary_stop(struct rwd_secondary *svc)
 	if (svc->writer_started) {         /* after the jobs: it writes what they left */
 		pthread_mutex_lock(&svc->wlock);
 		svc->wstop = true;
-		pthread_cond_signal(&svc->wcond);
+		pthread_cond_broadcast(&svc->wcond);
 		pthread_mutex_unlock(&svc->wlock);
 		pthread_join(svc->writer, NULL);
 	}

@@ -40,6 +40,10 @@ int rwd_secondary_new(struct rwd_secondary **out);
  * time, or missing. 0 or a negative RW_E*. */
 int rwd_secondary_start(struct rwd_secondary *svc, struct rwd_server *srv,
                         struct rwd_control *ctl);
+/* Wait until every transferred version is in its zone file (the copies
+ * are written by a thread of their own): call before rwd_control_reload,
+ * which reads the files again. */
+void rwd_secondary_flush(struct rwd_secondary *svc);
 /* The configuration changed (call after rwd_control_reload). */
 void rwd_secondary_reload(struct rwd_secondary *svc);
 /* Stop the thread, abort the transfers in progress, free everything
