@@ -51,6 +51,7 @@
 #include "server/zone/zone.h"
 
 #define EDE_INVALID_DATA 24        /* RFC 8914 4.25 */
+#define XFR_MSG_BODY_END 0x4000    /* a stream's records end before this offset */
 
 /* Transfers held by a stream transport (rwd_query_xfr_hold). */
 static atomic_uint running;
@@ -74,6 +75,8 @@ static inline uint64_t c2_make(unsigned mode, unsigned phase, uint64_t low)
 
 /* One message being written: msg is the whole message (compression
  * offsets count from its start), pos..end the room of the body. */
+#define XW_DICT 512          /* names remembered per message, direct mapped */
+
 struct xw {
 	uint8_t *msg;
 	size_t pos, end;
@@ -82,6 +85,12 @@ struct xw {
 	size_t apex_len;
 	const void *owner;         /* the node whose name was last written in full... */
 	uint16_t owner_at;         /* ...at this offset (0: none to point at) */
+	/* Where names below the apex were written in this message, by a hash
+	 * of their labels down to the apex (0: none): a later name sharing a
+	 * suffix ("ap" of "node5.ap" and "db6.ap") points at it, as far as
+	 * 14-bit offsets reach. Entries are checked against the message
+	 * before use, so collisions only cost compression. */
+	uint16_t dict[XW_DICT];
 };
 
 /* Whether name[0..len) (any case) ends in the apex at a label boundary:
@@ -103,21 +112,67 @@ static long apex_at(const struct xw *w, const uint8_t *name, size_t len)
 	return (long)off;
 }
 
+static unsigned dict_hash(const uint8_t *p, size_t n)
+{
+	uint32_t h = 2166136261u;              /* FNV-1a */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return (h ^ h >> 15) & (XW_DICT - 1);
+}
+
+/* Whether the name written at offset e of the message is labels s[0..n)
+ * followed by the apex (a pointer to the question, maybe through others). */
+static bool dict_match(const struct xw *w, size_t e, const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+	/* only what is written before pos is final: an entry may be stale (a
+	 * record that did not fit was taken back, and written over) */
+	for (unsigned hops = 0; hops < 32 && e + 1 < w->pos; hops++) {
+		uint8_t c = w->msg[e];
+		if (c >= 0xc0) {
+			e = (size_t)(c & 0x3f) << 8 | w->msg[e + 1];
+			if (e == RW_HDR_LEN)
+				return i == n;
+			continue;
+		}
+		if (i >= n || c != s[i] || c == 0 || i + 1u + c > n || e + 1u + c >= w->pos ||
+		    memcmp(w->msg + e + 1, s + i + 1, c) != 0)
+			return false;
+		i += c + 1u;
+		e += c + 1u;
+	}
+	return false;
+}
+
 /* Write a flat name, the apex part as a pointer to the question name (the
- * apex, offset 12). False when it does not fit. */
+ * apex, offset 12), and the longest run of labels before it that this
+ * message already holds as a pointer there. False when it does not fit. */
 static bool put_name(struct xw *w, const uint8_t *name, size_t len)
 {
 	long off = apex_at(w, name, len);
-	size_t n = off < 0 ? len : (size_t)off + 2;
-	if (w->pos + n > w->end)
-		return false;
 	if (off < 0) {
+		if (w->pos + len > w->end)
+			return false;
 		memcpy(w->msg + w->pos, name, len);
-	} else {
-		memcpy(w->msg + w->pos, name, (size_t)off);
-		rw_put16(w->msg + w->pos + off, 0xc000 | RW_HDR_LEN);
+		w->pos += len;
+		return true;
 	}
-	w->pos += n;
+	size_t below = (size_t)off, cut = below, target = RW_HDR_LEN;
+	for (size_t p = 0; p < below; p += name[p] + 1u) {
+		unsigned e = w->dict[dict_hash(name + p, below - p)];
+		if (e && dict_match(w, e, name + p, below - p)) {
+			cut = p, target = e;
+			break;
+		}
+	}
+	if (w->pos + cut + 2 > w->end)
+		return false;
+	uint8_t *o = w->msg + w->pos;
+	memcpy(o, name, cut);
+	rw_put16(o + cut, (uint16_t)(0xc000 | target));
+	for (size_t p = 0; p < cut && w->pos + p < 0x4000; p += name[p] + 1u)
+		w->dict[dict_hash(name + p, below - p)] = (uint16_t)(w->pos + p);
+	w->pos += cut + 2;
 	return true;
 }
 
@@ -316,10 +371,15 @@ static enum rwd_stage_result produce(const struct rwd_snapshot *s, struct rwd_qu
 	size_t start = (size_t)(p - qr->out);
 	struct xw w = { .msg = qr->out, .pos = start, .end = start + room,
 	                .apex = z->apex_name, .apex_len = z->apex_len };
+	bool datagram = qr->transport->datagram;
+	/* A stream's messages end where compression pointers stop reaching
+	 * (14 bits), as Knot's do: past it no name could point back, and the
+	 * bytes saved outweigh the messages added. */
+	if (!datagram && w.end > XFR_MSG_BODY_END)
+		w.end = start < XFR_MSG_BODY_END ? XFR_MSG_BODY_END : start;
 	uint64_t c2 = qr->xfr_cursor2;
 	unsigned mode = (unsigned)(c2 >> 62), phase = (unsigned)(c2 >> 60) & 3;
 	uint64_t low = c2 & ((1ull << 60) - 1);
-	bool datagram = qr->transport->datagram;
 	bool fits = true;
 
 	while (fits && phase != P_END) {
@@ -348,6 +408,7 @@ static enum rwd_stage_result produce(const struct rwd_snapshot *s, struct rwd_qu
 	if (!fits && datagram && mode != X_SOA) {
 		/* RFC 1995 2: what does not fit the datagram is the SOA alone */
 		w.pos = start, w.an = 0, w.owner = NULL;
+		memset(w.dict, 0, sizeof(w.dict));
 		mode = X_SOA;
 		fits = put_soa(&w, z);
 		phase = P_END;
