@@ -27,6 +27,7 @@ import socket
 import struct
 import time
 
+import dns.edns
 import dns.flags
 import dns.message
 import dns.name
@@ -61,10 +62,11 @@ def report(line: str):
     REPORT.append(line)
 
 
-def zone_text(serial: int, extra: str = "") -> str:
+def zone_text(serial: int, extra: str = "", timers: str = "60 10 3600 300") -> str:
+    """The test zone; timers: the SOA's refresh, retry, expire, minimum."""
     body = f"""$ORIGIN {ZONE}
 $TTL 300
-@       3600 SOA ns1 hostmaster {serial} 60 10 3600 300
+@       3600 SOA ns1 hostmaster {serial} {timers}
 @       NS    ns1
 @       NS    ns2
 @       A     192.0.2.10
@@ -674,6 +676,74 @@ def test_ixfr_and_signed_answers_as_knot(peers, tmp_path):
         dns.query.udp(q, P.HOST, port=p.port, timeout=3)))
     print("\n".join(rows))
     assert not diffs, "\n".join(diffs)
+
+
+@LANDING
+def test_secondary_fails_over_to_the_next_primary(peers, tmp_path):
+    """primaries: [a dead one, Knot]: runway (and a Knot secondary with the
+    same list) transfers from the second, then follows its NOTIFY."""
+    need("runway", "knot")
+    key = P.TsigKey.generate()
+    pri = P.KnotPeer(tmp_path / "primary", name="primary")
+    dead = P.Remote(P.HOST, h.free_port(), key)        # nothing listens there
+    secs = [P.KnotPeer(tmp_path / "knot"), P.RunwayPeer(tmp_path / "runway")]
+    pri.add_zone(P.Zone(ZONE, text=zone_text(1), notify=[s.remote(key) for s in secs],
+                        allow_transfer=[P.Acl("127.0.0.1", key)]))
+    for s in secs:
+        s.add_zone(P.Zone(ZONE, primaries=[dead, pri.remote(key)]))
+    peers.start(pri)
+    t0 = time.monotonic()
+    peers.start(*secs)
+    t = P.wait_all(secs, lambda p: p.soa_serial(ZONE, 0.2) == 1, timeout=LOOSE_BOUND)
+    report("first primary dead, transferred from the second: " + ", ".join(
+        f"{n} {v * 1000:.0f} ms" for n, v in sorted(t.items())) + f" ({time.monotonic() - t0:.2f} s with start)")
+    pri.zone_set(ZONE, [("set", "new", 60, "A", "192.0.2.99")])
+    P.wait_all(secs, answers_a("192.0.2.99"), timeout=LOOSE_BOUND)
+    compare_answers(pri, secs, zone_text(1, "new 60 A 192.0.2.99\n"))
+
+
+def expire_option(m):
+    """The EDNS EXPIRE (RFC 7314, option 9) value of an answer, or None."""
+    for o in (m.options if m is not None and m.edns >= 0 else []):
+        if o.otype == 9:
+            data = o.to_wire() if hasattr(o, "to_wire") else o.data
+            return struct.unpack("!I", data[-4:])[0] if len(data) >= 4 else -1
+    return None
+
+
+@LANDING
+def test_secondary_expires_as_knot(peers, tmp_path):
+    """SOA expire 4 s, refresh and retry 1 s (Knot holds them to its
+    floors, 2 s): the runway and Knot secondaries answer EDNS EXPIRE with
+    what is left; once the primary is gone both answer SERVFAIL after about
+    expire, and not before."""
+    need("runway", "knot")
+    key = P.TsigKey.generate()
+    timers = "1 1 4 300"
+    pri = P.KnotPeer(tmp_path / "primary", name="primary")
+    pri.add_zone(P.Zone(ZONE, text=zone_text(1, timers=timers), allow_transfer=[P.Acl("127.0.0.1", key)]))
+    knot, rw = P.KnotPeer(tmp_path / "knot"), P.RunwayPeer(tmp_path / "runway")
+    knot.add_zone(P.Zone(ZONE, primaries=[pri.remote(key)],
+                         extra={"knot": {"refresh-min-interval": 2, "retry-min-interval": 2,
+                                         "expire-min-interval": 3}}))
+    rw.add_zone(P.Zone(ZONE, primaries=[pri.remote(key)],
+                       extra={"runway": {"refresh_min": 1, "retry_min": 1, "expire_min": 1}}))
+    peers.start(pri, knot, rw)
+    for s in (knot, rw):
+        s.wait_serial(ZONE, 1, timeout=LOOSE_BOUND)
+    opt = dns.edns.GenericOption(9, b"")
+    got = {s.name: expire_option(s.answer(ZONE, "SOA", options=[opt])) for s in (knot, rw)}
+    assert all(v is not None and 0 <= v <= 4 for v in got.values()), got
+    assert pri.stop() == 0
+
+    def servfail(p):
+        m = p.answer(ZONE, "SOA", timeout=0.3)
+        return m is not None and m.rcode() == dns.rcode.SERVFAIL
+    t = P.wait_all([knot, rw], servfail, timeout=LOOSE_BOUND, interval=0.05)
+    report("primary gone, SOA expire 4 s: SERVFAIL after " + ", ".join(
+        f"{n} {v:.1f} s" for n, v in sorted(t.items())) + f" (EDNS EXPIRE before: {got})")
+    assert t["runway"] >= 1.0, "runway expired before the SOA's expire"
+    assert abs(t["runway"] - t["knot"]) < 3.0, t
 
 
 # --------------------------------------------------------------------------
