@@ -144,14 +144,14 @@ class Primary(h.DnsServer):
 
 
 class Got:
-    def __init__(self, msg, wire, addr, at):
-        self.msg, self.wire, self.addr, self.at = msg, wire, addr, at
+    def __init__(self, msg, wire, addr, at, zone):
+        self.msg, self.wire, self.addr, self.at, self.zone = msg, wire, addr, at, zone
 
     @property
     def serial(self):
         assert len(self.msg.answer) == 1, self.msg.to_text()
         rr = self.msg.answer[0]
-        assert rr.rdtype == dns.rdatatype.SOA and rr.name == dns.name.from_text("example.com.")
+        assert rr.rdtype == dns.rdatatype.SOA and rr.name == self.zone
         return rr[0].serial
 
 
@@ -159,8 +159,9 @@ class StubSecondary:
     """A UDP socket that receives NOTIFYs (checked: opcode, AA, question,
     TSIG verified with keyring when given) and answers when told to."""
 
-    def __init__(self, keyring=None):
+    def __init__(self, keyring=None, zone="example.com."):
         self.keyring = keyring
+        self.zone = dns.name.from_text(zone)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         # the kernel's arrival time: a NOTIFY may wait in the buffer before recv()
@@ -183,9 +184,9 @@ class StubSecondary:
         assert msg.opcode() == dns.opcode.NOTIFY, msg.to_text()
         assert msg.flags & dns.flags.AA and not msg.flags & dns.flags.QR, msg.to_text()
         assert len(msg.question) == 1 and msg.question[0].rdtype == dns.rdatatype.SOA
-        assert msg.question[0].name == dns.name.from_text("example.com.")
+        assert msg.question[0].name == self.zone
         assert msg.had_tsig == (self.keyring is not None)
-        return Got(msg, wire, addr, at)
+        return Got(msg, wire, addr, at, self.zone)
 
     def recv_serial(self, serial, timeout):
         """NOTIFYs until one with serial (answering none); the last one."""
@@ -219,8 +220,8 @@ def _unsigned(r):
 def stubs():
     made = []
 
-    def make(keyring=None):
-        s = StubSecondary(keyring)
+    def make(keyring=None, zone="example.com."):
+        s = StubSecondary(keyring, zone)
         made.append(s)
         return s
 
@@ -506,8 +507,10 @@ def test_knot_secondary_follows_by_notify(primary, knot):
 # NOTIFY in: runwayd as a secondary, compared with knotd
 
 class StubPrimary:
-    """Answers SOA queries for other.example. (serial 1, signed when asked)
-    over UDP and TCP, and records every query it gets (time, type)."""
+    """Answers queries for other.example. over UDP and TCP, signed when
+    asked: SOA with self.serial (1 at first), AXFR and IXFR with the whole
+    zone at that serial in one message (IXFR in the AXFR form, RFC 1995 4);
+    records every query it gets (time, type)."""
 
     def __init__(self):
         self.port = h.free_port()            # free for UDP and TCP
@@ -517,7 +520,8 @@ class StubPrimary:
         self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.tcp.bind(("127.0.0.1", self.port))
         self.tcp.listen(8)
-        self.queries = []                  # (monotonic time, qtype text, "udp"/"tcp")
+        self.queries = []                  # (monotonic time, qtype text)
+        self.serial = 1
         self.lock = threading.Lock()
         self.stopping = False
         self.thread = threading.Thread(target=self.run, daemon=True)
@@ -529,9 +533,16 @@ class StubPrimary:
             self.queries.append((time.monotonic(), dns.rdatatype.to_text(q.question[0].rdtype)))
         r = dns.message.make_response(q)
         r.flags |= dns.flags.AA
-        r.answer.append(dns.rrset.from_text("other.example.", 300, "IN", "SOA",
-                                            "ns1.other.example. hostmaster.other.example. "
-                                            "1 7200 3600 1209600 300"))
+        soa = dns.rrset.from_text("other.example.", 300, "IN", "SOA",
+                                  "ns1.other.example. hostmaster.other.example. "
+                                  f"{self.serial} 7200 3600 1209600 300")
+        r.answer.append(soa)
+        if q.question[0].rdtype in (dns.rdatatype.AXFR, dns.rdatatype.IXFR):
+            for name, rdtype, rdata in (("other.example.", "NS", "ns1.other.example."),
+                                        ("ns1.other.example.", "A", "192.0.2.1"),
+                                        ("www.other.example.", "A", f"192.0.2.{self.serial}")):
+                r.answer.append(dns.rrset.from_text(name, 300, "IN", rdtype, rdata))
+            r.answer.append(soa)
         return r.to_wire()
 
     def run(self):
@@ -570,7 +581,7 @@ class Secondary(h.DnsServer):
     """runwayd: a secondary of other.example. (primary 127.0.0.1:PORT with
     the key; its copy already on disk) and the primary of example.com."""
 
-    def __init__(self, workdir, primary_port, copy=True):
+    def __init__(self, workdir, primary_port, copy=True, notify=None):
         workdir = Path(workdir)
         workdir.mkdir(parents=True, exist_ok=True)
         (workdir / "src").mkdir(exist_ok=True)
@@ -581,13 +592,15 @@ class Secondary(h.DnsServer):
             srcs.append((zone, f, []))
         super().__init__("runway", workdir, srcs, workers=1)
         self.primary_port = primary_port
+        self.notify = notify
 
     def runway_config(self) -> str:
         return (f"server:\n  listen: [\"127.0.0.1:{self.port}\"]\n  workers: 1\n"
                 f"tsig_keys:\n  {KEY}: {{ algorithm: hmac-sha256, secret: \"{SECRET}\" }}\n"
                 "zones:\n  - name: example.com.\n    file: example.com.zone\n"
                 "  - name: other.example.\n    file: other.example.zone\n"
-                f"    primaries: [{{ address: \"127.0.0.1:{self.primary_port}\", key: {KEY} }}]\n")
+                f"    primaries: [{{ address: \"127.0.0.1:{self.primary_port}\", key: {KEY} }}]\n"
+                + (f"    notify: [\"{self.notify}\"]\n" if self.notify else ""))
 
 
 def notify_msg(zone="other.example.", qtype="SOA", keyring=None, keyname=KEY, serial=2):
@@ -719,6 +732,7 @@ def test_accepted_notify_starts_a_refresh(secondary, stub_primary):
     at, qtype = stub_primary.since(n)[0]
     print(f"secondary asked its primary ({qtype}) {1000 * (at - t0):.1f} ms after the NOTIFY")
     assert qtype in ("SOA", "IXFR", "AXFR")
+    secondary.wait_log(r"secondary: other\.example\.: NOTIFY received, refreshing", timeout=2)
 
 
 @pytest.mark.xfail(strict=True, reason="stage zone answers SERVFAIL for a zone not transferred "
@@ -736,3 +750,29 @@ def test_notify_in_before_the_first_transfer(make_server, tmp_path):
             assert send_notify(s.port, q, "127.0.0.1", KEYRING)[0] == "NOERROR"
         finally:
             s.stop()
+
+
+def test_transfer_in_notifies_downstream(make_server, tmp_path, stub_primary, stubs):
+    """runwayd as a secondary with its own `notify:` (a chain): the version
+    a NOTIFY from its primary brings in is announced downstream."""
+    down = stubs(zone="other.example.")
+    s = Secondary(tmp_path / "middle", stub_primary.port, notify=down.address)
+    try:
+        s.start()
+        g = down.recv(5)                        # the start-up NOTIFY: serial 1
+        assert g is not None and g.serial == 1
+        down.answer(g)
+        stub_primary.serial = 2
+        t0 = time.time()
+        assert send_notify(s.port, notify_msg(keyring=KEYRING), "127.0.0.1", KEYRING)[0] == \
+            "NOERROR"
+        g = down.recv(2)
+        assert g is not None, f"nothing downstream within 2 s:\n{s.log_tail()}"
+        assert g.serial == 2
+        print(f"NOTIFY in -> transfer -> NOTIFY out: {1000 * (g.at - t0):.1f} ms")
+        down.answer(g)
+        s.wait_serial("other.example.", 2, timeout=2)
+        s.wait_log(r"notify: other\.example\. serial 2 to .*answered \(NOERROR\)")
+    finally:
+        rc = s.stop()
+    assert rc == 0, s.log_tail()
