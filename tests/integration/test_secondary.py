@@ -606,3 +606,13 @@ def test_ixfr_that_does_not_apply_falls_back_to_axfr(tmp_path, peers):
         assert s.wait_transfers("in", 1, mark)[0][0] == "IXFR", s.log_since(mark)
         m = s.answer("www.example.com.", "A")
         assert [r.to_text() for r in m.answer] == ["www.example.com. 3600 IN A 192.0.2.81"]
+        # An IXFR answered AXFR-style (RFC 1995 4: the journal does not reach
+        # back): the whole zone, taken as an AXFR.
+        mark = s.log_mark()
+        stub.serial = 4
+        stub.ixfr = lambda zone, theirs: [soa_rrset(4)] + good_records(zone) + [soa_rrset(4)]
+        notify(s)
+        assert s.wait_transfers("in", 1, mark)[0][0] == "AXFR", s.log_since(mark)
+        assert stub.transfers == 5                 # AXFR, IXFR + AXFR, IXFR, IXFR: no AXFR after it
+        m = s.answer("www.example.com.", "A")
+        assert [r.to_text() for r in m.answer] == ["www.example.com. 3600 IN A 192.0.2.80"]
