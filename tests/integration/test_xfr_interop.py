@@ -323,6 +323,30 @@ def test_runway_primary_large_zone_many_messages(peers, tmp_path):
         assert_incremental(s, marks[s.name], axfr_bytes)
 
 
+@LANDING
+@pytest.mark.parametrize("algorithm", ["hmac-sha1", "hmac-sha384", "hmac-sha512"])
+def test_runway_primary_tsig_algorithms(peers, tmp_path, algorithm):
+    """The other TSIG algorithms (hmac-sha256 is every other test's):
+    runway primary -> Knot, NSD and BIND, AXFR then NOTIFY + IXFR."""
+    need("runway", "knot", "nsd", "bind")
+    key = P.TsigKey.generate("xfr.", algorithm, {"hmac-sha1": 20, "hmac-sha384": 48}.get(algorithm, 64))
+    rw = P.RunwayPeer(tmp_path / "runway", api=True)
+    secs = [P.KnotPeer(tmp_path / "knot"), P.NsdPeer(tmp_path / "nsd"), P.BindPeer(tmp_path / "bind")]
+    rw.add_zone(P.Zone(ZONE, text=zone_text(1), notify=[s.remote(key) for s in secs],
+                       allow_transfer=[P.Acl("127.0.0.1", key)]))
+    for s in secs:
+        s.add_zone(P.Zone(ZONE, primaries=[rw.remote(key)]))
+    peers.start(rw, *secs)
+    for s in secs:
+        s.wait_serial(ZONE, 1, timeout=LOOSE_BOUND)
+    marks = {s.name: s.log_mark() for s in secs}
+    axfr_bytes = secs[0].wait_transfers("in", 1)[0][1]
+    rw.change(ZONE, [rw_upsert(f"new.{ZONE}", "192.0.2.99")])
+    P.wait_all(secs, answers_a("192.0.2.99"), timeout=LOOSE_BOUND)
+    for s in secs:
+        assert_incremental(s, marks[s.name], axfr_bytes)
+
+
 # --------------------------------------------------------------------------
 # runway as a secondary
 
@@ -389,6 +413,30 @@ def test_bind_primary_to_runway_secondary(peers, tmp_path):
     assert [k for k, _ in rw.wait_transfers("in", 2, 0)] == ["AXFR", "IXFR"], rw.log()
     compare_answers(bind, [rw], zone_text(1, "new 60 A 192.0.2.99\n"))
     h.check(rw.answer(f"www.{ZONE}", "TXT"), rcode="NOERROR", answer=[])
+
+
+@LANDING
+def test_runway_secondary_takes_axfr_style_ixfr(peers, tmp_path):
+    """A Knot primary without a journal answers IXFR with the whole zone
+    (AXFR-style, RFC 1995 4): runway asks IXFR after the NOTIFY, takes the
+    full answer and serves the new version."""
+    need("runway", "knot")
+    key = P.TsigKey.generate()
+    knot, rw = P.KnotPeer(tmp_path / "knot"), P.RunwayPeer(tmp_path / "runway")
+    knot.add_zone(P.Zone(ZONE, text=zone_text(1), notify=[rw.remote(key)],
+                         allow_transfer=[P.Acl("127.0.0.1", key)],
+                         extra={"knot": {"zonefile-load": "whole", "journal-content": "none"}}))
+    rw.add_zone(P.Zone(ZONE, primaries=[knot.remote(key)]))
+    peers.start(knot, rw)
+    rw.wait_serial(ZONE, 1, timeout=LOOSE_BOUND)
+    mark = knot.log_mark()
+    text = zone_text(2, "edit 60 A 192.0.2.77\n")
+    knot.write_zone_file(ZONE, text)
+    knot.knotc("zone-reload", ZONE)
+    rw.wait_serial(ZONE, 2, timeout=LOOSE_BOUND)
+    knot.wait_log(r"IXFR, outgoing, remote [^,]+, incomplete history, serial 1, fallback to AXFR", since=mark)
+    assert [k for k, _ in rw.wait_transfers("in", 2)] == ["AXFR", "AXFR"], rw.log()
+    compare_answers(knot, [rw], text)
 
 
 @LANDING
