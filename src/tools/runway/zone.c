@@ -18,12 +18,13 @@
 #include "tools/runway/cmd.h"
 
 static const char usage_text[] =
-	"usage: runway zone status ZONE [--view V] [--json] [--api URL] [--token T]\n"
+	"usage: runway zone status [ZONE] [--view V] [--json] [--api URL] [--token T]\n"
 	"       runway zone refresh ZONE [--view V] [--api URL] [--token T]\n"
 	"       runway zone retransfer ZONE [--view V] [--api URL] [--token T]\n\n"
 	"status: the zone's transfers: role (primary or secondary), serial served,\n"
 	"change history (what IXFR answers from), NOTIFY targets; for a secondary its\n"
 	"primaries, last and next refresh, expiry, last error and last transfer.\n"
+	"Without ZONE: one line for every zone served.\n"
 	"refresh: a secondary zone asks its primaries for their serial now and\n"
 	"transfers (IXFR, else AXFR) when it is newer. retransfer: a full transfer\n"
 	"(AXFR) now, whatever the serials say. Both return once the work is queued:\n"
@@ -132,6 +133,74 @@ static void print_status(json_t *j)
 	       num(j, "allow_transfer") ? "" : " (transfers are refused)");
 }
 
+/* Seconds from now until an RFC 3339 time ("-" when there is none). */
+static void until(char *buf, size_t size, json_t *o, const char *key)
+{
+	const char *t = str(o, key, NULL);
+	struct tm tm = { 0 };
+	if (t == NULL || strptime(t, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
+		snprintf(buf, size, "-");
+	else
+		snprintf(buf, size, "%lld s", (long long)(timegm(&tm) - time(NULL)));
+}
+
+/* Every zone GET /v1/zones lists, a line each (or their JSON, an array). */
+static int status_all(const struct api_client *c, bool json)
+{
+	json_t *zones, *z, *all = json_array();
+	if (api_call(c, "GET", "/v1/zones", NULL, &zones, NULL, 0)) {
+		json_decref(all);
+		return 1;
+	}
+	size_t i;
+	int rc = 0;
+	json_array_foreach(zones, i, z) {
+		const char *name = str(z, "name", "?"), *view = str(z, "view", NULL);
+		char *ez = api_escape(name), *ev = view ? api_escape(view) : NULL, path[2048];
+		snprintf(path, sizeof(path), "/v1/zones/%s/transfer%s%s", ez ? ez : name,
+		         ev ? "?view=" : "", ev ? ev : "");
+		free(ez);
+		free(ev);
+		json_t *j;
+		if (api_call(c, "GET", path, NULL, &j, NULL, 0))
+			rc = 1;                    /* said why; the others still print */
+		else
+			json_array_append_new(all, j);
+	}
+	json_decref(zones);
+	if (json) {
+		char *text = json_dumps(all, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		if (text)
+			printf("%s\n", text);
+		free(text);
+		json_decref(all);
+		return text ? rc : api_fail(c, "out of memory");
+	}
+	printf("%-28s %-10s %-9s %-11s %-13s %-8s %-14s %s\n", "ZONE", "VIEW", "ROLE", "SERIAL",
+	       "STATE", "LAST XFR", "EXPIRES IN", "LAST ERROR");
+	json_t *j;
+	json_array_foreach(all, i, j) {
+		bool secondary = strcmp(str(j, "role", ""), "secondary") == 0;
+		char serial[16] = "-", state[32] = "-", expires[32] = "-";
+		if (json_is_true(json_object_get(j, "loaded")))
+			snprintf(serial, sizeof(serial), "%lld", num(j, "serial"));
+		if (secondary) {
+			snprintf(state, sizeof(state), "%s", json_is_true(json_object_get(j, "expired"))
+			                                     ? "EXPIRED" : str(j, "state", "?"));
+			until(expires, sizeof(expires), j, "expires_at");
+		}
+		json_t *t = json_object_get(j, "last_transfer");
+		printf("%-28s %-10s %-9s %-11s %-13s %-8s %-14s %s\n", str(j, "zone", "?"),
+		       str(j, "view", "-"), str(j, "role", "?"), serial, state,
+		       json_is_object(t) ? str(t, "kind", "?") : "-", expires,
+		       str(j, "last_error", "-"));
+	}
+	if (json_array_size(all) == 0)
+		printf("(no zones)\n");
+	json_decref(all);
+	return rc;
+}
+
 int cmd_zone(int argc, char **argv)
 {
 	enum { OPT_VIEW = 2000, OPT_JSON };
@@ -162,6 +231,13 @@ int cmd_zone(int argc, char **argv)
 			fputs(usage_text, stderr);
 			return 2;
 		}
+	}
+	if (argc - optind == 1 && strcmp(argv[optind], "status") == 0) {
+		if (view) {
+			api_fail(&c, "--view goes with a ZONE");
+			return 2;
+		}
+		return status_all(&c, json);
 	}
 	if (argc - optind != 2) {
 		api_fail(&c, argc - optind < 2 ? "expected ACTION ZONE (runway zone status ZONE)"
