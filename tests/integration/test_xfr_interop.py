@@ -52,10 +52,6 @@ LOOSE_BOUND = 10.0   # seconds; the goal (<= 1 s) is printed, not asserted
 
 REPORT: list = []
 
-# While the features land (issue #10's helpers): a test whose feature is not
-# in yet is an expected failure, never a strict one. Removed once it works.
-LANDING = pytest.mark.xfail(reason="runway's transfer features are landing (issue #10)", strict=False)
-
 
 def report(line: str):
     print("\n" + line)
@@ -239,7 +235,6 @@ def rw_upsert(name, addr, ttl=60):
     return {"action": "UPSERT", "name": name, "type": "A", "ttl": ttl, "records": [addr]}
 
 
-@LANDING
 def test_runway_primary_to_knot_nsd_bind(peers, tmp_path):
     """runway primary -> Knot, NSD and BIND secondaries with TSIG: the
     initial AXFR, then an API change and a zone-file edit + SIGHUP each
@@ -291,7 +286,6 @@ def test_runway_primary_to_knot_nsd_bind(peers, tmp_path):
     compare_answers(rw, secs, zone_text(1, "new 60 A 192.0.2.99\nedit 60 A 192.0.2.77\n"))
 
 
-@LANDING
 def test_runway_primary_large_zone_many_messages(peers, tmp_path):
     """A zone of 20,000 records leaves runway in many messages, each
     TSIG-signed (RFC 8945 5.3.1): Knot, NSD and BIND take it whole, then an
@@ -323,7 +317,6 @@ def test_runway_primary_large_zone_many_messages(peers, tmp_path):
         assert_incremental(s, marks[s.name], axfr_bytes)
 
 
-@LANDING
 @pytest.mark.parametrize("algorithm", ["hmac-sha1", "hmac-sha384", "hmac-sha512"])
 def test_runway_primary_tsig_algorithms(peers, tmp_path, algorithm):
     """The other TSIG algorithms (hmac-sha256 is every other test's):
@@ -350,7 +343,6 @@ def test_runway_primary_tsig_algorithms(peers, tmp_path, algorithm):
 # --------------------------------------------------------------------------
 # runway as a secondary
 
-@LANDING
 def test_knot_primary_to_runway_secondary(peers, tmp_path):
     """Knot primary -> runway secondary with TSIG: AXFR, then a knotc
     zone-set goes by NOTIFY and IXFR from Knot's journal (Knot's log says
@@ -385,7 +377,6 @@ def test_knot_primary_to_runway_secondary(peers, tmp_path):
     compare_answers(knot, [rw], zone_text(1, "new 60 A 192.0.2.99\nedit 60 A 192.0.2.77\n"))
 
 
-@LANDING
 def test_bind_primary_to_runway_secondary(peers, tmp_path):
     """BIND primary -> runway secondary: AXFR, then a dynamic update
     (nsupdate) goes by NOTIFY and IXFR from BIND's journal."""
@@ -415,7 +406,6 @@ def test_bind_primary_to_runway_secondary(peers, tmp_path):
     h.check(rw.answer(f"www.{ZONE}", "TXT"), rcode="NOERROR", answer=[])
 
 
-@LANDING
 def test_runway_secondary_takes_axfr_style_ixfr(peers, tmp_path):
     """A Knot primary without a journal answers IXFR with the whole zone
     (AXFR-style, RFC 1995 4): runway asks IXFR after the NOTIFY, takes the
@@ -439,7 +429,6 @@ def test_runway_secondary_takes_axfr_style_ixfr(peers, tmp_path):
     compare_answers(knot, [rw], text)
 
 
-@LANDING
 def test_runway_to_runway_restart_while_primary_down(peers, tmp_path):
     """runway -> runway: AXFR, an API change by IXFR; then the primary
     stops, the secondary restarts and serves the zone from its file at
@@ -583,7 +572,6 @@ RUNWAY_DENIAL = {
 }
 
 
-@LANDING
 def test_refused_transfers_as_knot(peers, tmp_path):
     """No key, a key the zone does not allow, an unknown key, a wrong
     secret, an address outside the ACL, a clock an hour off: knotd and
@@ -671,7 +659,6 @@ def udp_digest(peer, wire, key=None):
     return tsig_of(r)[0], xfr_shape(rrs) if rrs else None
 
 
-@LANDING
 def test_ixfr_and_signed_answers_as_knot(peers, tmp_path):
     """The same zone and the same change (a name added, an RRset deleted)
     on knotd (knotc zone-set) and runwayd (API): IXFR over TCP from the old
@@ -726,7 +713,6 @@ def test_ixfr_and_signed_answers_as_knot(peers, tmp_path):
     assert not diffs, "\n".join(diffs)
 
 
-@LANDING
 def test_secondary_fails_over_to_the_next_primary(peers, tmp_path):
     """primaries: [a dead one, Knot]: runway (and a Knot secondary with the
     same list) transfers from the second, then follows its NOTIFY."""
@@ -759,7 +745,6 @@ def expire_option(m):
     return None
 
 
-@LANDING
 def test_secondary_expires_as_knot(peers, tmp_path):
     """SOA expire 4 s, refresh and retry 1 s (Knot holds them to its
     floors, 2 s): the runway and Knot secondaries answer EDNS EXPIRE with
@@ -877,7 +862,6 @@ def notify_cases(key, unknown, wrong_secret):
     ]
 
 
-@LANDING
 def test_notify_in_as_knot(peers, tmp_path):
     """NOTIFYs to a runway secondary and to a Knot secondary of the same
     primary: accepted, unsigned, from elsewhere, for a zone it is primary
