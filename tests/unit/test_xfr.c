@@ -13,7 +13,8 @@
  * large RRset: the SOA first and last with the served serial, every record
  * of the zone exactly once (names decompressed and looked up in the zone),
  * across many messages when the room is small (resuming inside an RRset)
- * and across full 64 KB messages for a large zone; IXFR: up to date or
+ * and across messages of 16 KB for a large zone; names compressed against
+ * runs of labels written before them; IXFR: up to date or
  * ahead (the SOA alone), from each serial of a history built by hand (the
  * difference sequences exactly), an unknown serial (AXFR form over TCP, the
  * SOA alone over UDP), over UDP the whole IXFR when it fits and the SOA
@@ -84,6 +85,14 @@ static const char *example_com(void)
 		"dn          DNAME example.org.\n"
 		"_sip._tcp   SRV   10 60 5060 www\n"
 		"txt         TXT   \"one\" \"two\"\n");
+	/* names sharing runs of labels (compressed against one another), as
+	 * owners and inside CNAME and MX data */
+	for (int i = 0; i < 60; i++)
+		o += (size_t)snprintf(text + o, sizeof(text) - o,
+		                      "n%d.s%d.deep A 10.1.%d.%d\n"
+		                      "c%d.s%d.deep CNAME n%d.s%d.deep\n"
+		                      "m%d.s%d.deep MX 10 n%d.s%d.deep.example.com.\n",
+		                      i, i % 7, i % 7, i, i, i % 7, i, i % 7, i, i % 5, i, i % 7);
 	/* one RRset of 200 records: a small room splits it between messages */
 	for (int i = 0; i < 200; i++)
 		o += (size_t)snprintf(text + o, sizeof(text) - o, "many A 10.0.%d.%d\n", i / 250, i % 250);
@@ -212,6 +221,9 @@ struct xfr {
 	unsigned messages;
 	uint8_t rcode, flags;             /* of the first message */
 	uint16_t ede;                     /* of the first message, + 1 */
+	size_t max_len;                   /* of the longest message */
+	unsigned partial;                 /* owners written as labels, then a pointer to
+	                                   * another name than the question's */
 	struct crec *rr;
 	size_t n, cap;
 };
@@ -230,6 +242,8 @@ static void rdata_name(const uint8_t *m, size_t len, size_t *p, struct crec *c)
 static void parse(const uint8_t *m, size_t len, struct xfr *x, size_t out_cap)
 {
 	assert_true(len >= RW_HDR_LEN && len <= out_cap);
+	if (len > x->max_len)
+		x->max_len = len;
 	assert_int_equal(rw_get16(m), 0x4242);
 	assert_true(m[2] & RW_FLAG_QR);
 	if (x->messages++ == 0) {
@@ -246,6 +260,11 @@ static void parse(const uint8_t *m, size_t len, struct xfr *x, size_t out_cap)
 	unsigned an = rw_get16(m + RW_HDR_ANCOUNT), ar = rw_get16(m + RW_HDR_ARCOUNT);
 	for (unsigned i = 0; i < an + ar; i++) {
 		struct crec c = { 0 };
+		size_t at = p;
+		while (m[at] > 0 && m[at] < 0xc0)
+			at += m[at] + 1u;
+		if (at > p && m[at] >= 0xc0 && (rw_get16(m + at) & 0x3fff) != RW_HDR_LEN)
+			x->partial++;
 		assert_true(rw_dname_unpack(m, len, &p, c.owner) > 0);
 		rw_dname_lower(c.owner);
 		assert_true(p + 10 <= len);
@@ -462,6 +481,8 @@ static void test_axfr(void **state)
 	xfr_run(&q, &rwd_transport_tcp, RW_MSG_MAXLEN, &local, &x);
 	assert_int_equal(x.messages, 1);
 	assert_axfr(&x, zcom);
+	/* "c1.s1.deep" after "n1.s1.deep": "c1" and a pointer to "s1.deep" */
+	assert_true(x.partial >= 100);
 	free_xfr(&x);
 	/* The question in another case: the same records. */
 	mkq(&q, "EXAMPLE.com.", RW_TYPE_AXFR, NULL, 1232);
@@ -471,14 +492,16 @@ static void test_axfr(void **state)
 	/* Little room: many messages, RRsets split between them. */
 	for (size_t cap = 300; cap <= 1500; cap += 397) {
 		xfr_run(&q, &rwd_transport_tcp, cap, &local, &x);
-		assert_true(x.messages >= 4000 / cap);   /* about 4 KB of records */
+		assert_true(x.messages >= 5000 / cap);   /* about 5 KB of records */
 		assert_axfr(&x, zcom);
 		free_xfr(&x);
 	}
-	/* A zone larger than a message: full 64 KB messages. */
+	/* A zone larger than a message: messages of 16 KB (pointers reach no
+	 * further), each as full as whole records allow. */
 	mkq(&q, "big.example.", RW_TYPE_AXFR, NULL, 0);
 	xfr_run(&q, &rwd_transport_tcp, RW_MSG_MAXLEN, &local, &x);
-	assert_true(x.messages >= 4);
+	assert_true(x.messages >= 16);
+	assert_true(x.max_len <= 0x4000 && x.max_len > 0x4000 - 64);
 	assert_axfr(&x, zbig);
 	free_xfr(&x);
 }
