@@ -564,3 +564,46 @@ def test_max_out(tmp_path, big_dir):
         assert m.rcode() == dns.rcode.NOERROR
     finally:
         assert srv.stop() == 0, srv.log_tail()
+
+
+# ---- views -------------------------------------------------------------------
+
+class ViewServer(XfrServer):
+    """apex.example at the top level (transferable from 127.0.0.0/8) and in
+    the view "inside" of 127.0.0.1 (its own file and rule), with a zone of
+    its own that has no allow_transfer."""
+
+    def runway_config(self) -> str:
+        return "\n".join([
+            "server:", f'  listen: ["127.0.0.1:{self.port}"]', "  workers: 1",
+            "zones:", "  - name: apex.example.", "    file: apex.example.zone",
+            '    allow_transfer: [{ match: ["127.0.0.0/8"] }]',
+            "views:", "  - name: inside", '    match: ["127.0.0.1/32"]', "    zones:",
+            "      - name: apex.example.", "        file: apex.inside.zone",
+            f'        allow_transfer: [{{ match: ["{ALLOWED}"] }}]',
+            "      - { name: only.inside., file: only.inside.zone }",
+            "  - name: outside", "    match: [any]", ""])
+
+
+def test_views(tmp_path):
+    zones = [("apex.example.", ZONES / "apex.example.zone", [])]
+    srv = ViewServer("runway", tmp_path / "views", zones)
+    (srv.workdir / "apex.inside.zone").write_text(
+        "$ORIGIN apex.example.\n$TTL 300\n@ SOA ns hostmaster 77 7200 3600 1209600 300\n"
+        "@ NS ns\nns A 192.0.2.1\ninside-only A 192.0.2.77\n")
+    (srv.workdir / "only.inside.zone").write_text(
+        "$ORIGIN only.inside.\n$TTL 300\n@ SOA ns hostmaster 1 7200 3600 1209600 300\n@ NS ns\nns A 192.0.2.1\n")
+    srv.start()
+    try:
+        top, _ = file_records("apex.example.", ZONES / "apex.example.zone")
+        # each client gets its view's version
+        msgs, _ = axfr(srv, "apex.example.", source=ALLOWED)
+        assert ("inside-only.apex.example.", 300, "A", "192.0.2.77") in rr_set(check_axfr_form(msgs, 77))
+        msgs, first = axfr(srv, "apex.example.", source=OTHER)
+        assert rr_set(records_of(msgs)[1:-1]) == top
+        # the view's own zone has no rule (no fallback to the top level): REFUSED;
+        # a client of another view does not see it: NOTAUTH
+        assert axfr(srv, "only.inside.", source=ALLOWED)[1].rcode() == dns.rcode.REFUSED
+        assert axfr(srv, "only.inside.", source=OTHER)[1].rcode() == dns.rcode.NOTAUTH
+    finally:
+        assert srv.stop() == 0, srv.log_tail()
