@@ -942,10 +942,13 @@ int rwd_control_zone_change(struct rwd_control *c, const char *zone, const char 
 		snprintf(err, RWD_CONTROL_ERRLEN, "out of memory");
 		ret = RW_ENOMEM;
 	}
+	/* The digest moves with the diff when the store's is cur's; else (none
+	 * stored yet, the log restarts) it is taken afresh, O(zone). */
 	uint64_t digest = 0;
-	if (ret == 0 && !(d && rwd_journal_digest_get(c->store, skey, &digest) == 0 &&
+	if (ret == 0 && !(d && stored == cur->serial &&
+	                  rwd_journal_digest_get(c->store, skey, &digest) == 0 &&
 	                  (digest += rwd_zone_diff_digest(d), true)))
-		digest = rwd_zone_digest(z);   /* none stored yet, or the log restarts */
+		digest = rwd_zone_digest(z);
 	rwd_zone_diff_free(d);
 	if (ret < 0) {
 		rwd_zone_free(z);
