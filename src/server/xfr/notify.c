@@ -87,6 +87,8 @@ struct rwd_notify {
 	struct entry *oldest, *newest;
 	struct entry *todo, *todo_tail;    /* first in, first out */
 	unsigned count;                    /* entries in the table */
+	unsigned dropped;                  /* by the enqueue under way (one warning for all) */
+	char dropped_first[ZONE_TXT + 80]; /* the first of them */
 	bool stopping;
 	struct rwd_notify_stats stats;
 	uint64_t rng;
@@ -301,9 +303,11 @@ static void enqueue(struct rwd_notify *n, const struct job *j, const struct rw_s
 	} else {
 		if (n->count >= RWD_NOTIFY_MAX_PENDING) {
 			struct entry *old = n->oldest;
-			zone_text(old, zone, sizeof(zone));
-			rwd_warn("notify: %s serial %" PRIu32 " to %s: dropped (%u pending, the most "
-			         "kept)", zone, old->serial, old->to.text, RWD_NOTIFY_MAX_PENDING);
+			if (n->dropped++ == 0) {
+				zone_text(old, zone, sizeof(zone));
+				snprintf(n->dropped_first, sizeof(n->dropped_first), "%s serial %" PRIu32
+				         " to %s", zone, old->serial, old->to.text);
+			}
 			n->stats.failed++;
 			entry_unlink(n, old);
 			old->dead = true;
@@ -798,10 +802,18 @@ void rwd_notify_zone_serial(void *ctx, const char *view, const uint8_t *apex, ui
 	                 .timeout_ms = conf->xfr.notify_timeout_ms };
 	pthread_mutex_lock(&n->lock);
 	if (!n->stopping) {
+		n->dropped = 0;
 		for (size_t i = 0; i < cz->n_notify; i++)
 			enqueue(n, &j, &cz->notify[i].addr, cz->notify[i].key);
 		if (cz->notify_ns)
 			enqueue_ns(n, &j, conf, cz, db, z);
+		if (n->dropped == 1)
+			rwd_warn("notify: %s: dropped (%u NOTIFY exchanges pending, the most kept: "
+			         "the oldest goes)", n->dropped_first, RWD_NOTIFY_MAX_PENDING);
+		else if (n->dropped > 1)
+			rwd_warn("notify: %s and %u more: dropped (%u NOTIFY exchanges pending, the "
+			         "most kept: the oldest go)", n->dropped_first, n->dropped - 1,
+			         RWD_NOTIFY_MAX_PENDING);
 	}
 	bool wake = n->todo != NULL;
 	pthread_mutex_unlock(&n->lock);

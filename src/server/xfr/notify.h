@@ -29,7 +29,8 @@
  * Each outcome is one log line: "notify: example.com. serial 7 to
  * 127.0.0.2:53: answered (NOERROR) after 1 try", "...: refused (REFUSED)",
  * "...: TSIG failure (BADSIG)", "...: gave up after 6 tries (no answer)",
- * "...: dropped (10000 pending)".
+ * "...: dropped (10000 NOTIFY exchanges pending, ...)" (one line for all
+ * those a change drops).
  *
  * NS targets (notify_ns): only addresses found in the served zones (an A or
  * AAAA at the target's name in the zone of the same view that holds it, glue
