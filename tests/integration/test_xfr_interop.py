@@ -1041,6 +1041,18 @@ def test_docs_show_the_tested_configurations():
                          "print them with /usr/bin/python3 tests/integration/test_xfr_interop.py")
 
 
+def test_docs_key_generate_examples():
+    """The `runway key generate` examples of docs/transfers.md are what
+    the tool prints for that secret."""
+    if not h.RUNWAY.exists():
+        pytest.skip(f"{h.RUNWAY} not built")
+    secret = "iDITi8L4bfKVfnJ3Zz4CcKJuYwwz36xz9s9rH+Uqulk="
+    text = DOC.read_text()
+    for fmt in ("yaml", "bind"):
+        out = h.run_tool(["key", "generate", "--format", fmt, "--secret", secret, "xfr."]).stdout
+        assert out and out in text, f"docs/transfers.md lacks the output of key generate --format {fmt}:\n{out}"
+
+
 if __name__ == "__main__":
     for title, snip in doc_snippets().items():
         print(f"# --- {title}\n{snip}")
