@@ -310,7 +310,7 @@ def test_retries_with_backoff_then_gives_up(primary, stubs):
 
 def test_answer_stops_retries(primary, stubs):
     stub = stubs()
-    p = primary([(stub.address, None)], xfr="  notify_timeout: 150ms\n  notify_retries: 5\n")
+    p = primary([(stub.address, None)], xfr="  notify_timeout: 300ms\n  notify_retries: 5\n")
     first = stub.recv(5)
     second = stub.recv(2)
     assert first is not None and second is not None
