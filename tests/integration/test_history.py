@@ -329,3 +329,58 @@ def test_size_bound(server):
     s3 = server.post(upsert("a.example.com.", "A", 60, "192.0.2.3"))
     st, body = server.since(s2)
     assert st == 200 and [(c["from"], c["to"]) for c in body["changes"]] == [(s2, s3)], body
+
+
+def test_view_zone_history(tmp_path):
+    """A view's own zone has a history of its own (store key @VIEW/zone):
+    API changes with ?view=, a reload of its file, a restart; IXFR from a
+    client of the view."""
+    srv = HistoryServer(tmp_path)
+    (srv.workdir / "inside.zone").write_text(ZONE_TEXT.format(serial=500, extra=""))
+    srv.traffic_yaml = (
+        "views:\n  - name: inside\n    match: 127.0.0.2\n    zones:\n"
+        '      - { name: example.com., file: inside.zone, '
+        'allow_transfer: [{ match: ["127.0.0.0/8"] }] }\n'
+        "  - name: outside\n    match: [any]\n")
+    inside = "127.0.0.2"
+
+    def serial_in_view():
+        q = dns.message.make_query(ZONE, "SOA")
+        r = dns.query.udp(q, "127.0.0.1", port=srv.port, source=inside, timeout=3)
+        return r.answer[0][0].serial
+
+    def since_in_view(serial):
+        return srv.call("GET", f"/v1/zones/{ZONE}/changes?since={serial}&view=inside", token=READ)
+
+    srv.start()
+    try:
+        assert serial_in_view() == 500 and srv.soa_serial(ZONE) == 100
+        st, body = srv.call("POST", f"/v1/zones/{ZONE}/changes?view=inside", {"changes": [
+            upsert("api.example.com.", "A", 60, "192.0.2.7")]})
+        assert st == 200 and body["serial"] == 501, body
+        path = srv.workdir / "inside.zone"
+        path.write_text(ZONE_TEXT.format(serial=500, extra="lab IN A 192.0.2.8\n"))
+        at = srv.log_size()
+        srv.reload()
+        srv.wait_log("reload done", start=at)
+        assert serial_in_view() == 502 and srv.soa_serial(ZONE) == 100
+        st, body = since_in_view(500)
+        assert st == 200 and [(c["from"], c["to"]) for c in body["changes"]] == [
+            (500, 501), (501, 502)], body
+        assert body["changes"][1]["added"] == ["lab.example.com. 3600 IN A 192.0.2.8"]
+        st, body = srv.since(100)                       # the top-level zone: untouched
+        assert st == 200 and body["changes"] == [], body
+        # IXFR from a client of the view: its own history
+        q = dns.message.make_query(ZONE, "IXFR")
+        q.authority.append(dns.rrset.from_text(ZONE, 0, "IN", "SOA", ". . 500 0 0 0 0"))
+        r = dns.query.tcp(q, "127.0.0.1", port=srv.port, source=inside, timeout=5,
+                          one_rr_per_rrset=True)
+        assert [rr[0].serial for rr in r.answer if rr.rdtype == dns.rdatatype.SOA] == [
+            502, 500, 501, 501, 502, 502]
+        assert srv.stop() == 0
+        srv.start()
+        assert serial_in_view() == 502
+        st, body = since_in_view(500)
+        assert st == 200 and len(body["changes"]) == 2, body
+    finally:
+        srv.stop()
