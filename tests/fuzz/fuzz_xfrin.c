@@ -21,7 +21,10 @@
  *     either fails with a reason or holds the SOA serial announced;
  *   - IXFR: the difference sequences chain from our serial to the
  *     announced one, each part's records parse within its bounds, as many
- *     as counted.
+ *     as counted; from serial 1, they are applied (rwd_xfrin_apply) to a
+ *     served version read from a fixed zone file (the seeds' zone, serial
+ *     1, loaded afresh each time): a new zone with the serial announced
+ *     whose records read back whole, or an error with its reason.
  *
  * Seeds (tests/fuzz/corpus/fuzz_xfrin/) are AXFR and IXFR streams made with
  * dnspython (AXFR in one and in several messages, compressed names, IXFR
@@ -29,8 +32,10 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/dname.h"
 #include "lib/error.h"
@@ -43,6 +48,27 @@
 #define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
 
 static const uint8_t APEX[] = "\x07" "example" "\x03" "com";   /* + the root's 0 */
+
+/* The served version IXFRs from serial 1 apply to (the seeds' zone). */
+static const char BASE[] =
+	"$ORIGIN example.com.\n$TTL 3600\n"
+	"@ SOA ns1 hm 1 1 1 1209600 300\n@ NS ns1\n@ NS ns2\nns1 A 192.0.2.53\n"
+	"www A 192.0.2.80\nwww A 192.0.2.81\nwww MX 10 mail\nalias CNAME www\n"
+	"*.wild TXT \"hello\"\nsub NS ns.sub\nns.sub AAAA 2001:db8::1\n";
+static char base_path[64];
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc, (void)argv;
+	char dir[] = "/tmp/fuzz_xfrin.XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(base_path, sizeof(base_path), "%s/zone", dir);
+	FILE *f = fopen(base_path, "w");
+	CHECK(f != NULL);
+	fputs(BASE, f);
+	fclose(f);
+	return 0;
+}
 
 static size_t count_rrs(const uint8_t *buf, size_t from, size_t to)
 {
@@ -104,6 +130,28 @@ static void check_done(struct rwd_xfrin *x)
 			CHECK(count_rrs(x->recs, d->new_soa, d->new_soa + d->new_soa_len) == 1);
 			CHECK(count_rrs(x->recs, d->added, d->added + d->added_len) == d->n_added);
 		}
+		if (x->our_serial != 1)
+			break;
+		struct rwd_zone *old = rwd_zone_load(APEX, base_path, NULL, NULL), *z = NULL;
+		CHECK(old != NULL && old->serial == 1);
+		struct rwd_zone_limits zl = RWD_ZONE_LIMITS_DEFAULT;
+		zl.max_rrset_records = 50;
+		const char *how;
+		char err[RWD_XFRIN_ERRLEN];
+		int ret = rwd_xfrin_apply(x, old, &zl, base_path, NULL, NULL, &z, &how, err);
+		if (ret == 0) {
+			CHECK(z != NULL && z->serial == x->serial && how != NULL);
+			uint8_t *recs;
+			size_t len, n;
+			if (rwd_zone_records(z, &recs, &len, &n) == 0) {
+				CHECK(count_rrs(recs, 0, len) == n);
+				free(recs);
+			}
+			rwd_zone_free(z);
+		} else {
+			CHECK(z == NULL && err[0] != '\0');
+		}
+		rwd_zone_free(old);
 		break;
 	}
 	case RWD_XFRIN_UPTODATE:

@@ -438,6 +438,114 @@ static void test_ixfr_refused_streams(void **state)
 	free(m);
 }
 
+/* ---- applying an IXFR to a served version ---- */
+
+/* The served version: serial 1, www A 192.0.2.1. */
+static struct rwd_zone *base_zone(void)
+{
+	struct rwd_xfrin x;
+	struct msg m;
+	rwd_xfrin_init(&x, apex(), RW_TYPE_AXFR, ID, 0, NULL);
+	begin(&m, ID, RW_TYPE_AXFR, 0, true);
+	soa(&m, 1);
+	ns(&m, "example.com.", "ns1.example.com.");
+	a(&m, "ns1.example.com.", 53);
+	a(&m, "www.example.com.", 1);
+	soa(&m, 1);
+	assert_int_equal(feed(&x, &m), 1);
+	struct rwd_source_records sr = { x.recs, x.len, "AXFR", 0 };
+	struct rwd_record_source src = rwd_source_records(&sr);
+	struct rwd_zone *z = rwd_zone_build_sources(apex(), "/nonexistent", &src, 1, NULL, NULL, NULL);
+	assert_non_null(z);
+	rwd_xfrin_free(&x);
+	return z;
+}
+
+/* An IXFR 1 -> 2 (SOA refresh: 7200, or refresh2 when not 0) removing
+ * www A .del and adding what add() puts. */
+static int ixfr(struct rwd_zone *old, uint8_t del, void (*add)(struct msg *),
+                const struct rwd_zone_limits *zl, struct rwd_zone **out, const char **how,
+                char *err)
+{
+	struct rwd_xfrin x;
+	struct msg *m = calloc(1, sizeof(*m));
+	assert_non_null(m);
+	rwd_xfrin_init(&x, apex(), RW_TYPE_IXFR, ID, 1, NULL);
+	begin(m, ID, RW_TYPE_IXFR, 0, true);
+	soa(m, 2);
+	soa(m, 1);
+	if (del)
+		a(m, "www.example.com.", del);
+	soa(m, 2);
+	add(m);
+	soa(m, 2);
+	assert_int_equal(feed(&x, m), 1);
+	assert_int_equal(x.kind, RWD_XFRIN_IXFR);
+	static const struct rwd_zone_limits defaults = RWD_ZONE_LIMITS_DEFAULT;
+	int ret = rwd_xfrin_apply(&x, old, zl ? zl : &defaults, "/nonexistent", NULL, NULL, out,
+	                          how, err);
+	rwd_xfrin_free(&x);
+	free(m);
+	return ret;
+}
+
+static void add_www2(struct msg *m) { a(m, "www.example.com.", 2); }
+static void add_new(struct msg *m) { a(m, "new.example.com.", 7); }
+static void add_many(struct msg *m)
+{
+	for (int i = 0; i < 5; i++)
+		a(m, "many.example.com.", (uint8_t)i);
+}
+static void add_cname(struct msg *m)
+{
+	rr_head(m, "www.example.com.", 5, 1, 17);
+	put_name(m, "ns1.example.com.");
+}
+
+static void test_ixfr_apply(void **state)
+{
+	(void)state;
+	struct rwd_zone *old = base_zone(), *z;
+	const char *how;
+	char err[RWD_XFRIN_ERRLEN];
+
+	/* A changed RRset and the serial: a patch of old. */
+	assert_int_equal(ixfr(old, 1, add_www2, NULL, &z, &how, err), 0);
+	assert_string_equal(how, "patched");
+	assert_int_equal(z->serial, 2);
+	uint8_t www[255];
+	assert_true(rw_dname_from_str("www.example.com.", NULL, www) > 0);
+	const struct rwd_node *n = rwd_zone_find(z, www, rw_dname_len(www));
+	assert_non_null(n);
+	const struct rwd_rrset *rs = rwd_node_rrset(n, RW_TYPE_A);
+	assert_non_null(rs);
+	assert_int_equal(rs->count, 1);
+	assert_int_equal(rs->rdata[2 + 3], 2);
+	rwd_zone_free(z);
+
+	/* Nothing removed, a new name. */
+	assert_int_equal(ixfr(old, 0, add_new, NULL, &z, &how, err), 0);
+	assert_int_equal(z->n_records, old->n_records + 1);
+	rwd_zone_free(z);
+
+	/* A removal of what old does not hold: AXFR instead. */
+	assert_int_equal(ixfr(old, 9, add_www2, NULL, &z, &how, err), RW_ENOENT);
+	assert_null(z);
+	assert_non_null(strstr(err, "removes a record the zone does not hold (www.example.com. type 1)"));
+
+	/* An RRset past zone_limits.max_rrset_records. */
+	struct rwd_zone_limits zl = RWD_ZONE_LIMITS_DEFAULT;
+	zl.max_rrset_records = 4;
+	assert_int_equal(ixfr(old, 0, add_many, &zl, &z, &how, err), RW_ELIMIT);
+	assert_non_null(strstr(err, "zone_limits.max_rrset_records"));
+
+	/* A CNAME beside the A: the patch declines, the full build says why. */
+	assert_int_equal(ixfr(old, 0, add_cname, NULL, &z, &how, err), RW_EZONE);
+	assert_null(z);
+	assert_non_null(strstr(err, "CNAME"));
+	rwd_zone_free(old);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -446,6 +554,7 @@ int main(void)
 		cmocka_unit_test(test_axfr_refused_streams),
 		cmocka_unit_test(test_ixfr_sequences),
 		cmocka_unit_test(test_ixfr_refused_streams),
+		cmocka_unit_test(test_ixfr_apply),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,25 @@
 #include "lib/wire.h"
 #include "server/xfr/xfrin.h"
 #include "server/zone/history.h"
+#include "server/zone/source.h"
+#include "server/zone/zone.h"
+
+static void seterr(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void seterr(char *err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, RWD_XFRIN_ERRLEN, fmt, ap);
+	va_end(ap);
+}
+
+/* The first error a build reports (warnings aside). */
+static void report_first(void *ctx, const char *msg)
+{
+	char *err = ctx;
+	if (err[0] == '\0' && strstr(msg, ": warning: ") == NULL)
+		seterr(err, "%s", msg);
+}
 
 /* Where the stream is: what the next answer record may be. */
 enum {
@@ -364,4 +383,272 @@ out:
 	knot_pkt_free(pkt);
 	free(copy);
 	return ret;
+}
+
+/* ---- applying an IXFR ---- */
+
+/* The RRsets an IXFR changes, each as it will be: a hash table by (owner,
+ * type), started from the served version's RRset. */
+struct change {
+	uint8_t owner[255];
+	uint16_t type;
+	uint32_t ttl;
+	uint32_t count;
+	uint8_t *rdata;                /* count x (uint16 len, data) */
+	size_t len, cap;
+	uint32_t hash;
+	bool used;
+};
+struct changes {
+	struct change *v;
+	size_t mask, n;
+};
+
+static void changes_free(struct changes *c)
+{
+	for (size_t i = 0; c->v && i <= c->mask; i++)
+		free(c->v[i].rdata);
+	free(c->v);
+	memset(c, 0, sizeof(*c));
+}
+
+static int rd_put(struct change *e, const uint8_t *rd, uint16_t len)
+{
+	if (e->cap - e->len < 2u + len) {
+		size_t cap = e->cap ? e->cap : 256;
+		while (cap - e->len < 2u + len)
+			cap *= 2;
+		uint8_t *r = realloc(e->rdata, cap);
+		if (r == NULL)
+			return RW_ENOMEM;
+		e->rdata = r;
+		e->cap = cap;
+	}
+	rw_put16(e->rdata + e->len, len);
+	memcpy(e->rdata + e->len + 2, rd, len);
+	e->len += 2u + len;
+	e->count++;
+	return 0;
+}
+
+static struct change *change_get(struct changes *c, const struct rwd_zone *z,
+                                 const uint8_t *owner, size_t owner_len, uint16_t type)
+{
+	if (c->v == NULL || 2 * (c->n + 1) > c->mask + 1) {
+		size_t mask = c->v ? 2 * c->mask + 1 : 63;
+		struct change *v = calloc(mask + 1, sizeof(*v));
+		if (v == NULL)
+			return NULL;
+		for (size_t i = 0; c->v && i <= c->mask; i++) {
+			if (!c->v[i].used)
+				continue;
+			size_t k = c->v[i].hash & mask;
+			while (v[k].used)
+				k = (k + 1) & mask;
+			v[k] = c->v[i];
+		}
+		free(c->v);
+		c->v = v;
+		c->mask = mask;
+	}
+	uint32_t h = rwd_name_hash(owner, owner_len) ^ (type * 0x9e3779b1u);
+	size_t k = h & c->mask;
+	for (; c->v[k].used; k = (k + 1) & c->mask) {
+		struct change *e = &c->v[k];
+		if (e->hash == h && e->type == type && memcmp(e->owner, owner, owner_len) == 0)
+			return e;
+	}
+	struct change *e = &c->v[k];
+	memset(e, 0, sizeof(*e));
+	e->used = true;
+	e->hash = h;
+	e->type = type;
+	memcpy(e->owner, owner, owner_len);
+	c->n++;
+	const struct rwd_node *node = rwd_zone_find(z, owner, owner_len);
+	const struct rwd_rrset *rs = node ? rwd_node_rrset(node, type) : NULL;
+	if (rs) {
+		e->ttl = rs->ttl;
+		RWD_RRSET_FOREACH(rs, rd, i) {
+			if (rd_put(e, rd + 2, rw_get16(rd)) < 0)
+				return NULL;
+		}
+	}
+	return e;
+}
+
+/* Apply x's difference sequences to z, as RRset overrides in *ov (each
+ * owning nothing: rdata points into ch). 0, RW_ENOENT (a removed record
+ * that is not there: err), RW_ELIMIT, RW_ENOMEM. */
+static int ixfr_changes(const struct rwd_xfrin *x, const struct rwd_zone *z,
+                        const struct rwd_zone_limits *zl, struct changes *ch,
+                        struct rwd_zone_override **ov, size_t *n_ov, char *err)
+{
+	char name[RW_DNAME_MAXLEN * 4 + 1];
+	for (size_t i = 0; i < x->n_diffs; i++) {
+		const struct rwd_xfrin_diff *d = &x->diffs[i];
+		struct rwd_xfrin_rr rr;
+		for (size_t pos = d->removed; pos < d->removed + d->removed_len &&
+		     rwd_xfrin_rr_next(x->recs, d->removed + d->removed_len, &pos, &rr);) {
+			struct change *e = change_get(ch, z, rr.owner, rr.owner_len, rr.type);
+			if (e == NULL)
+				return RW_ENOMEM;
+			size_t at = 0;
+			bool found = false;
+			for (uint32_t k = 0; k < e->count && !found; k++) {
+				uint16_t l = rw_get16(e->rdata + at);
+				if (rw_rdata_equal(rr.type, e->rdata + at + 2, l, rr.rdata, rr.rdlen)) {
+					memmove(e->rdata + at, e->rdata + at + 2 + l, e->len - at - 2 - l);
+					e->len -= 2u + l;
+					e->count--;
+					found = true;
+				}
+				at += found ? 0 : 2u + l;
+			}
+			if (!found) {
+				rw_dname_to_str(rr.owner, name, sizeof(name));
+				seterr(err, "the IXFR from serial %u removes a record the zone does "
+				       "not hold (%s type %u)", d->serial_from, name, rr.type);
+				return RW_ENOENT;
+			}
+		}
+		for (size_t pos = d->added; pos < d->added + d->added_len &&
+		     rwd_xfrin_rr_next(x->recs, d->added + d->added_len, &pos, &rr);) {
+			struct change *e = change_get(ch, z, rr.owner, rr.owner_len, rr.type);
+			if (e == NULL)
+				return RW_ENOMEM;
+			size_t at = 0;
+			bool dup = false;
+			for (uint32_t k = 0; k < e->count && !dup; k++) {
+				uint16_t l = rw_get16(e->rdata + at);
+				dup = rw_rdata_equal(rr.type, e->rdata + at + 2, l, rr.rdata, rr.rdlen);
+				at += 2u + l;
+			}
+			e->ttl = rr.ttl;
+			if (!dup && rd_put(e, rr.rdata, rr.rdlen) < 0)
+				return RW_ENOMEM;
+			if (e->count > zl->max_rrset_records) {
+				rw_dname_to_str(rr.owner, name, sizeof(name));
+				seterr(err, "%s type %u: more than %u records in one RRset "
+				          "(zone_limits.max_rrset_records)", name, rr.type,
+				          zl->max_rrset_records);
+				return RW_ELIMIT;
+			}
+		}
+	}
+	*ov = calloc(ch->n ? ch->n : 1, sizeof(**ov));
+	if (*ov == NULL)
+		return RW_ENOMEM;
+	*n_ov = 0;
+	for (size_t i = 0; ch->v && i <= ch->mask; i++) {   /* none: only the SOA changed */
+		const struct change *e = &ch->v[i];
+		if (!e->used)
+			continue;
+		struct rwd_zone_override *o = &(*ov)[(*n_ov)++];
+		memcpy(o->owner, e->owner, rw_dname_len(e->owner));
+		o->type = e->type;
+		o->ttl = e->ttl;
+		o->count = (uint16_t)e->count;
+		o->rdata = e->rdata;
+	}
+	return 0;
+}
+
+/* The new SOA of an IXFR equals the served one but for the serial. */
+static bool soa_same_but_serial(const struct rwd_zone *z, const struct rwd_xfrin *x)
+{
+	const struct rwd_xfrin_diff *d = &x->diffs[x->n_diffs - 1];
+	struct rwd_xfrin_rr rr;
+	size_t pos = d->new_soa;
+	const struct rwd_rrset *soa = rwd_node_rrset(z->apex, KNOT_RRTYPE_SOA);
+	if (soa == NULL || soa->count != 1 ||
+	    !rwd_xfrin_rr_next(x->recs, d->new_soa + d->new_soa_len, &pos, &rr))
+		return false;
+	uint16_t l = rw_get16(soa->rdata);
+	if (rr.ttl != soa->ttl || rr.rdlen != l || l < 20)
+		return false;
+	return memcmp(rr.rdata, soa->rdata + 2, l - 20u) == 0 &&
+	       memcmp(rr.rdata + l - 16, soa->rdata + 2 + l - 16, 16) == 0;
+}
+
+int rwd_xfrin_apply(const struct rwd_xfrin *x, struct rwd_zone *old,
+                    const struct rwd_zone_limits *zl, const char *path,
+                    void (*lock)(void *ctx, bool on), void *lock_ctx, struct rwd_zone **out,
+                    const char **how, char err[RWD_XFRIN_ERRLEN])
+{
+	struct changes ch = { 0 };
+	struct rwd_zone_override *ov = NULL;
+	size_t n_ov = 0;
+	struct rwd_zone *z = NULL;
+	*out = NULL;
+	*how = NULL;
+	err[0] = '\0';
+	if (x->kind != RWD_XFRIN_IXFR || x->n_diffs == 0) {
+		seterr(err, "not an IXFR");
+		return RW_EINVAL;
+	}
+	int ret = ixfr_changes(x, old, zl, &ch, &ov, &n_ov, err);
+	if (ret < 0)
+		goto out;
+	/* Patched: one patching thread per chain, whoever holds the caller's
+	 * lock (runwayd's control lock: API changes patch under it too). */
+	if (soa_same_but_serial(old, x)) {
+		if (lock)
+			lock(lock_ctx, true);
+		z = rwd_zone_patch(old, ov, n_ov, x->serial);
+		if (lock)
+			lock(lock_ctx, false);
+		if (z) {
+			*how = "patched";
+			goto out;
+		}
+	}
+	/* Built afresh: old's records, the changed RRsets (the new SOA among them). */
+	const struct rwd_xfrin_diff *d = &x->diffs[x->n_diffs - 1];
+	struct rwd_xfrin_rr soa;
+	size_t pos = d->new_soa;
+	ret = RW_ENOMEM;
+	struct rwd_zone_override *ov2 = realloc(ov, (n_ov + 1) * sizeof(*ov));
+	if (ov2 == NULL || !rwd_xfrin_rr_next(x->recs, d->new_soa + d->new_soa_len, &pos, &soa)) {
+		if (ov2)
+			ov = ov2;
+		seterr(err, "out of memory");
+		goto out;
+	}
+	ov = ov2;
+	uint8_t *soa_rd = malloc(2u + soa.rdlen);
+	if (soa_rd == NULL) {
+		seterr(err, "out of memory");
+		goto out;
+	}
+	rw_put16(soa_rd, soa.rdlen);
+	memcpy(soa_rd + 2, soa.rdata, soa.rdlen);
+	ov[n_ov] = (struct rwd_zone_override){ .type = KNOT_RRTYPE_SOA, .ttl = soa.ttl, .count = 1,
+	                                       .rdata = soa_rd };
+	memcpy(ov[n_ov].owner, old->apex_name, old->apex_len);
+	uint8_t *recs = NULL;
+	size_t len = 0, n = 0;
+	if (rwd_zone_records(old, &recs, &len, &n) < 0) {
+		free(soa_rd);
+		seterr(err, "out of memory");
+		goto out;
+	}
+	struct rwd_source_records sr = { recs, len, "served records", 0 };
+	struct rwd_zone_load_opts opts = { ov, n_ov + 1, x->serial };
+	struct rwd_record_source src[2] = { rwd_source_records(&sr), rwd_source_overrides(&opts) };
+	z = rwd_zone_build_sources(old->apex_name, path, src, 2, zl, report_first, err);
+	free(recs);
+	free(soa_rd);
+	*how = "rebuilt";
+	ret = 0;
+	if (z == NULL) {
+		if (err[0] == '\0')
+			seterr(err, "the zone with the IXFR applied does not build");
+		ret = RW_EZONE;
+	}
+out:
+	free(ov);
+	changes_free(&ch);
+	*out = z;
+	return z ? 0 : (ret < 0 ? ret : RW_EZONE);
 }

@@ -33,6 +33,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define RWD_XFRIN_ERRLEN 256
+
+struct rwd_zone;
+struct rwd_zone_limits;
+
 struct rwd_xfrin_limits {
 	uint64_t max_records;          /* answer records of the whole stream; 0: no limit */
 	uint64_t max_bytes;            /* bytes of all messages; 0: no limit */
@@ -117,3 +122,21 @@ struct rwd_xfrin_rr {
 /* The record at *pos of buf[0..len) (records as stored in x->recs), *pos
  * moved past it. false at the end (or a record that does not fit). */
 bool rwd_xfrin_rr_next(const uint8_t *buf, size_t len, size_t *pos, struct rwd_xfrin_rr *rr);
+
+/*
+ * The new version of old (the served one, at x->our_serial) with the
+ * difference sequences of the IXFR x applied: each removed record must be
+ * there (else RW_ENOENT: old is not what the primary thinks it is, ask
+ * AXFR), each changed RRset held to zl (max_rrset_records: RW_ELIMIT).
+ * When the new SOA differs from old's only by its serial, the changed
+ * RRsets patch old (rwd_zone_patch, zone.h; under lock(lock_ctx, true/false)
+ * when lock is set: one patching thread per chain) and *how is "patched";
+ * else, or when the patch declines, the zone is built afresh from old's
+ * records and the changed RRsets, every record checked as a file's
+ * (*how "rebuilt"; path names the zone). 0 with *out, or a negative RW_E*
+ * (RW_EZONE: the result does not build) with err set.
+ */
+int rwd_xfrin_apply(const struct rwd_xfrin *x, struct rwd_zone *old,
+                    const struct rwd_zone_limits *zl, const char *path,
+                    void (*lock)(void *ctx, bool on), void *lock_ctx, struct rwd_zone **out,
+                    const char **how, char err[RWD_XFRIN_ERRLEN]);
