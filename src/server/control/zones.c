@@ -8,6 +8,13 @@
  * Every step is linear in the size of the batch and of the stored
  * overrides: RRsets are found through a hash index, and an RRset past the
  * per-RRset record limit is refused before any record is parsed.
+ *
+ * Each version published carries its history (zone/history.h, what IXFR
+ * serves): a change appends its diff (serial by the zone's serial_policy);
+ * after a start or reload, ctl_zones_settle gives each zone loaded its
+ * serial and history from the version served before (the difference,
+ * as Knot's zonefile-load: difference) or from the store's journal; the
+ * store (journal.h) mirrors each history in the publication's transaction.
  */
 #include <jansson.h>
 #include <stdio.h>
