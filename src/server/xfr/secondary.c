@@ -184,6 +184,7 @@ struct sec_zone {
 	bool removed;                  /* gone from the configuration while a job ran */
 	uv_timer_t timer;
 	enum run_state run;
+	struct job *job;               /* while RUN_RUNNING (status reads its phase) */
 	bool want_refresh, want_retransfer;
 	/* Timers, wall-clock seconds. */
 	int64_t last_refresh, next_refresh, expire_at;
@@ -256,6 +257,7 @@ struct job {
 	char name[RW_DNAME_MAXLEN * 4 + 80];   /* "example.com. in view NAME" */
 	struct sec_conf conf;
 	bool retransfer;
+	bool transferring;             /* past the SOA query (atomic: status reads it) */
 	/* Out. */
 	bool soa_ok;                   /* a primary answered the SOA query */
 	char primary[64];
@@ -963,6 +965,7 @@ static void job_run(struct job *j)
 	/* The transfer: IXFR when we hold a version, else (or when the IXFR
 	 * says so) AXFR. */
 	const struct sec_primary *p = &j->conf.primaries[used];
+	__atomic_store_n(&j->transferring, true, __ATOMIC_RELAXED);
 	struct rwd_xfrin x;
 	memset(&x, 0, sizeof(x));
 	uint8_t *soa_rr = NULL;
@@ -1140,12 +1143,14 @@ static void start_jobs(struct rwd_secondary *svc)
 		j->retransfer = z->want_retransfer;
 		z->want_refresh = z->want_retransfer = false;
 		z->run = RUN_RUNNING;
+		z->job = j;
 		pthread_mutex_unlock(&svc->lock);
 		if (uv_thread_create(&j->thread, job_thread, j) != 0) {
 			rwd_error("secondary: %s: cannot start a thread", z->name);
 			job_free(j);
 			pthread_mutex_lock(&svc->lock);
 			z->run = RUN_IDLE;
+			z->job = NULL;
 			pthread_mutex_unlock(&svc->lock);
 			schedule(z);
 			continue;
@@ -1235,6 +1240,7 @@ static void job_done(struct rwd_secondary *svc, struct job *j)
 	struct sec_conf *c = &z->conf;
 	pthread_mutex_lock(&svc->lock);
 	z->run = RUN_IDLE;
+	z->job = NULL;
 	if (j->soa_ok)
 		snprintf(z->primary, sizeof(z->primary), "%s", j->primary);
 	if (j->soa_ok) {
@@ -1731,13 +1737,15 @@ int rwd_secondary_status(struct rwd_secondary *svc, rwd_secondary_status_fn fn, 
 {
 	if (svc == NULL || !svc->started)
 		return 0;
-	static const char *const states[] = { "idle", "queued", "refreshing" };
+	static const char *const states[] = { "idle", "queued", "refreshing", "transferring" };
 	int ret = 0;
 	pthread_mutex_lock(&svc->lock);
 	for (struct sec_zone *z = svc->zones; z && ret == 0; z = z->next) {
 		struct rwd_secondary_status st = {
 			.view = z->conf.view, .zone = z->name, .apex = z->apex,
-			.state = states[z->run], .loaded = z->loaded, .expired = z->expired,
+			.state = states[z->run == RUN_RUNNING && z->job &&
+			                __atomic_load_n(&z->job->transferring, __ATOMIC_RELAXED)
+			                ? 3 : z->run], .loaded = z->loaded, .expired = z->expired,
 			.serial = z->serial, .primary = z->primary, .last_refresh = z->last_refresh,
 			.next_refresh = z->next_refresh, .expire_at = z->loaded ? z->expire_at : 0,
 			.last_error = z->last_error, .last_kind = z->last_kind ? z->last_kind : "",
