@@ -183,6 +183,7 @@ def knot_conf(zones, *, listen, workdir=None, control=None, log="stderr", templa
                 acls.append((f"{z.bare}_notify{i + 1}", r.host, r.key, "notify"))
             zl.append(f"    master: [{', '.join(ids)}]")
             zl.append(f"    acl: [{', '.join(a[0] for a in acls if a[0].startswith(z.bare + '_notify'))}]")
+            settings["zonefile-sync"] = 0       # keep the copy in its file at once
         else:
             if z.notify:
                 ids = []
@@ -482,6 +483,10 @@ class Peer:
     def pid(self) -> int:
         return self.proc.pid
 
+    def flush(self):
+        """Write transferred zones to their files now (before a stop that
+        must keep them); servers that write at once do nothing."""
+
     def wait_ready(self, timeout=READY_TIMEOUT):
         """Returns once the server answers: primaries their zones' SOA with
         AA, and every server some answer for each secondary zone (whatever
@@ -709,6 +714,10 @@ class NsdPeer(Peer):
 
     def command(self):
         return [NSD, "-d", "-c", str(self.config_path)]
+
+    def flush(self):
+        # NSD writes transferred zones on a timer (zonefiles-write)
+        self.nsd_control("write")
 
     def nsd_control(self, *args, timeout=20, check=True):
         r = subprocess.run([NSD_CONTROL, "-c", str(self.config_path), *map(str, args)],
