@@ -46,8 +46,8 @@
 #include "testzone.h"
 
 static struct rwd_snapshot snap;
-static struct rwd_zone *zcom, *zbig, *zfail;
-static struct rwd_zone_settings settings[3];
+static struct rwd_zone *zcom, *zbig, *zfail, *zhuge;
+static struct rwd_zone_settings settings[4];
 static struct rwd_xfr_rule rule_local, rule_other, rule_key;
 static struct rwd_tsig_key key;
 static struct sockaddr_in local, other;
@@ -112,6 +112,26 @@ static const char *big_zone(int n)
 	return text;
 }
 
+/* A zone with a TXT of 20,000 bytes, more than the 16 KB a transfer's
+ * message keeps to, between ordinary records. */
+static const char *huge_zone(void)
+{
+	static char text[65536];
+	size_t o = (size_t)snprintf(text, sizeof(text), "$ORIGIN huge.example.\n$TTL 300\n"
+	                            "@ SOA ns hostmaster 3 7200 3600 1209600 300\n@ NS ns\nns A 192.0.2.1\n"
+	                            "huge TXT");
+	for (int i = 0; i < 80; i++) {
+		text[o++] = ' ', text[o++] = '"';
+		for (int k = 0; k < 249; k++)
+			text[o++] = (char)('a' + (i + k) % 26);
+		text[o++] = '"';
+	}
+	text[o++] = '\n';
+	for (int i = 0; i < 2000; i++)
+		o += (size_t)snprintf(text + o, sizeof(text) - o, "h%d A 10.0.%d.%d\n", i, i / 256, i % 256);
+	return text;
+}
+
 static void rule_init(struct rwd_xfr_rule *r, const char *prefix, const struct rwd_tsig_key *k)
 {
 	memset(r, 0, sizeof(*r));
@@ -139,12 +159,13 @@ static int setup(void **state)
 	uint8_t apex[RW_DNAME_MAXLEN];
 	tz_lname("failed.example.", apex);
 	zfail = rwd_zone_failed(apex, tz_path("failed.example.zone"));
-	if (!zcom || !zbig || !zfail)
+	zhuge = tz_load_ok("huge.example.", "huge.example.zone", huge_zone());
+	if (!zcom || !zbig || !zfail || !zhuge)
 		return -1;
 	zcom->serial = 2024010105;         /* served serial: API changes raised it */
-	struct rwd_zone **zones = malloc(3 * sizeof(*zones));
-	zones[0] = zcom, zones[1] = zbig, zones[2] = zfail;
-	snap.zones = rwd_zonedb_new(zones, 3);
+	struct rwd_zone **zones = malloc(4 * sizeof(*zones));
+	zones[0] = zcom, zones[1] = zbig, zones[2] = zfail, zones[3] = zhuge;
+	snap.zones = rwd_zonedb_new(zones, 4);
 	snap.edns_udp_size = 1232;
 
 	local.sin_family = other.sin_family = AF_INET;
@@ -158,8 +179,9 @@ static int setup(void **state)
 	settings_init(&settings[0], "example.com.", &rule_local, 1);
 	settings_init(&settings[1], "big.example.", &rule_local, 1);
 	settings_init(&settings[2], "failed.example.", &rule_local, 1);
+	settings_init(&settings[3], "huge.example.", &rule_local, 1);
 	snap.zone_settings = settings;
-	snap.n_zone_settings = 3;
+	snap.n_zone_settings = 4;
 	return snap.zones ? 0 : -1;
 }
 
@@ -212,7 +234,8 @@ static void mkq(struct msg *q, const char *name, uint16_t qtype, const uint32_t 
  * names may be compressed), lowercased: comparable with the zone's. */
 struct crec {
 	uint8_t owner[RW_DNAME_MAXLEN];
-	uint16_t type, rdlen;
+	uint16_t type, rdlen;             /* of rdata[]: longer data are cut (canon) */
+	uint32_t full;                    /* the whole rdata's length */
 	uint32_t ttl;
 	uint8_t rdata[1024];
 };
@@ -227,6 +250,24 @@ struct xfr {
 	struct crec *rr;
 	size_t n, cap;
 };
+
+/* rd[0..len) into c: as it is when it fits, else its first 1016 bytes and
+ * a hash of all of it. */
+static void canon(struct crec *c, const uint8_t *rd, size_t len)
+{
+	c->full = (uint32_t)len;
+	if (len <= sizeof(c->rdata)) {
+		memcpy(c->rdata, rd, len);
+		c->rdlen = (uint16_t)len;
+		return;
+	}
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ rd[i]) * 1099511628211ull;
+	memcpy(c->rdata, rd, sizeof(c->rdata) - 8);
+	memcpy(c->rdata + sizeof(c->rdata) - 8, &h, 8);
+	c->rdlen = sizeof(c->rdata);
+}
 
 static void rdata_name(const uint8_t *m, size_t len, size_t *p, struct crec *c)
 {
@@ -295,9 +336,15 @@ static void parse(const uint8_t *m, size_t len, struct xfr *x, size_t out_cap)
 			rdata_name(m, end, &q, &c);
 			break;
 		}
-		assert_true(q <= end && c.rdlen + (end - q) <= sizeof(c.rdata));
-		memcpy(c.rdata + c.rdlen, m + q, end - q);
-		c.rdlen += (uint16_t)(end - q);
+		assert_true(q <= end);
+		if (c.rdlen == 0) {
+			canon(&c, m + q, end - q);
+		} else {
+			assert_true(c.rdlen + (end - q) <= sizeof(c.rdata));
+			memcpy(c.rdata + c.rdlen, m + q, end - q);
+			c.rdlen += (uint16_t)(end - q);
+			c.full = c.rdlen;
+		}
 		if (x->n == x->cap) {
 			x->cap = x->cap ? x->cap * 2 : 256;
 			x->rr = realloc(x->rr, x->cap * sizeof(*x->rr));
@@ -388,10 +435,9 @@ static void assert_axfr(struct xfr *x, const struct rwd_zone *z)
 		assert_false(nd == z->apex && c->type == RW_TYPE_SOA);
 		bool found = false;
 		RWD_RRSET_FOREACH(rs, rd, k) {
-			uint8_t low[1024];
-			size_t len = rw_get16(rd);
-			memcpy(low, rd + 2, len);
-			if (len == c->rdlen && memcmp(low, c->rdata, len) == 0)
+			struct crec zc;
+			canon(&zc, rd + 2, rw_get16(rd));
+			if (zc.full == c->full && zc.rdlen == c->rdlen && memcmp(zc.rdata, c->rdata, zc.rdlen) == 0)
 				found = true;
 		}
 		if (!found)
@@ -445,7 +491,7 @@ static void test_decisions(void **state)
 	xfr_run(&q, &rwd_transport_tcp, RW_MSG_MAXLEN, &local, &x);
 	assert_int_equal(x.rcode, RW_RCODE_REFUSED);
 	free_xfr(&x);
-	snap.n_zone_settings = 3;
+	snap.n_zone_settings = 4;
 	settings[0].n_allow_transfer = 0;
 	xfr_run(&q, &rwd_transport_tcp, RW_MSG_MAXLEN, &local, &x);
 	assert_int_equal(x.rcode, RW_RCODE_REFUSED);
@@ -503,6 +549,12 @@ static void test_axfr(void **state)
 	assert_true(x.messages >= 16);
 	assert_true(x.max_len <= 0x4000 && x.max_len > 0x4000 - 64);
 	assert_axfr(&x, zbig);
+	free_xfr(&x);
+	/* A record larger than 16 KB: a message of its own, up to 64 KB. */
+	mkq(&q, "huge.example.", RW_TYPE_AXFR, NULL, 0);
+	xfr_run(&q, &rwd_transport_tcp, RW_MSG_MAXLEN, &local, &x);
+	assert_true(x.max_len > 20000);
+	assert_axfr(&x, zhuge);
 	free_xfr(&x);
 }
 

@@ -382,6 +382,7 @@ static enum rwd_stage_result produce(const struct rwd_snapshot *s, struct rwd_qu
 	uint64_t low = c2 & ((1ull << 60) - 1);
 	bool fits = true;
 
+again:
 	while (fits && phase != P_END) {
 		switch (phase) {
 		case P_FIRST:
@@ -412,6 +413,14 @@ static enum rwd_stage_result produce(const struct rwd_snapshot *s, struct rwd_qu
 		mode = X_SOA;
 		fits = put_soa(&w, z);
 		phase = P_END;
+	}
+	if (w.an == 0 && w.end < start + room) {
+		/* a record larger than the 16 KB a message keeps to (nothing was
+		 * written, the position is unchanged): it gets a message of its
+		 * own, as large as the room allows */
+		w.end = start + room;
+		fits = true;
+		goto again;
 	}
 	if (w.an == 0)                     /* not one record fits a message: give up */
 		return RWD_DROP;
