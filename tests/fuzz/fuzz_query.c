@@ -16,7 +16,9 @@
  *     gets a reply larger than itself (no amplification from garbage);
  *   - the reply parses: every name decodes (compression pointers strictly
  *     backwards), every record is complete, nothing follows the last one;
- *     a truncated reply has empty sections but for the OPT;
+ *     an OPT is the last record, or the one before a TSIG that is the last
+ *     (queries signed with the target's keys get signed answers);
+ *     a truncated reply has empty sections but for the OPT and TSIG;
  *   - no record appears twice in a section (RFC 2181 5), comparing names
  *     without case and after decompression;
  *   - a query with a COOKIE option (cookies are on, with a fixed secret)
@@ -167,6 +169,15 @@ static void init(void)
 	snap.edns_udp_size = 1232;
 	snap.cookies = true;
 	memcpy(snap.cookie_secret, "fuzz-query-key!!", sizeof(snap.cookie_secret));
+	/* TSIG keys (the seeds tsig-* are signed with them: gen_query_corpus.py),
+	 * so signed queries reach the MAC check and signed answers */
+	uint8_t kn[RW_DNAME_MAXLEN];
+	CHECK(rw_dname_from_str("xfr.", NULL, kn) > 0);
+	CHECK(rwd_tsig_keyring_add(&snap.tsig, kn, "hmac-sha256",
+	                           (const uint8_t *)"fuzz-query-tsig-secret-32-bytes!", 32) == 0);
+	CHECK(rw_dname_from_str("sha1.xfr.", NULL, kn) > 0);
+	CHECK(rwd_tsig_keyring_add(&snap.tsig, kn, "hmac-sha1",
+	                           (const uint8_t *)"fuzz-query-tsig-sha1", 20) == 0);
 	const char *nsid = getenv("FUZZ_QUERY_NSID");
 	if (nsid == NULL || strcmp(nsid, "0") != 0) {
 		static const char id[] = "fuzz-query-nsid";
@@ -215,9 +226,13 @@ static bool canon_eq(const struct canon *a, const struct canon *b)
 	       a->rdlen == b->rdlen && memcmp(a->rdata, b->rdata, a->rdlen) == 0;
 }
 
-/* The reply parses strictly; returns the number of OPT records. */
-static unsigned check_wellformed(const uint8_t *m, size_t len)
+static uint16_t reply_tsig_error;       /* of the last reply checked */
+
+/* The reply parses strictly; returns the number of OPT records, *tsig
+ * that of TSIG records (0 or 1, the last; its error: reply_tsig_error). */
+static unsigned check_wellformed(const uint8_t *m, size_t len, unsigned *tsig)
 {
+	reply_tsig_error = 0;
 	uint8_t name[RW_DNAME_MAXLEN];
 	size_t p = RW_HDR_LEN;
 	unsigned qd = rw_get16(m + 4);
@@ -230,6 +245,7 @@ static unsigned check_wellformed(const uint8_t *m, size_t len)
 		p += 4;
 	}
 	unsigned an = rw_get16(m + 6), ns = rw_get16(m + 8);
+	uint16_t last_type = 0;
 	for (unsigned i = 0; i < n; i++) {
 		int ol = rw_dname_unpack(m, len, &p, name);
 		CHECK(ol > 0);
@@ -264,10 +280,20 @@ static unsigned check_wellformed(const uint8_t *m, size_t len)
 			CHECK(q + 20 == rd + rdlen);
 			canon_raw(c, m + q, 20);
 			break;
-		case RW_TYPE_OPT:
-			CHECK(i + 1 == n);           /* last, in additional */
+		case RW_TYPE_OPT:                /* last in additional, or before a TSIG */
+			CHECK(c->section == 2 && (i + 1 == n || i + 2 == n));
 			CHECK(name[0] == 0);
 			opts++;
+			break;
+		case 250:                        /* TSIG (RFC 8945 5.1): the very last */
+			CHECK(c->section == 2 && i + 1 == n);
+			canon_name(c, m, len, &q);       /* algorithm, time, fudge, MAC size */
+			CHECK(q + 10 <= rd + rdlen);
+			q += 10 + rw_get16(m + q + 8);
+			CHECK(q + 6 <= rd + rdlen);      /* original ID, error, other length */
+			reply_tsig_error = rw_get16(m + q + 2);
+			CHECK(q + 6 + rw_get16(m + q + 4) == rd + rdlen);
+			c->type = 0;                     /* not compared */
 			break;
 		default:
 			if (rdlen <= sizeof(c->rdata))
@@ -276,11 +302,15 @@ static unsigned check_wellformed(const uint8_t *m, size_t len)
 				c->type = 0;             /* not compared */
 		}
 		p = rd + rdlen;
+		last_type = type;
 		if (i < MAX_CANON && c->type != 0 && type != RW_TYPE_OPT)
 			for (unsigned k = 0; k < i; k++)
 				CHECK(!canon_eq(&canon[k], c));   /* no duplicate record */
 	}
 	CHECK(p == len);
+	/* an OPT before the last record only when that one is a TSIG */
+	CHECK(opts == 0 || last_type == RW_TYPE_OPT || last_type == 250);
+	*tsig = n > 0 && last_type == 250;
 	return opts;
 }
 
@@ -353,14 +383,20 @@ static void run(const uint8_t *data, size_t size, const struct rwd_transport *t,
 		CHECK(q.question_len > 0 && n >= RW_HDR_LEN + q.question_len);
 		CHECK(memcmp(out + RW_HDR_LEN, data + RW_HDR_LEN, q.question_len) == 0);
 	}
-	unsigned opts = check_wellformed(out, n);
+	unsigned tsig;
+	unsigned opts = check_wellformed(out, n, &tsig);
 	if (out[2] & RW_FLAG_TC) {
 		CHECK(rw_get16(out + 6) == 0 && rw_get16(out + 8) == 0);
-		CHECK(rw_get16(out + 10) == opts);
+		CHECK(rw_get16(out + 10) == opts + tsig);
 	}
+	/* A TSIG RR only in the answer to a query that had one. */
+	CHECK(tsig == 0 || q.tsig_at != 0);
 	/* Every answer to a query with an OPT has one, FORMERR included when
-	 * the OPT could be read (rw_query_parse clears edns.present if not). */
-	CHECK(opts == (q.edns.present ? 1u : 0u));
+	 * the OPT could be read (rw_query_parse clears edns.present if not)
+	 * but for the FORMERR to a TSIG RR that does not read (query/tsig.c,
+	 * as an unreadable record in rw_query_parse). */
+	CHECK(opts == (q.edns.present ? 1u : 0u) ||
+	      (opts == 0 && q.tsig_at != 0 && (out[3] & 0x0f) == RW_RCODE_FORMERR));
 	uint16_t clen = 0;
 	const uint8_t *cookie = reply_cookie(out, n, &clen);
 	/* Over TCP, or when the answer is no error, the cookie is never left out. */
@@ -378,9 +414,11 @@ static void run(const uint8_t *data, size_t size, const struct rwd_transport *t,
 		CHECK(pr == RW_PARSE_FORMERR && (out[3] & 0x0f) == RW_RCODE_FORMERR);
 	/* An error to a client over UDP is no larger than its query, unless the
 	 * client proved its address (BADCOOKIE, to a server cookie we did not
-	 * make, excepted: the cookie is all it says). */
+	 * make, excepted: the cookie is all it says; and BADTIME to a request
+	 * whose MAC verified, 6 bytes more: the server's time, RFC 8945 5.2.3,
+	 * as knotd; a spoofed source can only replay such a request). */
 	if (!t->address_verified && error && !(q.edns.cookie && q.edns.cookie_server_len))
-		CHECK(n <= size);
+		CHECK(n <= size + (reply_tsig_error == 18 ? 6u : 0u));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -11,9 +11,15 @@ import os
 import dns.edns
 import dns.flags
 import dns.message
+import dns.name
 import dns.opcode
+import dns.tsig
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "fuzz_query")
+
+# The TSIG keys of the target (fuzz_query.c).
+TSIG_SECRET = b"fuzz-query-tsig-secret-32-bytes!"
+TSIG_SHA1 = b"fuzz-query-tsig-sha1"
 
 # (file, qname, qtype, options)
 SEEDS = [
@@ -52,6 +58,13 @@ SEEDS = [
      {"edns": 1232, "cookie": [bytes(8), bytes(range(24))]}),
     ("cookie-nsid-ecs", "foo.wild.example.com", "A",
      {"edns": 1232, "nsid": True, "ecs": True, "cookie": bytes(range(24))}),
+    # TSIG (RFC 8945) with the target's keys: verified but for the time
+    # (BADTIME once the seed is older than the fudge: a signed answer
+    # anyway), an unknown key (BADKEY), a wrong secret (BADSIG).
+    ("tsig-sha256-edns", "www.example.com", "A", {"edns": 1232, "tsig": ("xfr.", "hmac-sha256", TSIG_SECRET)}),
+    ("tsig-sha1-big", "big.example.com", "TXT", {"tsig": ("sha1.xfr.", "hmac-sha1", TSIG_SHA1)}),
+    ("tsig-unknown-key", "www.example.com", "A", {"tsig": ("nokey.", "hmac-sha256", TSIG_SECRET)}),
+    ("tsig-wrong-secret", "mx.example.com", "MX", {"edns": 1232, "tsig": ("xfr.", "hmac-sha256", b"x" * 32)}),
 ]
 
 
@@ -72,6 +85,9 @@ def build(qname, qtype, o):
                                want_dnssec=o.get("do", False))
     q.id = 0x1234
     q.flags |= dns.flags.RD
+    if o.get("tsig"):
+        name, alg, secret = o["tsig"]
+        q.use_tsig({dns.name.from_text(name): dns.tsig.Key(name, secret, alg)}, keyname=name)
     return q.to_wire()
 
 
