@@ -264,6 +264,36 @@ def test_axfr_from_nsd_and_bind(tmp_path, kind):
         assert p.returncode == 1 and "; Transfer failed: NOTAUTH" in p.stdout, out_of(p)
 
 
+def test_axfr_every_algorithm(tmp_path):
+    """A key of each algorithm, made by runway key generate, given to knotd
+    in the knot format's values and used by runway query -k."""
+    if not P.have("knot"):
+        pytest.skip("knotd not installed")
+    k = P.KnotPeer(tmp_path / "knot")
+    files = {}
+    for alg in ("hmac-sha1", "hmac-sha224", "hmac-sha384", "hmac-sha512"):
+        out = gen("-a", alg, "-f", "knot", f"{alg}.key")
+        _, name, secret = y_line(out)
+        files[alg] = tmp_path / f"{alg}.conf"
+        files[alg].write_text(out)
+        zone = f"{alg}.example."
+        k.add_zone(P.Zone(zone, text=big_zone(10).replace("big.example.", zone),
+                          allow_transfer=[P.Acl("127.0.0.0/8", P.TsigKey(name, secret, alg))]))
+    with P.Peers() as peers:
+        peers.start(k)
+        for alg, f in files.items():
+            p = query(k, f"{alg}.example.", "AXFR", "-k", f)
+            assert p.returncode == 0, (alg, out_of(p))
+            assert f";; TSIG: every message verified ({alg} {alg}.key., 1 signed)" in p.stdout
+            assert len(records(p.stdout)) == 10 + 3 + 1
+        # a key of another algorithm under the same name: BADKEY
+        other = files["hmac-sha1"].read_text().replace("hmac-sha1.key.", "hmac-sha512.key.")
+        f = tmp_path / "mixed.conf"
+        f.write_text(other)
+        p = query(k, "hmac-sha512.example.", "AXFR", "-k", f)
+        assert p.returncode == 1 and "NOTAUTH (TSIG error BADKEY)" in p.stdout, out_of(p)
+
+
 def test_key_file_in_each_format(knot, tmp_path):
     for fmt in ("yaml", "knot", "bind", "nsd"):
         f = tmp_path / f"key.{fmt}"
@@ -310,7 +340,13 @@ def test_ixfr_sequences_and_up_to_date(knot):
     p = query(knot, "example.net", f"IXFR={s2}", "-y", y(KEY))
     assert p.returncode == 0, out_of(p)
     assert len(records(p.stdout)) == 1
-    assert f";; IXFR: serial {s2} is up to date (the server's is {s2})" in p.stdout
+    assert f";; IXFR: serial {s2} is up to date\n" in p.stdout
+    # a serial newer than the server's (RFC 1982): the SOA alone too
+    p = query(knot, "example.net", f"IXFR={s2 + 5}", "-y", y(KEY))
+    assert p.returncode == 0, out_of(p)
+    assert (f";; IXFR: serial {s2 + 5} is newer than the server's ({s2}): nothing to transfer"
+            in p.stdout)
+    assert records(p.stdout) == dig(knot, "example.net", f"IXFR={s2 + 5}", KEY)
     # older than the journal: Knot answers with the whole zone
     p = query(knot, "example.net", f"IXFR={s0 - 100}", "-y", y(KEY))
     assert p.returncode == 0, out_of(p)

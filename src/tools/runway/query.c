@@ -994,9 +994,11 @@ static int xfr_run(const struct qopts *o, const struct peer *p, const uint8_t *q
 		if (x.form == XFR_IXFR || (x.form == XFR_DONE && x.sequences))
 			printf(";; IXFR from serial %u to %u: %u difference sequence%s\n", o->ixfr_serial,
 			       x.serial, x.sequences, x.sequences == 1 ? "" : "s");
-		else if (x.records == 1)
-			printf(";; IXFR: serial %u is up to date (the server's is %u)\n", o->ixfr_serial,
-			       x.serial);
+		else if (x.records == 1 && x.serial == o->ixfr_serial)
+			printf(";; IXFR: serial %u is up to date\n", x.serial);
+		else if (x.records == 1)           /* RFC 1995 2: a newer one gets the SOA too */
+			printf(";; IXFR: serial %u is newer than the server's (%u): nothing to "
+			       "transfer\n", o->ixfr_serial, x.serial);
 		else
 			printf(";; IXFR answered with the whole zone (AXFR-style), serial %u\n", x.serial);
 	}
