@@ -61,7 +61,10 @@ void rwd_zone_diff_free(struct rwd_zone_diff *d);
  * The difference between two versions of a zone (same apex), records
  * compared as sets per RRset (a changed TTL removes and adds), the SOA kept
  * apart: what a zone file reload changed. *out NULL when they hold the same
- * records (serials aside). 0 or RW_ENOMEM.
+ * records and the same SOA but for its serial; a diff with no records when
+ * only the SOA's other fields (or TTL) changed. The diff goes from
+ * from->serial to to->serial (rwd_zone_diff_set_serial_to moves the
+ * latter). 0, RW_ENOMEM, or RW_EINVAL for a placeholder (no SOA).
  */
 int rwd_zone_diff_versions(const struct rwd_zone *from, const struct rwd_zone *to,
                            struct rwd_zone_diff **out);
