@@ -342,6 +342,27 @@ static void test_bounds(void **state)
 	assert_int_equal(h2->diffs[0]->len, ac->len);
 	assert_memory_equal(h2->diffs[0]->data, ac->data, ac->len);
 	rwd_zone_history_free(h2);
+	/* Distinct changes past the bytes: merging them saves nothing, the
+	 * oldest goes. */
+	struct rwd_zone *d4 = version(4, "c 60 IN A 192.0.2.3\nd 60 IN A 192.0.2.4\n");
+	struct rwd_zone_diff *cd = NULL;
+	assert_int_equal(rwd_zone_diff_versions(c, d4, &cd), 0);   /* d added */
+	struct rwd_zone_history *h3 = rwd_zone_history_append(NULL, ac, 0, 0);
+	struct rwd_zone_history *h4 = rwd_zone_history_append(h3, cd, 0, ac->len + cd->len - 1);
+	assert_int_equal(h4->n, 1);
+	assert_ptr_equal(h4->diffs[0], cd);
+	assert_int_equal(h4->bytes, cd->len);
+	rwd_zone_history_free(h4);
+	/* past the depth, they are merged all the same */
+	h4 = rwd_zone_history_append(h3, cd, 1, 0);
+	assert_int_equal(h4->n, 1);
+	assert_int_equal(h4->diffs[0]->serial_from, 1);
+	assert_int_equal(h4->diffs[0]->n_removed, 1);           /* a */
+	assert_int_equal(h4->diffs[0]->n_added, 2);             /* c, d */
+	rwd_zone_history_free(h4);
+	rwd_zone_history_free(h3);
+	rwd_zone_diff_free(cd);
+	rwd_zone_free(d4);
 	/* Smaller than even the merge: nothing is kept. */
 	h2 = rwd_zone_history_append(h1, bc, 0, ac->len - 1);
 	assert_int_equal(h2->n, 0);

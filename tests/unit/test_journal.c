@@ -190,6 +190,39 @@ static void test_condensed(void **state)
 	rwd_zone_history_free(h);
 }
 
+/* from -> to adding a.example.com. A 192.0.2.<to>: distinct changes,
+ * which merging does not shrink. */
+static struct rwd_zone_diff *mkadd(uint32_t from, uint32_t to)
+{
+	uint8_t s0[64], s1[64], a[64];
+	uint8_t ip[4] = { 192, 0, 2, (uint8_t)to };
+	size_t l0 = soa(s0, from), l1 = soa(s1, to), la = rr(a, false, RW_TYPE_A, ip, 4);
+	return rwd_zone_diff_new(from, to, s0, l0, NULL, 0, 0, s1, l1, a, la, 1);
+}
+
+static void test_bytes_drop_oldest(void **state)
+{
+	struct fixture *f = *state;
+	struct rwd_zone_history *h = NULL;
+	size_t one = 0;
+	for (uint32_t i = 1; i <= 8; i++) {
+		struct rwd_zone_diff *d = mkadd(i, i + 1);
+		one = d->len;
+		struct rwd_zone_history *n = rwd_zone_history_append(h, d, 0, 3 * one);
+		rwd_zone_diff_free(d);
+		rwd_zone_history_free(h);
+		h = n;
+		sync_store(f->s, "example.com.", h);
+		assert_mirrors(f->s, "example.com.", h);
+	}
+	/* the last three, each as it was: the older ones dropped, not merged */
+	assert_int_equal(h->n, 3);
+	assert_int_equal(h->diffs[0]->serial_from, 6);
+	assert_int_equal(h->bytes, 3 * one);
+	assert_int_equal(rwd_store_count(f->s, "journal"), 3);
+	rwd_zone_history_free(h);
+}
+
 static void test_older_format(void **state)
 {
 	struct fixture *f = *state;
@@ -306,6 +339,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_mirror, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_condensed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bytes_drop_oldest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_older_format, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zones_apart_and_clear, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrap_and_durable, setup, teardown),

@@ -584,9 +584,21 @@ struct rwd_zone_history *rwd_zone_history_append(const struct rwd_zone_history *
 			rwd_zone_history_free(h);
 			return NULL;
 		}
-		h->bytes = h->bytes - h->diffs[0]->len - h->diffs[1]->len + m->len;
-		rwd_zone_diff_free(h->diffs[0]);
-		rwd_zone_diff_free(h->diffs[1]);
+		struct rwd_zone_diff *a = h->diffs[0], *b = h->diffs[1];
+		if (h->n <= max_depth && m->len > (a->len > b->len ? a->len : b->len)) {
+			/* Past the bytes only, and merging would not shrink them
+			 * (records that do not cancel): the oldest goes, the history
+			 * starts one serial later. */
+			rwd_zone_diff_free(m);
+			h->bytes -= a->len;
+			rwd_zone_diff_free(a);
+			memmove(h->diffs, h->diffs + 1, (h->n - 1) * sizeof(h->diffs[0]));
+			h->n--;
+			continue;
+		}
+		h->bytes = h->bytes - a->len - b->len + m->len;
+		rwd_zone_diff_free(a);
+		rwd_zone_diff_free(b);
 		h->diffs[0] = m;
 		memmove(h->diffs + 1, h->diffs + 2, (h->n - 2) * sizeof(h->diffs[0]));
 		h->n--;

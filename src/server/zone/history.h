@@ -73,11 +73,15 @@ int rwd_zone_diff_versions(const struct rwd_zone *from, const struct rwd_zone *t
  * prev (NULL: empty) plus d (its serial_from must be the last serial_to,
  * else the new history holds d alone), condensed to max_depth diffs and
  * max_bytes (0: the defaults, 1000 and 16 MiB). Takes a reference to d.
- * NULL when out of memory. Condensing merges the two oldest diffs
- * (rwd_zone_diff_merge) until both bounds hold; when the one diff left is
- * still past max_bytes (a change about as large as the zone), the history
- * holds nothing (n 0): IXFR from any older serial gets AXFR, which costs
- * about as much. The store's journal mirrors the result exactly.
+ * NULL when out of memory. Condensing, until both bounds hold: past
+ * max_depth the two oldest diffs are merged (rwd_zone_diff_merge); past
+ * max_bytes alone they are merged when that does not make the larger of
+ * them larger (records that cancel: the same names changed again), else
+ * the oldest is dropped (merging distinct changes saves nothing; the
+ * history then starts a serial later). When the one diff left is still
+ * past max_bytes (a change about as large as the zone), the history holds
+ * nothing (n 0): IXFR from any older serial gets AXFR, which costs about
+ * as much. The store's journal mirrors the result exactly.
  */
 struct rwd_zone_history *rwd_zone_history_append(const struct rwd_zone_history *prev,
                                                  struct rwd_zone_diff *d, size_t max_depth,
