@@ -73,6 +73,10 @@ struct entry {
 	struct rwd_tsig_keyring kr;        /* the remote's key (n 0: unsigned), a copy */
 	unsigned retries, timeout_ms;
 	/* the exchange (loop only) */
+	uint8_t *wire;                     /* the NOTIFY, built at the first try and resent
+	                                    * as it is (as BIND and Knot do): an answer to
+	                                    * any try ends the exchange, and verifies */
+	uint16_t wire_len;
 	uint16_t id;
 	unsigned tries;                    /* sent for this serial */
 	unsigned wait_ms;
@@ -197,6 +201,7 @@ static void entry_free(struct entry *e)
 {
 	rwd_tsig_ctx_clear(&e->tsig);
 	rwd_tsig_keyring_free(&e->kr);
+	free(e->wire);
 	free(e->view);
 	free(e);
 }
@@ -359,8 +364,8 @@ static void enqueue(struct rwd_notify *n, const struct job *j, const struct rw_s
 
 static int sock_for(struct rwd_notify *n, int family, uv_udp_t **out);
 
-/* The NOTIFY of e: header, question, the SOA in the answer section,
- * a TSIG RR when keyed. Its length, 0 when it cannot be built. */
+/* The NOTIFY of e into e->wire: header, question, the SOA in the answer
+ * section, a TSIG RR when keyed. Its length, 0 when it cannot be built. */
 static size_t build(struct rwd_notify *n, struct entry *e)
 {
 	uint8_t *m = n->msg;
@@ -383,11 +388,17 @@ static size_t build(struct rwd_notify *n, struct entry *e)
 	len += 12;
 	memcpy(m + len, e->soa, e->soa_len);
 	len += e->soa_len;
-	rwd_tsig_ctx_clear(&e->tsig);      /* what the previous try's answer would have used */
+	rwd_tsig_ctx_clear(&e->tsig);      /* the replaced exchange's */
 	if (e->kr.n > 0 &&
 	    rwd_tsig_sign_request(&e->tsig, &e->kr.keys[0], m, &len, MSG_MAX,
 	                          (uint64_t)time(NULL)) < 0)
 		return 0;
+	uint8_t *w = realloc(e->wire, len);
+	if (w == NULL)
+		return 0;
+	memcpy(w, m, len);
+	e->wire = w;
+	e->wire_len = (uint16_t)len;
 	return len;
 }
 
@@ -397,20 +408,26 @@ static void on_timer(uv_timer_t *t);
 static void send_try(struct rwd_notify *n, struct entry *e)
 {
 	char zone[ZONE_TXT];
-	e->id = next_id(n);
-	e->tries++;
-	size_t len = build(n, e);
+	size_t len = e->wire_len;
+	if (e->tries++ == 0) {
+		/* a new exchange: a new id (never the replaced one's, whose late
+		 * answers must not end this one) */
+		uint16_t old = e->id;
+		while ((e->id = next_id(n)) == old)
+			;
+		len = build(n, e);
+	}
 	uv_udp_t *u = NULL;
-	int r = len ? sock_for(n, e->to.addr.ss_family, &u) : RW_ESPACE;
+	int r = len ? sock_for(n, e->to.addr.ss_family, &u) : RW_ENOMEM;
 	if (r < 0) {
 		zone_text(e, zone, sizeof(zone));
 		rwd_warn("notify: %s serial %" PRIu32 " to %s: not sent (%s)", zone, e->serial,
-		         e->to.text, len ? uv_strerror(r) : "the message does not fit");
+		         e->to.text, len ? uv_strerror(r) : "cannot build the message");
 		n->stats.failed++;
 		entry_finish(n, e);
 		return;
 	}
-	uv_buf_t buf = uv_buf_init((char *)n->msg, (unsigned)len);
+	uv_buf_t buf = uv_buf_init((char *)e->wire, (unsigned)len);
 	r = uv_udp_try_send(u, &buf, 1, (const struct sockaddr *)&e->to.addr);
 	n->stats.sent++;
 	if (r < 0) {                         /* as a lost datagram: the timer retries */

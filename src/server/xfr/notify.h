@@ -17,12 +17,13 @@
  * Knot send it), TSIG-signed when the remote has a key, over UDP from an
  * ephemeral port (one socket per address family, shared by every exchange);
  * the answer must match the id, the question and the remote's address and
- * port, and verify with the key. Unanswered, it is sent again after
- * notify_timeout_ms, then after twice that, and so on, notify_retries times
- * at most (xfr.notify_retries, xfr.notify_timeout_ms, read when the change
- * is queued). A newer serial for the same zone and remote replaces a
- * pending one (the tries start over). At most RWD_NOTIFY_MAX_PENDING
- * exchanges are pending; past that the oldest is dropped with a warning.
+ * port, and verify with the key. Unanswered, the same message (id,
+ * signature: an answer to any try counts, as with BIND and Knot) is sent
+ * again after xfr.notify_timeout, then after twice that, and so on,
+ * xfr.notify_retries times at most (both read when the change is queued).
+ * A newer serial for the same zone and remote replaces a pending one (the
+ * tries start over, with a new id). At most RWD_NOTIFY_MAX_PENDING exchanges
+ * are pending; past that the oldest is dropped with a warning.
  * A burst is started 256 exchanges a loop turn (10,000 remotes: queued in
  * ~30 ms under the control lock, all sent within ~110 ms; test_notify).
  *
