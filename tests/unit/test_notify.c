@@ -311,7 +311,7 @@ static void test_retries_backoff(void **state)
 	assert_true(gap[0] >= 90);
 	assert_true(gap[1] * 2 >= gap[0] * 3);
 	assert_true(gap[2] * 2 >= gap[1] * 3);
-	/* the same message each try (as BIND and Knot resend it) */
+	/* the same message each try (as BIND resends it) */
 	for (int i = 1; i < 4; i++) {
 		assert_int_equal(g[i].len, g[0].len);
 		assert_memory_equal(g[i].b, g[0].b, g[0].len);

@@ -74,7 +74,7 @@ struct entry {
 	unsigned retries, timeout_ms;
 	/* the exchange (loop only) */
 	uint8_t *wire;                     /* the NOTIFY, built at the first try and resent
-	                                    * as it is (as BIND and Knot do): an answer to
+	                                    * as it is (as BIND does): an answer to
 	                                    * any try ends the exchange, and verifies */
 	uint16_t wire_len;
 	uint16_t id;

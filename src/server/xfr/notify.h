@@ -18,7 +18,7 @@
  * ephemeral port (one socket per address family, shared by every exchange);
  * the answer must match the id, the question and the remote's address and
  * port, and verify with the key. Unanswered, the same message (id,
- * signature: an answer to any try counts, as with BIND and Knot) is sent
+ * signature: an answer to any try counts, as with BIND) is sent
  * again after xfr.notify_timeout, then after twice that, and so on,
  * xfr.notify_retries times at most (both read when the change is queued).
  * A newer serial for the same zone and remote replaces a pending one (the
