@@ -138,9 +138,14 @@ static void check_done(struct rwd_xfrin *x)
 		zl.max_rrset_records = 50;
 		const char *how;
 		char err[RWD_XFRIN_ERRLEN];
-		int ret = rwd_xfrin_apply(x, old, &zl, base_path, NULL, NULL, &z, &how, err);
+		struct rwd_zone_diff *d = NULL;
+		int ret = rwd_xfrin_apply(x, old, &zl, base_path, NULL, NULL, &z, &d, &how, err);
 		if (ret == 0) {
 			CHECK(z != NULL && z->serial == x->serial && how != NULL);
+			if (d) {
+				CHECK(d->serial_from == 1 && d->serial_to == x->serial);
+				rwd_zone_diff_free(d);
+			}
 			uint8_t *recs;
 			size_t len, n;
 			if (rwd_zone_records(z, &recs, &len, &n) == 0) {

@@ -616,3 +616,35 @@ def test_ixfr_that_does_not_apply_falls_back_to_axfr(tmp_path, peers):
         assert stub.transfers == 5                 # AXFR, IXFR + AXFR, IXFR, IXFR: no AXFR after it
         m = s.answer("www.example.com.", "A")
         assert [r.to_text() for r in m.answer] == ["www.example.com. 3600 IN A 192.0.2.80"]
+
+
+def test_chain_knot_runway_runway_by_ixfr(tmp_path, peers):
+    """What runway transfers in by IXFR continues its history, so its own
+    secondaries get IXFR from it too (a two-sequence IXFR by its net effect)."""
+    a_port, b_port = h.free_port(), h.free_port()
+    k = knot_primary(tmp_path, a_port)
+    a = P.RunwayPeer(tmp_path / "a")
+    a.port = a_port
+    a.add_zone(P.Zone("example.com.", primaries=[k.remote()], notify=[P.Remote(P.HOST, b_port)],
+                      allow_transfer=[P.Acl("127.0.0.0/8")]))
+    b = runway_secondary(tmp_path, [a.remote()], name="b")
+    b.port = b_port
+    peers.start(k, a, b)
+    b.wait_serial("example.com.", 1, timeout=10)
+    for serial in (2, 3):
+        mark_a, mark_b = a.log_mark(), b.log_mark()
+        k.zone_set("example.com.", [("set", f"n{serial}.example.com.", 300, "A", "192.0.2.7")])
+        b.wait_serial("example.com.", serial, timeout=5)
+        assert a.wait_transfers("in", 1, mark_a)[0][0] == "IXFR", a.log_since(mark_a)
+        assert b.wait_transfers("in", 1, mark_b)[0][0] == "IXFR", b.log_since(mark_b)
+    same_answers(k, b)
+    # b was away for two changes: one IXFR from serial 3 brings both.
+    b.stop()
+    for serial in (4, 5):
+        k.zone_set("example.com.", [("set", f"n{serial}.example.com.", 300, "A", "192.0.2.7")])
+        a.wait_serial("example.com.", serial, timeout=5)
+    mark_b = b.log_mark()
+    b.start()
+    b.wait_serial("example.com.", 5, timeout=10)
+    assert b.wait_transfers("in", 1, mark_b)[0][0] == "IXFR", b.log_since(mark_b)
+    assert b.answer("n5.example.com.", "A").answer

@@ -21,6 +21,7 @@
 #include "lib/error.h"
 #include "lib/wire.h"
 #include "server/xfr/xfrin.h"
+#include "server/zone/history.h"
 #include "server/zone/source.h"
 #include "server/zone/zone.h"
 
@@ -483,7 +484,7 @@ static int ixfr(struct rwd_zone *old, uint8_t del, void (*add)(struct msg *),
 	assert_int_equal(x.kind, RWD_XFRIN_IXFR);
 	static const struct rwd_zone_limits defaults = RWD_ZONE_LIMITS_DEFAULT;
 	int ret = rwd_xfrin_apply(&x, old, zl ? zl : &defaults, "/nonexistent", NULL, NULL, out,
-	                          how, err);
+	                          NULL, how, err);
 	rwd_xfrin_free(&x);
 	free(m);
 	return ret;
@@ -546,6 +547,53 @@ static void test_ixfr_apply(void **state)
 	rwd_zone_free(old);
 }
 
+/* Two sequences 1 -> 2 -> 3: one history diff, their net effect,
+ * as rwd_zone_diff_versions would have it. */
+static void test_ixfr_net_diff(void **state)
+{
+	(void)state;
+	struct rwd_zone *old = base_zone(), *z;
+	struct rwd_xfrin x;
+	struct msg *m = calloc(1, sizeof(*m));
+	assert_non_null(m);
+	rwd_xfrin_init(&x, apex(), RW_TYPE_IXFR, ID, 1, NULL);
+	begin(m, ID, RW_TYPE_IXFR, 0, true);
+	soa(m, 3);
+	soa(m, 1);
+	a(m, "www.example.com.", 1);
+	soa(m, 2);
+	a(m, "www.example.com.", 2);
+	soa(m, 2);
+	a(m, "www.example.com.", 2);
+	soa(m, 3);
+	a(m, "www.example.com.", 3);
+	a(m, "new.example.com.", 7);
+	soa(m, 3);
+	assert_int_equal(feed(&x, m), 1);
+	struct rwd_zone_limits zl = RWD_ZONE_LIMITS_DEFAULT;
+	struct rwd_zone_diff *d, *ref;
+	const char *how;
+	char err[RWD_XFRIN_ERRLEN];
+	assert_int_equal(rwd_xfrin_apply(&x, old, &zl, "/nonexistent", NULL, NULL, &z, &d, &how,
+	                                 err), 0);
+	assert_non_null(d);
+	assert_int_equal(d->serial_from, 1);
+	assert_int_equal(d->serial_to, 3);
+	assert_int_equal(d->n_removed, 1);
+	assert_int_equal(d->n_added, 2);
+	assert_int_equal(rwd_zone_diff_versions(old, z, &ref), 0);
+	assert_non_null(ref);
+	assert_int_equal(ref->n_removed, d->n_removed);
+	assert_int_equal(ref->n_added, d->n_added);
+	assert_int_equal(ref->len, d->len);
+	rwd_zone_diff_free(ref);
+	rwd_zone_diff_free(d);
+	rwd_zone_free(z);
+	rwd_zone_free(old);
+	rwd_xfrin_free(&x);
+	free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -555,6 +603,7 @@ int main(void)
 		cmocka_unit_test(test_ixfr_sequences),
 		cmocka_unit_test(test_ixfr_refused_streams),
 		cmocka_unit_test(test_ixfr_apply),
+		cmocka_unit_test(test_ixfr_net_diff),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -769,24 +769,6 @@ static void control_lock(void *ctx, bool on)
 		rwd_control_read_unlock(ctx);
 }
 
-/* The history diff of an IXFR: its one difference sequence, or the net
- * difference of several (NULL: the history restarts). */
-static struct rwd_zone_diff *ixfr_diff(const struct rwd_xfrin *x, const struct rwd_zone *old,
-                                       const struct rwd_zone *z)
-{
-	if (x->n_diffs == 1) {
-		const struct rwd_xfrin_diff *d = &x->diffs[0];
-		return rwd_zone_diff_new(d->serial_from, d->serial_to, x->recs + d->old_soa,
-		                         d->old_soa_len, x->recs + d->removed, d->removed_len,
-		                         d->n_removed, x->recs + d->new_soa, d->new_soa_len,
-		                         x->recs + d->added, d->added_len, d->n_added);
-	}
-	struct rwd_zone_diff *d = NULL;
-	if (rwd_zone_diff_versions(old, z, &d) < 0)
-		return NULL;
-	return d;
-}
-
 /* ---- the zone file ---- */
 
 /* Write z to path as a zone file (path.tmp, fsync, rename). 0 or < 0 (err). */
@@ -1002,10 +984,8 @@ static void job_run(struct job *j)
 			goto out;
 		} else if (ret == 0 && x.kind == RWD_XFRIN_IXFR) {
 			int a = rwd_xfrin_apply(&x, old, &j->conf.zlimits, j->conf.file, control_lock,
-			                        svc->ctl, &z, &j->applied, err);
-			if (a == 0) {
-				d = ixfr_diff(&x, old, z);
-			} else if (a == RW_ENOENT) {
+			                        svc->ctl, &z, &d, &j->applied, err);
+			if (a == RW_ENOENT) {
 				axfr = true;         /* our copy is not what the primary thinks */
 				rwd_warn("secondary: %s: IXFR from %s: %s; trying AXFR", j->name,
 				         p->addr.text, err);

@@ -571,10 +571,102 @@ static bool soa_same_but_serial(const struct rwd_zone *z, const struct rwd_xfrin
 	       memcmp(rr.rdata + l - 16, soa->rdata + 2 + l - 16, 16) == 0;
 }
 
+struct wbuf {
+	uint8_t *p;
+	size_t len, cap;
+	uint32_t n;
+};
+
+static int wbuf_rr(struct wbuf *b, const uint8_t *owner, size_t owner_len, uint16_t type,
+                   uint32_t ttl, const uint8_t *rd, uint16_t rdlen)
+{
+	size_t need = owner_len + 10u + rdlen;
+	if (b->cap - b->len < need) {
+		size_t cap = b->cap ? b->cap : 1024;
+		while (cap - b->len < need)
+			cap *= 2;
+		uint8_t *q = realloc(b->p, cap);
+		if (q == NULL)
+			return RW_ENOMEM;
+		b->p = q;
+		b->cap = cap;
+	}
+	uint8_t *w = b->p + b->len;
+	memcpy(w, owner, owner_len);
+	w += owner_len;
+	rw_put16(w, type);
+	rw_put16(w + 2, KNOT_CLASS_IN);
+	rw_put32(w + 4, ttl);
+	rw_put16(w + 8, rdlen);
+	memcpy(w + 10, rd, rdlen);
+	b->len += need;
+	b->n++;
+	return 0;
+}
+
+/* Is rd[0..len) among the count records (uint16 len, data) at set? */
+static bool rd_in(uint16_t type, const uint8_t *set, uint32_t count, const uint8_t *rd,
+                  uint16_t len)
+{
+	for (uint32_t k = 0; k < count; k++, set += 2u + rw_get16(set))
+		if (rw_rdata_equal(type, set + 2, rw_get16(set), rd, len))
+			return true;
+	return false;
+}
+
+/* The net difference of all of x's sequences, from the changed RRsets (ch)
+ * against old: what the history of the new version continues with (a
+ * changed TTL removes and adds, as rwd_zone_diff_versions says). O(changes),
+ * not O(zone). NULL when out of memory. */
+static struct rwd_zone_diff *net_diff(const struct rwd_xfrin *x, const struct rwd_zone *old,
+                                      const struct changes *ch)
+{
+	const struct rwd_xfrin_diff *first = &x->diffs[0], *last = &x->diffs[x->n_diffs - 1];
+	if (x->n_diffs == 1)
+		return rwd_zone_diff_new(first->serial_from, first->serial_to, x->recs + first->old_soa,
+		                         first->old_soa_len, x->recs + first->removed,
+		                         first->removed_len, first->n_removed,
+		                         x->recs + first->new_soa, first->new_soa_len,
+		                         x->recs + first->added, first->added_len, first->n_added);
+	struct wbuf rem = { 0 }, add = { 0 };
+	int ret = 0;
+	for (size_t i = 0; ch->v && i <= ch->mask && ret == 0; i++) {
+		const struct change *e = &ch->v[i];
+		if (!e->used)
+			continue;
+		size_t olen = rw_dname_len(e->owner);
+		const struct rwd_node *node = rwd_zone_find(old, e->owner, olen);
+		const struct rwd_rrset *rs = node ? rwd_node_rrset(node, e->type) : NULL;
+		bool ttl_changed = rs && e->count && rs->ttl != e->ttl;
+		if (rs) {
+			RWD_RRSET_FOREACH(rs, rd, k) {
+				if (ret == 0 && (ttl_changed ||
+				                 !rd_in(e->type, e->rdata, e->count, rd + 2, rw_get16(rd))))
+					ret = wbuf_rr(&rem, e->owner, olen, e->type, rs->ttl, rd + 2,
+					              rw_get16(rd));
+			}
+		}
+		const uint8_t *rd = e->rdata;
+		for (uint32_t k = 0; k < e->count && ret == 0; k++, rd += 2u + rw_get16(rd))
+			if (ttl_changed || rs == NULL ||
+			    !rd_in(e->type, rs->rdata, rs->count, rd + 2, rw_get16(rd)))
+				ret = wbuf_rr(&add, e->owner, olen, e->type, e->ttl, rd + 2, rw_get16(rd));
+	}
+	struct rwd_zone_diff *d = NULL;
+	if (ret == 0)
+		d = rwd_zone_diff_new(first->serial_from, last->serial_to, x->recs + first->old_soa,
+		                      first->old_soa_len, rem.p, rem.len, rem.n,
+		                      x->recs + last->new_soa, last->new_soa_len, add.p, add.len,
+		                      add.n);
+	free(rem.p);
+	free(add.p);
+	return d;
+}
+
 int rwd_xfrin_apply(const struct rwd_xfrin *x, struct rwd_zone *old,
                     const struct rwd_zone_limits *zl, const char *path,
                     void (*lock)(void *ctx, bool on), void *lock_ctx, struct rwd_zone **out,
-                    const char **how, char err[RWD_XFRIN_ERRLEN])
+                    struct rwd_zone_diff **diff, const char **how, char err[RWD_XFRIN_ERRLEN])
 {
 	struct changes ch = { 0 };
 	struct rwd_zone_override *ov = NULL;
@@ -582,6 +674,8 @@ int rwd_xfrin_apply(const struct rwd_xfrin *x, struct rwd_zone *old,
 	struct rwd_zone *z = NULL;
 	*out = NULL;
 	*how = NULL;
+	if (diff)
+		*diff = NULL;
 	err[0] = '\0';
 	if (x->kind != RWD_XFRIN_IXFR || x->n_diffs == 0) {
 		seterr(err, "not an IXFR");
@@ -647,6 +741,8 @@ int rwd_xfrin_apply(const struct rwd_xfrin *x, struct rwd_zone *old,
 		ret = RW_EZONE;
 	}
 out:
+	if (z && diff)
+		*diff = net_diff(x, old, &ch);   /* NULL (out of memory): the history restarts */
 	free(ov);
 	changes_free(&ch);
 	*out = z;

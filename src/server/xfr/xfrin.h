@@ -134,9 +134,14 @@ bool rwd_xfrin_rr_next(const uint8_t *buf, size_t len, size_t *pos, struct rwd_x
  * else, or when the patch declines, the zone is built afresh from old's
  * records and the changed RRsets, every record checked as a file's
  * (*how "rebuilt"; path names the zone). 0 with *out, or a negative RW_E*
- * (RW_EZONE: the result does not build) with err set.
+ * (RW_EZONE: the result does not build) with err set. With diff set, *diff
+ * is the history diff from old to *out (zone/history.h): the sequence as
+ * received when there is one, else their net effect, computed from the
+ * changed RRsets only; NULL when out of memory.
  */
+struct rwd_zone_diff;
 int rwd_xfrin_apply(const struct rwd_xfrin *x, struct rwd_zone *old,
                     const struct rwd_zone_limits *zl, const char *path,
                     void (*lock)(void *ctx, bool on), void *lock_ctx, struct rwd_zone **out,
-                    const char **how, char err[RWD_XFRIN_ERRLEN]);
+                    struct rwd_zone_diff **diff, const char **how,
+                    char err[RWD_XFRIN_ERRLEN]);
