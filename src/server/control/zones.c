@@ -1170,12 +1170,14 @@ static void settle_one(struct settle *st, const struct rwd_conf_zone *cz, struct
 			rwd_warn("zone %s: cannot tell what the reload changed (%s): the change log "
 			         "starts again at serial %u", cz->name, rw_strerror(ret), serial);
 		}
-		if (!have_digest)
+		if (!have_digest && c->store)
 			digest = rwd_zone_digest(z);
 		settle_store(st, skey, serial, z->history, digest);
 		return;
 	}
-	uint32_t stored = c->store ? ctl_stored_serial(c, skey) : 0;
+	if (c->store == NULL)
+		return;                        /* the file's serial, no history */
+	uint32_t stored = ctl_stored_serial(c, skey);
 	uint64_t digest = rwd_zone_digest(z), had = 0;
 	bool same = stored && rwd_journal_digest_get(c->store, skey, &had) == 0 && had == digest;
 	if (same) {
