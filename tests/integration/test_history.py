@@ -27,6 +27,7 @@ import dns.xfr
 import dns.zone
 import pytest
 
+import dnsharness as h
 from test_api import READ, ApiServer
 
 pytestmark = pytest.mark.runway_only
@@ -382,5 +383,30 @@ def test_view_zone_history(tmp_path):
         assert serial_in_view() == 502
         st, body = since_in_view(500)
         assert st == 200 and len(body["changes"]) == 2, body
+    finally:
+        srv.stop()
+
+
+def test_reload_without_store(tmp_path):
+    """Without api.data the history lives in memory only: a reload's
+    difference is still served by IXFR (and a restart starts it again)."""
+
+    class Plain(h.DnsServer):
+        def runway_config(self) -> str:
+            return super().runway_config().replace(
+                "    file: example.com.zone\n",
+                '    file: example.com.zone\n    allow_transfer: [{ match: ["127.0.0.1"] }]\n', 1)
+
+    zfile = tmp_path / "example.com.zone"
+    zfile.write_text(ZONE_TEXT.format(serial=100, extra=""))
+    srv = Plain("runway", tmp_path / "srv", [(ZONE, zfile, [])])
+    srv.start()
+    try:
+        srv.write_zone(ZONE, ZONE_TEXT.format(serial=100, extra="added IN A 192.0.2.8\n"))
+        at = srv.log_size()
+        srv.reload()
+        srv.wait_log("reload done", start=at)
+        assert srv.soa_serial(ZONE) == 101
+        assert ixfr_soas(srv, 100) == [101, 100, 101, 101]
     finally:
         srv.stop()
