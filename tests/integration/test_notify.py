@@ -704,8 +704,6 @@ def test_notify_in_for_own_zone(secondary):
     assert send_notify(secondary.port, q, "127.0.0.1", KEYRING) == ("NOTAUTH", False, "signed")
 
 
-@pytest.mark.xfail(strict=True, reason="stage zone answers REFUSED for a zone not served "
-                   "before stage notify runs; Knot and BIND answer NOTAUTH")
 def test_notify_in_unknown_zone(secondary):
     q = notify_msg("nowhere.example.", keyring=KEYRING)
     assert send_notify(secondary.port, q, "127.0.0.1", KEYRING)[0] == "NOTAUTH"
@@ -735,9 +733,6 @@ def test_accepted_notify_starts_a_refresh(secondary, stub_primary):
     secondary.wait_log(r"secondary: other\.example\.: NOTIFY received, refreshing", timeout=2)
 
 
-@pytest.mark.xfail(strict=True, reason="stage zone answers SERVFAIL for a zone not transferred "
-                   "yet (a placeholder) before stage notify runs; Knot answers NOERROR and "
-                   "transfers")
 def test_notify_in_before_the_first_transfer(make_server, tmp_path):
     """A secondary zone without a copy yet (its primary was down at start):
     a NOTIFY must still be accepted, it is what says the primary is back."""

@@ -90,6 +90,8 @@ static enum rwd_stage_result stage_zone(const struct rwd_snapshot *s, struct rwd
 	const struct rw_query *q = &qr->q;
 	if (__builtin_expect((unsigned)(q->qtype - RW_TYPE_IXFR) < 2u, 0) && q->opcode == RW_OPCODE_QUERY)
 		return RWD_CONTINUE;           /* IXFR, AXFR: stage transfer (xfr.c) finds the zone */
+	if (__builtin_expect(q->opcode == RW_OPCODE_NOTIFY, 0))
+		return RWD_CONTINUE;           /* NOTIFY: stage notify (notify.c) finds the zone */
 	qr->zone = rwd_zonedb_find(qr->zones, q->qname, q->qname_len, q->qtype);
 	if (qr->zone == NULL) {
 		set_rcode(qr, RW_RCODE_REFUSED);
