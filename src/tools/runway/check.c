@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "server/conf/conf.h"
@@ -115,6 +116,16 @@ int cmd_check(int argc, char **argv)
 	for (size_t i = 0; i < n_zones; i++) {
 		const struct rwd_conf_zone *cz = nth_zone(conf, i);
 		unsigned before = t.errors;
+		/* A catalog producer's records are generated from the configuration
+		 * (zone/source_catalog.c): no file to read. A secondary's file is
+		 * written by its transfers: none yet is not an error (runwayd serves
+		 * SERVFAIL until the first transfer). */
+		if (cz->catalog_role == RWD_CATALOG_PRODUCER)
+			continue;
+		if (cz->n_primaries && access(cz->file, F_OK) != 0) {
+			printf("%s: zone %s: not transferred yet (a secondary)\n", cz->file, cz->name);
+			continue;
+		}
 		const struct rwd_zone_limits *lim = &conf->zone_limits;
 		struct rwd_zone *z = ctl ? rwd_control_check_zone(ctl, cz, lim, report, &t)
 		                         : rwd_zone_load_limits(cz->dname, cz->file, NULL, lim, report, &t);
