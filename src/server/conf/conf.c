@@ -148,6 +148,12 @@ static const char *const serial_policies[] = { "increment", "unixtime", "dateser
 	  .def = "1000", \
 	  .doc = ZDOC_##W("Changes kept for IXFR; past it the oldest two are merged into one.", \
 	         "journal_max_depth") }, \
+	{ P ".render_traffic", K_BOOL, FIELD(Z, render_traffic), .def = "true", \
+	  .doc = ZDOC_##W("With `allow_transfer`: the zone transferred out holds, at each traffic " \
+	         "name in it, the records runwayd would answer now to a client with no location " \
+	         "(A/AAAA or CNAME, SRV), replaced by IXFR when health or policy change them, so " \
+	         "secondaries that are not runway answer traffic names too (docs/transfers.md).", \
+	         "render_traffic") }, \
 	{ P ".refresh_min", K_UINT, FIELD(Z, refresh_min), .min = 1, .max = 2147483647, \
 	  .def = "2", \
 	  .doc = ZDOC_##W("Secondary: seconds, the floor of the SOA refresh.", "refresh_min") }, \

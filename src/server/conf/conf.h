@@ -89,6 +89,8 @@ struct rwd_conf_zone {
 	uint64_t journal_max_size;     /* bytes of change history kept (memory and store);
 	                                * default 16 MiB; past it the oldest changes are condensed */
 	unsigned journal_max_depth;    /* changes kept; default 1000 */
+	bool render_traffic;           /* with allow_transfer: traffic names rendered into
+	                                * the zone for secondaries (control/render.c); default true */
 	/* Secondary timers: the SOA's refresh, retry and expire, held within these
 	 * (seconds). Defaults as Knot: refresh 2..86400, retry 2..86400,
 	 * expire 3600..1209600 (14 days). */

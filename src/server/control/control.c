@@ -134,6 +134,7 @@ void rwd_control_close(struct rwd_control *c)
 	rwd_control_stop(c);
 	rwd_store_close(c->store);
 	skipped_free(&c->skipped);
+	ctl_render_free(c);
 	free(c->backoff);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
@@ -191,7 +192,9 @@ struct rwd_snapshot *rwd_control_build(struct rwd_control *c, struct rwd_conf **
 		*conf = live;
 	}
 	c->building = &skipped;
-	struct rwd_snapshot *s = rwd_server_build_opts(live, prev, ctl_zone_opts, c, n_errors);
+	/* the store's overrides, then the traffic names rendered (render.c) */
+	struct ctl_render_build rb = { c, live, prev, false };
+	struct rwd_snapshot *s = rwd_server_build_opts(live, prev, ctl_render_opts, &rb, n_errors);
 	if (s && s->n_failures && c->store && skip_broken_rrsets(c, live, s, &skipped) > 0) {
 		/* Built again without them (this rare path only): from the same
 		 * text, the stored changes again, the zones again. */
@@ -199,8 +202,9 @@ struct rwd_snapshot *rwd_control_build(struct rwd_control *c, struct rwd_conf **
 		struct rwd_conf *again = ctl_conf_stored(c, live, &scratch, quiet, NULL);
 		skipped_free(&scratch);
 		unsigned errors = 0;
-		struct rwd_snapshot *s2 = again ? rwd_server_build_opts(again, prev, ctl_zone_opts, c,
-		                                                        &errors) : NULL;
+		struct ctl_render_build rb2 = { c, again, prev, false };
+		struct rwd_snapshot *s2 = again ? rwd_server_build_opts(again, prev, ctl_render_opts,
+		                                                        &rb2, &errors) : NULL;
 		if (s2) {
 			rwd_snapshot_free(s);      /* never published */
 			s = s2;

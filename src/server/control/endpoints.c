@@ -165,6 +165,7 @@ static void expire(struct rwd_control *c, const char *name, time_t end)
 
 void rwd_control_tick(struct rwd_control *c)
 {
+	ctl_render_tick(c);            /* traffic names in transferred zones (render.c) */
 	if (c == NULL || c->store == NULL)
 		return;
 	struct expired x = { .now = time(NULL) };

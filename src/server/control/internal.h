@@ -73,6 +73,10 @@ struct rwd_control {
 	uint64_t skipped_total;        /* stored changes skipped, every start and reload */
 	uint64_t compactions, compaction_failures;
 	uint64_t publish_failures;     /* changes refused because the state would not build */
+	/* Traffic names rendered into transferred zones (render.c): when each
+	 * zone was last published for a new rendering. */
+	struct ctl_render_zone *render;
+	size_t n_render;
 };
 
 /* ---- control.c ---- */
@@ -209,6 +213,24 @@ void ctl_compact_start(struct rwd_control *c, struct rwd_zone *zone, const char 
 void ctl_compact_stop(struct rwd_control *c);
 
 /* ---- latency.c ---- */
+
+/* ---- render.c ---- */
+
+/* rwd_zone_opts_fn of a build (start, reload): ctl_zone_opts, then the
+ * rendering of the zone's traffic names for secondaries, with conf's model
+ * (its slots renumbered after prev's, as the build will) and the health
+ * state now. */
+struct ctl_render_build {
+	struct rwd_control *c;
+	struct rwd_conf *conf;
+	const struct rwd_snapshot *prev;
+	bool slots_kept;
+};
+void ctl_render_opts(void *ctx, const struct rwd_conf_zone *cz, struct rwd_zone_load_opts *out);
+/* Render every zone that is transferred out again and publish those whose
+ * rendering changed, at most once a second each. Takes the lock. */
+void ctl_render_tick(struct rwd_control *c);
+void ctl_render_free(struct rwd_control *c);
 
 /* The model's latency rows with the stored averages on top (linear). */
 int ctl_merge_latency(struct rwd_control *c, struct rwd_model *m);

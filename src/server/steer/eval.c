@@ -312,6 +312,14 @@ static int weighted_choice(struct rwd_steer *s, const struct rwd_policy *p, int 
 		else if (ok[i])
 			n_zero++;
 	}
+	if (s->heaviest) {   /* first up child of the highest weight, else of weight 0 */
+		int best = -1;
+		for (unsigned i = 0; i < n; i++)
+			if (ok[i] && (best < 0 || p->u.children.v[i].weight >
+			              p->u.children.v[best].weight))
+				best = (int)i;
+		return best;
+	}
 	if (total > 0) {
 		uint32_t r = rng_below(s->rng, total);
 		for (unsigned i = 0; i < n; i++) {
@@ -339,7 +347,7 @@ static bool multivalue(struct rwd_steer *s, const struct rwd_policy *p, int fami
                        struct rwd_steer_result *out)
 {
 	unsigned start = out->n, count = p->u.children.count ? p->u.children.count : 8;
-	if (p->u.children.n <= count) {   /* the usual case: every up child */
+	if (p->u.children.n <= count || s->heaviest) {   /* usual: every up child */
 		for (unsigned i = 0; i < p->u.children.n && out->n - start < count; i++) {
 			const struct rwd_policy *ch = p->u.children.v[i].node;
 			if (up(s, ch, family))
@@ -361,7 +369,7 @@ static bool multivalue(struct rwd_steer *s, const struct rwd_policy *p, int fami
 	}
 	if (out->n - start > count)
 		out->n = start + count;
-	for (unsigned i = out->n - start; i > 1; i--) {   /* Fisher-Yates */
+	for (unsigned i = out->n - start; i > 1 && !s->heaviest; i--) {   /* Fisher-Yates */
 		unsigned j = rng_below(s->rng, i);
 		const struct rwd_endpoint *t = out->endpoints[start + i - 1];
 		out->endpoints[start + i - 1] = out->endpoints[start + j];

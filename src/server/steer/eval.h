@@ -100,6 +100,11 @@ struct rwd_steer {
 	struct rwd_client *client;
 	struct rwd_trace *trace;               /* may be NULL */
 	struct rwd_qstats *stats;              /* answers counted here; may be NULL */
+	bool heaviest;                         /* no randomness, for a static rendering
+	                                        * (control/render.c): weighted takes the up
+	                                        * child of the highest weight (the first of
+	                                        * equals), multivalue its first up children
+	                                        * in order, unshuffled; rng unused */
 	/* out */
 	uint8_t scope;                         /* ECS scope: prefix length the decision used */
 	bool failed_open;                      /* nothing was up: answered as if all were */

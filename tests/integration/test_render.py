@@ -1,0 +1,230 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Traffic names rendered into transferred zones (control/render.c,
+docs/transfers.md "What secondaries that are not runway serve for traffic
+names").
+
+A runwayd primary with allow_transfer holds, at each traffic name of the
+zone, the records a client with no location gets now: a failover name the
+address of its first healthy endpoint, a weighted name that of the heaviest
+healthy child. When the primary endpoint's TCP listener closes, its health
+check fails and within seconds the serial rises and IXFR from the old
+serial replaces the A record by the backup's; a Knot secondary (NOTIFY,
+IXFR) answers the rendered record, then the new one. runwayd's own answers
+stay steered; other types at a traffic name come from the zone. A zone with
+render_traffic: false transfers no rendering; a reload that changes nothing
+keeps the serial, and a restart the serial and the change log a rendering
+raised (the store)."""
+import re
+import socket
+import time
+
+import dns.message
+import dns.rcode
+import dns.rdatatype
+import dns.rrset
+import pytest
+
+import dnsharness as h
+import peers as p
+import steer_helpers as sh
+
+pytestmark = pytest.mark.runway_only
+
+PRIMARY, BACKUP = "127.0.0.61", "127.0.0.62"
+LIGHT, HEAVY = "127.0.0.63", "127.0.0.64"
+ZONE = "render.example."
+OTHER = "plain.example."
+SERIAL = 2026120701
+
+ZONE_TEXT = f"""$ORIGIN {ZONE}
+$TTL 300
+@    IN SOA ns1 hostmaster {SERIAL} 3600 600 86400 300
+@    IN NS  ns1
+ns1  IN A   127.0.0.1
+fo   IN TXT "failover name"
+fo   IN A   192.0.2.99
+"""
+
+OTHER_TEXT = f"""$ORIGIN {OTHER}
+$TTL 300
+@    IN SOA ns1 hostmaster 1 3600 600 86400 300
+@    IN NS  ns1
+ns1  IN A   127.0.0.1
+"""
+
+
+def traffic_yaml(tcp_port):
+    return f"""health_checks:
+  port: {{ type: tcp, port: {tcp_port}, interval: 200ms, timeout: 150ms, rise: 2, fall: 2 }}
+endpoints:
+  primary: {{ address: [{PRIMARY}], health_check: port }}
+  backup: {{ address: [{BACKUP}] }}
+  light: {{ address: [{LIGHT}] }}
+  heavy: {{ address: [{HEAVY}] }}
+traffic:
+  fo.{ZONE}:
+    ttl: 30
+    policy: {{ failover: [primary, backup] }}
+  w.{ZONE}:
+    ttl: 20
+    policy: {{ weighted: {{ light: 10, heavy: 90 }} }}
+  x.{OTHER}:
+    policy: {{ failover: [primary, backup] }}
+"""
+
+
+def a_records(rrs, name):
+    return sorted(rd for (n, ttl, t, rd) in rrs if n == name and t == dns.rdatatype.A)
+
+
+def ttl_of(rrs, name, rdtype):
+    return {ttl for (n, ttl, t, rd) in rrs if n == name and t == rdtype}
+
+
+def ixfr(port, zone, serial, timeout=10.0):
+    """IXFR from serial over TCP: the answer's records in order, as
+    (name, rdtype, rdata text)."""
+    q = dns.message.make_query(zone, "IXFR")
+    q.authority.append(dns.rrset.from_text(zone, 0, "IN", "SOA", f". . {serial} 0 0 0 0"))
+    out = []
+    deadline = time.monotonic() + timeout
+    with socket.create_connection((p.HOST, port), timeout=timeout) as s:
+        s.sendall(h.tcp_frame(q.to_wire()))
+        for _ in range(16):                  # a small IXFR: one message or a few
+            m = dns.message.from_wire(h.tcp_read_msg(s), one_rr_per_rrset=True, xfr=True)
+            assert m.rcode() == dns.rcode.NOERROR, dns.rcode.to_text(m.rcode())
+            for rrset in m.answer:
+                for rd in rrset:
+                    out.append((rrset.name.to_text().lower(), rrset.rdtype, rd.to_text()))
+            soas = [r for r in out if r[1] == dns.rdatatype.SOA]
+            first = soas[0][2].split()[2] if soas else None
+            # whole: the new SOA opens and closes it (SOA alone: up to date)
+            if len(out) > 1 and out[-1][1] == dns.rdatatype.SOA and out[-1][2].split()[2] == first \
+                    and len(soas) >= 3:
+                break
+            if time.monotonic() > deadline:
+                break
+    return out
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    d = tmp_path_factory.mktemp("render")
+    tcp = sh.TcpBackend(PRIMARY)
+    rw = p.RunwayPeer(d / "rw", api=True, extra=traffic_yaml(tcp.port))   # api.data: a store
+    knot = p.KnotPeer(d / "knot")
+    rw.add_zone(p.Zone(ZONE, text=ZONE_TEXT, allow_transfer=[p.Acl("any")],
+                       notify=[knot.remote()]))
+    rw.add_zone(p.Zone(OTHER, text=OTHER_TEXT, allow_transfer=[p.Acl("any")],
+                       extra={"runway": {"render_traffic": "false"}}))
+    knot.add_zone(p.Zone(ZONE, primaries=[rw.remote()]))
+    with p.Peers() as peers:
+        try:
+            peers.start(rw)
+            sh.wait_until(lambda: tcp.accepted >= 2, 10, "TCP probes")
+            peers.start(knot)
+            yield rw, knot, tcp
+        finally:
+            tcp.stop()
+        bad = peers.stop_all()
+        assert not bad, [(str(x), rc, x.log_tail()) for x, rc in bad]
+
+
+def serial_of(rw, zone=ZONE):
+    return rw.soa_serial(zone, timeout=1.0)
+
+
+def test_axfr_holds_the_rendering(setup):
+    rw, knot, tcp = setup
+    rrs = rw.axfr(ZONE)
+    # failover: the first healthy endpoint; the file's A at the name replaced
+    assert a_records(rrs, f"fo.{ZONE}") == [PRIMARY]
+    assert ttl_of(rrs, f"fo.{ZONE}", dns.rdatatype.A) == {30}
+    # other types at a traffic name stay the zone's
+    assert any(n == f"fo.{ZONE}" and t == dns.rdatatype.TXT for (n, _, t, _) in rrs)
+    # weighted: the heaviest healthy child, never a random one
+    assert a_records(rrs, f"w.{ZONE}") == [HEAVY]
+    assert ttl_of(rrs, f"w.{ZONE}", dns.rdatatype.A) == {20}
+    # render_traffic: false: nothing at the traffic name
+    assert a_records(rw.axfr(OTHER), f"x.{OTHER}") == []
+
+
+def test_runway_answers_stay_steered(setup):
+    rw, knot, tcp = setup
+    r = rw.answer(f"fo.{ZONE}", "A")
+    assert [x.to_text() for rrset in r.answer for x in rrset] == [PRIMARY]
+    r = rw.answer(f"fo.{ZONE}", "TXT")
+    assert r.rcode() == dns.rcode.NOERROR and r.answer
+    r = rw.answer(f"fo.{ZONE}", "MX")          # NODATA, not NXDOMAIN
+    assert r.rcode() == dns.rcode.NOERROR and not r.answer and r.authority
+    # a traffic name of a zone without rendering still answers from its policy
+    r = rw.answer(f"x.{OTHER}", "A")
+    assert [x.to_text() for rrset in r.answer for x in rrset] == [PRIMARY]
+
+
+def test_reload_keeps_serial(setup):
+    rw, knot, tcp = setup
+    before = serial_of(rw)
+    mark = rw.log_mark()
+    rw.reload()
+    rw.wait_log(r"reload done", since=mark)
+    assert serial_of(rw) == before
+    assert "traffic names rendered anew" not in rw.log_since(mark)
+
+
+def test_health_change_reaches_knot_by_ixfr(setup):
+    rw, knot, tcp = setup
+    old = serial_of(rw)
+    knot.wait_serial(ZONE, old, timeout=15)
+    r = knot.answer(f"fo.{ZONE}", "A")
+    assert [x.to_text() for rrset in r.answer for x in rrset] == [PRIMARY]
+
+    kmark = knot.log_mark()
+    t0 = tcp.stop()                            # the primary's check fails
+    deadline = time.monotonic() + 10
+    while serial_of(rw) == old and time.monotonic() < deadline:
+        time.sleep(0.05)                       # poll while the rendering is due
+    new = serial_of(rw)
+    took = time.monotonic() - t0
+    assert new == old + 1, rw.log_tail()
+    sh.report(f"render: listener closed -> new serial on the primary in {took:.2f} s")
+    assert took < 5
+
+    # IXFR from the old serial: the primary's A out, the backup's in
+    recs = ixfr(rw.port, ZONE, old)
+    body = [(n, t, rd) for (n, t, rd) in recs if t != dns.rdatatype.SOA]
+    assert body == [(f"fo.{ZONE}", dns.rdatatype.A, PRIMARY),
+                    (f"fo.{ZONE}", dns.rdatatype.A, BACKUP)], recs
+    assert a_records(rw.axfr(ZONE), f"fo.{ZONE}") == [BACKUP]
+    assert a_records(rw.axfr(ZONE), f"w.{ZONE}") == [HEAVY]
+
+    # Knot: NOTIFY, IXFR, the new record
+    knot.wait_serial(ZONE, new, timeout=15)
+    r = knot.answer(f"fo.{ZONE}", "A")
+    assert [x.to_text() for rrset in r.answer for x in rrset] == [BACKUP]
+    kinds = [k for k, _ in knot.wait_transfers("in", 1, kmark)]
+    assert kinds and kinds[-1] == "IXFR", knot.log_since(kmark)
+
+    # and back: the listener returns, the rendering follows
+    tcp.start()
+    knot.wait_serial(ZONE, new + 1, timeout=15)
+    r = knot.answer(f"fo.{ZONE}", "A")
+    assert [x.to_text() for rrset in r.answer for x in rrset] == [PRIMARY]
+    assert len(re.findall(r"traffic names rendered anew", rw.log())) >= 2
+
+
+def test_restart_keeps_serial_and_log(setup):
+    """The renderings' serials and diffs are in the store: a restart with
+    the same health serves the same serial (never an older one, which
+    secondaries would ignore) and IXFR still answers from before it."""
+    rw, knot, tcp = setup
+    serial = serial_of(rw)
+    recs_before = rw.axfr(ZONE)
+    assert a_records(recs_before, f"fo.{ZONE}") == [PRIMARY]
+    rw.restart()
+    assert serial_of(rw) == serial, rw.log_tail()
+    assert a_records(rw.axfr(ZONE), f"fo.{ZONE}") == [PRIMARY]
+    recs = ixfr(rw.port, ZONE, serial - 2)
+    body = [(n, t, rd) for (n, t, rd) in recs if t != dns.rdatatype.SOA]
+    assert body == [(f"fo.{ZONE}", dns.rdatatype.A, PRIMARY), (f"fo.{ZONE}", dns.rdatatype.A, BACKUP),
+                    (f"fo.{ZONE}", dns.rdatatype.A, BACKUP), (f"fo.{ZONE}", dns.rdatatype.A, PRIMARY)], recs
