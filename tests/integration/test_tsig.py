@@ -13,6 +13,8 @@ same keys (and an ACL letting them query) asked the same questions.
   short BADSIG, an rdata that does not parse FORMERR, as knotd;
 - a signed AXFR of several messages: every message signed, chained to the
   one before (dnspython checks each), as knotd; a wrong secret NOTAUTH/BADSIG;
+- the client side (runway query -y) checks every message of a signed AXFR
+  from runwayd and from knotd.
 - unsigned queries get unsigned answers.
 """
 from __future__ import annotations
@@ -371,3 +373,21 @@ def test_signed_axfr(servers):
         # a wrong secret: NOTAUTH, BADSIG, unsigned, as for any query
         _, wire = signed(MANY, "AXFR", secret=WRONG)
         assert tsig_of(tcp(srv, wire))[:3] == (dns.rcode.NOTAUTH, dns.rcode.BADSIG, 0), kind
+
+
+def test_client_side_axfr(servers):
+    """The client side (common/tsig.c: rwd_tsig_sign_request,
+    rwd_tsig_client_check, through `runway query -y`) against runwayd and
+    knotd as primaries: every message of a signed AXFR verified; a wrong
+    secret fails with the server's BADSIG."""
+    alg, secret = KEYS["xfr."]
+    for kind, srv in servers.items():
+        args = [str(h.RUNWAY), "query", "-y", f"{alg}:xfr.:{secret}", f"@127.0.0.1#{srv.port}", MANY, "AXFR"]
+        r = subprocess.run(args, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, (kind, r.stderr)
+        m = re.search(r";; TSIG: every message verified \(hmac-sha256 xfr\., (\d+) signed\)", r.stdout)
+        assert m and int(m.group(1)) >= 3, (kind, r.stdout[-500:])
+        assert "XFR size: 2004 records" in r.stdout, kind   # 2000 TXT, NS, A, the SOA twice
+        args[3] = f"{alg}:xfr.:{WRONG}"
+        r = subprocess.run(args, capture_output=True, text=True, timeout=60)
+        assert r.returncode != 0 and "TSIG error BADSIG" in r.stdout + r.stderr, (kind, r.stdout, r.stderr)
