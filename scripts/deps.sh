@@ -4,7 +4,7 @@
 # Usage: scripts/deps.sh build|test|bench|fuzz
 set -eu
 build="gcc make pkg-config libknot-dev liburcu-dev libyaml-dev libuv1-dev libmaxminddb-dev libssl-dev liblmdb-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libfstrm-dev"
-test="$build dnsperf libcmocka-dev python3-pytest python3-dnspython knot clang libclang-rt-14-dev libmaxmind-db-writer-perl openssl chromium dnstap-ldns fstrm-bin bind9-dnsutils"
+test="$build dnsperf libcmocka-dev python3-pytest python3-dnspython knot clang libclang-rt-14-dev libmaxmind-db-writer-perl openssl chromium dnstap-ldns fstrm-bin bind9-dnsutils knot-dnsutils nsd bind9 bind9-utils"
 fuzz="$build clang libclang-rt-14-dev"
 bench="$build dnsperf knot nsd gdnsd bind9 procps"
 case "${1:-build}" in
