@@ -214,7 +214,7 @@ static void test_conf(void **state)
 		{ "zones:\n  - name: c.\n    catalog: { role: producer }\n    primaries: [127.0.0.1]\n",
 		  "4: zones: a catalog producer has no primaries" },
 		{ "zones:\n  - name: c.\n    catalog: { role: consumer }\n",
-		  "3: zones.catalog.role: expected one of member or producer" },
+		  "3: zones.catalog: a consumer is a secondary zone: it needs primaries (and file)" },
 		{ "zones:\n  - name: m.\n    file: m.zone\n    catalog: { group: eu }\n",
 		  "4: zones.catalog: member_of is required (or role: producer)" },
 		{ "zones:\n  - name: m.\n    file: m.zone\n    catalog: { member_of: nope. }\n",

@@ -54,7 +54,7 @@ static const char *const tsig_algorithms[] = {
 	"hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512", NULL,
 };
 /* zones.catalog.role: the index + 1 is the enum rwd_catalog_role (xfr.c) */
-static const char *const catalog_roles[] = { "member", "producer", NULL };
+static const char *const catalog_roles[] = { "member", "producer", "consumer", NULL };
 /* in enum rwd_serial_policy order */
 static const char *const serial_policies[] = { "increment", "unixtime", "dateserial", NULL };
 
@@ -81,6 +81,7 @@ static const char *const serial_policies[] = { "increment", "unixtime", "dateser
  */
 #define ZDOC_zones(full, key) full
 #define ZDOC_views(full, key) "As `zones." key "`."
+#define ZDOC_templates(full, key) "As `zones." key "`, for the member zones."
 #define ZONE_XFR_ROWS(W, P) \
 	{ P ".notify", K_LIST, .off = offsetof(Z, notify), .off2 = offsetof(Z, n_notify), \
 	  .size = sizeof(RMT), .line_off = NONE, .shorthand = "address", \
@@ -239,11 +240,14 @@ static const struct opt schema[] = {
 	{ "zones.catalog", K_SECTION,
 	  .doc = "Catalog zones (RFC 9432, docs/transfers.md#catalog-zones): `{role: producer}` "
 	         "makes this zone a catalog generated from its members (no `file`); "
-	         "`{member_of: CATALOG, group: NAME}` lists this zone in that catalog. Top-level "
-	         "zones only." },
+	         "`{member_of: CATALOG, group: NAME}` lists this zone in that catalog; "
+	         "`{role: consumer}` serves the members of this secondary zone's catalog as zones "
+	         "(`templates`). Top-level zones only." },
 	{ "zones.catalog.role", K_ENUM, FIELD(Z, catalog_role), .choices = catalog_roles,
 	  .def = "member",
-	  .doc = "`producer`: the zone is a catalog; `member`: it is listed in `member_of`." },
+	  .doc = "`producer`: the zone is a catalog; `member`: it is listed in `member_of`; "
+	         "`consumer`: the zone (a secondary) is a catalog whose members runwayd serves, "
+	         "each a secondary zone with the settings of a `templates` entry." },
 	{ "zones.catalog.member_of", K_WIRENAME, .off = offsetof(Z, catalog_member_of),
 	  .off2 = NONE,
 	  .doc = "The catalog (a zone of this file with `catalog: {role: producer}`) that lists "
@@ -251,6 +255,21 @@ static const struct opt schema[] = {
 	{ "zones.catalog.group", K_STRING, FIELD(Z, catalog_group), .def_doc = "none",
 	  .doc = "The member's `group` property (RFC 9432 4.4.2), up to 255 bytes: consumers "
 	         "map it to a set of settings." },
+	{ "zones.catalog.max_members", K_UINT, FIELD(Z, catalog_max_members), .min = 1,
+	  .max = 1000000, .def = "10000",
+	  .doc = "A consumer: the most members it takes; past it the rest are left out (logged)." },
+	{ "templates", K_MAP, .off = offsetof(C, templates), .off2 = offsetof(C, n_templates),
+	  .size = sizeof(Z), .line_off = offsetof(Z, line), .key_off = offsetof(Z, name),
+	  .noun = "template", .elem_check = cf_check_template,
+	  .doc = "Settings of the zones a catalog consumer (`catalog: {role: consumer}`) makes of "
+	         "its members (docs/transfers.md#consumer), by name: a member whose `group` "
+	         "property names a template takes it, any other member `default` (required with "
+	         "a consumer). Each takes the rows of a zone's transfer settings." },
+	{ "templates.file", K_PATH, .off = offsetof(Z, file), .required = true,
+	  .doc = "Where each member's transferred copy is kept, relative to the config file's "
+	         "folder: `{zone}` stands for the member's name (`members/{zone}zone`: "
+	         "members/example.com.zone); folders are made as needed." },
+	ZONE_XFR_ROWS(templates, "templates")
 	{ "zone_limits", K_SECTION,
 	  .doc = "What one zone may cost to load (docs/configuration.md#zone-limits): input past "
 	         "a limit is refused with `FILE:LINE: message` naming the limit, never truncated." },
@@ -2129,6 +2148,8 @@ static int load(const char *data, size_t len, const char *name, const char *base
 	if (!rc)
 		rc = finish(&c, -1, conf, 1, false);
 	if (!rc)
+		rc = cf_check_consumers(&c, conf);
+	if (!rc)
 		rc = load_model(&c);
 	if (!rc && n_ov)
 		cf_clear_overlay_lines(&c);
@@ -2213,6 +2234,9 @@ void rwd_conf_free(struct rwd_conf *conf)
 	for (size_t i = 0; i < conf->n_zones; i++)
 		cf_free_zone(&conf->zones[i]);
 	free(conf->zones);
+	for (size_t i = 0; i < conf->n_templates; i++)
+		cf_free_zone(&conf->templates[i]);
+	free(conf->templates);
 	for (size_t i = 0; i < conf->n_tsig_keys; i++)
 		cf_free_tsig_key(&conf->tsig_keys[i]);
 	free(conf->tsig_keys);

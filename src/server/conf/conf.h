@@ -66,6 +66,8 @@ enum rwd_catalog_role {
 	RWD_CATALOG_NONE,
 	RWD_CATALOG_MEMBER,            /* catalog: {member_of: CATALOG} */
 	RWD_CATALOG_PRODUCER,          /* catalog: {role: producer} */
+	RWD_CATALOG_CONSUMER,          /* catalog: {role: consumer}: members become zones */
+	RWD_CATALOG_CONSUMED,          /* a member zone of a consumer (rwd_conf_add_members) */
 };
 
 struct rwd_conf_zone {
@@ -101,6 +103,10 @@ struct rwd_conf_zone {
 	enum rwd_catalog_role catalog_role;
 	uint8_t catalog_member_of[255];  /* a member: its catalog's apex, flat, lowercased */
 	char *catalog_group;             /* a member: its group property; NULL: none */
+	/* Consumer side (control/catalog.c): a consumer's members become zones
+	 * of their own (RWD_CATALOG_CONSUMED, catalog_member_of the consumer,
+	 * catalog_group the group), with the settings of a template. */
+	unsigned catalog_max_members;    /* a consumer: members taken at most (default 10,000) */
 };
 
 /* Zone transfer limits (xfr:): what one peer or one transfer may cost. */
@@ -156,6 +162,10 @@ struct rwd_conf {
 	unsigned tcp_max_per_client;   /* default 20 */
 	struct rwd_conf_zone *zones;
 	size_t n_zones;
+	/* templates: (by name) the settings of a consumed catalog's member zones:
+	 * name is the template's, file a pattern ("{zone}" is the member). */
+	struct rwd_conf_zone *templates;
+	size_t n_templates;
 	struct rwd_conf_tsig_key *tsig_keys;   /* tsig_keys:, in file order */
 	size_t n_tsig_keys;
 	struct rwd_conf_xfr xfr;       /* xfr: limits of zone transfers */
@@ -259,6 +269,33 @@ struct rwd_conf_overlay {
 int rwd_conf_load_overlay(const char *data, size_t len, const char *name, const char *base_dir,
                           const struct rwd_conf_overlay *ov, size_t n_ov,
                           struct rwd_conf **out, char err[RWD_CONF_ERRLEN]);
+
+/*
+ * A member of a consumed catalog (control/catalog.c): its catalog (a
+ * top-level zone with catalog: {role: consumer}), its apex and its group
+ * (NULL: none), names flat and lowercased.
+ */
+struct rwd_conf_member {
+	const uint8_t *catalog;
+	const uint8_t *name;
+	const char *group;
+};
+/*
+ * Append to conf->zones a zone for each member m[0..n) whose catalog conf
+ * has as a consumer: the settings of the template named as its group, else
+ * of `default` (RFC 9432 4.4.2: an unknown group is as none, and Knot uses
+ * its first template then); primaries (and so allow_notify) the catalog's
+ * when the template has none; file the template's with each "{zone}"
+ * replaced by the member's name ("example.com."). A member that conf
+ * already has as a zone, whose catalog is not a consumer of conf, or that
+ * no template serves is left out and told to skipped (ctx, the member,
+ * why) when skipped is not NULL. Call on a fresh conf only: conf->zones
+ * moves. 0 or RW_ENOMEM (conf unchanged).
+ */
+typedef void (*rwd_conf_member_skip_fn)(void *ctx, const struct rwd_conf_member *m,
+                                        const char *why);
+int rwd_conf_add_members(struct rwd_conf *conf, const struct rwd_conf_member *m, size_t n,
+                         rwd_conf_member_skip_fn skipped, void *ctx);
 
 /*
  * Write the option reference (a Markdown table generated from the schema

@@ -217,6 +217,10 @@ int cf_check_tsig_keys(struct ctx *c, const struct opt *o, void *base);
 int cf_check_xfr_rule(struct ctx *c, const struct opt *o, void *elem, int line);
 /* A zone's transfer settings (zones and views.zones elements). */
 int cf_check_zone_xfr(struct ctx *c, const struct opt *o, void *elem, int line);
+/* A template (templates: entries). */
+int cf_check_template(struct ctx *c, const struct opt *o, void *elem, int line);
+/* Each catalog consumer has the template `default` (after the whole file). */
+int cf_check_consumers(struct ctx *c, const struct rwd_conf *conf);
 /* Catalog members name a catalog producer of the same list (zones[0..n)). */
 int cf_check_catalogs(struct ctx *c, const struct opt *o, struct rwd_conf_zone *zones, size_t n);
 /* base64 text -> malloc'd bytes; false when malformed or empty. */

@@ -193,8 +193,17 @@ static int check_catalog(struct ctx *c, const struct opt *o, struct rwd_conf_zon
 		z->catalog_role = RWD_CATALOG_NONE;
 		return 0;
 	}
-	/* the walker stored the index of the choice: member, producer */
+	/* the walker stored the index of the choice: member, producer, consumer */
 	z->catalog_role = (enum rwd_catalog_role)(z->catalog_role + 1);
+	if (z->catalog_role == RWD_CATALOG_CONSUMER) {
+		if (member_of || group)
+			return cf_fail(c, member_of > group ? member_of : group,
+			               "%s.catalog: a consumer has no member_of or group", o->path);
+		if (!z->n_primaries)
+			return cf_fail(c, cat, "%s.catalog: a consumer is a secondary zone: it needs "
+			               "primaries (and file)", o->path);
+		return 0;
+	}
 	if (z->catalog_role == RWD_CATALOG_MEMBER) {
 		if (!member_of)
 			return cf_fail(c, cat, "%s.catalog: member_of is required (or role: producer)",
@@ -218,6 +227,55 @@ static int check_catalog(struct ctx *c, const struct opt *o, struct rwd_conf_zon
 		return cf_nomem(c);
 	}
 	(void)line;
+	return 0;
+}
+
+/* A template (templates:): the rows of a zone's transfer settings, and a
+ * file pattern with {zone} in it (each member its own file). */
+int cf_check_template(struct ctx *c, const struct opt *o, void *elem, int line)
+{
+	struct rwd_conf_zone *z = elem;
+	char path[128];
+	int rc;
+	(void)line;
+	if (!strstr(z->file, "{zone}"))
+		return cf_fail(c, cf_was_set(c, ROW("file")), "%s.file: needs {zone} (each member "
+		               "zone its own file)", o->path);
+	if ((rc = no_repeats(c, ROW("notify"), z->notify, z->n_notify)) ||
+	    (rc = no_repeats(c, ROW("primaries"), z->primaries, z->n_primaries)))
+		return rc;
+	const struct { const char *name; uint32_t min, max; } b[] = {
+		{ "refresh", z->refresh_min, z->refresh_max },
+		{ "retry", z->retry_min, z->retry_max },
+		{ "expire", z->expire_min, z->expire_max },
+	};
+	for (size_t i = 0; i < sizeof(b) / sizeof(b[0]); i++)
+		if (b[i].min > b[i].max)
+			return cf_fail(c, line, "%s: %s_min %u is more than %s_max %u", o->path,
+			               b[i].name, b[i].min, b[i].name, b[i].max);
+	/* with primaries of its own, NOTIFY from them by default, as a zone's */
+	if (z->n_primaries && !cf_was_set(c, ROW("allow_notify"))) {
+		if (!(z->allow_notify = calloc(z->n_primaries, sizeof(*z->allow_notify))))
+			return cf_nomem(c);
+		for (size_t i = 0; i < z->n_primaries; i++) {
+			z->n_allow_notify = i + 1;
+			if (rule_of(&z->primaries[i], &z->allow_notify[i], line))
+				return cf_nomem(c);
+		}
+	}
+	return 0;
+}
+
+int cf_check_consumers(struct ctx *c, const struct rwd_conf *conf)
+{
+	bool dflt = false;
+	for (size_t i = 0; i < conf->n_templates; i++)
+		dflt |= strcmp(conf->templates[i].name, "default") == 0;
+	for (size_t i = 0; i < conf->n_zones && !dflt; i++)
+		if (conf->zones[i].catalog_role == RWD_CATALOG_CONSUMER)
+			return cf_fail(c, conf->zones[i].line, "zones: catalog consumer '%s' needs a "
+			               "template called default (templates: {default: {file: "
+			               "\"members/{zone}zone\"}})", conf->zones[i].name);
 	return 0;
 }
 
@@ -292,6 +350,169 @@ int cf_check_zone_xfr(struct ctx *c, const struct opt *o, void *elem, int line)
 	}
 	return z->file ? check_copy_folder(c, ROW("file"), z->file, cf_was_set(c, ROW("file")))
 	               : 0;
+}
+
+/* ---- member zones of consumed catalogs ---- */
+
+static int copy_rules(struct rwd_conf_xfr_rule **out, size_t *n_out,
+                      const struct rwd_conf_xfr_rule *v, size_t n)
+{
+	*out = NULL;
+	*n_out = 0;
+	if (n == 0)
+		return 0;
+	if (!(*out = calloc(n, sizeof(**out))))
+		return RW_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		(*out)[i] = v[i];
+		memset(&(*out)[i].match, 0, sizeof((*out)[i].match));
+		*n_out = i + 1;
+		if (rwd_acl_copy(&(*out)[i].match, &v[i].match) < 0)
+			return RW_ENOMEM;
+	}
+	return 0;
+}
+
+static int copy_remotes(struct rwd_conf_remote **out, size_t *n_out,
+                        const struct rwd_conf_remote *v, size_t n)
+{
+	*out = NULL;
+	*n_out = 0;
+	if (n == 0)
+		return 0;
+	if (!(*out = malloc(n * sizeof(**out))))
+		return RW_ENOMEM;
+	memcpy(*out, v, n * sizeof(**out));
+	*n_out = n;
+	return 0;
+}
+
+/* pattern with each {zone} replaced by name; NULL when out of memory */
+static char *fill_pattern(const char *pattern, const char *name)
+{
+	size_t n = 0, nl = strlen(name);
+	for (const char *p = pattern; (p = strstr(p, "{zone}")); p += 6)
+		n++;
+	char *out = malloc(strlen(pattern) + n * nl + 1), *w = out;
+	if (!out)
+		return NULL;
+	for (const char *p = pattern; *p;) {
+		if (!strncmp(p, "{zone}", 6)) {
+			memcpy(w, name, nl);
+			w += nl;
+			p += 6;
+		} else {
+			*w++ = *p++;
+		}
+	}
+	*w = '\0';
+	return out;
+}
+
+/* z: member m of catalog cat, with template t's settings. 0 or RW_ENOMEM
+ * (z then holds what was copied, for cf_free_zone). */
+static int member_zone(struct rwd_conf_zone *z, const struct rwd_conf_zone *cat,
+                       const struct rwd_conf_zone *t, const struct rwd_conf_member *m)
+{
+	char name[KNOT_DNAME_TXT_MAXLEN + 1];
+	*z = *t;
+	z->name = z->file = z->catalog_group = NULL;
+	z->notify = z->primaries = NULL;
+	z->allow_transfer = z->allow_notify = NULL;
+	z->n_notify = z->n_primaries = z->n_allow_transfer = z->n_allow_notify = 0;
+	z->view = NULL;
+	z->catalog_role = RWD_CATALOG_CONSUMED;
+	memset(z->dname, 0, sizeof(z->dname));
+	memcpy(z->dname, m->name, knot_dname_size(m->name));
+	memset(z->catalog_member_of, 0, sizeof(z->catalog_member_of));
+	memcpy(z->catalog_member_of, cat->dname, knot_dname_size(cat->dname));
+	if (!knot_dname_to_str(name, z->dname, sizeof(name)) || !(z->name = strdup(name)) ||
+	    !(z->file = fill_pattern(t->file, name)) ||
+	    (m->group && !(z->catalog_group = strdup(m->group))))
+		return RW_ENOMEM;
+	const struct rwd_conf_zone *from = t->n_primaries ? t : cat;
+	int ret = copy_remotes(&z->notify, &z->n_notify, t->notify, t->n_notify);
+	if (ret == 0)
+		ret = copy_remotes(&z->primaries, &z->n_primaries, from->primaries, from->n_primaries);
+	if (ret == 0)
+		ret = copy_rules(&z->allow_transfer, &z->n_allow_transfer, t->allow_transfer,
+		                 t->n_allow_transfer);
+	/* the template's allow_notify, else the primaries' own (the catalog's) */
+	if (ret == 0)
+		ret = t->n_allow_notify || t->n_primaries
+		    ? copy_rules(&z->allow_notify, &z->n_allow_notify, t->allow_notify,
+		                 t->n_allow_notify)
+		    : copy_rules(&z->allow_notify, &z->n_allow_notify, cat->allow_notify,
+		                 cat->n_allow_notify);
+	return ret;
+}
+
+static int cmp_apex(const void *a, const void *b)
+{
+	const uint8_t *x = *(const uint8_t *const *)a, *y = *(const uint8_t *const *)b;
+	size_t lx = knot_dname_size(x), ly = knot_dname_size(y);
+	int d = memcmp(x, y, lx < ly ? lx : ly);
+	return d ? d : (lx > ly) - (lx < ly);
+}
+
+int rwd_conf_add_members(struct rwd_conf *conf, const struct rwd_conf_member *m, size_t n,
+                         rwd_conf_member_skip_fn skipped, void *ctx)
+{
+	size_t have = conf->n_zones, added = 0;
+	if (n == 0)
+		return 0;
+	struct rwd_conf_zone *v = calloc(have + n, sizeof(*v));
+	const uint8_t **apexes = malloc((have ? have : 1) * sizeof(*apexes));
+	if (!v || !apexes) {
+		free(v);
+		free(apexes);
+		return RW_ENOMEM;
+	}
+	for (size_t i = 0; i < have; i++)
+		apexes[i] = conf->zones[i].dname;
+	qsort(apexes, have, sizeof(*apexes), cmp_apex);
+	const struct rwd_conf_zone *dflt = NULL;
+	for (size_t i = 0; i < conf->n_templates; i++)
+		if (!strcmp(conf->templates[i].name, "default"))
+			dflt = &conf->templates[i];
+	int ret = 0;
+	for (size_t k = 0; k < n && ret == 0; k++) {
+		const struct rwd_conf_zone *cat = NULL, *t = NULL;
+		for (size_t i = 0; i < have && !cat; i++)
+			if (conf->zones[i].catalog_role == RWD_CATALOG_CONSUMER &&
+			    knot_dname_is_equal(conf->zones[i].dname, m[k].catalog))
+				cat = &conf->zones[i];
+		const char *why = NULL;
+		if (!cat)
+			why = "its catalog is no consumer in the configuration";
+		else if (bsearch(&m[k].name, apexes, have, sizeof(*apexes), cmp_apex))
+			why = "a zone of the configuration has that name";
+		for (size_t i = 0; !why && m[k].group && i < conf->n_templates && !t; i++)
+			if (!strcmp(conf->templates[i].name, m[k].group))
+				t = &conf->templates[i];
+		if (!why && !t && !(t = dflt))
+			why = "no template serves it";
+		if (why) {
+			if (skipped)
+				skipped(ctx, &m[k], why);
+			continue;
+		}
+		ret = member_zone(&v[have + added], cat, t, &m[k]);
+		added++;
+	}
+	free(apexes);
+	if (ret < 0) {
+		for (size_t i = 0; i < added; i++)
+			cf_free_zone(&v[have + i]);
+		free(v);
+		return ret;
+	}
+	if (have)
+		memcpy(v, conf->zones, have * sizeof(*v));
+	free(conf->zones);
+	conf->zones = v;
+	conf->n_zones = have + added;
+	return 0;
 }
 
 void cf_free_zone(struct rwd_conf_zone *z)

@@ -135,6 +135,7 @@ void rwd_control_close(struct rwd_control *c)
 	rwd_store_close(c->store);
 	skipped_free(&c->skipped);
 	ctl_render_free(c);
+	ctl_catalog_free(c);
 	free(c->backoff);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
@@ -191,6 +192,13 @@ struct rwd_snapshot *rwd_control_build(struct rwd_control *c, struct rwd_conf **
 		rwd_conf_free(*conf);
 		*conf = live;
 	}
+	/* catalog consumers' members (without a store: those of this run) */
+	if (ctl_catalog_conf(c, live, true) < 0) {
+		rwd_error("catalog: cannot add the member zones: out of memory");
+		skipped_free(&skipped);
+		(*n_errors)++;
+		return NULL;
+	}
 	c->building = &skipped;
 	/* the store's overrides, then the traffic names rendered (render.c) */
 	struct ctl_render_build rb = { c, live, prev, false };
@@ -216,6 +224,8 @@ struct rwd_snapshot *rwd_control_build(struct rwd_control *c, struct rwd_conf **
 		}
 	}
 	c->building = NULL;
+	if (s)
+		ctl_render_built(c, live, s, prev);
 	if (s)
 		ctl_zones_settle(c, live, s, prev);
 	if (s) {

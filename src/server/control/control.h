@@ -105,7 +105,9 @@ int rwd_control_zone_journal(struct rwd_control *c, const char *zone, const char
  * over in any case, and a reference of its own to d (the caller still
  * frees its own). A placeholder (reason set) serves no history and is
  * listed among the snapshot's failures with reason until a version
- * replaces it. 0, RW_ENOENT (no such zone), RW_ENOMEM, RW_EIO (store).
+ * replaces it. 0, RW_ENOENT (no such zone), RW_ENOMEM, RW_EIO (store);
+ * 1 when z is a catalog consumer's whose member zones changed (served
+ * from now on: the zone list is new, control/catalog.c).
  */
 struct rwd_zone_diff;
 int rwd_control_zone_install(struct rwd_control *c, const char *view, const uint8_t *apex,

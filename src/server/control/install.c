@@ -148,5 +148,6 @@ int rwd_control_zone_install(struct rwd_control *c, const char *view, const uint
 	else
 		rwd_info("zone %s%s%s: serial %u installed (%s)", zname, view ? " in view " : "",
 		         view ? view : "", serial, d ? "a difference" : "a full copy");
-	return ctl_unlock(c, 0);
+	/* a catalog consumer's members follow the new version (catalog.c) */
+	return ctl_unlock(c, ctl_catalog_installed(c, view, apex) > 0 ? 1 : 0);
 }

@@ -77,6 +77,8 @@ struct rwd_control {
 	 * zone was last published for a new rendering. */
 	struct ctl_render_zone *render;
 	size_t n_render;
+	/* Members of consumed catalogs (catalog.c), as stored. */
+	struct ctl_catalog *catalog;
 };
 
 /* ---- control.c ---- */
@@ -212,8 +214,6 @@ void ctl_compact_start(struct rwd_control *c, struct rwd_zone *zone, const char 
 /* Wait for a running compaction (lock not held). */
 void ctl_compact_stop(struct rwd_control *c);
 
-/* ---- latency.c ---- */
-
 /* ---- render.c ---- */
 
 /* rwd_zone_opts_fn of a build (start, reload): ctl_zone_opts, then the
@@ -227,10 +227,31 @@ struct ctl_render_build {
 	bool slots_kept;
 };
 void ctl_render_opts(void *ctx, const struct rwd_conf_zone *cz, struct rwd_zone_load_opts *out);
+/* After the build of s (not published): what the loaded zones themselves
+ * tell (an ALIAS to a name of a zone, a CNAME where the name holds nothing
+ * else), patched into them; before ctl_zones_settle, so that serials and
+ * histories see the whole rendering. */
+void ctl_render_built(struct rwd_control *c, const struct rwd_conf *conf, struct rwd_snapshot *s,
+                      const struct rwd_snapshot *prev);
 /* Render every zone that is transferred out again and publish those whose
  * rendering changed, at most once a second each. Takes the lock. */
 void ctl_render_tick(struct rwd_control *c);
 void ctl_render_free(struct rwd_control *c);
+
+/* ---- catalog.c ---- */
+
+/* Append to conf (fresh from the file) a zone for each member of its
+ * catalog consumers, as stored; with report, log those left out. Once per
+ * conf (a conf holding members is left as it is). 0 or RW_ENOMEM. */
+int ctl_catalog_conf(struct rwd_control *c, struct rwd_conf *conf, bool report);
+/* After the publication of a new version of apex in view: when it is a
+ * catalog consumer whose members changed, store them and publish again
+ * with their zones. 1 then (the zone list changed), 0 when nothing
+ * changed, <0 when the members could not be taken (logged). */
+int ctl_catalog_installed(struct rwd_control *c, const char *view, const uint8_t *apex);
+void ctl_catalog_free(struct rwd_control *c);
+
+/* ---- latency.c ---- */
 
 /* The model's latency rows with the stored averages on top (linear). */
 int ctl_merge_latency(struct rwd_control *c, struct rwd_model *m);

@@ -253,7 +253,9 @@ static int load_with(const struct rwd_conf *base, const struct rwd_conf_overlay 
 static int with_latency(struct rwd_control *c, struct rwd_conf *conf, struct rwd_conf **out,
                         char err[RWD_CONTROL_ERRLEN])
 {
-	if (c->store && ctl_merge_latency(c, conf->model) < 0) {
+	/* the stored members of catalog consumers as zones (catalog.c) */
+	if ((c->store && ctl_merge_latency(c, conf->model) < 0) ||
+	    ctl_catalog_conf(c, conf, false) < 0) {
 		snprintf(err, RWD_CONTROL_ERRLEN, "out of memory");
 		rwd_conf_free(conf);
 		return RW_ENOMEM;

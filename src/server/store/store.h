@@ -22,7 +22,7 @@ struct rwd_store_txn;
  * drains, latency averages, endpoint registration expiry times, the zones'
  * change log (journal.h). */
 #define RWD_STORE_TABLES { "rrsets", "serials", "traffic", "endpoints", "drains", "latency", \
-                           "expiry", "journal" }
+                           "expiry", "journal", "catalog" }
 
 /* Open (creating) the store in dir. 0, or a negative RW_E* with "DIR: message" in err. */
 int rwd_store_open(const char *dir, struct rwd_store **out, char err[256]);

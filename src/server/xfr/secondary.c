@@ -1065,6 +1065,8 @@ static void job_run(struct job *j)
 	         j->duration_ms, strcmp(j->kind, "IXFR") == 0 && j->applied ? ", " : "",
 	         strcmp(j->kind, "IXFR") == 0 && j->applied ? j->applied : "");
 	queue_write(svc, j->conf.file, j->name, keep);
+	if (ret > 0)                       /* a catalog's member zones changed */
+		rwd_secondary_reload(svc);
 out:
 	if (j->soa_ok && !j->transfer_failed && j->loaded && j->conf.file[0])
 		(void)utimensat(AT_FDCWD, j->conf.file, NULL, 0);   /* the last refresh */
