@@ -220,3 +220,22 @@ def test_runway_producer_to_runway_consumer(peers, tmp_path):
     assert rw.soa_serial("local.example.") == 7          # the configured zone, untouched
     wait_for("member1's file (template eu)",
              lambda: (rw.workdir / "eu/member1.example.zone").exists(), rw)
+
+
+def test_docs_example_loads(tmp_path):
+    """docs/transfers.md's consumer example is a valid configuration; a
+    consumer without a `default` template is refused with its line."""
+    import pathlib
+    import subprocess
+    doc = (pathlib.Path(__file__).parents[2] / "docs/transfers.md").read_text()
+    start = doc.index("```yaml\n", doc.index("### Consumer")) + len("```yaml\n")
+    example = doc[start:doc.index("```", start)].replace("BASE64...", "c2VjcmV0c2VjcmV0c2VjcmV0")
+    (tmp_path / "runway.yaml").write_text(example)
+    r = subprocess.run([str(h.RUNWAY), "check", "-c", str(tmp_path / "runway.yaml")],
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode == 0, r.stderr
+    (tmp_path / "bad.yaml").write_text(example.replace("  default: {", "  other: {"))
+    r = subprocess.run([str(h.RUNWAY), "check", "-c", str(tmp_path / "bad.yaml")],
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode != 0
+    assert "needs a template called default" in r.stderr
