@@ -43,6 +43,8 @@ $TTL 300
 ns1  IN A   127.0.0.1
 fo   IN TXT "failover name"
 fo   IN A   192.0.2.99
+host IN A   192.0.2.7
+cnx  IN TXT "a CNAME cannot join this"
 """
 
 OTHER_TEXT = f"""$ORIGIN {OTHER}
@@ -57,10 +59,11 @@ def traffic_yaml(tcp_port):
     return f"""health_checks:
   port: {{ type: tcp, port: {tcp_port}, interval: 200ms, timeout: 150ms, rise: 2, fall: 2 }}
 endpoints:
-  primary: {{ address: [{PRIMARY}], health_check: port }}
-  backup: {{ address: [{BACKUP}] }}
+  primary: {{ address: [{PRIMARY}], target: a.srv.{ZONE}, health_check: port }}
+  backup: {{ address: [{BACKUP}], target: b.srv.{ZONE} }}
   light: {{ address: [{LIGHT}] }}
   heavy: {{ address: [{HEAVY}] }}
+  cdn: {{ cname: edge.cdn.example.net. }}
 traffic:
   fo.{ZONE}:
     ttl: 30
@@ -68,6 +71,15 @@ traffic:
   w.{ZONE}:
     ttl: 20
     policy: {{ weighted: {{ light: 10, heavy: 90 }} }}
+  cn.{ZONE}: {{ policy: {{ failover: [cdn, backup] }} }}
+  cnx.{ZONE}: {{ policy: {{ failover: [cdn, backup] }} }}
+  alias.{ZONE}: {{ alias: fo.{ZONE} }}
+  static.{ZONE}: {{ alias: host.{ZONE}, ttl: 600 }}
+  _sip._tcp.{ZONE}:
+    ttl: 40
+    srv:
+      - {{ endpoint: primary, port: 5060, priority: 10, weight: 5 }}
+      - {{ endpoint: backup, port: 5061, priority: 20, weight: 0 }}
   x.{OTHER}:
     policy: {{ failover: [primary, backup] }}
 """
@@ -79,6 +91,28 @@ def a_records(rrs, name):
 
 def ttl_of(rrs, name, rdtype):
     return {ttl for (n, ttl, t, rd) in rrs if n == name and t == rdtype}
+
+
+def records(rrs, name, rdtype):
+    return sorted(rd for (n, ttl, t, rd) in rrs if n == name and t == rdtype)
+
+
+def ixfr_steps(recs):
+    """An IXFR answer (ixfr()) as its difference sequences:
+    [(serial from, serial to, {removed}, {added})], records as (name,
+    rdtype, rdata text)."""
+    assert recs[0][1] == dns.rdatatype.SOA and recs[-1] == recs[0], recs
+    steps, i, body = [], 1, recs[1:-1]
+    while body:
+        assert body[0][1] == dns.rdatatype.SOA
+        old = int(body[0][2].split()[2])
+        j = next(k for k in range(1, len(body)) if body[k][1] == dns.rdatatype.SOA)
+        removed = set(body[1:j])
+        new = int(body[j][2].split()[2])
+        k = next((k for k in range(j + 1, len(body)) if body[k][1] == dns.rdatatype.SOA), len(body))
+        steps.append((old, new, removed, set(body[j + 1:k])))
+        body = body[k:]
+    return steps
 
 
 def ixfr(port, zone, serial, timeout=10.0):
@@ -145,6 +179,21 @@ def test_axfr_holds_the_rendering(setup):
     # weighted: the heaviest healthy child, never a random one
     assert a_records(rrs, f"w.{ZONE}") == [HEAVY]
     assert ttl_of(rrs, f"w.{ZONE}", dns.rdatatype.A) == {20}
+    # ALIAS: the target's policy, or the records of a zone name (the
+    # smaller TTL, as the steer stage answers)
+    assert a_records(rrs, f"alias.{ZONE}") == [PRIMARY]
+    assert a_records(rrs, f"static.{ZONE}") == ["192.0.2.7"]
+    assert ttl_of(rrs, f"static.{ZONE}", dns.rdatatype.A) == {300}
+    # SRV pool: the healthy members
+    assert records(rrs, f"_sip._tcp.{ZONE}", dns.rdatatype.SRV) == [
+        f"10 5 5060 a.srv.{ZONE}", f"20 0 5061 b.srv.{ZONE}"]
+    assert ttl_of(rrs, f"_sip._tcp.{ZONE}", dns.rdatatype.SRV) == {40}
+    # a CNAME endpoint: the CNAME alone, but not where the name has other
+    # records (RFC 1034 3.6.2): nothing there then
+    assert records(rrs, f"cn.{ZONE}", dns.rdatatype.CNAME) == ["edge.cdn.example.net."]
+    assert [t for (n, _, t, _) in rrs if n == f"cnx.{ZONE}"] == [dns.rdatatype.TXT]
+    # all of it in the version loaded at start: the file's serial
+    assert rrs[0][3].split()[2] == str(SERIAL)
     # render_traffic: false: nothing at the traffic name
     assert a_records(rw.axfr(OTHER), f"x.{OTHER}") == []
 
@@ -191,12 +240,18 @@ def test_health_change_reaches_knot_by_ixfr(setup):
     assert took < 5
 
     # IXFR from the old serial: the primary's A out, the backup's in
-    recs = ixfr(rw.port, ZONE, old)
-    body = [(n, t, rd) for (n, t, rd) in recs if t != dns.rdatatype.SOA]
-    assert body == [(f"fo.{ZONE}", dns.rdatatype.A, PRIMARY),
-                    (f"fo.{ZONE}", dns.rdatatype.A, BACKUP)], recs
-    assert a_records(rw.axfr(ZONE), f"fo.{ZONE}") == [BACKUP]
-    assert a_records(rw.axfr(ZONE), f"w.{ZONE}") == [HEAVY]
+    steps = ixfr_steps(ixfr(rw.port, ZONE, old))
+    A, SRV = dns.rdatatype.A, dns.rdatatype.SRV
+    assert steps == [(old, new,
+                      {(f"fo.{ZONE}", A, PRIMARY), (f"alias.{ZONE}", A, PRIMARY),
+                       (f"_sip._tcp.{ZONE}", SRV, f"10 5 5060 a.srv.{ZONE}"),
+                       (f"_sip._tcp.{ZONE}", SRV, f"20 0 5061 b.srv.{ZONE}")},
+                      {(f"fo.{ZONE}", A, BACKUP), (f"alias.{ZONE}", A, BACKUP),
+                       (f"_sip._tcp.{ZONE}", SRV, f"20 0 5061 b.srv.{ZONE}")})], steps
+    rrs = rw.axfr(ZONE)
+    assert a_records(rrs, f"fo.{ZONE}") == [BACKUP]
+    assert a_records(rrs, f"w.{ZONE}") == [HEAVY]
+    assert records(rrs, f"_sip._tcp.{ZONE}", SRV) == [f"20 0 5061 b.srv.{ZONE}"]
 
     # Knot: NOTIFY, IXFR, the new record
     knot.wait_serial(ZONE, new, timeout=15)
@@ -224,7 +279,6 @@ def test_restart_keeps_serial_and_log(setup):
     rw.restart()
     assert serial_of(rw) == serial, rw.log_tail()
     assert a_records(rw.axfr(ZONE), f"fo.{ZONE}") == [PRIMARY]
-    recs = ixfr(rw.port, ZONE, serial - 2)
-    body = [(n, t, rd) for (n, t, rd) in recs if t != dns.rdatatype.SOA]
-    assert body == [(f"fo.{ZONE}", dns.rdatatype.A, PRIMARY), (f"fo.{ZONE}", dns.rdatatype.A, BACKUP),
-                    (f"fo.{ZONE}", dns.rdatatype.A, BACKUP), (f"fo.{ZONE}", dns.rdatatype.A, PRIMARY)], recs
+    steps = ixfr_steps(ixfr(rw.port, ZONE, serial - 2))
+    assert [(a, b) for a, b, _, _ in steps] == [(serial - 2, serial - 1), (serial - 1, serial)]
+    assert (f"fo.{ZONE}", dns.rdatatype.A, BACKUP) in steps[0][3] & steps[1][2]

@@ -198,13 +198,13 @@ static int render_one(struct render_env *env, const struct rwd_traffic *t, struc
 		return RW_ENOMEM;
 	struct rdbuf *a6 = a4 + 1, *cn = a4 + 2, *cn6 = a4 + 3;
 	int ret = 0;
-	if (t->kind == RWD_TRAFFIC_SRV) {
+	if (t->kind == RWD_TRAFFIC_SRV) {   /* no fail-open pass: as answer_srv (steer.c) */
 		for (unsigned i = 0; i < t->n_srv; i++) {
 			const struct rwd_srv_member *mb = &t->srv[i];
 			const struct rwd_endpoint *e = mb->endpoint;
 			bool up = false;
 			for (unsigned k = 0; k < e->n_addrs && !up; k++)
-				up = e->check == NULL || rwd_steer_slot_up(&env->st, e->addrs[k].slot);
+				up = e->check == NULL || rwd_slot_up(env->st.health, e->addrs[k].slot);
 			if (!up || e->drained)
 				continue;
 			uint8_t fixed[6];
@@ -218,6 +218,7 @@ static int render_one(struct render_env *env, const struct rwd_traffic *t, struc
 		return ret;
 	}
 	const struct rwd_traffic *p = t;
+	uint32_t ttls[2] = { t->ttl, t->ttl };   /* A, AAAA */
 	if (t->kind == RWD_TRAFFIC_ALIAS) {
 		/* CNAME flattening: the target's policy, or its records as served */
 		p = rwd_model_find_in_view(env->m, env->view, t->alias, t->alias_len);
@@ -238,6 +239,7 @@ static int render_one(struct render_env *env, const struct rwd_traffic *t, struc
 				continue;
 			RWD_RRSET_FOREACH(rs, rd, i)
 				rd_add(k ? a6 : a4, type, rd + 2, rw_get16(rd), NULL, 0);
+			ttls[k] = rs->ttl < t->ttl ? rs->ttl : t->ttl;   /* as the steer stage */
 		}
 	}
 	/* A CNAME stands alone: it when the A side gives one (or gives nothing
@@ -253,9 +255,9 @@ static int render_one(struct render_env *env, const struct rwd_traffic *t, struc
 		if (ret == 0)
 			ret = put_rrset(r, t->name, RW_TYPE_AAAA, ttl, NULL);
 	} else {
-		ret = put_rrset(r, t->name, RW_TYPE_A, ttl, a4);
+		ret = put_rrset(r, t->name, RW_TYPE_A, ttls[0], a4);
 		if (ret == 0)
-			ret = put_rrset(r, t->name, RW_TYPE_AAAA, ttl, a6);
+			ret = put_rrset(r, t->name, RW_TYPE_AAAA, ttls[1], a6);
 		if (ret == 0)
 			ret = put_rrset(r, t->name, RW_TYPE_CNAME, ttl, NULL);
 	}
@@ -393,6 +395,91 @@ void ctl_render_opts(void *ctx, const struct rwd_conf_zone *cz, struct rwd_zone_
 	memcpy(all + out->n_overrides, r.v, r.n * sizeof(*all));
 	out->overrides = all;
 	out->n_overrides += r.n;
+}
+
+/* ---- after a build: what only the loaded zones tell ---- */
+
+/* Put z2 wherever db holds z (its list and its table: same apex, same
+ * slot). How many places. */
+static unsigned swap_in(struct rwd_zonedb *db, const struct rwd_zone *z, struct rwd_zone *z2)
+{
+	unsigned n = 0;
+	for (size_t i = 0; db && i < db->n_zones; i++)
+		if (db->zones[i] == z) {
+			db->zones[i] = z2;
+			n++;
+		}
+	for (size_t i = 0; db && n && i <= db->table_mask; i++)
+		if (db->table[i] == z)
+			db->table[i] = z2;
+	return n;
+}
+
+static bool holds(const struct rwd_zone *z, const struct rwd_zone_override *ov);
+
+/* The version of cz that s serves (a view's own zone for a view's). */
+static struct rwd_zone *built_zone(struct rwd_snapshot *s, const struct rwd_conf_zone *cz,
+                                   struct rwd_zonedb **db)
+{
+	*db = s->zones;
+	if (cz->view) {
+		const struct rwd_view *v = rwd_snapshot_view(s, cz->view);
+		*db = v ? v->zones : NULL;
+		for (size_t i = 0; v && i < v->n_own; i++)
+			if (rw_dname_eq(v->zones->zones[i]->apex_name, cz->dname))
+				return v->zones->zones[i];
+		return NULL;
+	}
+	return rwd_zonedb_get(s->zones, cz->dname, rw_dname_len(cz->dname));
+}
+
+void ctl_render_built(struct rwd_control *c, const struct rwd_conf *conf, struct rwd_snapshot *s,
+                      const struct rwd_snapshot *prev)
+{
+	struct health_copy h = { 0 };
+	if (c->srv && c->srv->health)
+		rwd_health_foreach(c->srv->health, copy_slot, &h);
+	for (size_t v = 0; v <= conf->n_views && !h.failed; v++) {
+		const struct rwd_conf_zone *czs = v == 0 ? conf->zones : conf->views[v - 1].zones;
+		size_t n = v == 0 ? conf->n_zones : conf->views[v - 1].n_zones;
+		for (size_t i = 0; i < n; i++) {
+			const struct rwd_conf_zone *cz = &czs[i];
+			struct rwd_zonedb *db;
+			struct rwd_zone *z = renders(cz) ? built_zone(s, cz, &db) : NULL;
+			if (z == NULL || z->failed || rwd_zone_is_placeholder(z))
+				continue;
+			struct rwd_zonedb *pdb;
+			if (prev && built_zone((struct rwd_snapshot *)prev, cz, &pdb) == z)
+				continue;      /* kept from before (its load failed): served as is */
+			struct render r = { 0 };
+			if (render_zone(s->model, conf, cz, h.s.n_slots ? &h.s : NULL, db, z, &r) < 0)
+				break;
+			bool same = true;
+			for (size_t k = 0; k < r.n && same; k++)
+				same = holds(z, &r.v[k]);
+			struct rwd_zone *z2 = same ? NULL : rwd_zone_patch(z, r.v, r.n, z->serial);
+			render_free(&r);
+			if (same)
+				continue;
+			if (z2 == NULL) {
+				rwd_warn("zone %s: cannot complete the rendering of its traffic names now "
+				         "(tried again in a second)", cz->name);
+				continue;
+			}
+			/* every zone set of s that holds z holds z2 instead, with a
+			 * reference each, as it held z */
+			unsigned refs = swap_in(s->zones, z, z2);
+			for (size_t k = 0; k < s->n_views; k++)
+				refs += swap_in(s->views[k].zones, z, z2);
+			for (unsigned k = 1; k < refs; k++)
+				rwd_zone_ref(z2);
+			for (unsigned k = 0; k < refs; k++)
+				rwd_zone_free(z);
+			if (refs == 0)
+				rwd_zone_free(z2);
+		}
+	}
+	free(h.s.state);
 }
 
 /* ---- once a second: what changed since ---- */
