@@ -282,3 +282,42 @@ def test_restart_keeps_serial_and_log(setup):
     steps = ixfr_steps(ixfr(rw.port, ZONE, serial - 2))
     assert [(a, b) for a, b, _, _ in steps] == [(serial - 2, serial - 1), (serial - 1, serial)]
     assert (f"fo.{ZONE}", dns.rdatatype.A, BACKUP) in steps[0][3] & steps[1][2]
+
+
+def test_drain_and_api_change_rerender(setup):
+    """API changes to the model (a drain, a zone change at a traffic name)
+    are rendered within about a second, one serial each; a zone change to
+    another name keeps the rendering."""
+    rw, knot, tcp = setup
+    old = serial_of(rw)
+    assert a_records(rw.axfr(ZONE), f"w.{ZONE}") == [HEAVY]
+    st, body = rw.call("POST", "/v1/endpoints/heavy/drain")
+    assert st == 200, body
+    t0 = time.monotonic()
+    while serial_of(rw) == old and time.monotonic() < t0 + 10:
+        time.sleep(0.05)                       # poll while the rendering is due
+    assert serial_of(rw) == old + 1, rw.log_tail()
+    steps = ixfr_steps(ixfr(rw.port, ZONE, old))
+    assert steps == [(old, old + 1, {(f"w.{ZONE}", dns.rdatatype.A, HEAVY)},
+                      {(f"w.{ZONE}", dns.rdatatype.A, LIGHT)})], steps
+    knot.wait_serial(ZONE, old + 1, timeout=15)
+    r = knot.answer(f"w.{ZONE}", "A")
+    assert [x.to_text() for rrset in r.answer for x in rrset] == [LIGHT]
+    st, body = rw.call("POST", "/v1/endpoints/heavy/undrain")
+    assert st == 200, body
+    knot.wait_serial(ZONE, old + 2, timeout=15)
+
+    # an API change of another name: its own serial, the rendering stays
+    serial = rw.change(ZONE, [{"action": "UPSERT", "name": f"txt.{ZONE}", "type": "TXT",
+                               "ttl": 60, "records": ['"hello"']}])
+    assert serial == old + 3
+    time.sleep(1.5)                            # two ticks: no re-rendering may follow
+    assert serial_of(rw) == old + 3
+    rrs = rw.axfr(ZONE)
+    assert a_records(rrs, f"fo.{ZONE}") == [PRIMARY] and a_records(rrs, f"w.{ZONE}") == [HEAVY]
+    # an API change at a traffic name's rendered type: the rendering wins
+    # (runwayd answers the policy there anyway)
+    serial = rw.change(ZONE, [{"action": "UPSERT", "name": f"w.{ZONE}", "type": "A",
+                               "ttl": 60, "records": ["192.0.2.55"]}])
+    knot.wait_serial(ZONE, serial + 1, timeout=15)
+    assert a_records(rw.axfr(ZONE), f"w.{ZONE}") == [HEAVY]
