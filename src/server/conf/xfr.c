@@ -470,7 +470,8 @@ int rwd_conf_add_members(struct rwd_conf *conf, const struct rwd_conf_member *m,
 	}
 	for (size_t i = 0; i < have; i++)
 		apexes[i] = conf->zones[i].dname;
-	qsort(apexes, have, sizeof(*apexes), cmp_apex);
+	if (have)
+		qsort(apexes, have, sizeof(*apexes), cmp_apex);
 	const struct rwd_conf_zone *dflt = NULL;
 	for (size_t i = 0; i < conf->n_templates; i++)
 		if (!strcmp(conf->templates[i].name, "default"))
@@ -485,7 +486,7 @@ int rwd_conf_add_members(struct rwd_conf *conf, const struct rwd_conf_member *m,
 		const char *why = NULL;
 		if (!cat)
 			why = "its catalog is no consumer in the configuration";
-		else if (bsearch(&m[k].name, apexes, have, sizeof(*apexes), cmp_apex))
+		else if (have && bsearch(&m[k].name, apexes, have, sizeof(*apexes), cmp_apex))
 			why = "a zone of the configuration has that name";
 		for (size_t i = 0; !why && m[k].group && i < conf->n_templates && !t; i++)
 			if (!strcmp(conf->templates[i].name, m[k].group))

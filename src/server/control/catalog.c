@@ -141,7 +141,8 @@ static struct ctl_catalog *state(struct rwd_control *c)
 	if (!st->loaded && c->store) {
 		if (rwd_store_foreach(c->store, "catalog", load_one, st) < 0)
 			rwd_error("catalog: cannot read the stored member zones");
-		qsort(st->v, st->n, sizeof(*st->v), cmp_member);
+		if (st->n)
+			qsort(st->v, st->n, sizeof(*st->v), cmp_member);
 	}
 	st->loaded = true;
 	return st;
@@ -319,7 +320,8 @@ static bool held_elsewhere(const struct ctl_catalog *st, const uint8_t *cat, con
 {
 	struct cat_member key;
 	memcpy(key.name, name, rw_dname_len(name));
-	const struct cat_member *m = bsearch(&key, st->v, st->n, sizeof(*st->v), cmp_member);
+	const struct cat_member *m = st->n ? bsearch(&key, st->v, st->n, sizeof(*st->v), cmp_member)
+	                                   : NULL;
 	return m && !rw_dname_eq(m->cat, cat);
 }
 
@@ -434,11 +436,12 @@ static int fix_zones(struct rwd_control *c, const struct rwd_conf *conf, struct 
 	}
 	for (size_t i = 0; i < nc; i++)
 		names[i] = conf->zones[i].dname;
-	qsort(names, nc, sizeof(*names), cmp_ptr_name);
+	if (nc)
+		qsort(names, nc, sizeof(*names), cmp_ptr_name);
 	for (size_t i = 0; i < s->zones->n_zones; i++) {
 		struct rwd_zone *z = s->zones->zones[i];
 		const uint8_t *apex = z->apex_name;
-		if (bsearch(&apex, names, nc, sizeof(*names), cmp_ptr_name)) {
+		if (nc && bsearch(&apex, names, nc, sizeof(*names), cmp_ptr_name)) {
 			rwd_zone_ref(z);
 			v[n++] = z;
 		}
@@ -568,7 +571,8 @@ static int new_members(struct rwd_control *c, const struct rwd_conf_zone *cz,
 	if (over)
 		rwd_warn("catalog %s: %zu member(s) past max_members (%u) left out", cz->name, over,
 		         cz->catalog_max_members);
-	qsort(acc.v, acc.n, sizeof(*acc.v), cmp_member);
+	if (acc.n)
+		qsort(acc.v, acc.n, sizeof(*acc.v), cmp_member);
 	/* a member listed twice (under two ids): the first */
 	size_t k = 0;
 	for (size_t i = 0; i < acc.n; i++) {
@@ -601,7 +605,8 @@ static int take(struct rwd_control *c, const struct rwd_conf_zone *cz, struct ch
 		const struct cat_member *m = &st->v[i];
 		if (!rw_dname_eq(m->cat, cz->dname))
 			continue;
-		const struct cat_member *now = bsearch(m, ch->v, ch->n, sizeof(*ch->v), cmp_member);
+		const struct cat_member *now = ch->n ? bsearch(m, ch->v, ch->n, sizeof(*ch->v),
+		                                               cmp_member) : NULL;
 		rw_dname_to_str(m->name, name, sizeof(name));
 		if (now && same_group(now->group, m->group))
 			continue;
@@ -625,7 +630,8 @@ static int take(struct rwd_control *c, const struct rwd_conf_zone *cz, struct ch
 	}
 	for (size_t i = 0; i < ch->n && ret == 0; i++) {
 		const struct cat_member *m = &ch->v[i];
-		const struct cat_member *was = bsearch(m, st->v, st->n, sizeof(*st->v), cmp_member);
+		const struct cat_member *was = st->n ? bsearch(m, st->v, st->n, sizeof(*st->v),
+		                                               cmp_member) : NULL;
 		if (was && rw_dname_eq(was->cat, cz->dname))
 			continue;
 		ch->added++;
@@ -659,7 +665,8 @@ static int take(struct rwd_control *c, const struct rwd_conf_zone *cz, struct ch
 		members_free(next.v, next.n);
 		return ret;
 	}
-	qsort(next.v, next.n, sizeof(*next.v), cmp_member);
+	if (next.n)
+		qsort(next.v, next.n, sizeof(*next.v), cmp_member);
 	members_free(st->v, st->n);
 	st->v = next.v;
 	st->n = next.n;
