@@ -89,10 +89,10 @@ TEMPLATES = """templates:
 """
 
 
-def runway_consumer(workdir, key, producer_port, port) -> P.RunwayPeer:
+def runway_consumer(workdir, key, producer_port, port, catalog="{ role: consumer }") -> P.RunwayPeer:
     rw = P.RunwayPeer(workdir, port=port, api=True, extra=TEMPLATES)
     rw.add_zone(P.Zone(CATALOG, primaries=[P.Remote(P.HOST, producer_port, key)],
-                       extra={"runway": {"catalog": "{ role: consumer }"}}))
+                       extra={"runway": {"catalog": catalog}}))
     return rw
 
 
@@ -188,6 +188,26 @@ a1.zones PTR member1.example.
     peers.start(prod, rw)
     rw.wait_log(r"catalog catalog\.example\.: no version\.catalog\.example\. TXT \"2\"", timeout=WAIT)
     assert rcode(rw, "member1.example.") == dns.rcode.REFUSED
+
+
+def test_max_members(peers, tmp_path):
+    """Past max_members the members left out are not served (REFUSED); those
+    kept are the first in name order (here served SERVFAIL: the primary
+    has no such zone to transfer)."""
+    key = P.TsigKey.generate()
+    prod = P.RunwayPeer(tmp_path / "prod")
+    lines = [f"$ORIGIN {CATALOG}", "$TTL 0", "@ SOA invalid. invalid. 1 3600 600 2147483646 0",
+             "@ NS invalid.", 'version TXT "2"']
+    lines += [f"id{i}.zones PTR {n}" for i, n in enumerate(["c.example.", "a.example.", "b.example."])]
+    prod.add_zone(P.Zone(CATALOG, text="\n".join(lines) + "\n",
+                         allow_transfer=[P.Acl("127.0.0.0/8", key)]))
+    rw = runway_consumer(tmp_path / "rw", key, prod.port, h.free_port(),
+                         catalog="{ role: consumer, max_members: 2 }")
+    peers.start(prod, rw)
+    rw.wait_log(r"1 member\(s\) past max_members \(2\) left out", timeout=WAIT)
+    wait_for("a and b known", lambda: rcode(rw, "a.example.") == rcode(rw, "b.example.") ==
+             dns.rcode.SERVFAIL, rw)
+    assert rcode(rw, "c.example.") == dns.rcode.REFUSED
 
 
 def test_runway_producer_to_runway_consumer(peers, tmp_path):

@@ -515,6 +515,11 @@ struct change {
 	unsigned added, removed, regrouped;
 };
 
+static int cmp_found(const void *a, const void *b)
+{
+	return cmp_name(((const struct found *)a)->name, ((const struct found *)b)->name);
+}
+
 /* The members of catalog z (configured as cz) that it may have. */
 static int new_members(struct rwd_control *c, const struct rwd_conf_zone *cz,
                        const struct rwd_zone *z, struct change *ch)
@@ -534,6 +539,9 @@ static int new_members(struct rwd_control *c, const struct rwd_conf_zone *cz,
 	struct ctl_catalog *st = c->catalog;
 	struct ctl_catalog acc = { 0 };
 	size_t over = 0;
+	/* in name order: max_members keeps the same ones whatever the records' order */
+	if (r.n)
+		qsort(r.v, r.n, sizeof(*r.v), cmp_found);
 	for (size_t i = 0; i < r.n && ret == 0; i++) {
 		const struct found *f = &r.v[i];
 		char name[RW_DNAME_MAXLEN * 4 + 1];
