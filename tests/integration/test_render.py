@@ -321,3 +321,48 @@ def test_drain_and_api_change_rerender(setup):
                                "ttl": 60, "records": ["192.0.2.55"]}])
     knot.wait_serial(ZONE, serial + 1, timeout=15)
     assert a_records(rw.axfr(ZONE), f"w.{ZONE}") == [HEAVY]
+
+
+@pytest.fixture
+def big(tmp_path):
+    """A primary whose zone has 4200 CNAMEs to one name: a change of that
+    name's A rebuilds more nodes than a patch takes (zone.h), so the zone
+    is loaded afresh from its file and the store."""
+    tcp = sh.TcpBackend(PRIMARY)
+    rw = p.RunwayPeer(tmp_path / "rw", api=True, extra=traffic_yaml(tcp.port))
+    cnames = "".join(f"c{i} IN CNAME tgt\n" for i in range(4200))
+    rw.add_zone(p.Zone(ZONE, text=ZONE_TEXT + "tgt IN A 192.0.2.1\n" + cnames,
+                       allow_transfer=[p.Acl("any")]))
+    rw.add_zone(p.Zone(OTHER, text=OTHER_TEXT))
+    with p.Peers() as peers:
+        try:
+            peers.start(rw)
+            yield rw
+        finally:
+            tcp.stop()
+        bad = peers.stop_all()
+        assert not bad, [(str(x), rc, x.log_tail()) for x, rc in bad]
+
+
+def test_full_load_keeps_rendering_without_a_serial(big):
+    """A change loaded afresh (file and store, without the rendering) gets
+    the rendering back at the next tick under its own serial: the change
+    log never said it went, so no IXFR removes it, no second serial."""
+    rw = big
+    old = serial_of(rw)
+    assert a_records(rw.axfr(ZONE), f"fo.{ZONE}") == [PRIMARY]
+    mark = rw.log_mark()
+    serial = rw.change(ZONE, [{"action": "UPSERT", "name": f"tgt.{ZONE}", "type": "A", "ttl": 60,
+                               "records": ["192.0.2.2"]}])
+    assert serial == old + 1
+    rw.wait_log(r"1 change\(s\) applied, serial \d+ \(full load\)", since=mark)
+    rw.wait_log(r"rendering of its traffic names put back .*serial %d kept" % serial, since=mark)
+    rrs = rw.axfr(ZONE)
+    assert a_records(rrs, f"fo.{ZONE}") == [PRIMARY] and a_records(rrs, f"w.{ZONE}") == [HEAVY]
+    assert a_records(rrs, f"tgt.{ZONE}") == ["192.0.2.2"]
+    assert serial_of(rw) == serial
+    steps = ixfr_steps(ixfr(rw.port, ZONE, old))
+    A = dns.rdatatype.A
+    assert steps == [(old, serial, {(f"tgt.{ZONE}", A, "192.0.2.1")},
+                      {(f"tgt.{ZONE}", A, "192.0.2.2")})], steps
+    assert "rendered anew" not in rw.log_since(mark)

@@ -397,6 +397,50 @@ void ctl_render_opts(void *ctx, const struct rwd_conf_zone *cz, struct rwd_zone_
 	out->n_overrides += r.n;
 }
 
+/* A rendered zone: the rate limit, and what its change log says it holds. */
+struct ctl_render_zone {
+	char skey[1200];
+	time_t last;                   /* monotonic second of the last publication */
+	char error[RWD_CONTROL_ERRLEN];   /* the last failure, logged once */
+	/* The rendering last seen in (or published into) the version of
+	 * held_serial. A compaction or an API change loaded afresh (file and
+	 * store) rebuilds the zone without it while the change log still says
+	 * it is there: the next difference starts from held, not from what the
+	 * rebuilt version holds, or secondaries would be told to remove
+	 * records they never had. */
+	bool held_known;
+	uint32_t held_serial;
+	struct render held;
+	struct rwd_zone *held_zone;    /* after a build: held's version, until its serial
+	                                * (settled after the rendering) is read; a reference */
+};
+
+/* After a build, held's serial is its version's, settled since. */
+static void held_resolve(struct ctl_render_zone *zs)
+{
+	if (zs->held_zone == NULL)
+		return;
+	zs->held_serial = zs->held_zone->serial;
+	zs->held_known = true;
+	rwd_zone_free(zs->held_zone);
+	zs->held_zone = NULL;
+}
+
+static struct ctl_render_zone *zone_state(struct rwd_control *c, const char *skey)
+{
+	for (size_t i = 0; i < c->n_render; i++)
+		if (strcmp(c->render[i].skey, skey) == 0)
+			return &c->render[i];
+	struct ctl_render_zone *v = realloc(c->render, (c->n_render + 1) * sizeof(*v));
+	if (v == NULL)
+		return NULL;
+	c->render = v;
+	struct ctl_render_zone *z = &v[c->n_render++];
+	memset(z, 0, sizeof(*z));
+	snprintf(z->skey, sizeof(z->skey), "%s", skey);
+	return z;
+}
+
 /* ---- after a build: what only the loaded zones tell ---- */
 
 /* Put z2 wherever db holds z (its list and its table: same apex, same
@@ -458,6 +502,20 @@ void ctl_render_built(struct rwd_control *c, const struct rwd_conf *conf, struct
 			for (size_t k = 0; k < r.n && same; k++)
 				same = holds(z, &r.v[k]);
 			struct rwd_zone *z2 = same ? NULL : rwd_zone_patch(z, r.v, r.n, z->serial);
+			char skey[1200];
+			ctl_store_zone_name(cz->view, cz->dname, skey, sizeof(skey));
+			struct ctl_render_zone *zs = same || z2 ? zone_state(c, skey) : NULL;
+			if (zs) {
+				/* what the version published holds, its serial once settled */
+				render_free(&zs->held);
+				zs->held = r;
+				memset(&r, 0, sizeof(r));
+				zs->held_known = false;
+				if (zs->held_zone)
+					rwd_zone_free(zs->held_zone);
+				zs->held_zone = z2 ? z2 : z;
+				rwd_zone_ref(zs->held_zone);
+			}
 			render_free(&r);
 			if (same)
 				continue;
@@ -483,26 +541,6 @@ void ctl_render_built(struct rwd_control *c, const struct rwd_conf *conf, struct
 }
 
 /* ---- once a second: what changed since ---- */
-
-/* Does zone z hold exactly ov (count 0: no such RRset)? */
-static bool holds(const struct rwd_zone *z, const struct rwd_zone_override *ov)
-{
-	const struct rwd_node *n = rwd_zone_find(z, ov->owner, rw_dname_len(ov->owner));
-	const struct rwd_rrset *rs = n ? rwd_node_rrset(n, ov->type) : NULL;
-	if (rs == NULL || ov->count == 0)
-		return rs == NULL && ov->count == 0;
-	if (rs->ttl != ov->ttl || rs->count != ov->count)
-		return false;
-	const uint8_t *q = ov->rdata;
-	for (unsigned k = 0; k < ov->count; k++, q += 2u + rw_get16(q)) {
-		bool found = false;
-		RWD_RRSET_FOREACH(rs, rd, i)
-			found = found || rw_rdata_equal(ov->type, rd + 2, rw_get16(rd), q + 2, rw_get16(q));
-		if (!found)
-			return false;
-	}
-	return true;            /* as many, each found, no duplicates on either side */
-}
 
 /* Records in wire form, end to end. */
 struct wire {
@@ -540,24 +578,103 @@ static void wire_rr(struct wire *w, const uint8_t *owner, uint16_t type, uint32_
 	w->n++;
 }
 
-/* The IXFR difference cur -> serial that the RRsets of r (those cur does
- * not hold already) make: each replaced RRset out whole, the new one in
- * whole (RRsets of a rendering are a few records). */
+/* One RRset as a difference sees it: served, or as last rendered. */
+struct rrview {
+	bool present;
+	uint32_t ttl;
+	uint16_t count;
+	const uint8_t *rdata;          /* count x (uint16 length, bytes) */
+};
+
+static struct rrview view_of_zone(const struct rwd_zone *z, const uint8_t *owner, uint16_t type)
+{
+	const struct rwd_node *n = rwd_zone_find(z, owner, rw_dname_len(owner));
+	const struct rwd_rrset *rs = n ? rwd_node_rrset(n, type) : NULL;
+	return rs ? (struct rrview){ true, rs->ttl, rs->count, rs->rdata } : (struct rrview){ 0 };
+}
+
+/* Did a difference of h since serial touch owner/type? Unknown (serial
+ * not in h) counts as touched. */
+static bool touched_since(const struct rwd_zone_history *h, uint32_t serial, const uint8_t *owner,
+                          uint16_t type)
+{
+	long from = rwd_zone_history_find(h, serial);
+	if (from < 0)
+		return true;
+	for (size_t i = (size_t)from; i < h->n; i++) {
+		const struct rwd_zone_diff *d = h->diffs[i];
+		struct rwd_diff_rr rr;
+		for (size_t at = 0, len; at < d->len; at += len) {
+			if ((len = rwd_diff_rr_parse(d->data + at, d->len - at, &rr)) == 0)
+				return true;
+			if (rr.type == type && rr.owner_len == rw_dname_len(owner) &&
+			    rw_dname_eq(rr.owner, owner))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* What the change log says cur holds for ov's RRset (see struct
+ * ctl_render_zone): held's when nothing since held_serial changed it. */
+static struct rrview logged(const struct ctl_render_zone *zs, const struct rwd_zone *cur,
+                            const struct rwd_zone_override *ov)
+{
+	const struct render *hd = zs ? &zs->held : NULL;
+	for (size_t i = 0; zs && zs->held_known && i < hd->n; i++) {
+		const struct rwd_zone_override *o = &hd->v[i];
+		if (o->type != ov->type || !rw_dname_eq(o->owner, ov->owner))
+			continue;
+		if (zs->held_serial != cur->serial &&
+		    touched_since(cur->history, zs->held_serial, ov->owner, ov->type))
+			break;
+		return (struct rrview){ o->count > 0, o->ttl, o->count, o->rdata };
+	}
+	return view_of_zone(cur, ov->owner, ov->type);
+}
+
+/* Is ov exactly v (count 0: v absent)? */
+static bool same_rrset(const struct rrview *v, const struct rwd_zone_override *ov)
+{
+	if (!v->present || ov->count == 0)
+		return !v->present && ov->count == 0;
+	if (v->ttl != ov->ttl || v->count != ov->count)
+		return false;
+	const uint8_t *q = ov->rdata;
+	for (unsigned k = 0; k < ov->count; k++, q += 2u + rw_get16(q)) {
+		bool found = false;
+		const uint8_t *rd = v->rdata;
+		for (unsigned i = 0; i < v->count && !found; i++, rd += 2u + rw_get16(rd))
+			found = rw_rdata_equal(ov->type, rd + 2, rw_get16(rd), q + 2, rw_get16(q));
+		if (!found)
+			return false;
+	}
+	return true;            /* as many, each found, no duplicates on either side */
+}
+
+/* Does zone z hold exactly ov (count 0: no such RRset)? */
+static bool holds(const struct rwd_zone *z, const struct rwd_zone_override *ov)
+{
+	struct rrview v = view_of_zone(z, ov->owner, ov->type);
+	return same_rrset(&v, ov);
+}
+
+/* The IXFR difference cur -> serial that the RRsets of r make against
+ * what the change log says cur holds (logged()): each replaced RRset out
+ * whole, the new one in whole (RRsets of a rendering are a few records). */
 static struct rwd_zone_diff *render_diff(const struct rwd_zone *cur, const struct render *r,
-                                         uint32_t serial)
+                                         uint32_t serial, const struct ctl_render_zone *zs)
 {
 	struct wire rem = { 0 }, add = { 0 };
 	for (size_t i = 0; i < r->n; i++) {
 		const struct rwd_zone_override *ov = &r->v[i];
-		if (holds(cur, ov))
+		struct rrview old = logged(zs, cur, ov);
+		if (same_rrset(&old, ov))
 			continue;
-		const struct rwd_node *n = rwd_zone_find(cur, ov->owner, rw_dname_len(ov->owner));
-		const struct rwd_rrset *rs = n ? rwd_node_rrset(n, ov->type) : NULL;
-		if (rs) {
-			RWD_RRSET_FOREACH(rs, rd, k)
-				wire_rr(&rem, ov->owner, ov->type, rs->ttl, rd);
-		}
-		const uint8_t *q = ov->rdata;
+		const uint8_t *q = old.rdata;
+		for (unsigned k = 0; old.present && k < old.count; k++, q += 2u + rw_get16(q))
+			wire_rr(&rem, ov->owner, ov->type, old.ttl, q);
+		q = ov->rdata;
 		for (unsigned k = 0; k < ov->count; k++, q += 2u + rw_get16(q))
 			wire_rr(&add, ov->owner, ov->type, ov->ttl, q);
 	}
@@ -573,27 +690,6 @@ static struct rwd_zone_diff *render_diff(const struct rwd_zone *cur, const struc
 	return d;
 }
 
-/* When the zone was last published by a rendering (rate limit). */
-struct ctl_render_zone {
-	char skey[1200];
-	time_t last;                   /* monotonic seconds */
-	char error[RWD_CONTROL_ERRLEN];   /* the last failure, logged once */
-};
-
-static struct ctl_render_zone *zone_state(struct rwd_control *c, const char *skey)
-{
-	for (size_t i = 0; i < c->n_render; i++)
-		if (strcmp(c->render[i].skey, skey) == 0)
-			return &c->render[i];
-	struct ctl_render_zone *v = realloc(c->render, (c->n_render + 1) * sizeof(*v));
-	if (v == NULL)
-		return NULL;
-	c->render = v;
-	struct ctl_render_zone *z = &v[c->n_render++];
-	memset(z, 0, sizeof(*z));
-	snprintf(z->skey, sizeof(z->skey), "%s", skey);
-	return z;
-}
 
 static void render_failed(struct ctl_render_zone *zs, const char *zname, const char *why)
 {
@@ -603,20 +699,32 @@ static void render_failed(struct ctl_render_zone *zs, const char *zname, const c
 	snprintf(zs->error, sizeof(zs->error), "%s", why);
 }
 
-/* The served version of cz with the RRsets of r, published. */
-static void publish_rendering(struct rwd_control *c, const struct rwd_conf_zone *cz,
+/*
+ * The served version of cz with the RRsets of r, published: under the next
+ * serial with the difference logged, or, when the change log says the zone
+ * holds r already (a compaction or a fresh load left the rendering out),
+ * under the same serial and history. The serial published in *published.
+ */
+static bool publish_rendering(struct rwd_control *c, const struct rwd_conf_zone *cz,
                               const struct rwd_zone *cur, const struct render *r,
-                              struct ctl_render_zone *zs, const char *skey)
+                              struct ctl_render_zone *zs, const char *skey, uint32_t *published)
 {
 	char err[RWD_CONTROL_ERRLEN];
 	uint32_t stored = c->store ? ctl_stored_serial(c, skey) : 0;
 	/* the store ahead of what is served (as zones.c): go on from it */
-	uint32_t from = rwd_serial_newer(stored, cur->serial) ? stored : cur->serial;
-	uint32_t serial = rwd_serial_next((int)cz->serial_policy, from, time(NULL));
-	struct rwd_zone_diff *d = render_diff(cur, r, serial);
+	bool ahead = rwd_serial_newer(stored, cur->serial);
+	uint32_t serial = rwd_serial_next((int)cz->serial_policy, ahead ? stored : cur->serial,
+	                                  time(NULL));
+	struct rwd_zone_diff *d = render_diff(cur, r, serial, zs);
 	if (d == NULL) {
 		render_failed(zs, cz->name, "out of memory");
-		return;
+		return false;
+	}
+	bool restore = !ahead && d->n_removed == 0 && d->n_added == 0;
+	if (restore) {
+		serial = cur->serial;
+		rwd_zone_diff_free(d);
+		d = NULL;
 	}
 	struct rwd_zone *z = rwd_zone_patch(cur, r->v, r->n, serial);
 	bool incremental = z != NULL;
@@ -641,35 +749,42 @@ static void publish_rendering(struct rwd_control *c, const struct rwd_conf_zone 
 		if (z == NULL) {
 			rwd_zone_diff_free(d);
 			render_failed(zs, cz->name, err);
-			return;
+			return false;
 		}
 	}
-	z->history = rwd_zone_history_append(rwd_serial_newer(stored, cur->serial) ? NULL
-	                                     : cur->history, d, cz->journal_max_depth,
-	                                     (size_t)cz->journal_max_size);
 	uint64_t digest = 0;
-	if (!(c->store && stored == cur->serial &&
-	      rwd_journal_digest_get(c->store, skey, &digest) == 0 &&
-	      (digest += rwd_zone_diff_digest(d), true)))
-		digest = rwd_zone_digest(z);
-	uint32_t n_rem = d->n_removed, n_add = d->n_added;
-	rwd_zone_diff_free(d);
-	if (z->history == NULL) {
-		rwd_zone_free(z);
-		render_failed(zs, cz->name, "out of memory");
-		return;
+	uint32_t n_rem = 0, n_add = 0;
+	if (restore) {
+		z->history = cur->history;     /* what the log says: nothing changed */
+		rwd_zone_history_ref(z->history);
+	} else {
+		z->history = rwd_zone_history_append(ahead ? NULL : cur->history, d,
+		                                     cz->journal_max_depth,
+		                                     (size_t)cz->journal_max_size);
+		if (!(c->store && stored == cur->serial &&
+		      rwd_journal_digest_get(c->store, skey, &digest) == 0 &&
+		      (digest += rwd_zone_diff_digest(d), true)))
+			digest = rwd_zone_digest(z);
+		n_rem = d->n_removed;
+		n_add = d->n_added;
+		rwd_zone_diff_free(d);
+		if (z->history == NULL) {
+			rwd_zone_free(z);
+			render_failed(zs, cz->name, "out of memory");
+			return false;
+		}
 	}
 	struct rwd_conf *conf = NULL;
 	if (ctl_conf_live(c, &conf, err) < 0) {
 		rwd_zone_free(z);
 		render_failed(zs, cz->name, err);
-		return;
+		return false;
 	}
 	struct rwd_zone_history *h = z->history;
 	rwd_zone_history_ref(h);       /* for the store: ctl_prepare takes z over */
 	struct rwd_snapshot *s = ctl_prepare(c, conf, z, cz->view, err);
 	int ret = s ? 0 : RW_ENOMEM;
-	if (s && c->store) {
+	if (s && c->store && !restore) {
 		/* the serial, log and digest, as an API change keeps them (zones.c) */
 		struct rwd_store_txn *t = NULL;
 		char sv[16];
@@ -678,7 +793,7 @@ static void publish_rendering(struct rwd_control *c, const struct rwd_conf_zone 
 		if (ret == 0)
 			ret = rwd_store_put(t, "serials", skey, sv, strlen(sv));
 		if (ret == 0)
-			ret = rwd_journal_sync(t, skey, h);
+			ret = h && h->n ? rwd_journal_sync(t, skey, h) : rwd_journal_clear(t, skey);
 		if (ret == 0)
 			ret = rwd_journal_digest_put(t, skey, digest);
 		ret = ctl_store_end(t, ret, err);
@@ -688,14 +803,22 @@ static void publish_rendering(struct rwd_control *c, const struct rwd_conf_zone 
 		rwd_snapshot_free(s);
 		rwd_conf_free(conf);
 		render_failed(zs, cz->name, err);
-		return;
+		return false;
 	}
 	/* cz goes with the configuration the publication replaces */
-	rwd_info("zone %s%s%s: traffic names rendered anew (%u record(s) removed, %u added), "
-	         "serial %u (%s)", cz->name, cz->view ? " in view " : "", cz->view ? cz->view : "",
-	         n_rem, n_add, serial, incremental ? "incremental" : "full load");
+	if (restore)
+		rwd_info("zone %s%s%s: the rendering of its traffic names put back (the zone was "
+		         "loaded afresh without it), serial %u kept", cz->name,
+		         cz->view ? " in view " : "", cz->view ? cz->view : "", serial);
+	else
+		rwd_info("zone %s%s%s: traffic names rendered anew (%u record(s) removed, %u added), "
+		         "serial %u (%s)", cz->name, cz->view ? " in view " : "",
+		         cz->view ? cz->view : "", n_rem, n_add, serial,
+		         incremental ? "incremental" : "full load");
 	ctl_publish(c, s, conf);
 	zs->error[0] = '\0';
+	*published = serial;
+	return true;
 }
 
 void ctl_render_tick(struct rwd_control *c)
@@ -744,11 +867,20 @@ void ctl_render_tick(struct rwd_control *c)
 			same = holds(cur, &r.v[k]);
 		char skey[1200];
 		ctl_store_zone_name(cz->view, cz->dname, skey, sizeof(skey));
-		struct ctl_render_zone *zs = same ? NULL : zone_state(c, skey);
+		struct ctl_render_zone *zs = zone_state(c, skey);
+		if (zs)
+			held_resolve(zs);
+		uint32_t published = cur->serial;
 		/* at most one publication per zone per second */
-		if (zs && zs->last != now.tv_sec) {
-			zs->last = now.tv_sec;
-			publish_rendering(c, cz, cur, &r, zs, skey);
+		bool keep = zs && (same || (zs->last != now.tv_sec &&
+		                            (zs->last = now.tv_sec,
+		                             publish_rendering(c, cz, cur, &r, zs, skey, &published))));
+		if (keep && !(same && zs->held_known && zs->held_serial == published)) {
+			render_free(&zs->held);   /* in the version served now */
+			zs->held = r;
+			zs->held_serial = published;
+			zs->held_known = true;
+			memset(&r, 0, sizeof(r));
 		}
 		render_free(&r);
 	}
@@ -758,6 +890,11 @@ void ctl_render_tick(struct rwd_control *c)
 
 void ctl_render_free(struct rwd_control *c)
 {
+	for (size_t i = 0; i < c->n_render; i++) {
+		render_free(&c->render[i].held);
+		if (c->render[i].held_zone)
+			rwd_zone_free(c->render[i].held_zone);
+	}
 	free(c->render);
 	c->render = NULL;
 	c->n_render = 0;
