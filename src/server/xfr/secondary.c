@@ -631,7 +631,10 @@ static int soa_query(struct job *j, const struct sec_primary *p, char *err)
 		}
 		if (n < 12 || rw_get16(buf) != id)
 			continue;                /* not the answer: keep waiting */
-		ret = soa_answer(j, &tctx, buf, (size_t)n, id, err);
+		/* REFUSED over UDP: asked again over TCP, where Knot answers the
+		 * SOA of its catalog zones (to clients it allows transfers) */
+		ret = (buf[2] & 0x80) && (buf[3] & 0x0f) == KNOT_RCODE_REFUSED
+		    ? 1 : soa_answer(j, &tctx, buf, (size_t)n, id, err);
 		break;
 	}
 	close(fd);
