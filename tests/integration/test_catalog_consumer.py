@@ -7,7 +7,8 @@ the settings of the `templates:` entry its group names (else `default`).
 - Knot 3.2 producer (catalog-role: generate, and a catalog zone file)
   -> runway consumer: the
   members are served with Knot's SOA; one added on Knot appears, one
-  removed goes (REFUSED) and its file stays; a member of group "eu" takes
+  removed goes (REFUSED) and its file with it, as Knot purges one; a
+  member of group "eu" takes
   the eu template (its file where that template says).
 - A restart of runwayd while Knot is down serves the members from their
   files (the member set is in the store).
@@ -177,7 +178,9 @@ def test_knot_producer_to_runway_consumer(peers, tmp_path, generate):
     knot.set_members({"member1.example.": "eu", "member3.example.": "us"})
     wait_for("member2 refused", lambda: rcode(rw, "member2.example.") == dns.rcode.REFUSED, rw)
     assert "member member2.example. removed" in rw.log_since(mark)
-    assert (rw.workdir / "members/member2.example.zone").exists()
+    # purged as Knot purges a member its catalog drops: the file goes too
+    wait_for("member2's file deleted",
+             lambda: not (rw.workdir / "members/member2.example.zone").exists(), rw)
     assert rw.soa_serial("member1.example.") == 1 and rw.soa_serial("member3.example.") == 1
 
     # runwayd restarted while Knot is down: the members from their files

@@ -22,8 +22,8 @@
  * max_members, is left out with a log line. When the set changed it is
  * stored, and the state is published again with the members' zones added
  * (loaded from their file when there is one, else waiting for their first
- * transfer: SERVFAIL) and the removed ones gone (REFUSED); a removed
- * member's file is left where it is (logged). The secondary service then
+ * transfer: SERVFAIL) and the removed ones gone (REFUSED): purged as Knot
+ * purges them, their file, serial and change log deleted. The secondary service then
  * takes up the new zone list (install.c returns 1 for it).
  */
 #include <stdio.h>
@@ -38,6 +38,7 @@
 #include "lib/wire.h"
 #include "server/common/log.h"
 #include "server/control/internal.h"
+#include "server/store/journal.h"
 #include "server/zone/source.h"
 #include "server/zone/zonedb.h"
 
@@ -513,6 +514,8 @@ struct change {
 	struct cat_member *v;          /* the catalog's new members, sorted by name */
 	size_t n;
 	unsigned added, removed, regrouped;
+	char **files;                  /* the removed members' files, to delete */
+	size_t n_files;
 };
 
 static int cmp_found(const void *a, const void *b)
@@ -595,6 +598,16 @@ static int new_members(struct rwd_control *c, const struct rwd_conf_zone *cz,
 	return 0;
 }
 
+/* The file of member zone name in conf, or NULL. */
+static const char *member_file(const struct rwd_conf *conf, const uint8_t *name)
+{
+	for (size_t i = 0; conf && i < conf->n_zones; i++)
+		if (conf->zones[i].catalog_role == RWD_CATALOG_CONSUMED &&
+		    rw_dname_eq(conf->zones[i].dname, name))
+			return conf->zones[i].file;
+	return NULL;
+}
+
 static bool same_group(const char *a, const char *b)
 {
 	return a == b || (a && b && strcmp(a, b) == 0);
@@ -629,11 +642,22 @@ static int take(struct rwd_control *c, const struct rwd_conf_zone *cz, struct ch
 				ret = rwd_store_put(t, "catalog", key, now->group ? now->group : "",
 				                    now->group ? strlen(now->group) : 0);
 		} else {
+			/* purged as Knot purges it: not served, its file, serial and
+			 * change log gone */
 			ch->removed++;
-			rwd_info("catalog %s: member %s removed: no longer served (its file, if any, "
-			         "is left)", cz->name, name);
-			if (t)
-				ret = rwd_store_del(t, "catalog", key);
+			rwd_info("catalog %s: member %s removed: no longer served", cz->name, name);
+			char skey[1200];
+			ctl_store_zone_name(NULL, m->name, skey, sizeof(skey));
+			if (t && (ret = rwd_store_del(t, "catalog", key)) == 0 &&
+			    (ret = rwd_store_del(t, "serials", skey)) == 0)
+				ret = rwd_journal_clear(t, skey);
+			const char *file = member_file(c->srv->conf, m->name);
+			char **v = file ? realloc(ch->files, (ch->n_files + 1) * sizeof(*v)) : NULL;
+			if (v) {
+				ch->files = v;
+				if ((v[ch->n_files] = strdup(file)) != NULL)
+					ch->n_files++;
+			}
 		}
 	}
 	for (size_t i = 0; i < ch->n && ret == 0; i++) {
@@ -701,8 +725,12 @@ int ctl_catalog_installed(struct rwd_control *c, const char *view, const uint8_t
 	if (ret == 0)
 		ret = take(c, cz, &ch);
 	members_free(ch.v, ch.n);
-	if (ret <= 0)
+	if (ret <= 0) {
+		for (size_t i = 0; i < ch.n_files; i++)
+			free(ch.files[i]);
+		free(ch.files);
 		return ret;
+	}
 	/* published again with the members' zones (cz goes with the old conf) */
 	char name[RW_DNAME_MAXLEN * 4 + 1], err[RWD_CONTROL_ERRLEN];
 	rw_dname_to_str(apex, name, sizeof(name));
@@ -718,6 +746,9 @@ int ctl_catalog_installed(struct rwd_control *c, const char *view, const uint8_t
 		          "reload)", name, err);
 		rwd_snapshot_free(s);
 		rwd_conf_free(conf);
+		for (size_t i = 0; i < ch.n_files; i++)
+			free(ch.files[i]);
+		free(ch.files);
 		return ret;
 	}
 	size_t served = 0;
@@ -727,5 +758,14 @@ int ctl_catalog_installed(struct rwd_control *c, const char *view, const uint8_t
 	ctl_publish(c, s, conf);
 	rwd_info("catalog %s: %u member(s) added, %u removed, %u regrouped: %zu served", name,
 	         ch.added, ch.removed, ch.regrouped, served);
+	/* no longer served: the removed members' files go (as Knot's purge) */
+	for (size_t i = 0; i < ch.n_files; i++) {
+		if (unlink(ch.files[i]) == 0)
+			rwd_info("catalog %s: %s deleted (a removed member's copy)", name, ch.files[i]);
+		else if (errno != ENOENT)
+			rwd_warn("catalog %s: cannot delete %s: %s", name, ch.files[i], strerror(errno));
+		free(ch.files[i]);
+	}
+	free(ch.files);
 	return 1;
 }
