@@ -279,3 +279,34 @@ def test_docs_example_loads(tmp_path):
                        capture_output=True, text=True, timeout=20)
     assert r.returncode != 0
     assert "needs a template called default" in r.stderr
+
+
+def test_members_in_views(peers, tmp_path):
+    """With views, the members are top-level zones every view serves (its
+    own zones stay its own), and a removed one goes from each view."""
+    key = P.TsigKey.generate()
+    prod = P.RunwayPeer(tmp_path / "prod")
+    lines = [f"$ORIGIN {CATALOG}", "$TTL 0", "@ SOA invalid. invalid. 1 3600 600 2147483646 0",
+             "@ NS invalid.", 'version TXT "2"', "a.zones PTR member1.example.",
+             "b.zones PTR member2.example."]
+    acl = [P.Acl("127.0.0.0/8", key)]
+    prod.add_zone(P.Zone(CATALOG, text="\n".join(lines) + "\n", allow_transfer=acl))
+    for m in ("member1.example.", "member2.example."):
+        prod.add_zone(P.Zone(m, text=member_text(m), allow_transfer=acl))
+    rw_port = h.free_port()
+    rw = runway_consumer(tmp_path / "rw", key, prod.port, rw_port)
+    (rw.workdir / "own.example.zone").write_text(member_text("own.example.", 5))
+    rw.extra += ("views:\n  - name: loopback\n    match: [127.0.0.0/8]\n"
+                 "    zones: [{ name: own.example., file: own.example.zone }]\n")
+    peers.start(prod, rw)
+    wait_for("both members served in the view",
+             lambda: rw.soa_serial("member1.example.", timeout=0.2) == 1 and
+             rw.soa_serial("member2.example.", timeout=0.2) == 1, rw)
+    assert rw.soa_serial("own.example.") == 5
+    # member2 dropped from the catalog: gone from the view too
+    prod.write_zone_file(CATALOG, "\n".join(lines[:-1]).replace(" 1 3600", " 2 3600") + "\n")
+    prod.reload()
+    r = rw.call("POST", f"/v1/zones/{CATALOG}/refresh")
+    assert r[0] == 202, r
+    wait_for("member2 refused", lambda: rcode(rw, "member2.example.") == dns.rcode.REFUSED, rw)
+    assert rw.soa_serial("member1.example.") == 1 and rw.soa_serial("own.example.") == 5
