@@ -366,3 +366,56 @@ def test_full_load_keeps_rendering_without_a_serial(big):
     assert steps == [(old, serial, {(f"tgt.{ZONE}", A, "192.0.2.1")},
                       {(f"tgt.{ZONE}", A, "192.0.2.2")})], steps
     assert "rendered anew" not in rw.log_since(mark)
+
+
+def axfr_from(port, zone, source):
+    """AXFR from a given loopback source address: (name, ttl, rdtype, rdata)."""
+    out = []
+    for m in dns.query.xfr(p.HOST, zone, port=port, timeout=10, lifetime=10, source=source,
+                           relativize=False):
+        for rrset in m.answer:
+            for rd in rrset:
+                out.append((rrset.name.to_text().lower(), rrset.ttl, rrset.rdtype, rd.to_text()))
+    return out
+
+
+@pytest.fixture
+def viewed(tmp_path):
+    """Views: 'inside' (127.0.0.1) has its own copy of the zone and its own
+    entry for fo (backup first); everyone else gets the top level's."""
+    tcp = sh.TcpBackend(PRIMARY)
+    extra = traffic_yaml(tcp.port) + f"""views:
+  - name: inside
+    match: ["127.0.0.1/32"]
+    zones:
+      - {{ name: {ZONE}, file: inside.zone, allow_transfer: [{{ match: [any] }}] }}
+    traffic:
+      fo.{ZONE}: {{ ttl: 15, policy: {{ failover: [backup, primary] }} }}
+  - name: outside
+    match: [any]
+"""
+    rw = p.RunwayPeer(tmp_path / "rw", extra=extra)
+    rw.add_zone(p.Zone(ZONE, text=ZONE_TEXT, allow_transfer=[p.Acl("any")]))
+    rw.add_zone(p.Zone(OTHER, text=OTHER_TEXT))
+    (tmp_path / "rw" / "inside.zone").write_text(ZONE_TEXT)
+    with p.Peers() as peers:
+        try:
+            peers.start(rw)
+            yield rw
+        finally:
+            tcp.stop()
+        bad = peers.stop_all()
+        assert not bad, [(str(x), rc, x.log_tail()) for x, rc in bad]
+
+
+def test_views_render_their_own_entries(viewed):
+    rw = viewed
+    inside = axfr_from(rw.port, ZONE, "127.0.0.1")
+    outside = axfr_from(rw.port, ZONE, "127.0.0.2")
+    # the view's own zone: the view's entry for fo, the top level's for w
+    assert a_records(inside, f"fo.{ZONE}") == [BACKUP]
+    assert ttl_of(inside, f"fo.{ZONE}", dns.rdatatype.A) == {15}
+    assert a_records(inside, f"w.{ZONE}") == [HEAVY]
+    # the top-level zone: the top-level entries
+    assert a_records(outside, f"fo.{ZONE}") == [PRIMARY]
+    assert ttl_of(outside, f"fo.{ZONE}", dns.rdatatype.A) == {30}
