@@ -17,6 +17,7 @@ the settings of the `templates:` entry its group names (else `default`).
 import time
 
 import dns.rcode
+import dns.rdatatype
 import pytest
 
 import dnsharness as h
@@ -89,10 +90,9 @@ class KnotProducer(P.KnotPeer):
     def set_members(self, members):
         """New members: their zones (and the catalog's file), knotc reload."""
         self.members = dict(members)
-        self.zones = [z for z in self.zones if z.name == CATALOG or z.name in self.members]
+        self.zones = [z for z in self.zones if z.name == CATALOG]
         for name, group in self.members.items():
-            if not any(z.name == name for z in self.zones):
-                self.add_zone(knot_member(name, self.key, self.runway_port, group, self.generate))
+            self.add_zone(knot_member(name, self.key, self.runway_port, group, self.generate))
         if not self.generate:
             self.serial += 1
             self.write_zone_file(CATALOG, catalog_text(self.members, self.serial))
@@ -102,7 +102,7 @@ class KnotProducer(P.KnotPeer):
 
 TEMPLATES = """templates:
   default: { file: "members/{zone}zone" }
-  eu: { file: "eu/{zone}zone" }
+  eu: { file: "eu/{zone}zone", allow_transfer: [{ match: [127.0.0.0/8] }] }
 """
 
 
@@ -154,6 +154,9 @@ def test_knot_producer_to_runway_consumer(peers, tmp_path, generate):
              lambda: (rw.workdir / "eu/member1.example.zone").exists() and
              (rw.workdir / "members/member2.example.zone").exists(), rw)
     assert not (rw.workdir / "members/member1.example.zone").exists()
+    # the eu template lets loopback transfer its members; default does not
+    assert [r[2] for r in rw.axfr("member1.example.")][0] == dns.rdatatype.SOA
+    assert rw.answer("member2.example.", "AXFR", tcp=True).rcode() == dns.rcode.REFUSED
     # the answers are Knot's
     for m in ("member1.example.", "member2.example."):
         for qname, qtype in [(m, "SOA"), (m, "NS"), ("www." + m, "A")]:
@@ -182,6 +185,17 @@ def test_knot_producer_to_runway_consumer(peers, tmp_path, generate):
     wait_for("member2's file deleted",
              lambda: not (rw.workdir / "members/member2.example.zone").exists(), rw)
     assert rw.soa_serial("member1.example.") == 1 and rw.soa_serial("member3.example.") == 1
+
+    # member1 leaves group eu: default's settings at once (no transfers)
+    mark = rw.log_mark()
+    knot.set_members({"member1.example.": None, "member3.example.": "us"})
+    rw.wait_log(r'member member1\.example\.: group none \(was "eu"\)', since=mark, timeout=WAIT)
+    wait_for("member1 no longer transferable",
+             lambda: rw.answer("member1.example.", "AXFR", tcp=True).rcode() == dns.rcode.REFUSED,
+             rw)
+    # and its copy where default keeps it
+    assert (rw.workdir / "members/member1.example.zone").exists()
+    assert not (rw.workdir / "eu/member1.example.zone").exists()
 
     # runwayd restarted while Knot is down: the members from their files
     knot.stop()

@@ -516,6 +516,8 @@ struct change {
 	unsigned added, removed, regrouped;
 	char **files;                  /* the removed members' files, to delete */
 	size_t n_files;
+	struct cat_member *moved;      /* regrouped: group = the file it was kept in */
+	size_t n_moved;
 };
 
 static int cmp_found(const void *a, const void *b)
@@ -641,6 +643,16 @@ static int take(struct rwd_control *c, const struct rwd_conf_zone *cz, struct ch
 			if (t)
 				ret = rwd_store_put(t, "catalog", key, now->group ? now->group : "",
 				                    now->group ? strlen(now->group) : 0);
+			/* another template may keep the copy elsewhere: moved there */
+			const char *file = member_file(c->srv->conf, m->name);
+			struct cat_member *v = file ? realloc(ch->moved, (ch->n_moved + 1) *
+			                                                 sizeof(*v)) : NULL;
+			if (v) {
+				ch->moved = v;
+				v[ch->n_moved] = *m;
+				if ((v[ch->n_moved].group = strdup(file)) != NULL)
+					ch->n_moved++;
+			}
 		} else {
 			/* purged as Knot purges it: not served, its file, serial and
 			 * change log gone */
@@ -729,6 +741,7 @@ int ctl_catalog_installed(struct rwd_control *c, const char *view, const uint8_t
 		for (size_t i = 0; i < ch.n_files; i++)
 			free(ch.files[i]);
 		free(ch.files);
+		members_free(ch.moved, ch.n_moved);
 		return ret;
 	}
 	/* published again with the members' zones (cz goes with the old conf) */
@@ -749,6 +762,7 @@ int ctl_catalog_installed(struct rwd_control *c, const char *view, const uint8_t
 		for (size_t i = 0; i < ch.n_files; i++)
 			free(ch.files[i]);
 		free(ch.files);
+		members_free(ch.moved, ch.n_moved);
 		return ret;
 	}
 	size_t served = 0;
@@ -767,5 +781,18 @@ int ctl_catalog_installed(struct rwd_control *c, const char *view, const uint8_t
 		free(ch.files[i]);
 	}
 	free(ch.files);
+	/* a regrouped member's copy where its new template keeps it */
+	for (size_t i = 0; i < ch.n_moved; i++) {
+		const char *to = member_file(c->srv->conf, ch.moved[i].name);
+		const char *from = ch.moved[i].group;
+		if (to == NULL || strcmp(to, from) == 0)
+			continue;
+		make_folders(to);
+		if (rename(from, to) == 0)
+			rwd_info("catalog %s: %s moved to %s (the member's new template)", name, from, to);
+		else if (errno != ENOENT)
+			rwd_warn("catalog %s: cannot move %s to %s: %s", name, from, to, strerror(errno));
+	}
+	members_free(ch.moved, ch.n_moved);
 	return 1;
 }
