@@ -77,6 +77,10 @@ struct rwd_control {
 	 * zone was last published for a new rendering. */
 	struct ctl_render_zone *render;
 	size_t n_render;
+	/* What the last complete pass saw (snapshot generation, health
+	 * publications): the same again, nothing can have changed. */
+	bool render_seen;
+	uint64_t render_gen, render_health;
 	/* Members of consumed catalogs (catalog.c), as stored. */
 	struct ctl_catalog *catalog;
 };

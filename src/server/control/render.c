@@ -829,6 +829,17 @@ void ctl_render_tick(struct rwd_control *c)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	struct health_copy h = { 0 };
 	pthread_mutex_lock(&c->lock);
+	/* Nothing published and no health change since the last complete
+	 * pass: the renderings are what they were (an idle second costs two
+	 * counters, whatever the number of zones and names). */
+	struct rwd_health_stats hst = { 0 };
+	rwd_health_get_stats(c->srv->health, &hst);
+	uint64_t gen = rwd_snapshot_get()->generation;
+	if (c->render_seen && c->render_gen == gen && c->render_health == hst.publications) {
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
+	bool complete = true;          /* no zone left for a later second */
 	/* conf and zones are replaced by each publication: walk by index over
 	 * the configuration as it is after each one (publishing here frees
 	 * the previous configuration, whose zone entries are cz) */
@@ -854,14 +865,18 @@ void ctl_render_tick(struct rwd_control *c)
 			rwd_health_foreach(c->srv->health, copy_slot, &h);
 			health_read = true;
 		}
-		if (h.failed)
+		if (h.failed) {
+			complete = false;
 			break;
+		}
 		const struct rwd_snapshot *snap = rwd_snapshot_get();
 		const struct rwd_view *sv = cz->view ? rwd_snapshot_view(snap, cz->view) : NULL;
 		struct render r = { 0 };
 		if (render_zone(snap->model, conf, cz, h.s.n_slots ? &h.s : NULL,
-		                sv ? sv->zones : snap->zones, cur, &r) < 0)
+		                sv ? sv->zones : snap->zones, cur, &r) < 0) {
+			complete = false;
 			break;
+		}
 		bool same = true;
 		for (size_t k = 0; k < r.n && same; k++)
 			same = holds(cur, &r.v[k]);
@@ -875,6 +890,7 @@ void ctl_render_tick(struct rwd_control *c)
 		bool keep = zs && (same || (zs->last != now.tv_sec &&
 		                            (zs->last = now.tv_sec,
 		                             publish_rendering(c, cz, cur, &r, zs, skey, &published))));
+		complete = complete && zs && (same || keep);
 		if (keep && !(same && zs->held_known && zs->held_serial == published)) {
 			render_free(&zs->held);   /* in the version served now */
 			zs->held = r;
@@ -884,6 +900,10 @@ void ctl_render_tick(struct rwd_control *c)
 		}
 		render_free(&r);
 	}
+	/* what this pass saw, publications of its own included */
+	c->render_seen = complete;
+	c->render_gen = rwd_snapshot_get()->generation;
+	c->render_health = hst.publications;
 	pthread_mutex_unlock(&c->lock);
 	free(h.s.state);
 }
