@@ -202,8 +202,8 @@ struct found {
 	uint8_t id[64];                /* the label, length first */
 	uint8_t name[RW_DNAME_MAXLEN];
 	char group[256];
-	int groups;                    /* group TXT records seen; one counts */
-	bool member;
+	int ptrs, groups;              /* PTR and group TXT records of the id */
+	bool member;                   /* one PTR: name is the member */
 };
 
 struct reading {
@@ -212,11 +212,9 @@ struct reading {
 	bool version;
 };
 
-static struct found *by_id(struct reading *r, const uint8_t *id)
+/* A new entry for a record of id (merged by id afterwards: merge_ids). */
+static struct found *add_found(struct reading *r, const uint8_t *id)
 {
-	for (size_t i = r->n; i-- > 0;)   /* a member's records come together: from the end */
-		if (r->v[i].id[0] == id[0] && !memcmp(r->v[i].id + 1, id + 1, id[0]))
-			return &r->v[i];
 	if (r->n == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 64;
 		struct found *v = realloc(r->v, cap * sizeof(*v));
@@ -229,6 +227,44 @@ static struct found *by_id(struct reading *r, const uint8_t *id)
 	memset(f, 0, sizeof(*f));
 	memcpy(f->id, id, (size_t)id[0] + 1);
 	return f;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	const uint8_t *x = ((const struct found *)a)->id, *y = ((const struct found *)b)->id;
+	int d = memcmp(x + 1, y + 1, x[0] < y[0] ? x[0] : y[0]);
+	return d ? d : (x[0] > y[0]) - (x[0] < y[0]);
+}
+
+/* One entry per id: its PTRs and group TXTs together (n log n). */
+static void merge_ids(struct reading *r)
+{
+	if (r->n == 0)
+		return;
+	qsort(r->v, r->n, sizeof(*r->v), cmp_id);
+	size_t k = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		struct found *f = &r->v[i];
+		if (k && cmp_id(&r->v[k - 1], f) == 0) {
+			struct found *m = &r->v[k - 1];
+			if (f->ptrs) {
+				memcpy(m->name, f->name, sizeof(m->name));
+				m->ptrs += f->ptrs;
+			}
+			if (f->groups) {
+				memcpy(m->group, f->group, sizeof(m->group));
+				m->groups += f->groups;
+			}
+			continue;
+		}
+		r->v[k++] = *f;
+	}
+	r->n = k;
+	for (size_t i = 0; i < r->n; i++) {
+		r->v[i].member = r->v[i].ptrs >= 1;
+		if (r->v[i].groups != 1)
+			r->v[i].group[0] = '\0';  /* one group TXT or none, as Knot takes it */
+	}
 }
 
 static bool label_is(const uint8_t *l, const char *s)
@@ -277,32 +313,31 @@ static int read_catalog(const struct rwd_zone *z, struct reading *r)
 		if (nl == 1 && type == RW_TYPE_TXT && label_is(lab[0], "version")) {
 			r->version |= rdlen == 2 && rdata[0] == 1 && rdata[1] == '2';
 		} else if (nl == 2 && type == RW_TYPE_PTR && label_is(lab[1], "zones")) {
-			struct found *f = by_id(r, lab[0]);
+			struct found *f = add_found(r, lab[0]);
 			if (f == NULL) {
 				ret = RW_ENOMEM;
-			} else if (!f->member) {
+			} else {
 				memcpy(f->name, rdata, rw_dname_len(rdata));
 				rw_dname_lower(f->name);
-				f->member = true;
-			} else {
-				f->groups = 99;        /* marked: more than one PTR */
+				f->ptrs = 1;
 			}
 		} else if (nl == 3 && type == RW_TYPE_TXT && label_is(lab[0], "group") &&
 		           label_is(lab[2], "zones")) {
-			struct found *f = by_id(r, lab[1]);
+			struct found *f = add_found(r, lab[1]);
 			if (f == NULL) {
 				ret = RW_ENOMEM;
-			} else if (f->groups < 99) {
+			} else {
+				f->groups = 1;
 				/* one string filling the record, as Knot takes it */
-				if (++f->groups == 1 && rdlen >= 1 && rdata[0] == rdlen - 1) {
+				if (rdlen >= 1 && rdata[0] == rdlen - 1) {
 					memcpy(f->group, rdata + 1, rdata[0]);
 					f->group[rdata[0]] = '\0';
-				} else {
-					f->group[0] = '\0';
 				}
 			}
 		}
 	}
+	if (ret == 0)
+		merge_ids(r);
 	free(buf);
 	return ret;
 }
@@ -554,7 +589,7 @@ static int new_members(struct rwd_control *c, const struct rwd_conf_zone *cz,
 			continue;                  /* a property without its member: ignored */
 		rw_dname_to_str(f->name, name, sizeof(name));
 		const char *why = NULL;
-		if (f->groups >= 99)
+		if (f->ptrs > 1)
 			why = "more than one PTR at its member node";
 		else if (at_or_below(f->name, cz->dname))
 			why = "it is the catalog or a name below it";
@@ -573,8 +608,7 @@ static int new_members(struct rwd_control *c, const struct rwd_conf_zone *cz,
 			rwd_warn("catalog %s: member %s left out: %s", cz->name, name, why);
 			continue;
 		}
-		ret = add_member(&acc, cz->dname, f->name, f->groups == 1 && f->group[0] ? f->group
-		                                                                        : NULL);
+		ret = add_member(&acc, cz->dname, f->name, f->group[0] ? f->group : NULL);
 	}
 	free(r.v);
 	if (ret < 0) {
