@@ -55,7 +55,8 @@ ns1  IN A   127.0.0.1
 """
 
 
-def traffic_yaml(tcp_port):
+def traffic_yaml(tcp_port, apex=False):
+    apex_alias = f"  {ZONE}: {{ alias: w.{ZONE} }}\n" if apex else ""
     return f"""health_checks:
   port: {{ type: tcp, port: {tcp_port}, interval: 200ms, timeout: 150ms, rise: 2, fall: 2 }}
 endpoints:
@@ -82,7 +83,7 @@ traffic:
       - {{ endpoint: backup, port: 5061, priority: 20, weight: 0 }}
   x.{OTHER}:
     policy: {{ failover: [primary, backup] }}
-"""
+""" + apex_alias
 
 
 def a_records(rrs, name):
@@ -384,7 +385,7 @@ def viewed(tmp_path):
     """Views: 'inside' (127.0.0.1) has its own copy of the zone and its own
     entry for fo (backup first); everyone else gets the top level's."""
     tcp = sh.TcpBackend(PRIMARY)
-    extra = traffic_yaml(tcp.port) + f"""views:
+    extra = traffic_yaml(tcp.port, apex=True) + f"""views:
   - name: inside
     match: ["127.0.0.1/32"]
     zones:
@@ -419,3 +420,8 @@ def test_views_render_their_own_entries(viewed):
     # the top-level zone: the top-level entries
     assert a_records(outside, f"fo.{ZONE}") == [PRIMARY]
     assert ttl_of(outside, f"fo.{ZONE}", dns.rdatatype.A) == {30}
+    # an ALIAS at the apex: A records beside the SOA and NS (never a CNAME)
+    for rrs in (inside, outside):
+        assert a_records(rrs, ZONE) == [HEAVY]
+        assert {t for (n, _, t, _) in rrs if n == ZONE} == {dns.rdatatype.SOA, dns.rdatatype.NS,
+                                                             dns.rdatatype.A}
