@@ -12,13 +12,18 @@
  * the SRV records of a pool, with the traffic name's TTL. They are RRset
  * overrides of the zone, as the API's are, but derived: never stored as
  * changes, recomputed at every build (start, reload: ctl_render_opts adds
- * them to the load, so a reload that changes nothing else keeps the serial)
- * and once a second (ctl_render_tick, from rwd_control_tick): when the
- * health state or the policies change them, the served version is patched
+ * them to the load, ctl_render_built patches in what only the loaded zones
+ * tell, an ALIAS's target records or whether a CNAME fits, all before the
+ * serials are settled, so a reload that changes nothing keeps the serial)
+ * and once a second (ctl_render_tick, from rwd_control_tick; skipped while
+ * nothing was published and health did not change): when the health state
+ * or the policies change them, the served version is patched
  * (rwd_zone_patch), with the next serial by the zone's serial_policy and
  * the difference appended to its history (IXFR) and the store's journal,
  * and published, which sends the NOTIFYs. At most one such publication per
- * zone per second, so flapping endpoints cannot spin serials.
+ * zone per second, so flapping endpoints cannot spin serials. A difference
+ * starts from what the change log says the zone holds (struct
+ * ctl_render_zone), which a compaction or a fresh load may have lost.
  *
  * The choice is deterministic (rwd_steer.heaviest): no client address, no
  * ECS, no geo data, so geolocation and cidr take their default, geoproximity
