@@ -271,6 +271,25 @@ void rwd_zone_free(struct rwd_zone *zone);
 /* Hash of a flat lowercased name, as used by the node table. */
 uint32_t rwd_name_hash(const uint8_t *name, size_t len);
 
+/* a[0..len) == b[0..len), in 8-byte words (the last one overlapping the
+ * one before) with no call: names are short, and memcmp()'s call and
+ * dispatch cost more than the compare. */
+static inline bool rwd_name_bytes_eq(const uint8_t *a, const uint8_t *b, size_t len)
+{
+	uint64_t x, y;
+	if (len < 8)
+		return memcmp(a, b, len) == 0;
+	for (size_t i = 0; i + 8 < len; i += 8) {
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y)
+			return false;
+	}
+	memcpy(&x, a + len - 8, 8);
+	memcpy(&y, b + len - 8, 8);
+	return x == y;
+}
+
 /* Exact lookup of a flat lowercased name. NULL if absent. */
 static inline const struct rwd_node *rwd_zone_find(const struct rwd_zone *z,
                                                    const uint8_t *name, size_t len)
@@ -280,9 +299,24 @@ static inline const struct rwd_node *rwd_zone_find(const struct rwd_zone *z,
 		const struct rwd_node *n = z->table[i];
 		if (n == NULL)
 			return NULL;
-		if (n->hash == h && n->name_len == len && memcmp(n->name, name, len) == 0)
+		if (n->hash == h && n->name_len == len && rwd_name_bytes_eq(n->name, name, len))
 			return n;
 	}
+}
+
+/* Is name (flat, lowercased, of labels labels, the root not counted) at or
+ * below the apex of z? Without hashing: the name's last apex_labels labels
+ * compared with the apex (the zone set's lookup for a set of one zone). */
+static inline bool rwd_zone_holds(const struct rwd_zone *z, const uint8_t *name, size_t len,
+                                  unsigned labels)
+{
+	if (labels < z->apex_labels)
+		return false;
+	for (unsigned k = labels - z->apex_labels; k; k--) {
+		len -= name[0] + 1u;
+		name += name[0] + 1u;
+	}
+	return len == z->apex_len && rwd_name_bytes_eq(name, z->apex_name, len);
 }
 
 /*
