@@ -172,7 +172,8 @@ static int parse_qname(const uint8_t *msg, size_t len, struct rw_query *q)
 {
 	/* The name ends within the message and within RW_DNAME_MAXLEN. */
 	size_t p = RW_HDR_LEN, end = len < RW_HDR_LEN + RW_DNAME_MAXLEN ? len : RW_HDR_LEN + RW_DNAME_MAXLEN;
-	for (;;) {
+	unsigned labels = 0;
+	for (;; labels++) {
 		if (p >= end)
 			return RW_EMALFORMED;
 		uint8_t l = msg[p];
@@ -182,6 +183,7 @@ static int parse_qname(const uint8_t *msg, size_t len, struct rw_query *q)
 		if (l == 0)
 			break;
 	}
+	q->qname_labels = (uint8_t)labels;
 	size_t n = p - RW_HDR_LEN;
 	const uint8_t *src = msg + RW_HDR_LEN;
 	uint8_t *dst = q->qname;

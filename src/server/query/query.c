@@ -92,7 +92,12 @@ static enum rwd_stage_result stage_zone(const struct rwd_snapshot *s, struct rwd
 		return RWD_CONTINUE;           /* IXFR, AXFR: stage transfer (xfr.c) finds the zone */
 	if (__builtin_expect(q->opcode == RW_OPCODE_NOTIFY, 0))
 		return RWD_CONTINUE;           /* NOTIFY: stage notify (notify.c) finds the zone */
-	qr->zone = rwd_zonedb_find(qr->zones, q->qname, q->qname_len, q->qtype);
+	const struct rwd_zonedb *db = qr->zones;
+	if (db->n_zones == 1)              /* what rwd_zonedb_find says of one zone, unhashed */
+		qr->zone = rwd_zone_holds(db->zones[0], q->qname, q->qname_len, q->qname_labels)
+		           ? db->zones[0] : NULL;
+	else
+		qr->zone = rwd_zonedb_find(db, q->qname, q->qname_len, q->qtype);
 	if (qr->zone == NULL) {
 		set_rcode(qr, RW_RCODE_REFUSED);
 		qr->ede = EDE_NOT_AUTHORITATIVE + 1;
