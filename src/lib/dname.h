@@ -41,3 +41,19 @@ const uint8_t *rw_dname_suffix(const uint8_t *dn, unsigned labels);
  */
 int rw_dname_from_str(const char *str, const uint8_t *origin, uint8_t *out);
 int rw_dname_to_str(const uint8_t *dn, char *out, size_t out_size);
+
+/*
+ * The hash of a flat lowercased name that the zone's node table keys on
+ * (server/zone: rwd_name_hash() is this function; tests/unit/test_pkt.c
+ * checks that they agree), in steps, so rw_query_parse can compute the
+ * question's while it lowercases it: init(len); then step() for each
+ * 8-byte word of the name in order (loaded little-endian, as memcpy() into
+ * a uint64_t does on this machine); then, when len % 8, one step() with
+ * the last len % 8 bytes in the low bytes of a zeroed word; then final().
+ */
+static inline uint64_t rw_name_hash_init(size_t len) { return len * 0x9e3779b97f4a7c15ULL; }
+static inline uint64_t rw_name_hash_step(uint64_t h, uint64_t w)
+{
+	return ((h << 5 | h >> 59) ^ w) * 0x517cc1b727220a95ULL;
+}
+static inline uint32_t rw_name_hash_final(uint64_t h) { return (uint32_t)(h ^ h >> 32); }

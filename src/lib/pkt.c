@@ -187,24 +187,44 @@ static int parse_qname(const uint8_t *msg, size_t len, struct rw_query *q)
 	size_t n = p - RW_HDR_LEN;
 	const uint8_t *src = msg + RW_HDR_LEN;
 	uint8_t *dst = q->qname;
-	uint64_t w;
+	uint64_t w, h = rw_name_hash_init(n);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	if (n >= 8) {
 		for (size_t i = 0; i + 8 <= n; i += 8) {
 			memcpy(&w, src + i, 8);
 			w = lower8(w);
 			memcpy(dst + i, &w, 8);
+			h = rw_name_hash_step(h, w);
 		}
-		/* The last 8 bytes again, overlapping: lowercasing is idempotent. */
+		/* The last 8 bytes again, overlapping: lowercasing is idempotent;
+		 * the hash takes the n % 8 bytes the words above did not. */
 		memcpy(&w, src + n - 8, 8);
 		w = lower8(w);
 		memcpy(dst + n - 8, &w, 8);
+		if (n % 8)
+			h = rw_name_hash_step(h, w >> (8 - n % 8) * 8);
 	} else {
+		w = 0;
 		for (size_t i = 0; i < n; i++) {
 			uint8_t c = src[i];
 			dst[i] = (c >= 'A' && c <= 'Z') ? c + 32 : c;
+			w |= (uint64_t)dst[i] << i * 8;
 		}
+		h = rw_name_hash_step(h, w);   /* 1 <= n < 8 */
 	}
+#else
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = src[i];
+		dst[i] = (c >= 'A' && c <= 'Z') ? c + 32 : c;
+	}
+	for (size_t i = 0; i < n; i += 8) {
+		w = 0;
+		memcpy(&w, dst + i, n - i < 8 ? n - i : 8);
+		h = rw_name_hash_step(h, w);
+	}
+#endif
 	q->qname_len = (uint16_t)n;
+	q->qname_hash = rw_name_hash_final(h);
 	return 0;
 }
 

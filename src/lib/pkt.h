@@ -69,6 +69,8 @@ struct rw_query {
 	uint16_t qname_len;      /* flat length, 1..255 */
 	uint16_t question_len;   /* qname_len + 4: the question is copied verbatim */
 	uint8_t qname_labels;    /* labels of qname, the root not counted (0..127) */
+	uint32_t qname_hash;     /* rwd_name_hash(qname, qname_len): the node table's
+	                          * key (lib/dname.h), computed while lowercasing */
 	uint8_t qname[RW_DNAME_MAXLEN]; /* lowercased copy: the lookup key */
 	struct rw_edns edns;
 	/* The TSIG RR (RFC 8945), the last record of the additional section:

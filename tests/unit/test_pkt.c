@@ -21,6 +21,7 @@
 #include "lib/pkt.h"
 #include "lib/rdata.h"
 #include "lib/wire.h"
+#include "server/zone/zone.h"   /* rwd_name_hash: rw_query.qname_hash is its value */
 
 #define W(s) ((const uint8_t *)(s))
 
@@ -534,6 +535,50 @@ static void test_parse_notify(void **state)
 
 /* A QUERY without a question: its EDNS is read, the pipeline decides
  * (RFC 7873 5.4: a query for a server cookie). */
+/* The question's label count and hash (the zone's node-table key, computed
+ * while lowercasing) are those of its lowercased name, for every length
+ * from the root to 255 bytes and any case, through each path of the word
+ * loop (n < 8, n % 8 == 0, the overlapping last word). */
+static void test_parse_qname_labels_hash(void **state)
+{
+	struct raw r;
+	struct rw_query q;
+	uint8_t dn[RW_DNAME_MAXLEN], lc[RW_DNAME_MAXLEN];
+	for (size_t len = 1; len <= RW_DNAME_MAXLEN; len += len == 1 ? 2 : 1) {   /* no name of 2 */
+		for (unsigned variant = 0; variant < 3; variant++) {
+			/* labels of 1..63 letters (mixed case), as many as fit in len */
+			size_t pos = 0;
+			unsigned labels = 0, lab = variant == 0 ? 63 : variant == 1 ? 1 : 7;
+			while (pos + 1 < len) {
+				size_t left = len - 1 - pos;   /* bytes before the root */
+				size_t l = left - 1 < lab ? left - 1 : lab;
+				if (left - (l + 1) == 1)       /* a single byte would be left over */
+					l = l > 1 ? l - 1 : l + 1;
+				dn[pos] = (uint8_t)l;
+				for (size_t k = 1; k <= l; k++)
+					dn[pos + k] = (uint8_t)((k + len + variant) % 3 == 0 ? 'A' + k % 26
+					                       : (k + len) % 5 == 0 ? '0' + k % 10 : 'a' + k % 26);
+				pos += 1 + l;
+				labels++;
+			}
+			dn[pos] = 0;
+			size_t n = pos + 1;
+			raw_hdr(&r, 1, 0, 0, 1, 0, 0, 0);
+			raw_put(&r, dn, n);
+			raw_u16(&r, RW_TYPE_A);
+			raw_u16(&r, RW_CLASS_IN);
+			assert_int_equal(parse(&r, &q), RW_PARSE_OK);
+			memcpy(lc, dn, n);
+			rw_dname_lower(lc);
+			assert_int_equal(q.qname_len, n);
+			assert_memory_equal(q.qname, lc, n);
+			assert_int_equal(q.qname_labels, labels);
+			assert_int_equal(rw_dname_labels(lc), labels);
+			assert_int_equal(q.qname_hash, rwd_name_hash(lc, n));
+		}
+	}
+}
+
 static void test_parse_noquestion(void **state)
 {
 	struct raw r;
@@ -1159,6 +1204,7 @@ int main(void)
 		cmocka_unit_test(test_parse_badvers),
 		cmocka_unit_test(test_parse_notimp),
 		cmocka_unit_test(test_parse_noquestion),
+		cmocka_unit_test(test_parse_qname_labels_hash),
 		cmocka_unit_test(test_parse_edns),
 		cmocka_unit_test(test_rr_skip),
 		cmocka_unit_test(test_msgb_init),

@@ -33,7 +33,7 @@ void rwd_stage_lookup(struct rwd_query *qr)
 {
 	const struct rwd_zone *z = qr->zone;
 	const struct rw_query *q = &qr->q;
-	const struct rwd_node *n = rwd_zone_encloser(z, q->qname, q->qname_len);
+	const struct rwd_node *n = rwd_zone_encloser_hashed(z, q->qname, q->qname_len, q->qname_hash);
 	bool exact = n->name_len == q->qname_len;
 	bool synth = false;
 	const struct rwd_answer *a;

@@ -290,11 +290,12 @@ static inline bool rwd_name_bytes_eq(const uint8_t *a, const uint8_t *b, size_t 
 	return x == y;
 }
 
-/* Exact lookup of a flat lowercased name. NULL if absent. */
-static inline const struct rwd_node *rwd_zone_find(const struct rwd_zone *z,
-                                                   const uint8_t *name, size_t len)
+/* Exact lookup of a flat lowercased name whose rwd_name_hash() is h
+ * (the question's: rw_query.qname_hash). NULL if absent. */
+static inline const struct rwd_node *rwd_zone_find_hashed(const struct rwd_zone *z,
+                                                          const uint8_t *name, size_t len,
+                                                          uint32_t h)
 {
-	uint32_t h = rwd_name_hash(name, len);
 	for (size_t i = h & z->table_mask;; i = (i + 1) & z->table_mask) {
 		const struct rwd_node *n = z->table[i];
 		if (n == NULL)
@@ -302,6 +303,13 @@ static inline const struct rwd_node *rwd_zone_find(const struct rwd_zone *z,
 		if (n->hash == h && n->name_len == len && rwd_name_bytes_eq(n->name, name, len))
 			return n;
 	}
+}
+
+/* Exact lookup of a flat lowercased name. NULL if absent. */
+static inline const struct rwd_node *rwd_zone_find(const struct rwd_zone *z,
+                                                   const uint8_t *name, size_t len)
+{
+	return rwd_zone_find_hashed(z, name, len, rwd_name_hash(name, len));
 }
 
 /* Is name (flat, lowercased, of labels labels, the root not counted) at or
@@ -334,6 +342,18 @@ static inline const struct rwd_node *rwd_zone_encloser(const struct rwd_zone *z,
 		len -= name[0] + 1u;
 		name += name[0] + 1u;
 	}
+}
+
+/* rwd_zone_encloser, with h the rwd_name_hash() of name itself (most
+ * questions name a node: one probe, no hashing). */
+static inline const struct rwd_node *rwd_zone_encloser_hashed(const struct rwd_zone *z,
+                                                              const uint8_t *name, size_t len,
+                                                              uint32_t h)
+{
+	const struct rwd_node *n = rwd_zone_find_hashed(z, name, len, h);
+	if (n != NULL)
+		return n;
+	return rwd_zone_encloser(z, name + name[0] + 1u, len - name[0] - 1u);
 }
 
 /* The answer node n gives for qtype (never NULL for a built zone). */
