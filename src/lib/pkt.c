@@ -173,15 +173,16 @@ static int parse_qname(const uint8_t *msg, size_t len, struct rw_query *q)
 	/* The name ends within the message and within RW_DNAME_MAXLEN. */
 	size_t p = RW_HDR_LEN, end = len < RW_HDR_LEN + RW_DNAME_MAXLEN ? len : RW_HDR_LEN + RW_DNAME_MAXLEN;
 	unsigned labels = 0;
+	if (p >= end)
+		return RW_EMALFORMED;
 	for (;; labels++) {
-		if (p >= end)
-			return RW_EMALFORMED;
+		/* msg[p] is readable: p < end */
 		uint8_t l = msg[p];
 		p += 1u + l;
-		if (l > RW_LABEL_MAXLEN || p > end)
-			return RW_EMALFORMED;
 		if (l == 0)
-			break;
+			break;                     /* p <= end, as p < end before */
+		if (l > RW_LABEL_MAXLEN || p >= end)
+			return RW_EMALFORMED;      /* no byte left for the next length */
 	}
 	q->qname_labels = (uint8_t)labels;
 	size_t n = p - RW_HDR_LEN;
