@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <stddef.h>
 #include <string.h>
 
 #include "lib/dname.h"
@@ -236,7 +237,7 @@ enum rw_parse rw_query_parse(const uint8_t *msg, size_t len, struct rw_query *q)
 	q->question_len = 0;
 	q->qname_len = 0;
 	q->tsig_at = q->tsig_len = 0;
-	memset(&q->edns, 0, sizeof(q->edns));
+	memset(&q->edns, 0, offsetof(struct rw_edns, ecs_addr));   /* the flags, not the bytes */
 	if (len < RW_HDR_LEN)
 		return RW_PARSE_DROP;
 	q->id = rw_get16(msg);

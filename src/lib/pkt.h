@@ -48,7 +48,6 @@ struct rw_edns {
 	bool ecs;
 	uint8_t ecs_family;  /* 1 or 2 */
 	uint8_t ecs_source;  /* SOURCE PREFIX-LENGTH */
-	uint8_t ecs_addr[16];/* zero-padded */
 	/* DNS Cookies (RFC 7873), the first COOKIE option; its length was
 	 * checked (8, or 16..40: RFC 7873 5.2.2), the cookies are not. */
 	bool cookie;
@@ -56,6 +55,10 @@ struct rw_edns {
 	 * malformed: FORMERR, with an OPT without options (RFC 6891 7). */
 	bool malformed;
 	uint8_t cookie_server_len;                 /* 0: a client cookie only, else 8..32 */
+	/* The options' bytes, last: valid only when ecs (ecs_addr, zero-padded)
+	 * or cookie (the cookies) is set; the parser clears the fields above
+	 * and leaves these alone otherwise (a query pays for no zeroing). */
+	uint8_t ecs_addr[16];
 	uint8_t cookie_client[RW_COOKIE_CLIENT_LEN];
 	uint8_t cookie_server[RW_COOKIE_SERVER_MAX];
 };
