@@ -18,17 +18,26 @@
 
 static size_t synth_body(struct rwd_query *qr, uint8_t *p, size_t room, bool write);
 
-/* Move the pointers among relocs[*i..] that lie in data [from, to), now
- * copied to p + at, by delta. Relocs are sorted by position. */
-static void relocate(uint8_t *p, const uint16_t *relocs, unsigned n_relocs, unsigned *i,
-                     size_t from, size_t to, size_t at, int delta)
+/* Move the compression pointer at ptr by delta. */
+static inline void move_ptr(uint8_t *ptr, int delta)
 {
-	for (; *i < n_relocs && relocs[*i] < to; (*i)++) {
-		if (relocs[*i] < from || delta == 0)
+	rw_put16(ptr, (uint16_t)(0xc000 | ((rw_get16(ptr) & 0x3fff) + delta)));
+}
+
+/* Move the pointers among relocs[i..] that lie in data [from, to), now
+ * copied to p + at, by delta; returns the index of the first one past to.
+ * Relocs are sorted by position. (The index is returned, not kept through
+ * a pointer: a local whose address is taken costs the caller a stack
+ * protector check.) */
+static unsigned relocate(uint8_t *p, const uint16_t *relocs, unsigned n_relocs, unsigned i,
+                         size_t from, size_t to, size_t at, int delta)
+{
+	for (; i < n_relocs && relocs[i] < to; i++) {
+		if (relocs[i] < from || delta == 0)
 			continue;
-		uint8_t *ptr = p + at + (relocs[*i] - from);
-		rw_put16(ptr, (uint16_t)(0xc000 | ((rw_get16(ptr) & 0x3fff) + delta)));
+		move_ptr(p + at + (relocs[i] - from), delta);
 	}
+	return i;
 }
 
 /* Copy the precomputed body behind the question; returns bytes written. */
@@ -46,8 +55,9 @@ size_t rwd_body_put(struct rwd_query *qr, uint8_t *p, size_t room)
 
 	if (n <= room) {                  /* the common case: all of it */
 		memcpy(p, data, n);
-		if (delta != 0)
-			relocate(p, relocs, a->n_relocs, &r, 0, n, 0, delta);
+		if (delta != 0)           /* every pointer: all are within data[0..len) */
+			for (unsigned k = 0; k < a->n_relocs; k++)
+				move_ptr(p + relocs[k], delta);
 	} else if (a->required > room) {
 		qr->tc = true;                /* as Knot DNS: header, question, OPT only */
 		return 0;
@@ -59,7 +69,7 @@ size_t rwd_body_put(struct rwd_query *qr, uint8_t *p, size_t room)
 		const uint16_t *ar_end = rwd_answer_ar_end(a);
 		n = a->required;
 		memcpy(p, data, n);
-		relocate(p, relocs, a->n_relocs, &r, 0, n, 0, delta);
+		r = relocate(p, relocs, a->n_relocs, r, 0, n, 0, delta);
 		size_t from = a->required;
 		ar = 0;
 		for (unsigned k = 0; k < a->arcount;) {
@@ -69,7 +79,7 @@ size_t rwd_body_put(struct rwd_query *qr, uint8_t *p, size_t room)
 			size_t to = ar_end[k];
 			if (n + (to - from) <= room) {
 				memcpy(p + n, data + from, to - from);
-				relocate(p, relocs, a->n_relocs, &r, from, to, n, delta);
+				r = relocate(p, relocs, a->n_relocs, r, from, to, n, delta);
 				n += to - from;
 				ar += (uint16_t)(end_k - k);
 			} else if (k < a->ar_needed) {
