@@ -6,30 +6,26 @@
 #include "lib/error.h"
 #include "lib/pkt.h"
 
-/* Skip a (possibly compressed) name without reading pointer targets. */
-static int skip_dname(const uint8_t *msg, size_t len, size_t *pos)
+/* Skip a (possibly compressed) name at msg[p] without reading pointer
+ * targets: the position past it, 0 if malformed (a name never ends at 0).
+ * The position is passed and returned by value: a local of the caller's
+ * whose address is taken would cost it a stack protector check. */
+static size_t skip_dname(const uint8_t *msg, size_t len, size_t p)
 {
-	size_t p = *pos;
 	for (unsigned total = 0;;) {
 		if (p >= len)
-			return RW_EMALFORMED;
-		uint8_t l = msg[p];
-		if ((l & 0xc0) == 0xc0) {
-			if (p + 2 > len)
-				return RW_EMALFORMED;
-			*pos = p + 2;
 			return 0;
-		}
+		uint8_t l = msg[p];
+		if ((l & 0xc0) == 0xc0)
+			return p + 2 > len ? 0 : p + 2;
 		if (l & 0xc0)
-			return RW_EMALFORMED;
+			return 0;
 		total += l + 1u;
 		if (total > RW_DNAME_MAXLEN)
-			return RW_EMALFORMED;
-		p += l + 1u;
-		if (l == 0) {
-			*pos = p;
 			return 0;
-		}
+		p += l + 1u;
+		if (l == 0)
+			return p;
 	}
 }
 
@@ -41,7 +37,7 @@ static inline int rr_skip(const uint8_t *msg, size_t len, size_t *pos, uint16_t 
 	size_t p = *pos;
 	if (p < len && msg[p] == 0)
 		p++;
-	else if (skip_dname(msg, len, &p) < 0)
+	else if ((p = skip_dname(msg, len, p)) == 0)
 		return RW_EMALFORMED;
 	if (p + 10 > len)
 		return RW_EMALFORMED;
