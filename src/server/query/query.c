@@ -122,19 +122,19 @@ enum opt_bits { OPT_NSID = 1, OPT_ECS = 2, OPT_COOKIE = 4, OPT_EDE = 8, OPT_EXPI
 /* The EXPIRE of the zone answering (RFC 7314): a primary's SOA EXPIRE; a
  * secondary's copy (expire_at set by xfr/secondary.c) the seconds it has
  * left, so a secondary of ours never outlives our copy. */
-static bool zone_expire(const struct rwd_query *qr, uint32_t *expire)
+/* -1: none. (A value, not an out pointer: a local whose address is taken
+ * costs every caller a stack protector check.) */
+static int64_t zone_expire(const struct rwd_query *qr)
 {
 	const struct rwd_rrset *soa = qr->zone ? rwd_node_rrset(qr->zone->apex, RW_TYPE_SOA) : NULL;
 	if (soa == NULL)
-		return false;
+		return -1;
 	uint32_t at = __atomic_load_n(&qr->zone->expire_at, __ATOMIC_RELAXED);
 	if (at) {
 		uint32_t now = qr->thread && qr->thread->now ? qr->thread->now : rwd_query_clock();
-		*expire = at > now ? at - now : 0;
-		return true;
+		return at > now ? at - now : 0;
 	}
-	*expire = rw_get32(rwd_soa_serial(soa) + 12);
-	return true;
+	return rw_get32(rwd_soa_serial(soa) + 12);
 }
 
 static size_t opt_size(const struct rwd_snapshot *s, const struct rwd_query *qr, unsigned opts)
@@ -163,10 +163,9 @@ static inline unsigned opts_wanted(const struct rwd_snapshot *s, const struct rw
 	const struct rw_edns *e = &qr->q.edns;
 	unsigned opts = 0;
 	if (__builtin_expect(e->nsid | e->ecs | e->expire | qr->cookie | (qr->ede != 0), 0)) {
-		uint32_t expire;
 		opts = (e->nsid && s->nsid_len ? OPT_NSID : 0) | (e->ecs ? OPT_ECS : 0) |
 		       (qr->cookie != RWD_COOKIE_NONE ? OPT_COOKIE : 0) | (qr->ede ? OPT_EDE : 0) |
-		       (e->expire && zone_expire(qr, &expire) ? OPT_EXPIRE : 0);
+		       (e->expire && zone_expire(qr) >= 0 ? OPT_EXPIRE : 0);
 	}
 	*size = opt_size(s, qr, opts);
 	return opts;
@@ -243,11 +242,11 @@ static size_t put_opt(const struct rwd_snapshot *s, const struct rwd_query *qr, 
 		rw_put16(o + 4, (uint16_t)(qr->ede - 1));
 		o += 6;
 	}
-	uint32_t expire;
-	if ((opts & OPT_EXPIRE) && zone_expire(qr, &expire)) {
+	int64_t expire;
+	if ((opts & OPT_EXPIRE) && (expire = zone_expire(qr)) >= 0) {
 		rw_put16(o, RW_EDNS_EXPIRE);
 		rw_put16(o + 2, 4);
-		rw_put32(o + 4, expire);
+		rw_put32(o + 4, (uint32_t)expire);
 		o += 8;
 	}
 	rw_put16(p + 9, (uint16_t)(o - p - 11));
