@@ -13,8 +13,9 @@
 #include "server/zone/zonedb.h"
 
 /* Does the chain of answer a go on here (another zone of the view, or a
- * DNAME of this one)? Else its precomputed answer is complete. */
-static bool follows(const struct rwd_query *qr, const struct rwd_answer *a)
+ * DNAME of this one)? Else its precomputed answer is complete. Out of line:
+ * its name buffer would cost every lookup a stack protector check. */
+static __attribute__((noinline)) bool follows(const struct rwd_query *qr, const struct rwd_answer *a)
 {
 	if (a->follow_dname)
 		return true;
