@@ -262,6 +262,13 @@ enum rw_parse rw_query_parse(const uint8_t *msg, size_t len, struct rw_query *q)
 		p += 4;
 	}
 
+	/* The common case, a question alone, in a straight line. */
+	if ((an | ns | ar) == 0 && p == len) {
+		if (__builtin_expect(q->opcode != RW_OPCODE_QUERY && q->opcode != RW_OPCODE_NOTIFY, 0))
+			return RW_PARSE_NOTIMP;
+		return qd ? RW_PARSE_OK : RW_PARSE_NOQUESTION;
+	}
+
 	/* Walk every record: an OPT anywhere but once in additional is FORMERR,
 	 * a TSIG anywhere but as the last record of additional too. */
 	unsigned total = (unsigned)an + ns + ar;
