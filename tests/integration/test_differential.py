@@ -323,7 +323,8 @@ def allow_chaos_identity(case, a, b):
 
 
 def allow_notify_update(case, a, b):
-    # runway implements neither NOTIFY nor UPDATE: NOTIMP (RFC 1035 4.1.1).
+    # runway does not implement UPDATE: NOTIMP (RFC 1035 4.1.1). A NOTIFY for
+    # a zone served as primary is NOTAUTH from both (no allowance needed).
     return a is not None and a.get("rcode") == "NOTIMP"
 
 
