@@ -18,12 +18,6 @@
 
 static size_t synth_body(struct rwd_query *qr, uint8_t *p, size_t room, bool write);
 
-/* Move the compression pointer at ptr by delta. */
-static inline void move_ptr(uint8_t *ptr, int delta)
-{
-	rw_put16(ptr, (uint16_t)(0xc000 | ((rw_get16(ptr) & 0x3fff) + delta)));
-}
-
 /* Move the pointers among relocs[i..] that lie in data [from, to), now
  * copied to p + at, by delta; returns the index of the first one past to.
  * Relocs are sorted by position. (The index is returned, not kept through
@@ -35,7 +29,7 @@ static unsigned relocate(uint8_t *p, const uint16_t *relocs, unsigned n_relocs, 
 	for (; i < n_relocs && relocs[i] < to; i++) {
 		if (relocs[i] < from || delta == 0)
 			continue;
-		move_ptr(p + at + (relocs[i] - from), delta);
+		rwd_body_move_ptr(p + at + (relocs[i] - from), delta);
 	}
 	return i;
 }
@@ -46,48 +40,40 @@ size_t rwd_body_put(struct rwd_query *qr, uint8_t *p, size_t room)
 	const struct rwd_answer *a = qr->answer;
 	if (qr->synth == a)
 		return synth_body(qr, p, room, true);
-	const uint8_t *data = rwd_answer_data(a);
-	const uint16_t *relocs = rwd_answer_relocs(a);
-	int delta = (int)qr->q.qname_len - (int)a->qname_len;
-	unsigned r = 0;
-	uint16_t ar = a->arcount;
-	size_t n = a->len;
-
-	if (n <= room) {                  /* the common case: all of it */
-		memcpy(p, data, n);
-		if (delta != 0)           /* every pointer: all are within data[0..len) */
-			for (unsigned k = 0; k < a->n_relocs; k++)
-				move_ptr(p + relocs[k], delta);
-	} else if (a->required > room) {
+	if (a->len <= room)               /* the common case: all of it (stages.h) */
+		return rwd_body_put_whole(qr, p);
+	if (a->required > room) {
 		qr->tc = true;                /* as Knot DNS: header, question, OPT only */
 		return 0;
-	} else {
-		/* Additional RRsets that do not fit are left out, TC stays clear
-		 * (RFC 2181 9) unless a referral needed them (RFC 9471); a later,
-		 * smaller one may still fit. Every record carries its RRset's end,
-		 * and no RRset points into another. */
-		const uint16_t *ar_end = rwd_answer_ar_end(a);
-		n = a->required;
-		memcpy(p, data, n);
-		r = relocate(p, relocs, a->n_relocs, r, 0, n, 0, delta);
-		size_t from = a->required;
-		ar = 0;
-		for (unsigned k = 0; k < a->arcount;) {
-			unsigned end_k = k;
-			while (end_k < a->arcount && ar_end[end_k] == ar_end[k])
-				end_k++;
-			size_t to = ar_end[k];
-			if (n + (to - from) <= room) {
-				memcpy(p + n, data + from, to - from);
-				r = relocate(p, relocs, a->n_relocs, r, from, to, n, delta);
-				n += to - from;
-				ar += (uint16_t)(end_k - k);
-			} else if (k < a->ar_needed) {
-				qr->tc = true;    /* glue below the cut: still all that fits */
-			}
-			from = to;
-			k = end_k;
+	}
+	/* Additional RRsets that do not fit are left out, TC stays clear
+	 * (RFC 2181 9) unless a referral needed them (RFC 9471); a later,
+	 * smaller one may still fit. Every record carries its RRset's end,
+	 * and no RRset points into another. */
+	const uint8_t *data = rwd_answer_data(a);
+	const uint16_t *relocs = rwd_answer_relocs(a);
+	const uint16_t *ar_end = rwd_answer_ar_end(a);
+	int delta = (int)qr->q.qname_len - (int)a->qname_len;
+	size_t n = a->required;
+	memcpy(p, data, n);
+	unsigned r = relocate(p, relocs, a->n_relocs, 0, 0, n, 0, delta);
+	size_t from = a->required;
+	uint16_t ar = 0;
+	for (unsigned k = 0; k < a->arcount;) {
+		unsigned end_k = k;
+		while (end_k < a->arcount && ar_end[end_k] == ar_end[k])
+			end_k++;
+		size_t to = ar_end[k];
+		if (n + (to - from) <= room) {
+			memcpy(p + n, data + from, to - from);
+			r = relocate(p, relocs, a->n_relocs, r, from, to, n, delta);
+			n += to - from;
+			ar += (uint16_t)(end_k - k);
+		} else if (k < a->ar_needed) {
+			qr->tc = true;    /* glue below the cut: still all that fits */
 		}
+		from = to;
+		k = end_k;
 	}
 	/* The SOA serial is the zone's, not the one the body was built with
 	 * (a patched zone shares answers with its predecessor, zone.h). */

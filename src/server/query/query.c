@@ -416,7 +416,11 @@ static size_t stage_encode(const struct rwd_snapshot *s, struct rwd_query *qr)
 		qr->state = (uint8_t)r;
 	}
 	if (qr->answer != NULL && pos + opt <= max) {
-		pos += rwd_body_put(qr, o + pos, max - pos - opt);
+		size_t room = max - pos - opt;
+		if (__builtin_expect(qr->synth != qr->answer && qr->answer->len <= room, 1))
+			pos += rwd_body_put_whole(qr, o + pos);
+		else
+			pos += rwd_body_put(qr, o + pos, room);
 	} else if (qr->body_len) {         /* written in place by a stage */
 		pos += qr->body_len;
 		rw_put16(o + RW_HDR_ANCOUNT, qr->body_an);

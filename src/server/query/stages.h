@@ -10,8 +10,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
+#include "lib/wire.h"
 #include "server/query/query.h"
+#include "server/zone/zone.h"
 
 /* Stage "steer" (steer.c): room is what the body may take behind the question. */
 bool rwd_stage_steer(const struct rwd_snapshot *s, struct rwd_query *qr, size_t room);
@@ -34,6 +37,34 @@ void rwd_stage_lookup(struct rwd_query *qr);
  * section counts in qr->out and qr->tc when the required part does not fit.
  * Returns the bytes written (body.c). */
 size_t rwd_body_put(struct rwd_query *qr, uint8_t *p, size_t room);
+
+/* Move the compression pointer at ptr by delta (a body behind a question
+ * name of another length than the one it was built behind). */
+static inline void rwd_body_move_ptr(uint8_t *ptr, int delta)
+{
+	rw_put16(ptr, (uint16_t)(0xc000 | ((rw_get16(ptr) & 0x3fff) + delta)));
+}
+
+/* rwd_body_put's common case, inline in encode: a precomputed answer
+ * (qr->synth != qr->answer) that fits whole (answer->len <= room). */
+static inline size_t rwd_body_put_whole(struct rwd_query *qr, uint8_t *p)
+{
+	const struct rwd_answer *a = qr->answer;
+	const uint16_t *relocs = rwd_answer_relocs(a);
+	int delta = (int)qr->q.qname_len - (int)a->qname_len;
+	memcpy(p, rwd_answer_data(a), a->len);
+	if (delta != 0)               /* every pointer: all are within data[0..len) */
+		for (unsigned k = 0; k < a->n_relocs; k++)
+			rwd_body_move_ptr(p + relocs[k], delta);
+	/* The SOA serial is the zone's, not the one the body was built with
+	 * (a patched zone shares answers with its predecessor, zone.h). */
+	if (a->serial_at)
+		rw_put32(p + a->serial_at - 1, qr->zone->serial);
+	rw_put16(qr->out + RW_HDR_ANCOUNT, a->ancount);
+	rw_put16(qr->out + RW_HDR_NSCOUNT, a->nscount);
+	rw_put16(qr->out + RW_HDR_ARCOUNT, a->arcount);
+	return a->len;
+}
 
 /* Lookup, for an answer built at query time (qr->synth): resolve it once
  * into qr->out to learn its rcode and AA before the limit stage (body.c). */
