@@ -210,6 +210,10 @@ static size_t put_opt(const struct rwd_snapshot *s, const struct rwd_query *qr, 
 	p[6] = 0;                          /* version */
 	p[7] = qr->q.edns.do_bit ? 0x80 : 0;
 	p[8] = 0;
+	if (__builtin_expect(opts == 0, 1)) {   /* most answers: no option */
+		rw_put16(p + 9, 0);
+		return 11;
+	}
 	if (opts & OPT_NSID) {
 		rw_put16(o, RW_EDNS_NSID);
 		rw_put16(o + 2, s->nsid_len);
