@@ -337,8 +337,10 @@ static bool axfr_body(struct xw *w, const struct rwd_zone *z, uint64_t *node, un
 }
 
 /* IXFR's body: the records of h's diffs from *diff, byte *off on; false
- * when the message is full. Diff records are flat (history.h): the owner
- * is compressed, the rest copied. */
+ * when the message is full. Diff records are flat (history.h): each is
+ * written as AXFR writes records, its owner and the names in its RDATA
+ * compressed (SOA, NS, CNAME, PTR, MX), so an IXFR is no larger than
+ * Knot's. */
 static bool ixfr_body(struct xw *w, const struct rwd_zone_history *h, uint64_t *diff,
                       uint64_t *off)
 {
@@ -352,16 +354,14 @@ static bool ixfr_body(struct xw *w, const struct rwd_zone_history *h, uint64_t *
 			size_t rest = 10u + rw_get16(d->data + o + n + 8);
 			if (o + n + rest > d->len)
 				return *diff = h->n, true;
-			size_t at = w->pos;
-			w->owner = NULL;
-			if (!put_name(w, d->data + o, n) || w->pos + rest > w->end) {
-				w->pos = at;
+			const uint8_t *f = d->data + o + n;   /* type, class, ttl, rdlength */
+			/* the record's own bytes stand for its owner's identity: an
+			 * owner is never taken for another's */
+			if (!put_rr(w, d->data + o, d->data + o, n, rw_get16(f), rw_get32(f + 4), f + 10,
+			            rest - 10, NULL)) {
 				*diff = i, *off = o;
 				return false;
 			}
-			memcpy(w->msg + w->pos, d->data + o + n, rest);
-			w->pos += rest;
-			w->an++;
 			o += n + rest;
 		}
 	}
