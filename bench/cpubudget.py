@@ -129,6 +129,34 @@ class CpuBudget:
             self.groups[name] = g
         return self.groups[name]
 
+    def worker_only(self, name, pids, worker_comm):
+        """Leave only the threads named worker_comm (the UDP workers) under the
+        quota of group name: every other thread of pids goes to an uncapped
+        sibling group, still pinned to the server core. So the budget is the
+        query workers' and nothing else's (a transfer on the TCP thread then
+        cannot take it). cgroup v1 only (v2 moves whole processes); returns
+        the threads moved, or None when it cannot."""
+        if self.version != 1:
+            return None
+        free = os.path.join(self.top, name + "-other")
+        if not os.path.isdir(free):
+            os.mkdir(free)
+        moved = []
+        for pid in pids:
+            try:
+                tids = os.listdir("/proc/%d/task" % pid)
+            except OSError:
+                continue
+            for tid in tids:
+                try:
+                    comm = _read("/proc/%d/task/%s/comm" % (pid, tid)).strip()
+                except OSError:
+                    continue
+                if comm != worker_comm:
+                    _write(os.path.join(free, "tasks"), tid)
+                    moved.append((int(tid), comm))
+        return moved
+
     def preexec(self, name):
         """For subprocess.Popen(preexec_fn=...): the child joins the group and
         the server core before it execs."""

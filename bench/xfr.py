@@ -357,6 +357,13 @@ def part_qps(args, results):
             budgeted(p, f"qps-{kind}")
             if try_start(ps, p, "qps"):
                 servers[kind] = p
+                if args.worker_budget and kind == "runway" and BUDGET:
+                    moved = BUDGET.worker_only(f"qps-{kind}", R.proc_tree(p.pid()), "rw-udp")
+                    if moved is None:
+                        log("  --worker-budget: needs cgroup v1 (per-thread groups); whole process budgeted")
+                    else:
+                        log(f"  runway: only the UDP worker (rw-udp) under the quota; uncapped on the "
+                            f"same core: {', '.join(sorted({c for _, c in moved}))}")
         client_core()
         for rnd in range(args.rounds):
             for kind, p in servers.items():
@@ -366,21 +373,44 @@ def part_qps(args, results):
                     rows.setdefault((kind, mode), []).append(r)
                     log(f"  round {rnd + 1} {kind:7} {mode:7} {r['qps']:10,.0f} q/s  lost {r['lost']}  "
                         f"CPU {r['cpu_us_per_q']:.2f} us/query (AXFRs included)"
+                        + (f", UDP worker {r['worker_us_per_q']:.2f} us/query" if r.get("worker_us_per_q") else "")
                         + (f", budget used {r['budget_used_pct']:.0f}%" if BUDGET else "")
                         + (f"  {r['axfrs']} AXFRs, median {med(r['axfr_s']):.2f} s" if r["axfrs"] else ""))
     results["qps"] = {f"{k} {m}": v for (k, m), v in rows.items()}
     table = ["| server | load | q/s (median) | rounds | x plain | CPU us/query (median, AXFRs included) | "
-             "budget used % | AXFRs done per run | AXFR s (median) |",
-             "|---|---|---:|---|---:|---:|---:|---:|---:|"]
+             "UDP worker us/query | budget used % | AXFRs done per run | AXFR s (median) |",
+             "|---|---|---:|---|---:|---:|---:|---:|---:|---:|"]
     for (kind, mode), rs in rows.items():
         q = med([r["qps"] for r in rs])
         plain = med([r["qps"] for r in rows[(kind, "plain")]])
         table.append(f"| {kind} | {mode} | {q:,.0f} | " + " ".join(f"{r['qps'] / 1000:.1f}k" for r in rs)
                      + f" | {q / plain:.3f} | {med([r['cpu_us_per_q'] for r in rs]):.2f} | "
+                     + (f"{med([r['worker_us_per_q'] for r in rs]):.2f} | "
+                        if all(r.get('worker_us_per_q') for r in rs) else "- | ")
                      + (f"{med([r['budget_used_pct'] for r in rs]):.0f}" if BUDGET else "-")
                      + f" | {med([r['axfrs'] for r in rs]):.0f} | "
                      + (f"{med([x for r in rs for x in r['axfr_s']]):.2f}" if mode != "plain" else "-") + " |")
     return table
+
+
+def worker_ticks(pids, comm="rw-udp"):
+    """utime+stime of the threads of pids named comm (runwayd's UDP workers;
+    0 for servers that do not name theirs)."""
+    total = 0
+    for pid in pids:
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                if Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip() != comm:
+                    continue
+                rest = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(rest[11]) + int(rest[12])
+            except (OSError, IndexError):
+                pass
+    return total
 
 
 def qps_run(args, p, qfile, records, with_axfr):
@@ -405,6 +435,7 @@ def qps_run(args, p, qfile, records, with_axfr):
     if BUDGET:
         BUDGET.check_pinning(pids)
     c0 = sum(R.cpu_ticks(pids).values())
+    w0 = worker_ticks(pids)
     t0 = time.monotonic()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -420,11 +451,13 @@ def qps_run(args, p, qfile, records, with_axfr):
             th.join(timeout=args.duration + 60)
     wall = time.monotonic() - t0
     cpu = (sum(R.cpu_ticks(R.proc_tree(p.pid())).values()) - c0) / CLK_TCK
+    wcpu = (worker_ticks(pids) - w0) / CLK_TCK
     r = R.parse_dnsperf(out)
     if not r.get("completed"):
         raise RuntimeError(f"dnsperf failed: {out[-500:]}")
     return {"qps": r["qps"], "lost": r["lost"], "axfrs": len(done), "axfr_s": done,
             "cpu_us_per_q": cpu * 1e6 / r["completed"],
+            "worker_us_per_q": wcpu * 1e6 / r["completed"] if wcpu else None,
             "budget_used_pct": 100.0 * cpu / (wall * BUDGET.pct / 100) if BUDGET else None}
 
 
@@ -438,6 +471,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--duration", type=int, default=8, help="seconds per dnsperf run (qps)")
     ap.add_argument("--changes", type=int, default=5, help="API changes timed (notify)")
+    ap.add_argument("--worker-budget", action="store_true",
+                    help="qps: put only runwayd's UDP worker under the quota (cgroup v1), its other "
+                         "threads (TCP: the transfers) uncapped on the same core")
     ap.add_argument("--axfr-zone", default="1m")
     ap.add_argument("--axfr-servers", default="runway,knot,nsd")
     ap.add_argument("--notify-zone", default="small")

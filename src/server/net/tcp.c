@@ -913,6 +913,7 @@ static void on_stop(uv_async_t *a)
 static void tcp_thread(void *arg)
 {
 	struct rwd_tcp *t = arg;
+	pthread_setname_np(pthread_self(), "rw-tcp");   /* top -H, bench/xfr.py */
 	/* Signals are the main thread's business; a write to a reset
 	 * connection gets EPIPE here instead of a process-wide SIGPIPE. */
 	sigset_t all;

@@ -208,6 +208,7 @@ static uint64_t mono_ns(void)
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
+	pthread_setname_np(pthread_self(), "rw-udp");   /* top -H, bench/xfr.py */
 	w->qthread.rng = rwd_steer_seed();
 	w->qthread.geo_cache = &w->geo_cache;
 	w->qthread.stats = &w->stats;
