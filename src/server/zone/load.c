@@ -67,14 +67,15 @@ unsigned rwd_zone_build_errors(const struct rwd_zone_ctx *c)
 
 uint32_t rwd_name_hash(const uint8_t *name, size_t len)
 {
-	/* Multiply-rotate over 8-byte words: names are short, this is a few cycles. */
-	const uint64_t k = 0x517cc1b727220a95ULL;
+	/* Multiply-rotate over 8-byte words (lib/dname.h's steps, which
+	 * rw_query_parse runs while it lowercases the question): names are
+	 * short, this is a few cycles. */
 	const size_t name_len = len;
-	uint64_t h = len * 0x9e3779b97f4a7c15ULL;
+	uint64_t h = rw_name_hash_init(len);
 	while (len >= 8) {
 		uint64_t w;
 		memcpy(&w, name, 8);
-		h = ((h << 5 | h >> 59) ^ w) * k;
+		h = rw_name_hash_step(h, w);
 		name += 8;
 		len -= 8;
 	}
@@ -108,10 +109,9 @@ uint32_t rwd_name_hash(const uint8_t *name, size_t len)
 #else
 		memcpy(&w, name, len);
 #endif
-		h = ((h << 5 | h >> 59) ^ w) * k;
+		h = rw_name_hash_step(h, w);
 	}
-	h ^= h >> 32;
-	return (uint32_t)h;
+	return rw_name_hash_final(h);
 }
 
 static int table_grow(struct rwd_zone *z, size_t cap)
