@@ -320,6 +320,7 @@ def test_members_in_views(peers, tmp_path):
     # member2 dropped from the catalog: gone from the view too
     prod.write_zone_file(CATALOG, "\n".join(lines[:-1]).replace(" 1 3600", " 2 3600") + "\n")
     prod.reload()
+    prod.wait_serial(CATALOG, 2)        # else the refresh may see serial 1 still
     r = rw.call("POST", f"/v1/zones/{CATALOG}/refresh")
     assert r[0] == 202, r
     wait_for("member2 refused", lambda: rcode(rw, "member2.example.") == dns.rcode.REFUSED, rw)
