@@ -240,6 +240,17 @@ def soa_line(zone="example.net.", ttl=300):
 # --------------------------------------------------------------------------
 # servers
 
+def terminate(proc, timeout):
+    """SIGTERM proc if it still runs, SIGKILL it after timeout; waits for it."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout)
+
+
 class ServerFailed(Exception):
     pass
 
@@ -462,13 +473,7 @@ class DnsServer:
     def stop(self, timeout=5.0):
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout)
+        terminate(self.proc, timeout)
         if self._log_file:
             self._log_file.close()
             self._log_file = None

@@ -459,13 +459,7 @@ class Peer:
         """SIGTERM, then SIGKILL after timeout. Returns the exit status."""
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout)
+        h.terminate(self.proc, timeout)
         if self._log_file:
             self._log_file.close()
             self._log_file = None

@@ -10,24 +10,6 @@ static inline bool has_labels(const struct rwd_zonedb *db, unsigned l)
 	return l < 128 && (db->label_bits[l / 64] >> (l % 64) & 1);
 }
 
-/* a[0..len) == b[0..len), in 8-byte words (the last one overlapping the
- * one before) with no call: names are short. */
-static inline bool name_eq(const uint8_t *a, const uint8_t *b, size_t len)
-{
-	uint64_t x, y;
-	if (len < 8)
-		return memcmp(a, b, len) == 0;
-	for (size_t i = 0; i + 8 < len; i += 8) {
-		memcpy(&x, a + i, 8);
-		memcpy(&y, b + i, 8);
-		if (x != y)
-			return false;
-	}
-	memcpy(&x, a + len - 8, 8);
-	memcpy(&y, b + len - 8, 8);
-	return x == y;
-}
-
 static struct rwd_zone *probe(const struct rwd_zonedb *db, const uint8_t *name, size_t len)
 {
 	uint32_t h = rwd_name_hash(name, len);
@@ -35,7 +17,7 @@ static struct rwd_zone *probe(const struct rwd_zonedb *db, const uint8_t *name, 
 		struct rwd_zone *z = db->table[i];
 		if (z == NULL)
 			return NULL;
-		if (z->apex->hash == h && z->apex_len == len && name_eq(z->apex_name, name, len))
+		if (z->apex->hash == h && z->apex_len == len && rwd_name_bytes_eq(z->apex_name, name, len))
 			return z;
 	}
 }
