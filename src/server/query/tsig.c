@@ -67,6 +67,14 @@ size_t rwd_tsig_room_signed(const struct rwd_query *qr)
 
 size_t rwd_tsig_sign(const struct rwd_snapshot *s, struct rwd_query *qr, size_t len, size_t cap)
 {
+	/* An unsigned error record (BADKEY, BADSIG) echoes the request's key and
+	 * algorithm names, decompressed: over a datagram to an address nobody
+	 * proved, it goes only if the answer stays no larger than the query (a
+	 * request whose names point into its own header would be amplified). */
+	const struct rwd_transport *tr = qr->transport;
+	if (qr->tsig.key == NULL && tr->datagram && !tr->address_verified &&
+	    len + rwd_tsig_room_signed(qr) > qr->wire_len)
+		return len;
 	size_t l = len;
 	if (rwd_tsig_sign_answer(&qr->tsig, qr->out, &l, cap, 0) == 0)
 		return l;
